@@ -1,0 +1,1 @@
+"""Fake AWS Elastic Disaster Recovery (DRS) for the sandbox."""

@@ -1,0 +1,200 @@
+"""The sandbox's HTTP-level interceptor.
+
+botocore emits ``before-send.<service-id>.<Operation>`` with the signed request
+just before it would go on the network; moto answers it there. drorch wraps
+moto's handler so that, for every request of every service, the sandbox can:
+
+* count the call per service, operation, account and region (for benchmarks);
+* answer with an injected wire fault (throttling, access denied), serialized in
+  the service's own protocol so botocore parses and retries it like the real one;
+* enforce what moto does not: an ``sts:AssumeRole`` into a role whose trust
+  policy requires an ``sts:ExternalId`` fails without the right ExternalId.
+
+Everything else is handed to moto unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qs
+
+import botocore.handlers
+import botocore.session
+from botocore.awsrequest import AWSResponse
+from moto.core.botocore_stubber import MockRawResponse
+from moto.core.models import botocore_stubber
+
+from drorch.sandbox.state import STATE
+
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/")
+
+
+@lru_cache(maxsize=None)
+def _service_model(service_id: str) -> Any:
+    session = botocore.session.get_session()
+    try:
+        return session.get_service_model(service_id)
+    except Exception:  # noqa: BLE001 - fall back to a scan when the id is not the name
+        pass
+    for name in session.get_available_services():
+        model = session.get_service_model(name)
+        if model.service_id.hyphenize() == service_id:
+            return model
+    raise LookupError(f"no botocore service with id {service_id!r}")
+
+
+def service_id_of(service_name: str) -> str:
+    """The hyphenized service id botocore uses in event names, for a client name."""
+    return botocore.session.get_session().get_service_model(service_name).service_id.hyphenize()
+
+
+def _caller(request: Any) -> tuple[str | None, str | None]:
+    auth = request.headers.get("Authorization", b"")
+    if isinstance(auth, bytes):
+        auth = auth.decode()
+    match = _CREDENTIAL.search(auth)
+    if not match:
+        return None, None
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(match.group(1)), match.group(2)
+
+
+# (code, HTTP status) per protocol for each fault kind; per-service exceptions below.
+_PROTOCOL_ERRORS = {
+    "throttle": {
+        "rest-json": ("ThrottlingException", 429),
+        "json": ("ThrottlingException", 400),
+        "query": ("Throttling", 400),
+        "ec2": ("RequestLimitExceeded", 503),
+        "rest-xml": ("Throttling", 400),
+    },
+    "access_denied": {
+        "rest-json": ("AccessDeniedException", 403),
+        "json": ("AccessDeniedException", 400),
+        "query": ("AccessDenied", 403),
+        "ec2": ("UnauthorizedOperation", 403),
+        "rest-xml": ("AccessDenied", 403),
+    },
+}
+_SERVICE_ERRORS = {
+    ("s3", "throttle"): ("SlowDown", 503),
+    ("rds", "throttle"): ("ThrottlingException", 400),
+}
+
+
+def error_response(
+    service_id: str, operation: str, code: str | None, status: int | None, message: str, kind: str
+) -> tuple[int, dict[str, str], bytes]:
+    """Serialize an error the way ``service_id`` does on the wire."""
+    model = _service_model(service_id)
+    protocol = model.protocol
+    if protocol == "smithy-rpc-v2-cbor":  # pragma: no cover - not used by drorch's services
+        protocol = "json"
+    default_code, default_status = _SERVICE_ERRORS.get(
+        (model.service_name, kind), _PROTOCOL_ERRORS[kind][protocol]
+    )
+    code = code or default_code
+    status = status or default_status
+    request_id = str(uuid.uuid4())
+    headers = {"x-amzn-RequestId": request_id}
+    if protocol == "rest-json":
+        headers |= {"x-amzn-ErrorType": code, "Content-Type": "application/json"}
+        body = {"message": message}
+        if code == "ThrottlingException" and model.service_name == "drs":
+            body |= {"retryAfterSeconds": "1", "serviceCode": "drs", "quotaCode": "L-SIM"}
+        return status, headers, json.dumps(body).encode()
+    if protocol == "json":
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+        return status, headers, json.dumps({"__type": code, "message": message}).encode()
+    if protocol == "ec2":
+        body = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
+            f"</Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+        return status, headers | {"Content-Type": "text/xml"}, body.encode()
+    if protocol == "rest-xml" and model.service_name == "s3":
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        return status, headers | {"Content-Type": "application/xml"}, body.encode()
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+        f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return status, headers | {"Content-Type": "text/xml"}, body.encode()
+
+
+def _assume_role_denial(request: Any, caller_account: str | None) -> str | None:
+    """Why an sts:AssumeRole must be refused (trust policy ExternalId), or None."""
+    body = request.body or b""
+    if isinstance(body, bytes):
+        body = body.decode()
+    form = {k: v[0] for k, v in parse_qs(body).items()}
+    role_arn = form.get("RoleArn", "")
+    parts = role_arn.split(":")
+    if len(parts) < 6 or not parts[5].startswith("role/"):
+        return None
+    account, role_name = parts[4], parts[5].split("/")[-1]
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[account]["aws"].get_role(role_name)
+    except Exception:  # noqa: BLE001 - moto lets callers assume roles that do not exist
+        return None
+    try:
+        policy = json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        return None
+    required: set[str] = set()
+    for statement in policy.get("Statement", []):
+        if statement.get("Effect") != "Allow":
+            continue
+        for operator, conditions in (statement.get("Condition") or {}).items():
+            if operator not in ("StringEquals", "StringLike"):
+                continue
+            for key, value in conditions.items():
+                if key.lower() == "sts:externalid":
+                    required.update([value] if isinstance(value, str) else value)
+    if not required or form.get("ExternalId") in required:
+        return None
+    caller = caller_account or "unknown"
+    return (
+        f"User: arn:aws:sts::{caller}:assumed-role is not authorized to perform: "
+        f"sts:AssumeRole on resource: {role_arn}"
+    )
+
+
+def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | None:
+    if not botocore_stubber.enabled:
+        return None
+    _, service_id, operation = event_name.split(".", 2)
+    account, region = _caller(request)
+    STATE.faults.record_call(service_id, operation, account or "", region or "")
+
+    fault = STATE.faults.take_wire_fault(service_id, operation, account, region)
+    denial = None
+    if fault is None and service_id == "sts" and operation == "AssumeRole":
+        denial = _assume_role_denial(request, account)
+    if fault is not None or denial is not None:
+        kind = fault.kind if fault else "access_denied"
+        message = (fault and fault.message) or denial or (
+            "Rate exceeded" if kind == "throttle" else
+            f"User is not authorized to perform: {service_id}:{operation}"
+        )
+        status, headers, body = error_response(service_id, operation, None, None, message, kind)
+        return AWSResponse(request.url, status, headers, MockRawResponse(body))
+    return botocore_stubber(event_name, request, **kwargs)
+
+
+def install() -> None:
+    """Put :func:`intercept` in place of moto's handler for sessions created from now on."""
+    handlers = botocore.handlers.BUILTIN_HANDLERS
+    for index, spec in enumerate(handlers):
+        if spec[0] == "before-send" and spec[1] is botocore_stubber:
+            handlers[index] = ("before-send", intercept, *spec[2:])
+            return
+    if not any(spec[1] is intercept for spec in handlers):  # pragma: no cover
+        handlers.append(("before-send", intercept))

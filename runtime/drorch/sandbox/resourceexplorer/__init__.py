@@ -1,0 +1,1 @@
+"""Fake AWS Resource Explorer (resource-explorer-2) for the sandbox."""

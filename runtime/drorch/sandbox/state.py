@@ -1,0 +1,58 @@
+"""Process-wide state shared by the sandbox's fake services.
+
+moto keeps its backends in module-level ``BackendDict`` objects, so the fakes
+that drorch adds (DRS, Resource Explorer) are process-wide too. They read the
+simulated clock, the injected faults and the configurable quotas from here;
+:class:`drorch.sandbox.Sandbox` replaces them when it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from drorch.sandbox.clock import SimClock
+from drorch.sandbox.faults import FaultPlan
+
+
+@dataclass
+class DrsQuotas:
+    """DRS service quotas the fake enforces (defaults are the AWS defaults)."""
+
+    max_servers_per_job: int = 100
+    max_concurrent_jobs: int = 20
+    max_servers_in_active_jobs: int = 500
+    max_source_servers: int = 3000
+
+
+@dataclass
+class DrsTimings:
+    """How long DRS work takes, in simulated seconds."""
+
+    job_start_delay: float = 30.0  # PENDING -> STARTED
+    snapshot_seconds: float = 60.0  # taking the point-in-time snapshot
+    conversion_seconds: float = 240.0  # conversion server work per server
+    launch_seconds: float = 120.0  # boot of the recovery instance
+    terminate_seconds: float = 60.0
+
+
+@dataclass
+class SandboxState:
+    clock: SimClock = field(default_factory=SimClock)
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    drs_quotas: DrsQuotas = field(default_factory=DrsQuotas)
+    drs_timings: DrsTimings = field(default_factory=DrsTimings)
+
+
+STATE = SandboxState()
+
+
+def reset_state(
+    clock: SimClock | None = None,
+    drs_quotas: DrsQuotas | None = None,
+    drs_timings: DrsTimings | None = None,
+) -> SandboxState:
+    STATE.clock = clock or SimClock()
+    STATE.faults = FaultPlan()
+    STATE.drs_quotas = drs_quotas or DrsQuotas()
+    STATE.drs_timings = drs_timings or DrsTimings()
+    return STATE
