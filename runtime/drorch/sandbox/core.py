@@ -57,7 +57,11 @@ class ProvisionedAccount:
 
 
 class Sandbox:
-    """Start with ``with Sandbox(...) as sandbox:`` or :meth:`start` / :meth:`stop`."""
+    """Start with ``with Sandbox(...) as sandbox:`` or :meth:`start` / :meth:`stop`.
+
+    ``strict=True`` makes any response of drorch's own fakes that the real
+    service model would not allow raise ``FidelityError`` in the caller.
+    """
 
     def __init__(
         self,
@@ -66,11 +70,13 @@ class Sandbox:
         clock: SimClock | None = None,
         drs_quotas: DrsQuotas | None = None,
         drs_timings: DrsTimings | None = None,
+        strict: bool = False,
     ) -> None:
         self.hub = hub or Hub()
         self.clock = clock or SimClock()
         self._drs_quotas = drs_quotas
         self._drs_timings = drs_timings
+        self._strict = strict
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._management: dict[str, str] = {}
@@ -83,7 +89,9 @@ class Sandbox:
             raise RuntimeError("this sandbox is already running")
         registry.install()
         interceptor.install()
-        self.state = reset_state(self.clock, self._drs_quotas, self._drs_timings)
+        self.state = reset_state(
+            self.clock, self._drs_quotas, self._drs_timings, strict=self._strict
+        )
         self._saved_env = {k: os.environ.get(k) for k in _CRED_ENV}
         self._mock = mock_aws()
         self._mock.start()

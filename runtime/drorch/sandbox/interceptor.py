@@ -28,6 +28,7 @@ from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
+from drorch.sandbox.fidelity import FidelityError, check_response
 from drorch.sandbox.state import STATE
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/")
@@ -186,7 +187,24 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
         )
         status, headers, body = error_response(service_id, operation, None, None, message, kind)
         return AWSResponse(request.url, status, headers, MockRawResponse(body))
-    return botocore_stubber(event_name, request, **kwargs)
+    answer = botocore_stubber.process_request(request)
+    if answer is None:
+        return None
+    status, headers, body = answer
+    if service_id in STATE.fidelity.services:
+        _check_fidelity(service_id, operation, status, headers, body)
+    return AWSResponse(request.url, status, headers, MockRawResponse(body))
+
+
+def _check_fidelity(service_id: str, operation: str, status: int, headers: Any, body: Any) -> None:
+    model = _service_model(service_id).operation_model(operation)
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    problems = check_response(model, status, dict(headers), raw)
+    if not problems:
+        return
+    STATE.fidelity.violations.extend(problems)
+    if STATE.fidelity.strict:
+        raise FidelityError("; ".join(problems))
 
 
 def install() -> None:

@@ -36,11 +36,25 @@ class DrsTimings:
 
 
 @dataclass
+class FidelityMonitor:
+    """Which services' raw responses are checked against their model, and what was found.
+
+    ``strict`` raises :class:`drorch.sandbox.fidelity.FidelityError` in the caller
+    (tests run strict); otherwise violations are only recorded.
+    """
+
+    services: set[str] = field(default_factory=lambda: {"drs", "resource-explorer-2"})
+    strict: bool = False
+    violations: list[str] = field(default_factory=list)
+
+
+@dataclass
 class SandboxState:
     clock: SimClock = field(default_factory=SimClock)
     faults: FaultPlan = field(default_factory=FaultPlan)
     drs_quotas: DrsQuotas = field(default_factory=DrsQuotas)
     drs_timings: DrsTimings = field(default_factory=DrsTimings)
+    fidelity: FidelityMonitor = field(default_factory=FidelityMonitor)
 
 
 STATE = SandboxState()
@@ -50,9 +64,11 @@ def reset_state(
     clock: SimClock | None = None,
     drs_quotas: DrsQuotas | None = None,
     drs_timings: DrsTimings | None = None,
+    strict: bool = False,
 ) -> SandboxState:
     STATE.clock = clock or SimClock()
     STATE.faults = FaultPlan()
     STATE.drs_quotas = drs_quotas or DrsQuotas()
     STATE.drs_timings = drs_timings or DrsTimings()
+    STATE.fidelity = FidelityMonitor(strict=strict)
     return STATE
