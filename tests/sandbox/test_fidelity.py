@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-import botocore.session
 import boto3
+import botocore.session
 import pytest
 
 from drorch.sandbox.fidelity import FidelityError, check_response
@@ -14,8 +14,12 @@ JOB = "drsjob-0123456789abcdef0"
 DRS = botocore.session.get_session().get_service_model("drs")
 
 
-def problems(operation: str, body: object, status: int = 200, headers: dict | None = None) -> list[str]:
-    return check_response(DRS.operation_model(operation), status, headers or {}, json.dumps(body).encode())
+def problems(
+    operation: str, body: object, status: int = 200, headers: dict | None = None
+) -> list[str]:
+    return check_response(
+        DRS.operation_model(operation), status, headers or {}, json.dumps(body).encode()
+    )
 
 
 def test_faithful_response_has_no_problems():
@@ -28,7 +32,9 @@ def test_unknown_member_is_reported():
 
 
 def test_wrong_type_and_enum_are_reported():
-    found = problems("DescribeJobs", {"items": [{"jobID": JOB, "status": "DONE", "tags": {"k": 3}}]})
+    found = problems(
+        "DescribeJobs", {"items": [{"jobID": JOB, "status": "DONE", "tags": {"k": 3}}]}
+    )
     assert any("'DONE' is not one of" in p for p in found)
     assert any("tags.k: expected a string" in p for p in found)
 
@@ -51,7 +57,10 @@ def test_undeclared_error_code_is_reported():
 
 def test_error_with_wrong_status_is_reported():
     found = problems(
-        "DescribeJobs", {"message": "slow down"}, status=400, headers={"x-amzn-ErrorType": "ThrottlingException"}
+        "DescribeJobs",
+        {"message": "slow down"},
+        status=400,
+        headers={"x-amzn-ErrorType": "ThrottlingException"},
     )
     assert found == ["DescribeJobs: ThrottlingException has HTTP 400, the model says 429"]
 

@@ -5,4 +5,12 @@ from drorch.sandbox.core import Hub, ProvisionedAccount, Sandbox
 from drorch.sandbox.faults import FaultPlan
 from drorch.sandbox.state import DrsQuotas, DrsTimings
 
-__all__ = ["DrsQuotas", "DrsTimings", "FaultPlan", "Hub", "ProvisionedAccount", "Sandbox", "SimClock"]
+__all__ = [
+    "DrsQuotas",
+    "DrsTimings",
+    "FaultPlan",
+    "Hub",
+    "ProvisionedAccount",
+    "Sandbox",
+    "SimClock",
+]

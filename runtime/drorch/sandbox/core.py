@@ -29,12 +29,19 @@ from drorch.sandbox.clock import SimClock
 from drorch.sandbox.faults import FaultPlan
 from drorch.sandbox.state import DrsQuotas, DrsTimings, reset_state
 
-MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account plays the Organization's management account
+MANAGEMENT_ACCOUNT_ID = (
+    "123456789012"  # moto's default account plays the Organization's management account
+)
 ORG_ACCESS_ROLE = "OrganizationAccountAccessRole"
 DEFAULT_HUB_ACCOUNT_ID = "999999999999"
 DEFAULT_HUB_REGION = "us-east-2"
 
-_CRED_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION")
+_CRED_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+)
 
 
 @dataclass
@@ -261,7 +268,10 @@ class Sandbox:
         if not account.vpc_cidr:
             return
         ec2 = session.client("ec2")
-        tags = [{"Key": "Name", "Value": f"{account.name}-vpc"}, {"Key": "Purpose", "Value": "DRS-Staging"}]
+        tags = [
+            {"Key": "Name", "Value": f"{account.name}-vpc"},
+            {"Key": "Purpose", "Value": "DRS-Staging"},
+        ]
         vpc_id = ec2.create_vpc(
             CidrBlock=account.vpc_cidr,
             TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}],
@@ -292,7 +302,12 @@ class Sandbox:
         ec2.authorize_security_group_ingress(
             GroupId=group,
             IpPermissions=[
-                {"IpProtocol": "tcp", "FromPort": 1500, "ToPort": 1500, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 1500,
+                    "ToPort": 1500,
+                    "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+                }
             ],
         )
         provisioned.security_group_id = group
@@ -300,7 +315,9 @@ class Sandbox:
     def _initialise_drs(self, session: boto3.Session, provisioned: ProvisionedAccount) -> None:
         drs = session.client("drs")
         drs.initialize_service()
-        staging_subnet = provisioned.staging_subnet_id or (provisioned.recovery_subnet_ids or [""])[0]
+        staging_subnet = (
+            provisioned.staging_subnet_id or (provisioned.recovery_subnet_ids or [""])[0]
+        )
         if staging_subnet:
             drs.create_replication_configuration_template(
                 associateDefaultSecurityGroup=not provisioned.security_group_id,
@@ -343,7 +360,9 @@ class Sandbox:
         rex = self.admin_session(account.account_id, account.recovery_region).client(
             "resource-explorer-2"
         )
-        rex.update_index_type(Arn=provisioned.index_arns[account.recovery_region], Type="AGGREGATOR")
+        rex.update_index_type(
+            Arn=provisioned.index_arns[account.recovery_region], Type="AGGREGATOR"
+        )
         provisioned.view_arn = rex.create_view(
             ViewName=names.RESOURCE_EXPLORER_VIEW,
             IncludedProperties=[{"Name": "tags"}],

@@ -17,12 +17,12 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import botocore.session
 
 
-@lru_cache(maxsize=None)
+@cache
 def service_id(service: str) -> str:
     """botocore's hyphenized service id (as in event names) for a client name like "drs"."""
     model = botocore.session.get_session().get_service_model(service)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from botocore.model import OperationModel, Shape, StructureShape
@@ -24,7 +24,7 @@ class FidelityError(AssertionError):
     """A fake answered something the real service could not have sent."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pattern(expression: str | None) -> re.Pattern[str] | None:
     if not expression:
         return None
@@ -38,7 +38,9 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def check_value(shape: Shape, value: Any, path: str, problems: list[str], timestamp_default: str) -> None:
+def check_value(
+    shape: Shape, value: Any, path: str, problems: list[str], timestamp_default: str
+) -> None:
     type_name = shape.type_name
     if type_name == "structure":
         if not isinstance(value, dict):
@@ -135,7 +137,11 @@ def check_response(
         return [f"{operation.name}: body is not JSON: {text[:80]!r}"]
     if status >= 300:
         lowered = {k.lower(): v for k, v in headers.items()}
-        code = lowered.get("x-amzn-errortype", "") or payload.get("__type", "") or payload.get("code", "")
+        code = (
+            lowered.get("x-amzn-errortype", "")
+            or payload.get("__type", "")
+            or payload.get("code", "")
+        )
         code = code.split(":")[0].split("#")[-1]
         known = {shape.name: shape for shape in operation.error_shapes}
         if code not in known:
@@ -147,7 +153,9 @@ def check_response(
         error_shape: StructureShape = known[code]
         model_status = error_shape.metadata.get("error", {}).get("httpStatusCode")
         if model_status and model_status != status:
-            problems.append(f"{operation.name}: {code} has HTTP {status}, the model says {model_status}")
+            problems.append(
+                f"{operation.name}: {code} has HTTP {status}, the model says {model_status}"
+            )
         members = {k: v for k, v in payload.items() if k not in ("__type", "code")}
         # The JSON error body carries "message" even where the model spells it "Message".
         lower_names = {n.lower(): n for n in error_shape.members}
@@ -161,7 +169,9 @@ def check_response(
         return problems
     payload_member = output.serialization.get("payload")
     if payload_member:
-        check_value(output.members[payload_member], payload, operation.name, problems, "unixTimestamp")
+        check_value(
+            output.members[payload_member], payload, operation.name, problems, "unixTimestamp"
+        )
     else:
         check_value(output, payload, operation.name, problems, "unixTimestamp")
     return problems

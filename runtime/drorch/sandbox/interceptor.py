@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from functools import lru_cache
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -34,7 +34,7 @@ from drorch.sandbox.state import STATE
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _service_model(service_id: str) -> Any:
     session = botocore.session.get_session()
     try:
@@ -181,9 +181,14 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
         denial = _assume_role_denial(request, account)
     if fault is not None or denial is not None:
         kind = fault.kind if fault else "access_denied"
-        message = (fault and fault.message) or denial or (
-            "Rate exceeded" if kind == "throttle" else
-            f"User is not authorized to perform: {service_id}:{operation}"
+        message = (
+            (fault and fault.message)
+            or denial
+            or (
+                "Rate exceeded"
+                if kind == "throttle"
+                else f"User is not authorized to perform: {service_id}:{operation}"
+            )
         )
         status, headers, body = error_response(service_id, operation, None, None, message, kind)
         return AWSResponse(request.url, status, headers, MockRawResponse(body))

@@ -1,0 +1,62 @@
+"""Entry point: ``drorch <group> <command>``.
+
+Exit codes: 0 success, 1 the operation ran and failed (e.g. a drill with failed
+launches), 2 bad input (nothing was changed), 3 an unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from drorch.cli import accounts_cmd, demo_cmd, sandbox_cmd
+from drorch.cli.output import fail
+from drorch.errors import DrorchError, InputError
+
+app = typer.Typer(
+    name="drorch",
+    help="Disaster-recovery orchestration for AWS. Runs against the embedded sandbox by default.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(sandbox_cmd.app, name="sandbox")
+app.add_typer(accounts_cmd.app, name="accounts")
+app.command("demo")(demo_cmd.demo)
+
+EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 1, 2, 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        fail("aborted")
+        return EXIT_FAILED
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_INPUT
+    except InputError as exc:
+        fail(str(exc), exc.hint)
+        return EXIT_INPUT
+    except DrorchError as exc:
+        fail(str(exc), exc.hint)
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
+        if os.environ.get("DRORCH_DEBUG"):
+            raise
+        fail(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "re-run with DRORCH_DEBUG=1 for a traceback",
+        )
+        return EXIT_INTERNAL
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

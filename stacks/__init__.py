@@ -1,0 +1,1 @@
+"""Pulumi components for drorch: the hub orchestration account and the staging accounts."""
