@@ -20,6 +20,8 @@ from datetime import datetime
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from moto import mock_aws
 
 from drorch import names
@@ -89,6 +91,8 @@ class Sandbox:
         self._management: dict[str, str] = {}
         self._operator: dict[str, str] = {}
         self.accounts: dict[str, ProvisionedAccount] = {}  # by account id
+        self._sessions: dict[tuple[str, ...], boto3.Session] = {}
+        self._loader = botocore.loaders.create_loader()
 
     # --- lifecycle ----------------------------------------------------------
     def start(self) -> Sandbox:
@@ -122,6 +126,7 @@ class Sandbox:
                 os.environ[key] = value
         boto3.DEFAULT_SESSION = None
         self.accounts.clear()
+        self._sessions.clear()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -146,49 +151,60 @@ class Sandbox:
         return self.clock.advance(seconds)
 
     # --- identities -----------------------------------------------------------
+    def _session(self, region: str, **credentials: str) -> boto3.Session:
+        """A boto3 session sharing one model loader, so clients are cheap to create."""
+        core = botocore.session.Session()
+        core.register_component("data_loader", self._loader)
+        session = boto3.Session(botocore_session=core, region_name=region, **credentials)
+        # boto3 appends its own data path to the (shared) loader on every new session
+        paths = self._loader.search_paths
+        paths[:] = list(dict.fromkeys(paths))
+        return session
+
+    def _assumed(self, key: tuple[str, ...], source: boto3.Session, region: str, **kwargs: Any) -> boto3.Session:
+        if key not in self._sessions:
+            creds = source.client("sts").assume_role(**kwargs)["Credentials"]
+            self._sessions[key] = self._session(
+                region,
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
+        return self._sessions[key]
+
     def admin_session(self, account_id: str, region: str | None = None) -> boto3.Session:
         """Administrator access to a member account (OrganizationAccountAccessRole)."""
         region = region or self.hub.region
-        sts = boto3.Session(region_name=region, **self._management).client("sts")
-        creds = sts.assume_role(
+        return self._assumed(
+            ("admin", account_id, region),
+            self._session(region, **self._management),
+            region,
             RoleArn=names.role_arn(account_id, ORG_ACCESS_ROLE),
             RoleSessionName="drorch-sandbox-admin",
-        )["Credentials"]
-        return boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=region,
         )
 
     def operator_session(self, region: str | None = None) -> boto3.Session:
         """The human operator in the hub account (the process default while running)."""
-        return boto3.Session(region_name=region or self.hub.region, **self._operator)
+        return self._session(region or self.hub.region, **self._operator)
 
     def execution_session(self, account_id: str, region: str | None = None) -> boto3.Session:
         """What the hub's Lambdas get: orchestrator role -> staging execution role + ExternalId."""
         provisioned = self.accounts[account_id]
-        hub = self.admin_session(self.hub.account_id)
-        orchestrator = hub.client("sts").assume_role(
+        region = region or provisioned.account.recovery_region
+        orchestrator = self._assumed(
+            ("orchestrator", self.hub.account_id, region),
+            self.admin_session(self.hub.account_id, region),
+            region,
             RoleArn=names.role_arn(self.hub.account_id, names.ORCHESTRATOR_ROLE),
             RoleSessionName="drorch-orchestrator",
-        )["Credentials"]
-        sts = boto3.Session(
-            aws_access_key_id=orchestrator["AccessKeyId"],
-            aws_secret_access_key=orchestrator["SecretAccessKey"],
-            aws_session_token=orchestrator["SessionToken"],
-            region_name=region or provisioned.account.recovery_region,
-        ).client("sts")
-        creds = sts.assume_role(
+        )
+        return self._assumed(
+            ("execution", account_id, region),
+            orchestrator,
+            region,
             RoleArn=provisioned.account.execution_role_arn,
             RoleSessionName="drorch-execution",
             ExternalId=provisioned.account.external_id,
-        )["Credentials"]
-        return boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=region or provisioned.account.recovery_region,
         )
 
     # --- set-up -------------------------------------------------------------

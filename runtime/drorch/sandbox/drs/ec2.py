@@ -230,3 +230,7 @@ def terminate(account_id: str, region: str, instance_id: str) -> None:
 
 def find_instance(account_id: str, region: str, instance_id: str) -> Any | None:
     return instances_by_id(account_id, region).get(instance_id)
+
+
+def tags_of(instance: Any) -> dict[str, str]:
+    return {tag["key"]: tag["value"] for tag in instance.get_tags()}

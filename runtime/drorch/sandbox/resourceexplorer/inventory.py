@@ -338,8 +338,9 @@ def _route53(account_id: str) -> Iterator[IndexedResource]:
     if backend is None:
         return
     for zone in list(backend.zones.values()):
-        arn = f"arn:aws:route53:::hostedzone/{zone.id}"
-        tags = backend.resource_tags.get(zone.id)
+        zone_id = str(zone.id).rsplit("/", 1)[-1]
+        arn = f"arn:aws:route53:::hostedzone/{zone_id}"
+        tags = backend.resource_tags.get(zone_id)
         yield _resource(arn, account_id, GLOBAL_REGION, "route53:hostedzone", tags)
 
 

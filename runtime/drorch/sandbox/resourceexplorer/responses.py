@@ -1,9 +1,166 @@
+"""Wire layer of the fake Resource Explorer: parse (botocore model), call the backend, shape.
+
+``automated_parameter_parsing`` makes ``self.params`` the request parsed with the
+real service model; every handler returns an :class:`ActionResult` that moto
+serializes with the same model, so responses are exactly what botocore expects.
+"""
+
 from __future__ import annotations
 
-from moto.core.responses import BaseResponse
+from typing import Any
+
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
+
+from drorch.sandbox.resourceexplorer.inventory import supported_resource_types
+from drorch.sandbox.resourceexplorer.models import (
+    ResourceExplorerBackend,
+    paginate,
+    resourceexplorer_backends,
+)
 
 
 class ResourceExplorerResponse(BaseResponse):
     def __init__(self) -> None:
         super().__init__(service_name="resource-explorer-2")
         self.automated_parameter_parsing = True
+
+    @property
+    def backend(self) -> ResourceExplorerBackend:
+        return resourceexplorer_backends[self.current_account][self.region]
+
+    def _p(self, name: str, default: Any = None) -> Any:
+        value = self.params.get(name)
+        return default if value is None else value
+
+    # --- indexes ----------------------------------------------------------------
+    def create_index(self) -> ActionResult:
+        index = self.backend.create_index(self._p("ClientToken"), self._p("Tags"))
+        return ActionResult(
+            {"Arn": index.arn, "State": index.transition, "CreatedAt": index.created_at}
+        )
+
+    def get_index(self) -> ActionResult:
+        backend = self.backend
+        return ActionResult(backend.index_details(backend.get_index()))
+
+    def delete_index(self) -> ActionResult:
+        index = self.backend.delete_index(self._p("Arn"))
+        return ActionResult(
+            {"Arn": index.arn, "State": "DELETING", "LastUpdatedAt": index.last_updated_at}
+        )
+
+    def list_indexes(self) -> ActionResult:
+        indexes = self.backend.list_indexes(self._p("Type"), self._p("Regions"))
+        page, token = paginate(
+            indexes,
+            self._p("MaxResults"),
+            self._p("NextToken"),
+            "ListIndexes",
+            str(self._p("Type")),
+            ",".join(sorted(self._p("Regions", []))),
+        )
+        return ActionResult({"Indexes": page, "NextToken": token})
+
+    def update_index_type(self) -> ActionResult:
+        index = self.backend.update_index_type(self._p("Arn"), self._p("Type"))
+        return ActionResult(
+            {
+                "Arn": index.arn,
+                "Type": index.type,
+                "State": index.transition,
+                "LastUpdatedAt": index.last_updated_at,
+            }
+        )
+
+    # --- views ------------------------------------------------------------------
+    def create_view(self) -> ActionResult:
+        view = self.backend.create_view(
+            name=self._p("ViewName"),
+            filters=self._p("Filters"),
+            included_properties=self._p("IncludedProperties"),
+            scope=self._p("Scope"),
+            tags=self._p("Tags"),
+            client_token=self._p("ClientToken"),
+        )
+        return ActionResult({"View": view.describe()})
+
+    def get_view(self) -> ActionResult:
+        view = self.backend.find_view(self._p("ViewArn"))
+        return ActionResult({"View": view.describe(), "Tags": dict(view.tags)})
+
+    def update_view(self) -> ActionResult:
+        view = self.backend.update_view(
+            self._p("ViewArn"), self.params.get("Filters"), self.params.get("IncludedProperties")
+        )
+        return ActionResult({"View": view.describe()})
+
+    def delete_view(self) -> ActionResult:
+        view = self.backend.delete_view(self._p("ViewArn"))
+        return ActionResult({"ViewArn": view.arn})
+
+    def list_views(self) -> ActionResult:
+        page, token = paginate(
+            self.backend.list_views(), self._p("MaxResults"), self._p("NextToken"), "ListViews"
+        )
+        return ActionResult({"Views": page, "NextToken": token})
+
+    def batch_get_view(self) -> ActionResult:
+        views, errors = self.backend.batch_get_view(self._p("ViewArns", []))
+        return ActionResult({"Views": [view.describe() for view in views], "Errors": errors})
+
+    def associate_default_view(self) -> ActionResult:
+        view = self.backend.associate_default_view(self._p("ViewArn"))
+        return ActionResult({"ViewArn": view.arn})
+
+    def get_default_view(self) -> ActionResult:
+        return ActionResult({"ViewArn": self.backend.default_view_arn})
+
+    def disassociate_default_view(self) -> ActionResult:
+        self.backend.disassociate_default_view()
+        return EmptyResult()
+
+    # --- search -----------------------------------------------------------------
+    def search(self) -> ActionResult:
+        return ActionResult(
+            self.backend.search(
+                self._p("QueryString", ""),
+                self._p("ViewArn"),
+                self._p("MaxResults"),
+                self._p("NextToken"),
+            )
+        )
+
+    def list_resources(self) -> ActionResult:
+        return ActionResult(
+            self.backend.list_resources(
+                self._p("Filters"),
+                self._p("ViewArn"),
+                self._p("MaxResults"),
+                self._p("NextToken"),
+            )
+        )
+
+    def list_supported_resource_types(self) -> ActionResult:
+        page, token = paginate(
+            supported_resource_types(),
+            self._p("MaxResults"),
+            self._p("NextToken"),
+            "ListSupportedResourceTypes",
+        )
+        return ActionResult({"ResourceTypes": page, "NextToken": token})
+
+    def get_account_level_service_configuration(self) -> ActionResult:
+        # No organization-wide views in the sandbox: trusted access is off.
+        return ActionResult({"OrgConfiguration": {"AWSServiceAccessStatus": "DISABLED"}})
+
+    # --- tags -------------------------------------------------------------------
+    def tag_resource(self) -> ActionResult:
+        self.backend.tag_resource(self._p("resourceArn"), self._p("Tags", {}))
+        return EmptyResult()
+
+    def untag_resource(self) -> ActionResult:
+        self.backend.untag_resource(self._p("resourceArn"), self._p("tagKeys", []))
+        return EmptyResult()
+
+    def list_tags_for_resource(self) -> ActionResult:
+        return ActionResult({"Tags": self.backend.list_tags_for_resource(self._p("resourceArn"))})

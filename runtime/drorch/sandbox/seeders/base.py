@@ -58,7 +58,12 @@ COMMON_PROPERTIES: dict[str, Any] = {
 COMMON_REQUIRED = ("account", "type", "name")
 
 # Errors botocore already retried; anything else a service answers is about the request.
-_TRANSIENT = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+_TRANSIENT = {
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+}
 
 
 @dataclass
@@ -92,7 +97,9 @@ class SeedContext:
             subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
                 "Subnets"
             ]
-            subnet_ids = [s["SubnetId"] for s in sorted(subnets, key=lambda s: s["AvailabilityZone"])]
+            subnet_ids = [
+                s["SubnetId"] for s in sorted(subnets, key=lambda s: s["AvailabilityZone"])
+            ]
         return vpc_id, subnet_ids
 
     def security_groups(self) -> list[str]:
@@ -217,7 +224,12 @@ class Seeder:
 
     # --- helpers for subclasses -------------------------------------------------
     def resource(
-        self, ctx: SeedContext, name: str, arn: str, part: str | None = None, region: str | None = None
+        self,
+        ctx: SeedContext,
+        name: str,
+        arn: str,
+        part: str | None = None,
+        region: str | None = None,
     ) -> SeededResource:
         return SeededResource(
             type=f"{self.type}/{part}" if part else self.type,
@@ -236,14 +248,21 @@ def json_path(error: jsonschema.ValidationError, prefix: str = "$") -> str:
     return path
 
 
+_EXPLAINED = {"pattern", "anyOf", "oneOf", "not", "const"}
+
+
 def _message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "pattern" and "description" in error.schema:
-        return f"{error.instance!r} is not valid: {error.schema['description']}"
+    """jsonschema's message, or the schema's own description where that says it better."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator in _EXPLAINED and "description" in schema:
+        shown = error.instance if not isinstance(error.instance, dict) else None
+        prefix = f"{shown!r} is not valid: " if shown is not None else ""
+        return prefix + schema["description"]
     return error.message
 
 
 def validate(schema: Mapping[str, Any], spec: Any, where: str = "$") -> None:
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(spec), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         raise InputError(
@@ -257,12 +276,16 @@ def fail(where: str, message: str, hint: str | None = None) -> InputError:
 
 
 # --- tags in each service's own shape ---------------------------------------------------
-def tag_list(tags: Mapping[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+def tag_list(
+    tags: Mapping[str, str], key: str = "Key", value: str = "Value"
+) -> list[dict[str, str]]:
     """``[{"Key": k, "Value": v}]`` (EC2, RDS, ElastiCache, ...) or another key spelling."""
     return [{key: k, value: v} for k, v in tags.items()]
 
 
-def tag_specifications(resource_types: Iterable[str], tags: Mapping[str, str]) -> list[dict[str, Any]]:
+def tag_specifications(
+    resource_types: Iterable[str], tags: Mapping[str, str]
+) -> list[dict[str, Any]]:
     return [{"ResourceType": rtype, "Tags": tag_list(tags)} for rtype in resource_types]
 
 

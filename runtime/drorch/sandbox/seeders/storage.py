@@ -1,0 +1,112 @@
+"""Storage: EFS file systems with a mount target per Availability Zone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from drorch.sandbox.seeders.base import (
+    SeedContext,
+    SeededResource,
+    Seeder,
+    Undo,
+    fail,
+    identifier,
+    tag_list,
+    with_name,
+)
+
+
+class EfsFileSystem(Seeder):
+    type = "efs-file-system"
+    description = (
+        "An EFS file system (the name is its Name tag and creation token) with one mount "
+        "target per Availability Zone of the context's subnets. Replication is not seeded: "
+        "moto 5.2.1 does not implement CreateReplicationConfiguration."
+    )
+    name_schema = identifier(
+        "an EFS name: 1-64 letters, digits, dots, hyphens and underscores, starting with a "
+        "letter or digit",
+        r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        64,
+    )
+    properties = {
+        "performanceMode": {"enum": ["generalPurpose", "maxIO"], "default": "generalPurpose"},
+        "throughputMode": {"enum": ["bursting", "provisioned", "elastic"], "default": "elastic"},
+        "provisionedThroughputMibps": {"type": "number", "minimum": 1, "maximum": 3414},
+        "encrypted": {"type": "boolean", "default": True},
+        "mountTargets": {"type": "boolean", "default": True},
+    }
+    constraints = {
+        "allOf": [
+            {
+                "if": {
+                    "properties": {"throughputMode": {"const": "provisioned"}},
+                    "required": ["throughputMode"],
+                },
+                "then": {"required": ["provisionedThroughputMibps"]},
+                "else": {
+                    "not": {"required": ["provisionedThroughputMibps"]},
+                    "description": "provisionedThroughputMibps goes with throughputMode provisioned",
+                },
+            },
+            {
+                "if": {
+                    "properties": {"performanceMode": {"const": "maxIO"}},
+                    "required": ["performanceMode"],
+                },
+                "then": {
+                    "required": ["throughputMode"],
+                    "properties": {
+                        "throughputMode": {
+                            "not": {"const": "elastic"},
+                            "description": "elastic throughput needs performanceMode generalPurpose",
+                        }
+                    },
+                },
+            },
+        ]
+    }
+
+    def check(self, ctx: SeedContext, spec: Mapping[str, Any], where: str) -> None:
+        found = ctx.client("efs").describe_file_systems(CreationToken=spec["name"])["FileSystems"]
+        if found:
+            raise fail(f"{where}.name", f"EFS file system {spec['name']!r} already exists")
+
+    def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:
+        efs, ec2 = ctx.client("efs"), ctx.client("ec2")
+        name = spec["name"]
+        kwargs: dict[str, Any] = {
+            "CreationToken": name,
+            "PerformanceMode": spec.get("performanceMode", "generalPurpose"),
+            "ThroughputMode": spec.get("throughputMode", "elastic"),
+            "Encrypted": spec.get("encrypted", True),
+            "Tags": tag_list(with_name(spec.get("tags", {}), name)),
+        }
+        if "provisionedThroughputMibps" in spec:
+            kwargs["ProvisionedThroughputInMibps"] = spec["provisionedThroughputMibps"]
+        file_system = efs.create_file_system(**kwargs)
+        file_system_id = file_system["FileSystemId"]
+        mount_targets: list[str] = []
+
+        def remove_file_system() -> None:
+            for mount_target in mount_targets:
+                efs.delete_mount_target(MountTargetId=mount_target)
+            efs.delete_file_system(FileSystemId=file_system_id)
+
+        undo.push(f"EFS file system {name}", remove_file_system)
+        if spec.get("mountTargets", True):
+            _, subnet_ids = ctx.network()
+            zones: set[str] = set()
+            for subnet in ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"]:
+                if subnet["AvailabilityZone"] in zones:
+                    continue  # EFS allows one mount target per Availability Zone
+                zones.add(subnet["AvailabilityZone"])
+                target: dict[str, Any] = {
+                    "FileSystemId": file_system_id,
+                    "SubnetId": subnet["SubnetId"],
+                }
+                if ctx.security_group_id:
+                    target["SecurityGroups"] = ctx.security_groups()
+                mount_targets.append(efs.create_mount_target(**target)["MountTargetId"])
+        return [self.resource(ctx, name, file_system["FileSystemArn"])]
