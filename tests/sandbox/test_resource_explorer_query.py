@@ -67,7 +67,10 @@ def names(query: str) -> set[str]:
         ("resourcetype.supports:tags", {"i-0web", "i-0app", "i-0bare", "orders", "vol-0sys"}),
         ("application:payments", set()),
         # same prefix: OR; different prefixes: AND
-        ("region:us-east-2 region:us-west-2", {"i-0web", "i-0app", "i-0bare", "orders", "vol-0sys"}),
+        (
+            "region:us-east-2 region:us-west-2",
+            {"i-0web", "i-0app", "i-0bare", "orders", "vol-0sys"},
+        ),
         ("tag:Environment=prod service:ec2", {"i-0web"}),
         ("tag:Environment=prod tag:Environment=staging", {"i-0web", "i-0app", "orders"}),
         # keywords AND filters
@@ -143,7 +146,9 @@ def resources(draw):
 @st.composite
 def terms(draw):
     """One unnegated query term of any kind."""
-    kind = draw(st.sampled_from(["kw", "tag", "tagkey", "tagvalue", "tagkv", "type", "region", "none"]))
+    kind = draw(
+        st.sampled_from(["kw", "tag", "tagkey", "tagvalue", "tagkv", "type", "region", "none"])
+    )
     word, other = draw(words), draw(words)
     wildcard = "*" if draw(st.booleans()) else ""
     return {

@@ -242,7 +242,9 @@ def parse_scenario(data: Any, source: str) -> Scenario:
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         raise InputError(f"{source}: " + "; ".join(f"{_path(e)}: {e.message}" for e in errors))
-    resource_validator = jsonschema.Draft202012Validator(resource_schema())
+    resource_validator = jsonschema.Draft202012Validator(
+        resource_schema(), format_checker=jsonschema.FormatChecker()
+    )
     for index, item in enumerate(data.get("resources", [])):
         found = sorted(resource_validator.iter_errors(item), key=lambda e: list(e.absolute_path))
         if found:

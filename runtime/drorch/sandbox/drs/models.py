@@ -227,7 +227,9 @@ class DrsBackend(BaseBackend):
                 self._log(job, step, "LAUNCH_FAILED", sourceServerID=server_id, rawError=str(error))
                 return
             participant.recovery_instance_id = instance_id
-            self._log(job, step, "LAUNCH_START", sourceServerID=server_id, targetInstanceID=instance_id)
+            self._log(
+                job, step, "LAUNCH_START", sourceServerID=server_id, targetInstanceID=instance_id
+            )
         elif action == "launched":
             if participant and participant.launch_status == "IN_PROGRESS":
                 set_status("LAUNCHED")
@@ -881,7 +883,14 @@ class DrsBackend(BaseBackend):
         def plan(at: Any, start: datetime, factor: float, timings: Any) -> datetime:
             end = start
             for server_id, reason in skipped:
-                at(start, "log", None, event="SERVER_SKIPPED", sourceServerID=server_id, rawError=reason)
+                at(
+                    start,
+                    "log",
+                    None,
+                    event="SERVER_SKIPPED",
+                    sourceServerID=server_id,
+                    rawError=reason,
+                )
             for server, instant in chosen:
                 key = server.source_server_id
                 snap_end = start + timedelta(seconds=timings.snapshot_seconds * factor)
@@ -901,16 +910,19 @@ class DrsBackend(BaseBackend):
                 at(snap_end, "conversion_start", key, event="CONVERSION_START")
                 converted = snap_end + timedelta(seconds=timings.conversion_seconds * factor)
                 at(converted, "log", key, event="CONVERSION_END")
-                at(converted, "launch_start", key, snapshot=instant or start)
                 done = converted + timedelta(seconds=timings.launch_seconds * factor)
-                if launch_failures.get(key):
+                if launch_failures.get(key):  # the instance never comes up
+                    at(converted, "log", key, event="LAUNCH_START")
                     at(done, "failed", key, event="LAUNCH_FAILED", rawError=launch_failures[key])
                 else:
+                    at(converted, "launch_start", key, snapshot=instant or start)
                     at(done, "launched", key)
                 end = max(end, done)
             return end
 
-        participants = {server.source_server_id: Participant(server.source_server_id) for server, _ in chosen}
+        participants = {
+            server.source_server_id: Participant(server.source_server_id) for server, _ in chosen
+        }
         job = self._new_job(
             "LAUNCH",
             "START_DRILL" if is_drill else "START_RECOVERY",
@@ -930,7 +942,10 @@ class DrsBackend(BaseBackend):
         launch_into = (config.get("launchIntoInstanceProperties") or {}).get(
             "launchIntoEC2InstanceID"
         )
-        if launch_into and ec2.find_instance(self.account_id, self.region_name, launch_into) is None:
+        if (
+            launch_into
+            and ec2.find_instance(self.account_id, self.region_name, launch_into) is None
+        ):
             raise _LaunchError(f"Instance {launch_into} to launch into does not exist")
         template_id = config["ec2LaunchTemplateID"]
         if not launch_into and not ec2.launch_template_exists(
@@ -962,7 +977,11 @@ class DrsBackend(BaseBackend):
         except Exception as error:  # noqa: BLE001 - EC2 said no: the launch fails, as in DRS
             raise _LaunchError(f"EC2 refused the launch: {error}") from error
         # A new drill replaces the server's previous drill instance.
-        if previous is not None and previous.is_drill and previous.recovery_instance_id != launched.instance_id:
+        if (
+            previous is not None
+            and previous.is_drill
+            and previous.recovery_instance_id != launched.instance_id
+        ):
             self._terminate_recovery_instance(previous.recovery_instance_id)
         self.recovery_instances[launched.instance_id] = RecoveryInstance(
             recovery_instance_id=launched.instance_id,
@@ -999,7 +1018,9 @@ class DrsBackend(BaseBackend):
     def describe_jobs(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
         now = self.now()
         ids = filters.get("jobIDs")
-        low = parse_iso(filters["fromDate"], "filters.fromDate") if filters.get("fromDate") else None
+        low = (
+            parse_iso(filters["fromDate"], "filters.fromDate") if filters.get("fromDate") else None
+        )
         high = parse_iso(filters["toDate"], "filters.toDate") if filters.get("toDate") else None
         items = []
         for job in self.jobs.values():
@@ -1141,8 +1162,11 @@ class DrsBackend(BaseBackend):
         recovery = self._recovery_instance(recovery_instance_id)
         field = "recoveryInstanceID"
         if recovery.is_drill:
-            raise field_error(field, f"{recovery_instance_id} is a drill instance; only "
-                              "instances launched for recovery can replicate back")
+            raise field_error(
+                field,
+                f"{recovery_instance_id} is a drill instance; only "
+                "instances launched for recovery can replicate back",
+            )
         server = self._server(recovery.source_server_id)
         if not server.in_aws:
             raise field_error(
@@ -1294,7 +1318,10 @@ class DrsBackend(BaseBackend):
             return self.jobs[resource_id].tags
         if kind == "recovery-instance" and resource_id in self.recovery_instances:
             return self.recovery_instances[resource_id].tags
-        if kind == "replication-configuration-template" and resource_id in self.replication_templates:
+        if (
+            kind == "replication-configuration-template"
+            and resource_id in self.replication_templates
+        ):
             return self.replication_templates[resource_id]["tags"]
         if kind == "launch-configuration-template" and resource_id in self.launch_templates:
             return self.launch_templates[resource_id]["tags"]

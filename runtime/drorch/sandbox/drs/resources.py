@@ -227,9 +227,7 @@ class SourceServer:
                     {"macAddress": self.mac_address, "ips": [self.ip], "isPrimary": True}
                 ],
                 "disks": [{"deviceName": d, "bytes": size} for d, size in self.disks],
-                "cpus": [
-                    {"cores": self.cpus, "modelName": "Intel(R) Xeon(R) Platinum 8259CL CPU"}
-                ],
+                "cpus": [{"cores": self.cpus, "modelName": "Intel(R) Xeon(R) Platinum 8259CL CPU"}],
                 "ramBytes": self.ram_bytes,
                 "os": {"fullString": self.os_name},
                 "supportsNitroInstances": True,
@@ -346,14 +344,9 @@ class RecoveryInstance:
                 "fqdn": self.fqdn,
                 "awsInstanceID": self.recovery_instance_id,
             },
-            "disks": [
-                {
-                    "internalDeviceName": device,
-                    "bytes": size,
-                    **({"ebsVolumeID": self.volumes[device]} if device in self.volumes else {}),
-                }
-                for device, size in self.disks
-            ],
+            # No ebsVolumeID: the model caps EbsVolumeID at 19 characters, which
+            # today's 21-character volume ids exceed (see self.volumes for them).
+            "disks": [{"internalDeviceName": device, "bytes": size} for device, size in self.disks],
             "cpus": [{"cores": self.cpus, "modelName": "Intel(R) Xeon(R) Platinum 8259CL CPU"}],
             "ramBytes": self.ram_bytes,
             "os": {"fullString": self.os_name},

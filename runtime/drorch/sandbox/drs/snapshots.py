@@ -70,9 +70,7 @@ def snapshot_id(source_server_id: str, instant: datetime) -> str:
     return stable_id("pit-", source_server_id, iso(instant))
 
 
-def describe(
-    source_server_id: str, instant: datetime, device_names: list[str]
-) -> dict[str, Any]:
+def describe(source_server_id: str, instant: datetime, device_names: list[str]) -> dict[str, Any]:
     pit = snapshot_id(source_server_id, instant)
     return {
         "snapshotID": pit,

@@ -10,7 +10,7 @@ that failed, by its path in the request.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from botocore.model import Shape
@@ -18,7 +18,7 @@ from botocore.model import Shape
 from drorch.sandbox.drs.exceptions import ValidationException
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pattern(expression: str) -> re.Pattern[str]:
     return re.compile(expression)
 

@@ -24,4 +24,3 @@ class ValidationException(ServiceException):
         super().__init__(message)
         # serialized as FieldList: [{Name, ValidationIssue}]
         self.field_list = [{"Name": field, "ValidationIssue": message}] if field else None
-

@@ -33,6 +33,7 @@ class IndexedResource:
     resource_type: str  # e.g. "ec2:instance"
     tags: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     supports_tags: bool = True
+    name: str = ""  # a name that is not part of the ARN (security group names)
 
     @property
     def service(self) -> str:
@@ -87,7 +88,9 @@ def supported_resource_types() -> list[dict[str, str]]:
     ]
 
 
-def _resource(arn: str, account_id: str, region: str, rtype: str, tags: Any) -> IndexedResource:
+def _resource(
+    arn: str, account_id: str, region: str, rtype: str, tags: Any, name: str = ""
+) -> IndexedResource:
     tags_indexed = SUPPORTED_TYPES[rtype]
     return IndexedResource(
         arn=arn,
@@ -96,6 +99,7 @@ def _resource(arn: str, account_id: str, region: str, rtype: str, tags: Any) -> 
         resource_type=rtype,
         tags=tag_dict(tags) if tags_indexed else {},
         supports_tags=tags_indexed,
+        name=name,
     )
 
 
@@ -143,23 +147,44 @@ def _ec2(account_id: str, region: str) -> Iterator[IndexedResource]:
             if instance.state in ("terminated",):
                 continue
             yield _resource(
-                f"{prefix}:instance/{instance.id}", account_id, region, "ec2:instance", tags.get(instance.id)
+                f"{prefix}:instance/{instance.id}",
+                account_id,
+                region,
+                "ec2:instance",
+                tags.get(instance.id),
             )
     for vpc_id in list(backend.vpcs):
         yield _resource(f"{prefix}:vpc/{vpc_id}", account_id, region, "ec2:vpc", tags.get(vpc_id))
     for subnets in list(backend.subnets.values()):
         for subnet_id in list(subnets):
-            yield _resource(f"{prefix}:subnet/{subnet_id}", account_id, region, "ec2:subnet", tags.get(subnet_id))
-    for groups in list(backend.groups.values()):
-        for group_id in list(groups):
             yield _resource(
-                f"{prefix}:security-group/{group_id}", account_id, region, "ec2:security-group", tags.get(group_id)
+                f"{prefix}:subnet/{subnet_id}",
+                account_id,
+                region,
+                "ec2:subnet",
+                tags.get(subnet_id),
+            )
+    for groups in list(backend.groups.values()):
+        for group_id, group in list(groups.items()):
+            yield _resource(
+                f"{prefix}:security-group/{group_id}",
+                account_id,
+                region,
+                "ec2:security-group",
+                tags.get(group_id),
+                name=getattr(group, "name", ""),
             )
     for volume_id in list(backend.volumes):
-        yield _resource(f"{prefix}:volume/{volume_id}", account_id, region, "ec2:volume", tags.get(volume_id))
+        yield _resource(
+            f"{prefix}:volume/{volume_id}", account_id, region, "ec2:volume", tags.get(volume_id)
+        )
     for template_id in list(getattr(backend, "launch_templates", {})):
         yield _resource(
-            f"{prefix}:launch-template/{template_id}", account_id, region, "ec2:launch-template", tags.get(template_id)
+            f"{prefix}:launch-template/{template_id}",
+            account_id,
+            region,
+            "ec2:launch-template",
+            tags.get(template_id),
         )
 
 
@@ -170,7 +195,9 @@ def _rds(account_id: str, region: str) -> Iterator[IndexedResource]:
     if backend is None:
         return
     for cluster in list(backend.clusters.values()):
-        yield _resource(cluster.db_cluster_arn, account_id, region, "rds:cluster", cluster.get_tags())
+        yield _resource(
+            cluster.db_cluster_arn, account_id, region, "rds:cluster", cluster.get_tags()
+        )
     for db in list(backend.databases.values()):
         yield _resource(db.db_instance_arn, account_id, region, "rds:db", db.get_tags())
 
@@ -191,7 +218,11 @@ def _ecs(account_id: str, region: str) -> Iterator[IndexedResource]:
         for task_definition in list(revisions.values()):
             if task_definition.status == "ACTIVE":
                 yield _resource(
-                    task_definition.arn, account_id, region, "ecs:task-definition", task_definition.tags
+                    task_definition.arn,
+                    account_id,
+                    region,
+                    "ecs:task-definition",
+                    task_definition.tags,
                 )
 
 
@@ -227,9 +258,13 @@ def _elasticache(account_id: str, region: str) -> Iterator[IndexedResource]:
         return backend.tagging_service.list_tags_for_resource(arn)
 
     for cluster in list(backend.cache_clusters.values()):
-        yield _resource(cluster.arn, account_id, region, "elasticache:cluster", tags_of(cluster.arn))
+        yield _resource(
+            cluster.arn, account_id, region, "elasticache:cluster", tags_of(cluster.arn)
+        )
     for group in list(backend.replication_groups.values()):
-        yield _resource(group.arn, account_id, region, "elasticache:replicationgroup", tags_of(group.arn))
+        yield _resource(
+            group.arn, account_id, region, "elasticache:replicationgroup", tags_of(group.arn)
+        )
 
 
 def _efs(account_id: str, region: str) -> Iterator[IndexedResource]:
@@ -240,7 +275,9 @@ def _efs(account_id: str, region: str) -> Iterator[IndexedResource]:
         return
     for fs in list(backend.file_systems_by_id.values()):
         tags = backend.list_tags_for_resource(fs.file_system_id)
-        yield _resource(fs.file_system_arn, account_id, region, "elasticfilesystem:file-system", tags)
+        yield _resource(
+            fs.file_system_arn, account_id, region, "elasticfilesystem:file-system", tags
+        )
 
 
 def _events(account_id: str, region: str) -> Iterator[IndexedResource]:
@@ -250,9 +287,21 @@ def _events(account_id: str, region: str) -> Iterator[IndexedResource]:
     if backend is None:
         return
     for bus in list(backend.event_buses.values()):
-        yield _resource(bus.arn, account_id, region, "events:event-bus", backend.tagger.list_tags_for_resource(bus.arn))
+        yield _resource(
+            bus.arn,
+            account_id,
+            region,
+            "events:event-bus",
+            backend.tagger.list_tags_for_resource(bus.arn),
+        )
         for rule in list(bus.rules.values()):
-            yield _resource(rule.arn, account_id, region, "events:rule", backend.tagger.list_tags_for_resource(rule.arn))
+            yield _resource(
+                rule.arn,
+                account_id,
+                region,
+                "events:rule",
+                backend.tagger.list_tags_for_resource(rule.arn),
+            )
 
 
 def _dynamodb(account_id: str, region: str) -> Iterator[IndexedResource]:
@@ -302,14 +351,26 @@ def _drs(account_id: str, region: str) -> Iterator[IndexedResource]:
         return
     separate_tags = getattr(backend, "tags", None)
     kinds = (
-        ("source_servers", "drs:source-server", "source-server", ("sourceServerID", "source_server_id")),
-        ("recovery_instances", "drs:recovery-instance", "recovery-instance", ("recoveryInstanceID", "recovery_instance_id")),
+        (
+            "source_servers",
+            "drs:source-server",
+            "source-server",
+            ("sourceServerID", "source_server_id"),
+        ),
+        (
+            "recovery_instances",
+            "drs:recovery-instance",
+            "recovery-instance",
+            ("recoveryInstanceID", "recovery_instance_id"),
+        ),
     )
     for attribute, rtype, arn_kind, id_fields in kinds:
         records = getattr(backend, attribute, None) or {}
         for key, record in list(records.items()):
             record_id = _field(record, *id_fields) or key
-            arn = _field(record, "arn") or f"arn:aws:drs:{region}:{account_id}:{arn_kind}/{record_id}"
+            arn = (
+                _field(record, "arn") or f"arn:aws:drs:{region}:{account_id}:{arn_kind}/{record_id}"
+            )
             tags = _field(record, "tags")
             if tags is None and isinstance(separate_tags, Mapping):
                 tags = separate_tags.get(arn)
@@ -323,7 +384,9 @@ def _resource_explorer(account_id: str, region: str) -> Iterator[IndexedResource
     if backend is None:
         return
     if backend.index is not None:
-        yield _resource(backend.index.arn, account_id, region, "resource-explorer-2:index", backend.index.tags)
+        yield _resource(
+            backend.index.arn, account_id, region, "resource-explorer-2:index", backend.index.tags
+        )
     for view in list(backend.views.values()):
         yield _resource(view.arn, account_id, region, "resource-explorer-2:view", view.tags)
 
@@ -392,7 +455,11 @@ def _guarded(name: str, produce: Callable[[], Iterable[IndexedResource]]) -> lis
     try:
         return list(produce())
     except Exception:  # noqa: BLE001 - a moto internals change drops one type, not Search
-        log.warning("resource explorer: collector %s failed; its resources are not indexed", name, exc_info=True)
+        log.warning(
+            "resource explorer: collector %s failed; its resources are not indexed",
+            name,
+            exc_info=True,
+        )
         return []
 
 
@@ -407,7 +474,9 @@ def collect(account_id: str, regions: Iterable[str]) -> list[IndexedResource]:
     found: dict[str, IndexedResource] = {}
     for region in sorted(covered):
         for collector in REGIONAL_COLLECTORS:
-            for resource in _guarded(collector.__name__, lambda c=collector, r=region: c(account_id, r)):
+            for resource in _guarded(
+                collector.__name__, lambda c=collector, r=region: c(account_id, r)
+            ):
                 found.setdefault(resource.arn, resource)
     for collector in GLOBAL_COLLECTORS:
         for resource in _guarded(collector.__name__, lambda c=collector: c(account_id)):

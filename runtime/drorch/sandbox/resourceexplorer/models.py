@@ -243,7 +243,9 @@ class ResourceExplorerBackend(BaseBackend):
         index.last_updated_at = now
         return index
 
-    def list_indexes(self, index_type: str | None, regions: list[str] | None) -> list[dict[str, str]]:
+    def list_indexes(
+        self, index_type: str | None, regions: list[str] | None
+    ) -> list[dict[str, str]]:
         wanted = set(regions or [])
         return [
             {"Region": index.region, "Arn": index.arn, "Type": index.type}
@@ -269,7 +271,9 @@ class ResourceExplorerBackend(BaseBackend):
                     f"The account already has an AGGREGATOR index in {aggregator.region} "
                     f"({aggregator.arn}); demote it to LOCAL first"
                 )
-            cleared = [b.aggregator_cleared_at for b in self._region_backends() if b.aggregator_cleared_at]
+            cleared = [
+                b.aggregator_cleared_at for b in self._region_backends() if b.aggregator_cleared_at
+            ]
             if cleared and now - max(cleared) < AGGREGATOR_COOLDOWN:
                 wait_until = max(cleared) + AGGREGATOR_COOLDOWN
                 raise ConflictException(
@@ -346,7 +350,9 @@ class ResourceExplorerBackend(BaseBackend):
     def find_view(self, arn: str, field_name: str = "ViewArn") -> View:
         match = parse_arn(arn, "view")
         if match is None:
-            raise ValidationException(f"{field_name} {arn!r} is not a Resource Explorer view ARN", field_name)
+            raise ValidationException(
+                f"{field_name} {arn!r} is not a Resource Explorer view ARN", field_name
+            )
         if match.group("account") != self.account_id:
             raise UnauthorizedException(
                 f"The view {arn} belongs to another account; this principal cannot use it"
@@ -409,7 +415,9 @@ class ResourceExplorerBackend(BaseBackend):
     def _taggable(self, arn: str) -> Index | View:
         match = parse_arn(arn)
         if match is None:
-            raise ValidationException(f"{arn!r} is not a Resource Explorer index or view ARN", "resourceArn")
+            raise ValidationException(
+                f"{arn!r} is not a Resource Explorer index or view ARN", "resourceArn"
+            )
         if match.group("account") != self.account_id:
             raise UnauthorizedException(f"{arn} belongs to another account")
         if match.group("kind") == "view":
@@ -449,7 +457,9 @@ class ResourceExplorerBackend(BaseBackend):
         if index is None or index.state(now) == "CREATING":
             return []
         if index.type == "AGGREGATOR" and index.state(now) == "ACTIVE":
-            return sorted(other.region for other in self._indexes() if other.state(now) != "CREATING")
+            return sorted(
+                other.region for other in self._indexes() if other.state(now) != "CREATING"
+            )
         return [view.region]
 
     def _matching(self, view: View, query: Query) -> list[inventory.IndexedResource]:
@@ -462,7 +472,9 @@ class ResourceExplorerBackend(BaseBackend):
         matched.sort(key=lambda r: r.arn)
         return matched
 
-    def _describe_resource(self, resource: inventory.IndexedResource, view: View, now: datetime) -> dict[str, Any]:
+    def _describe_resource(
+        self, resource: inventory.IndexedResource, view: View, now: datetime
+    ) -> dict[str, Any]:
         properties = []
         if "tags" in view.included_properties and resource.tags:
             properties.append(
@@ -483,7 +495,11 @@ class ResourceExplorerBackend(BaseBackend):
         }
 
     def search(
-        self, query_string: str, view_arn: str | None, max_results: int | None, next_token: str | None
+        self,
+        query_string: str,
+        view_arn: str | None,
+        max_results: int | None,
+        next_token: str | None,
     ) -> dict[str, Any]:
         try:
             query = parse_query(query_string)
@@ -560,14 +576,18 @@ def _read_token(token: str | None, key: str) -> int:
     return offset
 
 
-def _page(items: list[Any], offset: int, max_results: int | None, key: str) -> tuple[list[Any], str | None]:
+def _page(
+    items: list[Any], offset: int, max_results: int | None, key: str
+) -> tuple[list[Any], str | None]:
     size = max_results or 100
     page = items[offset : offset + size]
     more = offset + size < len(items)
     return page, make_token(offset + size, key) if more else None
 
 
-def paginate(items: list[Any], max_results: int | None, next_token: str | None, *key_parts: str) -> tuple[list[Any], str | None]:
+def paginate(
+    items: list[Any], max_results: int | None, next_token: str | None, *key_parts: str
+) -> tuple[list[Any], str | None]:
     """Offset pagination with tokens bound to the request, for the List* operations."""
     key = _token_key(*key_parts)
     return _page(items, _read_token(next_token, key), max_results, key)

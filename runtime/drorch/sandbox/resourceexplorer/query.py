@@ -10,7 +10,8 @@ The syntax follows the "Search query syntax reference for Resource Explorer":
 * terms are separated by spaces; double quotes group characters (spaces
   included) into one literal term (``"my server"``, ``tag:Name="web 1"``);
 * free-form **keywords** are joined with OR: ``ec2 billing`` matches resources
-  whose ARN, resource id, tag keys or tag values contain ``ec2`` or ``billing``;
+  whose ARN, resource id, name, tag keys or tag values contain ``ec2`` or
+  ``billing`` (a substring match; a trailing ``*`` changes nothing);
 * **filters** have the form ``prefix:value``: ``accountid:``, ``application:``,
   ``id:``, ``region:``, ``resourcetype:``, ``resourcetype.supports:``,
   ``service:``, ``tag:``, ``tag.key:`` and ``tag.value:``;
@@ -67,6 +68,7 @@ class Searchable(Protocol):
     resource_type: str
     tags: dict[str, str]
     supports_tags: bool
+    name: str
 
     @property
     def resource_id(self) -> str: ...
@@ -136,7 +138,7 @@ def _user_tags(resource: Searchable) -> dict[str, str]:
 
 
 def _test_keyword(term: Term, resource: Searchable) -> bool:
-    haystack = [resource.arn, resource.resource_id]
+    haystack = [resource.arn, resource.resource_id, resource.name]
     for key, value in resource.tags.items():
         haystack.append(key)
         haystack.append(value)
@@ -196,7 +198,7 @@ def _tokenize(text: str) -> list[_Token]:
         else:
             current.append((char, quoted))
     if quoted:
-        raise QuerySyntaxError("the query has an unmatched double quote (\")")
+        raise QuerySyntaxError('the query has an unmatched double quote (")')
     if current or started:
         tokens.append(current)
     return tokens

@@ -57,12 +57,16 @@ COMMON_PROPERTIES: dict[str, Any] = {
 }
 COMMON_REQUIRED = ("account", "type", "name")
 
-# Errors botocore already retried; anything else a service answers is about the request.
-_TRANSIENT = {
+# Errors that say nothing about the entry: botocore already retried the transient ones, and
+# access denied is the sandbox's (or a fault plan's) doing. They are re-raised as they are.
+_NOT_INPUT = {
     "Throttling",
     "ThrottlingException",
     "RequestLimitExceeded",
     "TooManyRequestsException",
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
 }
 
 
@@ -211,7 +215,10 @@ class Seeder:
             undo.run()
             error = exc.response.get("Error", {})
             code = error.get("Code", "")
-            if code in _TRANSIENT:
+            if (
+                code in _NOT_INPUT
+                or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400) >= 500
+            ):
                 raise
             raise InputError(
                 f"{where}: {self.type} {spec.get('name')!r} could not be created in account "

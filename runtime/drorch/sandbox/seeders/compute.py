@@ -100,6 +100,19 @@ class EcsService(Seeder):
     required = ("cluster", "task")
 
     def check(self, ctx: SeedContext, spec: Mapping[str, Any], where: str) -> None:
+        try:
+            services = ctx.client("ecs").describe_services(
+                cluster=spec["cluster"], services=[spec["name"]]
+            )["services"]
+        except ClientError as exc:
+            if service_error_code(exc) != "ClusterNotFoundException":
+                raise
+            services = []  # the cluster is created with the service
+        if any(s["status"] == "ACTIVE" for s in services):
+            raise fail(
+                f"{where}.name",
+                f"service {spec['name']!r} already exists in cluster {spec['cluster']!r}",
+            )
         task = spec["task"]
         if (
             spec.get("launchType", "FARGATE") == "FARGATE"

@@ -233,7 +233,10 @@ def _global_cluster(ctx: SeedContext, global_id: str) -> dict[str, Any] | None:
         if service_error_code(exc) == "GlobalClusterNotFoundFault":
             return None
         raise
-    clusters = found.get("GlobalClusters", [])
+    # filter here too: moto 5.2.1 ignores GlobalClusterIdentifier and returns them all
+    clusters = [
+        c for c in found.get("GlobalClusters", []) if c["GlobalClusterIdentifier"] == global_id
+    ]
     return clusters[0] if clusters else None
 
 

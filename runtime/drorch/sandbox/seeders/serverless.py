@@ -25,8 +25,15 @@ from drorch.sandbox.seeders.base import (
 # --- Lambda ----------------------------------------------------------------------------
 PYTHON_RUNTIMES = ["python3.10", "python3.11", "python3.12", "python3.13"]
 NODE_RUNTIMES = ["nodejs18.x", "nodejs20.x", "nodejs22.x"]
-BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-VPC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+EXECUTION_POLICY = "execution"  # inline: what AWSLambdaBasicExecutionRole grants (+ VPC ENIs)
+_LOGS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+_ENIS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+]
 _TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -69,7 +76,7 @@ class LambdaFunction(Seeder):
     type = "lambda-function"
     description = (
         "A Lambda function with a tiny generated handler and its execution role "
-        "(<name>-role, AWSLambdaBasicExecutionRole). reservedConcurrency 0 throttles it (a "
+        "(<name>-role, with an inline policy granting what AWSLambdaBasicExecutionRole does). reservedConcurrency 0 throttles it (a "
         "standby function); vpc: true places it in the context's subnets."
     )
     name_schema = identifier(
@@ -110,16 +117,24 @@ class LambdaFunction(Seeder):
             Description=f"execution role of Lambda function {name}",
             Tags=tag_list(tags),
         )["Role"]["Arn"]
-        policies = [BASIC_EXECUTION] + ([VPC_EXECUTION] if spec.get("vpc") else [])
 
         def remove_role() -> None:
-            for policy in policies:
-                iam.detach_role_policy(RoleName=role, PolicyArn=policy)
+            if iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                iam.delete_role_policy(RoleName=role, PolicyName=EXECUTION_POLICY)
             iam.delete_role(RoleName=role)
 
         undo.push(f"IAM role {role}", remove_role)
-        for policy in policies:
-            iam.attach_role_policy(RoleName=role, PolicyArn=policy)
+        actions = _LOGS + (_ENIS if spec.get("vpc") else [])
+        iam.put_role_policy(
+            RoleName=role,
+            PolicyName=EXECUTION_POLICY,
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+                }
+            ),
+        )
 
         runtime = spec.get("runtime", "python3.12")
         handler = spec.get("handler", "index.handler")

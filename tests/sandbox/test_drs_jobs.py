@@ -1,0 +1,416 @@
+"""The fake DRS through boto3: launch and terminate jobs on the simulated clock.
+
+Every DRS response in these tests is also checked against the botocore model by
+``drorch.sandbox.fidelity`` (see the ``drs`` fixture).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from drorch.sandbox import DrsQuotas, Sandbox, fidelity
+from drorch.sandbox.drs.models import drs_backends
+
+ACCOUNT = "111111111111"
+REGION = "us-east-2"
+# Default DrsTimings: start 30s, snapshot 60s, conversion 240s, launch 120s.
+TO_STARTED = 30
+TO_LAUNCHED = 30 + 60 + 240 + 120
+
+
+def _start(sandbox_kwargs: dict[str, Any]) -> Iterator[tuple[Sandbox, Any, list[str]]]:
+    with Sandbox(**sandbox_kwargs) as sandbox:
+        client = sandbox.admin_session(ACCOUNT, REGION).client("drs")
+        problems: list[str] = []
+
+        def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+            problems.extend(
+                fidelity.check_response(
+                    operation_model,
+                    response_dict["status_code"],
+                    dict(response_dict["headers"]),
+                    response_dict["body"],
+                )
+            )
+
+        client.meta.events.register("before-parse.drs.*", check)
+        yield sandbox, client, problems
+        assert problems == [], "DRS answered outside its model:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def env() -> Iterator[tuple[Sandbox, Any, list[str]]]:
+    yield from _start({})
+
+
+@pytest.fixture
+def sandbox(env: tuple[Sandbox, Any, list[str]]) -> Sandbox:
+    return env[0]
+
+
+@pytest.fixture
+def drs(env: tuple[Sandbox, Any, list[str]]) -> Any:
+    env[1].initialize_service()
+    return env[1]
+
+
+def seed(hostname: str = "web-1", **kwargs: Any) -> Any:
+    kwargs.setdefault("ip", "172.31.0.50")
+    return drs_backends[ACCOUNT][REGION].add_source_server(hostname=hostname, **kwargs)
+
+
+def job_of(drs: Any, job_id: str) -> dict[str, Any]:
+    return drs.describe_jobs(filters={"jobIDs": [job_id]})["items"][0]
+
+
+def events(drs: Any, job_id: str) -> list[str]:
+    return [item["event"] for item in drs.describe_job_log_items(jobID=job_id)["items"]]
+
+
+def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> dict[str, Any]:
+    return excinfo.value.response
+
+
+def test_every_operation_but_initialize_needs_an_initialized_account(env: Any) -> None:
+    _, drs, _ = env
+    for call in (
+        lambda: drs.describe_source_servers(),
+        lambda: drs.describe_jobs(),
+        lambda: drs.start_recovery(sourceServers=[{"sourceServerID": "s-1234567890abcdef0"}]),
+        lambda: drs.describe_recovery_instances(),
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert excinfo.value.response["Error"]["Code"] == "UninitializedAccountException"
+        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    drs.initialize_service()
+    drs.initialize_service()  # idempotent
+    assert drs.describe_source_servers()["items"] == []
+
+
+def test_drill_progresses_on_the_clock_and_launches_a_tagged_ec2_instance(
+    sandbox: Sandbox, drs: Any
+) -> None:
+    drs.create_launch_configuration_template(copyPrivateIp=True, copyTags=True)
+    server = seed(
+        tags={"App": "shop", "aws:reserved": "no"}, source_instance_id="i-0aa11bb22cc33dd44"
+    )
+    job = drs.start_recovery(
+        sourceServers=[{"sourceServerID": server.source_server_id}], isDrill=True, tags={"run": "1"}
+    )["job"]
+    assert job["type"] == "LAUNCH" and job["initiatedBy"] == "START_DRILL"
+    assert job["status"] == "PENDING" and job["tags"] == {"run": "1"}
+    assert job["participatingServers"][0]["launchStatus"] == "PENDING"
+
+    sandbox.advance(TO_STARTED)
+    assert job_of(drs, job["jobID"])["status"] == "STARTED"
+    sandbox.advance(60)  # snapshot done, conversion starts
+    assert job_of(drs, job["jobID"])["participatingServers"][0]["launchStatus"] == "IN_PROGRESS"
+    source = drs.describe_source_servers()["items"][0]
+    assert source["lastLaunchResult"] == "PENDING"
+    assert source["lifeCycle"]["lastLaunch"]["initiated"]["type"] == "DRILL"
+    sandbox.advance(240 + 119)
+    assert job_of(drs, job["jobID"])["status"] == "STARTED"
+    sandbox.advance(1)
+    done = job_of(drs, job["jobID"])
+    assert done["status"] == "COMPLETED" and "endDateTime" in done
+    participant = done["participatingServers"][0]
+    assert participant["launchStatus"] == "LAUNCHED"
+    instance_id = participant["recoveryInstanceID"]
+
+    assert events(drs, job["jobID"]) == [
+        "JOB_START",
+        "SNAPSHOT_START",
+        "SNAPSHOT_END",
+        "CONVERSION_START",
+        "CONVERSION_END",
+        "LAUNCH_START",
+        "JOB_END",
+    ]
+    source = drs.describe_source_servers()["items"][0]
+    assert source["recoveryInstanceId"] == instance_id
+    assert source["lastLaunchResult"] == "SUCCEEDED"
+    assert source["lifeCycle"]["lastLaunch"] == {
+        "initiated": {
+            "apiCallDateTime": job["creationDateTime"],
+            "jobID": job["jobID"],
+            "type": "DRILL",
+        },
+        "status": "LAUNCHED",
+    }
+    recovery = drs.describe_recovery_instances()["items"][0]
+    assert recovery["recoveryInstanceID"] == recovery["ec2InstanceID"] == instance_id
+    assert recovery["isDrill"] is True and recovery["jobID"] == job["jobID"]
+    assert recovery["ec2InstanceState"] == "RUNNING"
+    assert recovery["originEnvironment"] == "AWS"
+
+    ec2 = sandbox.admin_session(ACCOUNT, REGION).client("ec2")
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
+    assert tags["AWSElasticDisasterRecoveryManaged"] == "drs.amazonaws.com"
+    assert tags["AWSElasticDisasterRecoverySourceServerID"] == server.source_server_id
+    assert tags["drs.amazonaws.com-job"] == job["jobID"]
+    assert tags["Name"] == "web-1" and tags["App"] == "shop"  # copyTags
+    assert "aws:reserved" not in tags
+    assert instance["PrivateIpAddress"] == "172.31.0.50"  # copyPrivateIp, fits the default subnet
+    assert instance["InstanceType"] == "m5.large"
+
+
+def test_recovery_then_terminate_job_terminates_the_ec2_instance(
+    sandbox: Sandbox, drs: Any
+) -> None:
+    server = seed(ip="10.99.0.7")  # copyPrivateIp off and the IP fits no subnet anyway
+    job = drs.start_recovery(sourceServers=[{"sourceServerID": server.source_server_id}])["job"]
+    assert job["initiatedBy"] == "START_RECOVERY"
+    sandbox.advance(TO_LAUNCHED)
+    recovery = drs.describe_recovery_instances()["items"][0]
+    assert recovery["isDrill"] is False
+    instance_id = recovery["recoveryInstanceID"]
+
+    terminate = drs.terminate_recovery_instances(recoveryInstanceIDs=[instance_id])["job"]
+    assert terminate["type"] == "TERMINATE"
+    assert terminate["initiatedBy"] == "TERMINATE_RECOVERY_INSTANCES"
+    assert terminate["participatingServers"] == [
+        {
+            "sourceServerID": server.source_server_id,
+            "recoveryInstanceID": instance_id,
+            "launchStatus": "PENDING",
+            "launchActionsStatus": {"runs": []},
+        }
+    ]
+    ec2 = sandbox.admin_session(ACCOUNT, REGION).client("ec2")
+    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] == "running"
+    sandbox.advance(30 + 60)
+    finished = job_of(drs, terminate["jobID"])
+    assert finished["status"] == "COMPLETED"
+    assert finished["participatingServers"][0]["launchStatus"] == "TERMINATED"
+    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert state["State"]["Name"] == "terminated"
+    assert events(drs, terminate["jobID"]) == [
+        "JOB_START",
+        "CLEANUP_START",
+        "CLEANUP_END",
+        "JOB_END",
+    ]
+    assert drs.describe_recovery_instances()["items"] == []
+    source = drs.describe_source_servers()["items"][0]
+    assert "recoveryInstanceId" not in source
+    assert source["lifeCycle"]["lastLaunch"]["status"] == "TERMINATED"
+
+
+def test_a_new_drill_replaces_the_previous_drill_instance(sandbox: Sandbox, drs: Any) -> None:
+    server = seed()
+    first = drs.start_recovery(
+        sourceServers=[{"sourceServerID": server.source_server_id}], isDrill=True
+    )
+    sandbox.advance(TO_LAUNCHED)
+    old = job_of(drs, first["job"]["jobID"])["participatingServers"][0]["recoveryInstanceID"]
+    drs.start_recovery(sourceServers=[{"sourceServerID": server.source_server_id}], isDrill=True)
+    sandbox.advance(TO_LAUNCHED)
+    instances = drs.describe_recovery_instances()["items"]
+    assert [i["recoveryInstanceID"] for i in instances] != [old] and len(instances) == 1
+    ec2 = sandbox.admin_session(ACCOUNT, REGION).client("ec2")
+    state = ec2.describe_instances(InstanceIds=[old])["Reservations"][0]["Instances"][0]["State"]
+    assert state["Name"] == "terminated"
+
+
+def test_launch_failure_fault_fails_one_server_only(sandbox: Sandbox, drs: Any) -> None:
+    good, bad = seed("app-1"), seed("app-2", ip="172.31.0.51")
+    sandbox.faults.fail_launch("app-2", reason="Insufficient capacity (simulated)")
+    job = drs.start_recovery(
+        sourceServers=[
+            {"sourceServerID": good.source_server_id},
+            {"sourceServerID": bad.source_server_id},
+        ]
+    )["job"]
+    sandbox.advance(TO_LAUNCHED)
+    finished = job_of(drs, job["jobID"])
+    statuses = {p["sourceServerID"]: p for p in finished["participatingServers"]}
+    assert finished["status"] == "COMPLETED"
+    assert statuses[good.source_server_id]["launchStatus"] == "LAUNCHED"
+    assert statuses[bad.source_server_id]["launchStatus"] == "FAILED"
+    assert "recoveryInstanceID" not in statuses[bad.source_server_id]
+    failed = [
+        item
+        for item in drs.describe_job_log_items(jobID=job["jobID"])["items"]
+        if item["event"] == "LAUNCH_FAILED"
+    ]
+    assert failed == [
+        {
+            "logDateTime": finished["endDateTime"],
+            "event": "LAUNCH_FAILED",
+            "eventData": {
+                "sourceServerID": bad.source_server_id,
+                "rawError": "Insufficient capacity (simulated)",
+            },
+        }
+    ]
+    servers = {s["sourceServerID"]: s for s in drs.describe_source_servers()["items"]}
+    assert servers[bad.source_server_id]["lastLaunchResult"] == "FAILED"
+    assert servers[good.source_server_id]["lastLaunchResult"] == "SUCCEEDED"
+    assert len(drs.describe_recovery_instances()["items"]) == 1
+
+
+def test_job_failure_fault_fails_every_server_and_launches_nothing(
+    sandbox: Sandbox, drs: Any
+) -> None:
+    servers = [seed(f"db-{n}", ip=f"172.31.0.{60 + n}") for n in range(2)]
+    sandbox.faults.fail_job("LAUNCH", reason="Snapshot quota reached (simulated)")
+    job = drs.start_recovery(
+        sourceServers=[{"sourceServerID": s.source_server_id} for s in servers]
+    )["job"]
+    sandbox.advance(TO_LAUNCHED)
+    finished = job_of(drs, job["jobID"])
+    assert finished["status"] == "COMPLETED"
+    assert {p["launchStatus"] for p in finished["participatingServers"]} == {"FAILED"}
+    assert events(drs, job["jobID"]).count("SNAPSHOT_FAIL") == 2
+    assert drs.describe_recovery_instances()["items"] == []
+    # The fault was for one job: the next one succeeds.
+    again = drs.start_recovery(sourceServers=[{"sourceServerID": servers[0].source_server_id}])
+    sandbox.advance(TO_LAUNCHED)
+    statuses = job_of(drs, again["job"]["jobID"])["participatingServers"]
+    assert [p["launchStatus"] for p in statuses] == ["LAUNCHED"]
+
+
+def test_slow_jobs_fault_stretches_every_phase(sandbox: Sandbox, drs: Any) -> None:
+    server = seed()
+    sandbox.faults.slow_jobs(3.0)
+    job = drs.start_recovery(sourceServers=[{"sourceServerID": server.source_server_id}])["job"]
+    sandbox.advance(TO_STARTED * 3 - 1)
+    assert job_of(drs, job["jobID"])["status"] == "PENDING"
+    sandbox.advance(TO_LAUNCHED * 3 - (TO_STARTED * 3 - 1) - 1)
+    assert job_of(drs, job["jobID"])["status"] == "STARTED"
+    sandbox.advance(1)
+    assert job_of(drs, job["jobID"])["status"] == "COMPLETED"
+
+
+def test_a_server_in_an_active_job_conflicts_and_active_jobs_cannot_be_deleted(
+    sandbox: Sandbox, drs: Any
+) -> None:
+    server = seed()
+    job = drs.start_recovery(sourceServers=[{"sourceServerID": server.source_server_id}])["job"]
+    with pytest.raises(ClientError) as excinfo:
+        drs.start_recovery(
+            sourceServers=[{"sourceServerID": server.source_server_id}], isDrill=True
+        )
+    response = error_of(excinfo)
+    assert response["Error"]["Code"] == "ConflictException"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    assert response["resourceId"] == server.source_server_id
+    with pytest.raises(drs.exceptions.ConflictException):
+        drs.delete_job(jobID=job["jobID"])
+    sandbox.advance(TO_LAUNCHED)
+    drs.delete_job(jobID=job["jobID"])
+    assert drs.describe_jobs()["items"] == []
+    with pytest.raises(drs.exceptions.ResourceNotFoundException):
+        drs.delete_job(jobID=job["jobID"])
+
+
+def test_unknown_source_servers_are_skipped_not_refused(sandbox: Sandbox, drs: Any) -> None:
+    server = seed()
+    ghost = "s-00000000000000000"
+    job = drs.start_recovery(
+        sourceServers=[{"sourceServerID": server.source_server_id}, {"sourceServerID": ghost}]
+    )["job"]
+    assert [p["sourceServerID"] for p in job["participatingServers"]] == [server.source_server_id]
+    sandbox.advance(TO_STARTED)
+    skipped = [
+        item
+        for item in drs.describe_job_log_items(jobID=job["jobID"])["items"]
+        if item["event"] == "SERVER_SKIPPED"
+    ]
+    assert skipped[0]["eventData"]["sourceServerID"] == ghost
+
+
+def test_job_log_items_and_jobs_paginate(sandbox: Sandbox, drs: Any) -> None:
+    servers = [seed(f"node-{n}", ip=f"172.31.1.{n + 10}") for n in range(3)]
+    job_ids = [
+        drs.start_recovery(sourceServers=[{"sourceServerID": s.source_server_id}], isDrill=True)[
+            "job"
+        ]["jobID"]
+        for s in servers
+    ]
+    sandbox.advance(TO_LAUNCHED)
+    pages = list(drs.get_paginator("describe_jobs").paginate(PaginationConfig={"PageSize": 2}))
+    assert [len(p["items"]) for p in pages] == [2, 1]
+    assert [j["jobID"] for p in pages for j in p["items"]] == job_ids
+    log = drs.get_paginator("describe_job_log_items").paginate(
+        jobID=job_ids[0], PaginationConfig={"PageSize": 3}
+    )
+    assert [i["event"] for p in log for i in p["items"]] == events(drs, job_ids[0])
+    created = job_of(drs, job_ids[0])["creationDateTime"]
+    assert len(drs.describe_jobs(filters={"fromDate": created})["items"]) == 3
+    assert drs.describe_jobs(filters={"toDate": "2000-01-01T00:00:00Z"})["items"] == []
+    with pytest.raises(drs.exceptions.ValidationException):
+        drs.describe_jobs(nextToken="not-a-token")
+
+
+def test_launch_into_an_existing_instance(sandbox: Sandbox, drs: Any) -> None:
+    ec2 = sandbox.admin_session(ACCOUNT, REGION).client("ec2")
+    target = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0][
+        "InstanceId"
+    ]
+    server = seed()
+    with pytest.raises(ClientError) as excinfo:
+        drs.update_launch_configuration(
+            sourceServerID=server.source_server_id,
+            launchIntoInstanceProperties={"launchIntoEC2InstanceID": target},
+        )
+    response = error_of(excinfo)
+    assert response["Error"]["Code"] == "ValidationException"
+    assert "AWSDRS=AllowLaunchingIntoThisInstance" in response["Error"]["Message"]
+    ec2.create_tags(
+        Resources=[target], Tags=[{"Key": "AWSDRS", "Value": "AllowLaunchingIntoThisInstance"}]
+    )
+    config = drs.update_launch_configuration(
+        sourceServerID=server.source_server_id,
+        launchIntoInstanceProperties={"launchIntoEC2InstanceID": target},
+    )
+    assert config["launchIntoInstanceProperties"] == {"launchIntoEC2InstanceID": target}
+    job = drs.start_recovery(sourceServers=[{"sourceServerID": server.source_server_id}])["job"]
+    sandbox.advance(TO_LAUNCHED)
+    assert job_of(drs, job["jobID"])["participatingServers"][0]["recoveryInstanceID"] == target
+    assert len(ec2.describe_instances()["Reservations"]) == 1
+
+
+@pytest.fixture
+def small_quotas() -> Iterator[tuple[Sandbox, Any, list[str]]]:
+    quotas = DrsQuotas(max_servers_per_job=3, max_concurrent_jobs=2, max_servers_in_active_jobs=4)
+    yield from _start({"drs_quotas": quotas})
+
+
+def test_quotas_use_service_quota_exceeded(small_quotas: Any) -> None:
+    sandbox, drs, _ = small_quotas
+    drs.initialize_service()
+    ids = [seed(f"q-{n}", ip=f"172.31.2.{n + 10}").source_server_id for n in range(6)]
+
+    def launch(chosen: list[str]) -> dict[str, Any]:
+        return drs.start_recovery(
+            sourceServers=[{"sourceServerID": i} for i in chosen], isDrill=True
+        )
+
+    with pytest.raises(ClientError) as excinfo:  # 4 servers in one job > 3
+        launch(ids[:4])
+    response = error_of(excinfo)
+    assert response["Error"]["Code"] == "ServiceQuotaExceededException"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 402
+    assert response["quotaCode"] == "sandbox-max-source-servers-per-job"
+    assert response["serviceCode"] == "drs"
+
+    launch(ids[:3])
+    with pytest.raises(ClientError) as excinfo:  # 3 + 2 servers in active jobs > 4
+        launch(ids[3:5])
+    assert error_of(excinfo)["quotaCode"] == "sandbox-max-source-servers-in-all-active-jobs"
+
+    launch(ids[3:4])
+    with pytest.raises(ClientError) as excinfo:  # a third active job > 2
+        launch(ids[5:6])
+    assert error_of(excinfo)["quotaCode"] == "sandbox-max-concurrent-jobs"
+
+    sandbox.advance(TO_LAUNCHED)  # jobs complete: capacity is back
+    launch(ids[4:6])
