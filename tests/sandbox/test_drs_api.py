@@ -6,6 +6,7 @@ Every DRS response in these tests is also checked against the botocore model by
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,6 @@ from botocore.exceptions import ClientError
 from drorch.sandbox import Sandbox, fidelity
 from drorch.sandbox.drs.models import drs_backends
 
-ACCOUNT = "111111111111"
 REGION = "us-east-2"
 SOURCE_REGION = "us-east-1"
 TO_LAUNCHED = 30 + 60 + 240 + 120
@@ -27,45 +27,70 @@ PIT = [
 ]
 
 
-@pytest.fixture
-def env() -> Iterator[tuple[Sandbox, Any]]:
+class Env:
+    """One fresh account in the module's sandbox, with DRS initialized in REGION."""
+
+    def __init__(self, sandbox: Sandbox, account: str) -> None:
+        self.sandbox = sandbox
+        self.account = account
+        self.drs = self.client()
+        self.drs.initialize_service()
+
+    def client(self, region: str = REGION) -> Any:
+        drs = self.sandbox.admin_session(self.account, region).client("drs")
+        drs.meta.events.register("before-parse.drs.*", _check_fidelity)
+        return drs
+
+    def backend(self, region: str = REGION) -> Any:
+        return drs_backends[self.account][region]
+
+    def seed(self, hostname: str = "web-1", region: str = REGION, **kwargs: Any) -> Any:
+        kwargs.setdefault("ip", "172.31.0.50")
+        return self.backend(region).add_source_server(hostname=hostname, **kwargs)
+
+    def ec2(self) -> Any:
+        return self.sandbox.admin_session(self.account, REGION).client("ec2")
+
+
+PROBLEMS: list[str] = []
+
+
+def _check_fidelity(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+    PROBLEMS.extend(
+        fidelity.check_response(
+            operation_model,
+            response_dict["status_code"],
+            dict(response_dict["headers"]),
+            response_dict["body"],
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_sandbox() -> Iterator[Sandbox]:
+    # One sandbox per module (starting one costs most of a second); every test
+    # gets an account of its own, so tests cannot see each other's DRS state.
     with Sandbox() as sandbox:
-        problems: list[str] = []
-
-        def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
-            problems.extend(
-                fidelity.check_response(
-                    operation_model,
-                    response_dict["status_code"],
-                    dict(response_dict["headers"]),
-                    response_dict["body"],
-                )
-            )
-
-        def client(region: str = REGION) -> Any:
-            drs = sandbox.admin_session(ACCOUNT, region).client("drs")
-            drs.meta.events.register("before-parse.drs.*", check)
-            return drs
-
-        sandbox.drs_client = client  # type: ignore[attr-defined]
-        drs = client()
-        drs.initialize_service()
-        yield sandbox, drs
-        assert problems == [], "DRS answered outside its model:\n" + "\n".join(problems)
+        yield sandbox
 
 
-def seed(hostname: str = "web-1", region: str = REGION, **kwargs: Any) -> Any:
-    kwargs.setdefault("ip", "172.31.0.50")
-    return drs_backends[ACCOUNT][region].add_source_server(hostname=hostname, **kwargs)
+_ACCOUNTS = itertools.count(200000000001)
+
+
+@pytest.fixture
+def env(shared_sandbox: Sandbox) -> Iterator[Env]:
+    PROBLEMS.clear()
+    yield Env(shared_sandbox, str(next(_ACCOUNTS)))
+    assert PROBLEMS == [], "DRS answered outside its model:\n" + "\n".join(PROBLEMS)
 
 
 def code_of(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
     return excinfo.value.response["Error"]["Code"]
 
 
-def test_templates_crud_validation_and_defaults_for_new_servers(env: Any) -> None:
-    sandbox, drs = env
-    ec2 = sandbox.admin_session(ACCOUNT, REGION).client("ec2")
+def test_templates_crud_validation_and_defaults_for_new_servers(env: Env) -> None:
+    drs = env.drs
+    ec2 = env.ec2()
     subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
     group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
     common = {
@@ -107,7 +132,7 @@ def test_templates_crud_validation_and_defaults_for_new_servers(env: Any) -> Non
         lct["launchConfigurationTemplateID"]
     ]
 
-    server = seed()
+    server = env.seed()
     launch = drs.get_launch_configuration(sourceServerID=server.source_server_id)
     assert launch["copyPrivateIp"] is True and launch["launchDisposition"] == "STOPPED"
     assert launch["targetInstanceTypeRightSizingMethod"] == "NONE" and launch["name"] == "web-1"
@@ -149,10 +174,10 @@ def test_templates_crud_validation_and_defaults_for_new_servers(env: Any) -> Non
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
-def test_recovery_snapshots_follow_the_pit_policy_and_the_clock(env: Any) -> None:
-    sandbox, drs = env
+def test_recovery_snapshots_follow_the_pit_policy_and_the_clock(env: Env) -> None:
+    sandbox, drs = env.sandbox, env.drs
     now = sandbox.now()
-    server = seed(replicating_since=now - timedelta(hours=2))
+    server = env.seed(replicating_since=now - timedelta(hours=2))
     snaps = drs.get_paginator("describe_recovery_snapshots").paginate(
         sourceServerID=server.source_server_id, PaginationConfig={"PageSize": 2}
     )
@@ -191,7 +216,7 @@ def test_recovery_snapshots_follow_the_pit_policy_and_the_clock(env: Any) -> Non
     recovery = drs.describe_recovery_instances()["items"][0]
     assert recovery["pointInTimeSnapshotDateTime"] == chosen["expectedTimestamp"]
 
-    fresh = seed("new-1", replication_state="INITIAL_SYNC")
+    fresh = env.seed("new-1", replication_state="INITIAL_SYNC")
     assert drs.describe_recovery_snapshots(sourceServerID=fresh.source_server_id)["items"] == []
     described = drs.describe_source_servers(filters={"sourceServerIDs": [fresh.source_server_id]})
     info = described["items"][0]["dataReplicationInfo"]
@@ -201,9 +226,9 @@ def test_recovery_snapshots_follow_the_pit_policy_and_the_clock(env: Any) -> Non
     assert described["items"][0]["dataReplicationInfo"]["dataReplicationState"] == "CONTINUOUS"
 
 
-def test_source_servers_filter_paginate_and_follow_replication_state_rules(env: Any) -> None:
-    sandbox, drs = env
-    servers = [seed(f"host-{n}", ip=f"172.31.3.{n + 10}") for n in range(5)]
+def test_source_servers_filter_paginate_and_follow_replication_state_rules(env: Env) -> None:
+    sandbox, drs = env.sandbox, env.drs
+    servers = [env.seed(f"host-{n}", ip=f"172.31.3.{n + 10}") for n in range(5)]
     pages = list(
         drs.get_paginator("describe_source_servers").paginate(PaginationConfig={"PageSize": 2})
     )
@@ -219,7 +244,9 @@ def test_source_servers_filter_paginate_and_follow_replication_state_rules(env: 
         ]
         == servers[1].source_server_id
     )
-    assert len(drs.describe_source_servers(filters={"stagingAccountIDs": [ACCOUNT]})["items"]) == 5
+    assert (
+        len(drs.describe_source_servers(filters={"stagingAccountIDs": [env.account]})["items"]) == 5
+    )
     assert (
         drs.describe_source_servers(filters={"stagingAccountIDs": ["222222222222"]})["items"] == []
     )
@@ -259,9 +286,9 @@ def test_source_servers_filter_paginate_and_follow_replication_state_rules(env: 
     assert code_of(excinfo) == "ResourceNotFoundException"
 
 
-def test_tags_on_every_kind_of_resource(env: Any) -> None:
-    sandbox, drs = env
-    server = seed(tags={"App": "shop"})
+def test_tags_on_every_kind_of_resource(env: Env) -> None:
+    sandbox, drs = env.sandbox, env.drs
+    server = env.seed(tags={"App": "shop"})
     lct = drs.create_launch_configuration_template(tags={"t": "1"})["launchConfigurationTemplate"]
     job = drs.start_recovery(
         sourceServers=[{"sourceServerID": server.source_server_id}], isDrill=True
@@ -280,7 +307,7 @@ def test_tags_on_every_kind_of_resource(env: Any) -> None:
         drs.untag_resource(resourceArn=arn, tagKeys=["Owner"])
         assert drs.list_tags_for_resource(resourceArn=arn)["tags"] == before
     assert drs.describe_source_servers()["items"][0]["tags"] == {"App": "shop"}
-    unknown = f"arn:aws:drs:{REGION}:{ACCOUNT}:source-server/s-00000000000000000"
+    unknown = f"arn:aws:drs:{REGION}:{env.account}:source-server/s-00000000000000000"
     with pytest.raises(ClientError) as excinfo:
         drs.list_tags_for_resource(resourceArn=unknown)
     assert code_of(excinfo) == "ResourceNotFoundException"
@@ -289,11 +316,11 @@ def test_tags_on_every_kind_of_resource(env: Any) -> None:
     assert code_of(excinfo) == "ValidationException"
 
 
-def test_reverse_replication_then_failback_launch(env: Any) -> None:
-    sandbox, drs = env
-    source = sandbox.drs_client(SOURCE_REGION)
+def test_reverse_replication_then_failback_launch(env: Env) -> None:
+    sandbox, drs = env.sandbox, env.drs
+    source = env.client(SOURCE_REGION)
     source.initialize_service()
-    server = seed(source_instance_id="i-0aa11bb22cc33dd44", tags={"App": "erp"})
+    server = env.seed(source_instance_id="i-0aa11bb22cc33dd44", tags={"App": "erp"})
     drill = drs.start_recovery(
         sourceServers=[{"sourceServerID": server.source_server_id}], isDrill=True
     )
@@ -312,7 +339,7 @@ def test_reverse_replication_then_failback_launch(env: Any) -> None:
     arn = drs.reverse_replication(recoveryInstanceID=recovery_id)[
         "reversedDirectionSourceServerArn"
     ]
-    assert arn.startswith(f"arn:aws:drs:{SOURCE_REGION}:{ACCOUNT}:source-server/s-")
+    assert arn.startswith(f"arn:aws:drs:{SOURCE_REGION}:{env.account}:source-server/s-")
     assert (
         drs.reverse_replication(recoveryInstanceID=recovery_id)["reversedDirectionSourceServerArn"]
         == arn
@@ -366,9 +393,9 @@ def test_reverse_replication_then_failback_launch(env: Any) -> None:
     )
 
 
-def test_on_premises_failback_needs_the_failback_client(env: Any) -> None:
-    sandbox, drs = env
-    server = seed()  # no EC2 source instance: an on-premises machine
+def test_on_premises_failback_needs_the_failback_client(env: Env) -> None:
+    sandbox, drs = env.sandbox, env.drs
+    server = env.seed()  # no EC2 source instance: an on-premises machine
     drs.start_recovery(sourceServers=[{"sourceServerID": server.source_server_id}])
     sandbox.advance(TO_LAUNCHED)
     recovery = drs.describe_recovery_instances()["items"][0]
@@ -376,15 +403,15 @@ def test_on_premises_failback_needs_the_failback_client(env: Any) -> None:
     with pytest.raises(ClientError) as excinfo:
         drs.reverse_replication(recoveryInstanceID=recovery["recoveryInstanceID"])
     assert "Failback Client" in excinfo.value.response["Error"]["Message"]
-    drs_backends[ACCOUNT][REGION].connect_failback_client(recovery["recoveryInstanceID"])
+    env.backend().connect_failback_client(recovery["recoveryInstanceID"])
     sandbox.advance(720)
     job = drs.start_failback_launch(recoveryInstanceIDs=[recovery["recoveryInstanceID"]])["job"]
     assert job["participatingServers"][0]["sourceServerID"] == server.source_server_id
 
 
-def test_recovery_instances_disconnect_delete_and_filters(env: Any) -> None:
-    sandbox, drs = env
-    servers = [seed(f"app-{n}", ip=f"172.31.4.{n + 10}") for n in range(3)]
+def test_recovery_instances_disconnect_delete_and_filters(env: Env) -> None:
+    sandbox, drs = env.sandbox, env.drs
+    servers = [env.seed(f"app-{n}", ip=f"172.31.4.{n + 10}") for n in range(3)]
     drs.start_recovery(sourceServers=[{"sourceServerID": s.source_server_id} for s in servers])
     sandbox.advance(TO_LAUNCHED)
     pages = list(
@@ -402,7 +429,7 @@ def test_recovery_instances_disconnect_delete_and_filters(env: Any) -> None:
         == wanted
     )
 
-    ec2 = sandbox.admin_session(ACCOUNT, REGION).client("ec2")
+    ec2 = env.ec2()
     ec2.stop_instances(InstanceIds=[recovery_id])
     assert (
         drs.describe_recovery_instances(filters={"recoveryInstanceIDs": [recovery_id]})["items"][0][

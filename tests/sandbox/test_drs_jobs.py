@@ -6,61 +6,77 @@ Every DRS response in these tests is also checked against the botocore model by
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from drorch.sandbox import DrsQuotas, Sandbox, fidelity
+from drorch.sandbox import Sandbox, fidelity
 from drorch.sandbox.drs.models import drs_backends
 
-ACCOUNT = "111111111111"
 REGION = "us-east-2"
 # Default DrsTimings: start 30s, snapshot 60s, conversion 240s, launch 120s.
 TO_STARTED = 30
 TO_LAUNCHED = 30 + 60 + 240 + 120
 
 
-def _start(sandbox_kwargs: dict[str, Any]) -> Iterator[tuple[Sandbox, Any, list[str]]]:
-    with Sandbox(**sandbox_kwargs) as sandbox:
-        client = sandbox.admin_session(ACCOUNT, REGION).client("drs")
-        problems: list[str] = []
+class Env:
+    """One fresh account in the module's sandbox, with its DRS client."""
 
-        def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
-            problems.extend(
-                fidelity.check_response(
-                    operation_model,
-                    response_dict["status_code"],
-                    dict(response_dict["headers"]),
-                    response_dict["body"],
-                )
-            )
+    def __init__(self, sandbox: Sandbox, account: str) -> None:
+        self.sandbox = sandbox
+        self.account = account
+        self.drs = sandbox.admin_session(account, REGION).client("drs")
+        self.drs.meta.events.register("before-parse.drs.*", _check_fidelity)
 
-        client.meta.events.register("before-parse.drs.*", check)
-        yield sandbox, client, problems
-        assert problems == [], "DRS answered outside its model:\n" + "\n".join(problems)
+    def seed(self, hostname: str = "web-1", **kwargs: Any) -> Any:
+        kwargs.setdefault("ip", "172.31.0.50")
+        return drs_backends[self.account][REGION].add_source_server(hostname=hostname, **kwargs)
+
+    def ec2(self) -> Any:
+        return self.sandbox.admin_session(self.account, REGION).client("ec2")
+
+
+PROBLEMS: list[str] = []
+
+
+def _check_fidelity(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+    PROBLEMS.extend(
+        fidelity.check_response(
+            operation_model,
+            response_dict["status_code"],
+            dict(response_dict["headers"]),
+            response_dict["body"],
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_sandbox() -> Iterator[Sandbox]:
+    # One sandbox per module (starting one costs most of a second); every test
+    # gets an account of its own, so tests cannot see each other's DRS state.
+    with Sandbox() as sandbox:
+        yield sandbox
+
+
+_ACCOUNTS = itertools.count(100000000001)
 
 
 @pytest.fixture
-def env() -> Iterator[tuple[Sandbox, Any, list[str]]]:
-    yield from _start({})
+def env(shared_sandbox: Sandbox) -> Iterator[Env]:
+    shared_sandbox.faults.clear()
+    PROBLEMS.clear()
+    yield Env(shared_sandbox, str(next(_ACCOUNTS)))
+    shared_sandbox.faults.clear()
+    assert PROBLEMS == [], "DRS answered outside its model:\n" + "\n".join(PROBLEMS)
 
 
 @pytest.fixture
-def sandbox(env: tuple[Sandbox, Any, list[str]]) -> Sandbox:
-    return env[0]
-
-
-@pytest.fixture
-def drs(env: tuple[Sandbox, Any, list[str]]) -> Any:
-    env[1].initialize_service()
-    return env[1]
-
-
-def seed(hostname: str = "web-1", **kwargs: Any) -> Any:
-    kwargs.setdefault("ip", "172.31.0.50")
-    return drs_backends[ACCOUNT][REGION].add_source_server(hostname=hostname, **kwargs)
+def drs(env: Env) -> Any:
+    env.drs.initialize_service()
+    return env.drs
 
 
 def job_of(drs: Any, job_id: str) -> dict[str, Any]:
@@ -75,8 +91,8 @@ def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> dict[str, Any]:
     return excinfo.value.response
 
 
-def test_every_operation_but_initialize_needs_an_initialized_account(env: Any) -> None:
-    _, drs, _ = env
+def test_every_operation_but_initialize_needs_an_initialized_account(env: Env) -> None:
+    drs = env.drs
     for call in (
         lambda: drs.describe_source_servers(),
         lambda: drs.describe_jobs(),
@@ -93,10 +109,11 @@ def test_every_operation_but_initialize_needs_an_initialized_account(env: Any) -
 
 
 def test_drill_progresses_on_the_clock_and_launches_a_tagged_ec2_instance(
-    sandbox: Sandbox, drs: Any
+    env: Env, drs: Any
 ) -> None:
+    sandbox = env.sandbox
     drs.create_launch_configuration_template(copyPrivateIp=True, copyTags=True)
-    server = seed(
+    server = env.seed(
         tags={"App": "shop", "aws:reserved": "no"}, source_instance_id="i-0aa11bb22cc33dd44"
     )
     job = drs.start_recovery(
@@ -148,7 +165,7 @@ def test_drill_progresses_on_the_clock_and_launches_a_tagged_ec2_instance(
     assert recovery["ec2InstanceState"] == "RUNNING"
     assert recovery["originEnvironment"] == "AWS"
 
-    ec2 = sandbox.admin_session(ACCOUNT, REGION).client("ec2")
+    ec2 = env.ec2()
     instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
     tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
     assert tags["AWSElasticDisasterRecoveryManaged"] == "drs.amazonaws.com"
@@ -160,10 +177,9 @@ def test_drill_progresses_on_the_clock_and_launches_a_tagged_ec2_instance(
     assert instance["InstanceType"] == "m5.large"
 
 
-def test_recovery_then_terminate_job_terminates_the_ec2_instance(
-    sandbox: Sandbox, drs: Any
-) -> None:
-    server = seed(ip="10.99.0.7")  # copyPrivateIp off and the IP fits no subnet anyway
+def test_recovery_then_terminate_job_terminates_the_ec2_instance(env: Env, drs: Any) -> None:
+    sandbox = env.sandbox
+    server = env.seed(ip="10.99.0.7")  # copyPrivateIp off and the IP fits no subnet anyway
     job = drs.start_recovery(sourceServers=[{"sourceServerID": server.source_server_id}])["job"]
     assert job["initiatedBy"] == "START_RECOVERY"
     sandbox.advance(TO_LAUNCHED)
@@ -182,7 +198,7 @@ def test_recovery_then_terminate_job_terminates_the_ec2_instance(
             "launchActionsStatus": {"runs": []},
         }
     ]
-    ec2 = sandbox.admin_session(ACCOUNT, REGION).client("ec2")
+    ec2 = env.ec2()
     state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
     assert state["State"]["Name"] == "running"
     sandbox.advance(30 + 60)
@@ -203,8 +219,9 @@ def test_recovery_then_terminate_job_terminates_the_ec2_instance(
     assert source["lifeCycle"]["lastLaunch"]["status"] == "TERMINATED"
 
 
-def test_a_new_drill_replaces_the_previous_drill_instance(sandbox: Sandbox, drs: Any) -> None:
-    server = seed()
+def test_a_new_drill_replaces_the_previous_drill_instance(env: Env, drs: Any) -> None:
+    sandbox = env.sandbox
+    server = env.seed()
     first = drs.start_recovery(
         sourceServers=[{"sourceServerID": server.source_server_id}], isDrill=True
     )
@@ -214,13 +231,14 @@ def test_a_new_drill_replaces_the_previous_drill_instance(sandbox: Sandbox, drs:
     sandbox.advance(TO_LAUNCHED)
     instances = drs.describe_recovery_instances()["items"]
     assert [i["recoveryInstanceID"] for i in instances] != [old] and len(instances) == 1
-    ec2 = sandbox.admin_session(ACCOUNT, REGION).client("ec2")
+    ec2 = env.ec2()
     state = ec2.describe_instances(InstanceIds=[old])["Reservations"][0]["Instances"][0]["State"]
     assert state["Name"] == "terminated"
 
 
-def test_launch_failure_fault_fails_one_server_only(sandbox: Sandbox, drs: Any) -> None:
-    good, bad = seed("app-1"), seed("app-2", ip="172.31.0.51")
+def test_launch_failure_fault_fails_one_server_only(env: Env, drs: Any) -> None:
+    sandbox = env.sandbox
+    good, bad = env.seed("app-1"), env.seed("app-2", ip="172.31.0.51")
     sandbox.faults.fail_launch("app-2", reason="Insufficient capacity (simulated)")
     job = drs.start_recovery(
         sourceServers=[
@@ -256,10 +274,9 @@ def test_launch_failure_fault_fails_one_server_only(sandbox: Sandbox, drs: Any) 
     assert len(drs.describe_recovery_instances()["items"]) == 1
 
 
-def test_job_failure_fault_fails_every_server_and_launches_nothing(
-    sandbox: Sandbox, drs: Any
-) -> None:
-    servers = [seed(f"db-{n}", ip=f"172.31.0.{60 + n}") for n in range(2)]
+def test_job_failure_fault_fails_every_server_and_launches_nothing(env: Env, drs: Any) -> None:
+    sandbox = env.sandbox
+    servers = [env.seed(f"db-{n}", ip=f"172.31.0.{60 + n}") for n in range(2)]
     sandbox.faults.fail_job("LAUNCH", reason="Snapshot quota reached (simulated)")
     job = drs.start_recovery(
         sourceServers=[{"sourceServerID": s.source_server_id} for s in servers]
@@ -277,8 +294,9 @@ def test_job_failure_fault_fails_every_server_and_launches_nothing(
     assert [p["launchStatus"] for p in statuses] == ["LAUNCHED"]
 
 
-def test_slow_jobs_fault_stretches_every_phase(sandbox: Sandbox, drs: Any) -> None:
-    server = seed()
+def test_slow_jobs_fault_stretches_every_phase(env: Env, drs: Any) -> None:
+    sandbox = env.sandbox
+    server = env.seed()
     sandbox.faults.slow_jobs(3.0)
     job = drs.start_recovery(sourceServers=[{"sourceServerID": server.source_server_id}])["job"]
     sandbox.advance(TO_STARTED * 3 - 1)
@@ -290,9 +308,10 @@ def test_slow_jobs_fault_stretches_every_phase(sandbox: Sandbox, drs: Any) -> No
 
 
 def test_a_server_in_an_active_job_conflicts_and_active_jobs_cannot_be_deleted(
-    sandbox: Sandbox, drs: Any
+    env: Env, drs: Any
 ) -> None:
-    server = seed()
+    sandbox = env.sandbox
+    server = env.seed()
     job = drs.start_recovery(sourceServers=[{"sourceServerID": server.source_server_id}])["job"]
     with pytest.raises(ClientError) as excinfo:
         drs.start_recovery(
@@ -311,8 +330,9 @@ def test_a_server_in_an_active_job_conflicts_and_active_jobs_cannot_be_deleted(
         drs.delete_job(jobID=job["jobID"])
 
 
-def test_unknown_source_servers_are_skipped_not_refused(sandbox: Sandbox, drs: Any) -> None:
-    server = seed()
+def test_unknown_source_servers_are_skipped_not_refused(env: Env, drs: Any) -> None:
+    sandbox = env.sandbox
+    server = env.seed()
     ghost = "s-00000000000000000"
     job = drs.start_recovery(
         sourceServers=[{"sourceServerID": server.source_server_id}, {"sourceServerID": ghost}]
@@ -327,8 +347,9 @@ def test_unknown_source_servers_are_skipped_not_refused(sandbox: Sandbox, drs: A
     assert skipped[0]["eventData"]["sourceServerID"] == ghost
 
 
-def test_job_log_items_and_jobs_paginate(sandbox: Sandbox, drs: Any) -> None:
-    servers = [seed(f"node-{n}", ip=f"172.31.1.{n + 10}") for n in range(3)]
+def test_job_log_items_and_jobs_paginate(env: Env, drs: Any) -> None:
+    sandbox = env.sandbox
+    servers = [env.seed(f"node-{n}", ip=f"172.31.1.{n + 10}") for n in range(3)]
     job_ids = [
         drs.start_recovery(sourceServers=[{"sourceServerID": s.source_server_id}], isDrill=True)[
             "job"
@@ -350,12 +371,13 @@ def test_job_log_items_and_jobs_paginate(sandbox: Sandbox, drs: Any) -> None:
         drs.describe_jobs(nextToken="not-a-token")
 
 
-def test_launch_into_an_existing_instance(sandbox: Sandbox, drs: Any) -> None:
-    ec2 = sandbox.admin_session(ACCOUNT, REGION).client("ec2")
+def test_launch_into_an_existing_instance(env: Env, drs: Any) -> None:
+    sandbox = env.sandbox
+    ec2 = env.ec2()
     target = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0][
         "InstanceId"
     ]
-    server = seed()
+    server = env.seed()
     with pytest.raises(ClientError) as excinfo:
         drs.update_launch_configuration(
             sourceServerID=server.source_server_id,
@@ -376,41 +398,3 @@ def test_launch_into_an_existing_instance(sandbox: Sandbox, drs: Any) -> None:
     sandbox.advance(TO_LAUNCHED)
     assert job_of(drs, job["jobID"])["participatingServers"][0]["recoveryInstanceID"] == target
     assert len(ec2.describe_instances()["Reservations"]) == 1
-
-
-@pytest.fixture
-def small_quotas() -> Iterator[tuple[Sandbox, Any, list[str]]]:
-    quotas = DrsQuotas(max_servers_per_job=3, max_concurrent_jobs=2, max_servers_in_active_jobs=4)
-    yield from _start({"drs_quotas": quotas})
-
-
-def test_quotas_use_service_quota_exceeded(small_quotas: Any) -> None:
-    sandbox, drs, _ = small_quotas
-    drs.initialize_service()
-    ids = [seed(f"q-{n}", ip=f"172.31.2.{n + 10}").source_server_id for n in range(6)]
-
-    def launch(chosen: list[str]) -> dict[str, Any]:
-        return drs.start_recovery(
-            sourceServers=[{"sourceServerID": i} for i in chosen], isDrill=True
-        )
-
-    with pytest.raises(ClientError) as excinfo:  # 4 servers in one job > 3
-        launch(ids[:4])
-    response = error_of(excinfo)
-    assert response["Error"]["Code"] == "ServiceQuotaExceededException"
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == 402
-    assert response["quotaCode"] == "sandbox-max-source-servers-per-job"
-    assert response["serviceCode"] == "drs"
-
-    launch(ids[:3])
-    with pytest.raises(ClientError) as excinfo:  # 3 + 2 servers in active jobs > 4
-        launch(ids[3:5])
-    assert error_of(excinfo)["quotaCode"] == "sandbox-max-source-servers-in-all-active-jobs"
-
-    launch(ids[3:4])
-    with pytest.raises(ClientError) as excinfo:  # a third active job > 2
-        launch(ids[5:6])
-    assert error_of(excinfo)["quotaCode"] == "sandbox-max-concurrent-jobs"
-
-    sandbox.advance(TO_LAUNCHED)  # jobs complete: capacity is back
-    launch(ids[4:6])

@@ -80,3 +80,18 @@ def test_strict_sandbox_raises_in_the_caller(sandbox, monkeypatch):
     with pytest.raises(FidelityError, match="bogus: not a member"):
         client.describe_source_servers()
     sandbox.state.fidelity.violations.clear()
+
+
+def test_document_members_accept_any_json():
+    rex = botocore.session.get_session().get_service_model("resource-explorer-2")
+    body = {
+        "Resources": [
+            {
+                "Arn": "arn:aws:ec2:us-east-2:111111111111:vpc/vpc-1",
+                "Properties": [{"Name": "tags", "Data": [{"Key": "a", "Value": "b"}]}],
+            }
+        ],
+        "Count": {"TotalResources": 1, "Complete": True},
+    }
+    found = check_response(rex.operation_model("Search"), 200, {}, json.dumps(body).encode())
+    assert found == []

@@ -10,17 +10,13 @@ from drorch.sandbox.resourceexplorer import models
 
 ACCOUNT = "111111111111"
 HOME, WEST, EAST = "us-east-2", "us-west-2", "us-east-1"
-# drorch.sandbox.fidelity checks a model "document" shape as a JSON object; the
-# real ResourceProperty.Data is any JSON value (the tags property is a list).
-DOCUMENT_FALSE_POSITIVE = "expected an object for Document"
 
 
 @pytest.fixture
 def sandbox():
-    with Sandbox() as running:
+    with Sandbox(strict=True) as running:
         yield running
-        violations = running.state.fidelity.violations
-        assert [v for v in violations if DOCUMENT_FALSE_POSITIVE not in v] == []
+        assert running.state.fidelity.violations == []
 
 
 def rex(sandbox, region: str = HOME, account: str = ACCOUNT):
