@@ -82,10 +82,11 @@ def test_terminate_jobs_count_against_the_same_quotas(small_quotas: Any) -> None
     sandbox.advance(TO_LAUNCHED)
     instances = [i["recoveryInstanceID"] for i in drs.describe_recovery_instances()["items"]]
     drs.start_recovery(sourceServers=[{"sourceServerID": ids[3]}], isDrill=True)
-    with pytest.raises(ClientError) as excinfo:  # 1 + 3 instances fit, the job count does too
+    with pytest.raises(ClientError) as excinfo:  # 4 ids in one job > 3
         drs.terminate_recovery_instances(recoveryInstanceIDs=instances + ["i-0000000000000000f"])
     assert excinfo.value.response["quotaCode"] == "sandbox-max-source-servers-per-job"
     drs.terminate_recovery_instances(recoveryInstanceIDs=instances)
-    with pytest.raises(ClientError) as excinfo:
+    with pytest.raises(ClientError) as excinfo:  # already being terminated
         drs.terminate_recovery_instances(recoveryInstanceIDs=instances[:1])
-    assert excinfo.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
+    assert excinfo.value.response["Error"]["Code"] == "ConflictException"
+    assert excinfo.value.response["resourceId"] == instances[0]

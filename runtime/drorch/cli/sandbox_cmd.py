@@ -55,40 +55,39 @@ def scenarios(json_output: Json = False) -> None:
 def render_estate(estate: dict[str, Any]) -> None:
     console.print(
         f"[bold]{estate['scenario']}[/]: {estate['description']}\n"
-        f"hub account {estate['hub']['accountId']} ({estate['hub']['region']}); "
+        f"hub account {estate['hub']['accountId']} ({estate['hub']['region']}); recovery region "
+        f"{', '.join(sorted({a['recoveryRegion'] for a in estate['accounts']}))}; "
         f"{estate['totals']['sourceServers']} source servers, "
         f"{estate['totals']['resources']} managed-service resources"
     )
     table = Table(title="Staging accounts")
     for column in (
         "account",
-        "region",
         "servers",
         "replication",
-        "by wave",
+        "DR waves",
         "opted out",
         "bad tags",
-        "RE index",
-        "searchable",
+        "indexed",
     ):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("account", "DR waves", "replication"))
     for a in estate["accounts"]:
         rex = a["resourceExplorer"]
         table.add_row(
             f"{a['name']}\n{a['accountId']}",
-            a["recoveryRegion"],
             str(a["sourceServers"]),
-            "\n".join(f"{k}: {v}" for k, v in a["replication"].items()),
-            "  ".join(f"w{k}: {v}" for k, v in a["waves"].items()) or "-",
+            "\n".join(f"{k.lower()}:{v}" for k, v in a["replication"].items()),
+            " ".join(f"w{k}:{v}" for k, v in a["waves"].items()) or "-",
             str(a["optedOut"]),
             str(len(a["invalidTags"])),
-            "\n".join(f"{r}: {t}" for r, t in rex["indexes"].items()),
             f"{rex['searchableResources']}{'' if rex['complete'] else '+'}",
         )
     console.print(table)
-    resources = [(a["name"], r) for a in estate["accounts"] for r in a["resources"]]
+    resources = [
+        (a["name"], r) for a in estate["accounts"] for r in a["resources"] if "/" not in r["type"]
+    ]
     if resources:
-        table = Table(title="Managed-service resources")
+        table = Table(title="Managed-service resources (supporting parts not listed)")
         for column in ("account", "type", "name", "region"):
             table.add_column(column)
         for account, r in resources:

@@ -353,7 +353,7 @@ def seed(sandbox: Sandbox, scenario: Scenario, accounts: list[StagingAccount]) -
             fqdn=server.fqdn,
             cpus=server.cpus,
             ram_bytes=int(server.ram_gib * GiB),
-            disks=[{"device": d, "bytes": size * GiB} for d, size in server.disks],
+            disks=[{"deviceName": d, "bytes": size * GiB} for d, size in server.disks],
             recommended_instance_type=server.instance_type,
             replication_state=server.replication_state,
             source_region=account.source_region,

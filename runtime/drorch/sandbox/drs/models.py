@@ -764,7 +764,7 @@ class DrsBackend(BaseBackend):
         return items
 
     # --- jobs -------------------------------------------------------------------
-    def _check_quotas(self, job_size: int) -> None:
+    def _check_job_size(self, job_size: int) -> None:
         quotas = STATE.drs_quotas
         if job_size > quotas.max_servers_per_job:
             raise ServiceQuotaExceededException(
@@ -773,6 +773,11 @@ class DrsBackend(BaseBackend):
                 quota_code=QUOTA_SERVERS_PER_JOB,
                 resource_type="JOB",
             )
+
+    def _check_quotas(self, job_size: int) -> None:
+        """The three launch quotas, for a new job of ``job_size`` servers."""
+        quotas = STATE.drs_quotas
+        self._check_job_size(job_size)
         now = self.now()
         active = [job for job in self.jobs.values() if job.active_at(now)]
         if len(active) >= quotas.max_concurrent_jobs:
@@ -835,7 +840,7 @@ class DrsBackend(BaseBackend):
         entries: dict[str, str | None] = {}
         for item in requested:
             entries.setdefault(item["sourceServerID"], item.get("recoverySnapshotID"))
-        self._check_quotas(len(entries))
+        self._check_job_size(len(entries))
         now = self.now()
         busy = self._busy(now)[0]
         chosen: list[tuple[SourceServer, datetime | None]] = []
@@ -866,8 +871,6 @@ class DrsBackend(BaseBackend):
                 )
             else:
                 chosen.append((server, None))
-        if len(chosen) != len(entries) - len(skipped):  # pragma: no cover - defensive
-            raise AssertionError("inconsistent StartRecovery planning")
         self._check_quotas(len(chosen))
 
         account, region = self.account_id, self.region_name
@@ -1070,7 +1073,7 @@ class DrsBackend(BaseBackend):
 
     def terminate_recovery_instances(self, ids: list[str]) -> dict[str, Any]:
         wanted = list(dict.fromkeys(ids))
-        self._check_quotas(len(wanted))
+        self._check_job_size(len(wanted))
         now = self.now()
         busy = self._busy(now)[1]
         chosen = []
@@ -1085,6 +1088,7 @@ class DrsBackend(BaseBackend):
                     resource_type="RECOVERY_INSTANCE",
                 )
             chosen.append(recovery)
+        self._check_quotas(len(chosen))
         failure = STATE.faults.job_failure_for(self.account_id, self.region_name, "TERMINATE")
 
         def plan(at: Any, start: datetime, factor: float, timings: Any) -> datetime:
