@@ -40,7 +40,9 @@ def _role_with_external_id(sandbox, account_id: str, external_id: str) -> str:
         "Statement": [
             {
                 "Effect": "Allow",
-                "Principal": {"AWS": names.role_arn(sandbox.hub.account_id, names.ORCHESTRATOR_ROLE)},
+                "Principal": {
+                    "AWS": names.role_arn(sandbox.hub.account_id, names.ORCHESTRATOR_ROLE)
+                },
                 "Action": "sts:AssumeRole",
                 "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
             }

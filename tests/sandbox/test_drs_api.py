@@ -1,7 +1,7 @@
 """The fake DRS through boto3: templates, configuration, snapshots, tags, replication, failback.
 
-Every DRS response in these tests is also checked against the botocore model by
-``drorch.sandbox.fidelity`` (see the ``env`` fixture).
+The sandbox runs strict: every DRS response is checked against the botocore
+model by ``drorch.sandbox.fidelity`` and a violation fails the call.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from drorch.sandbox import Sandbox, fidelity
+from drorch.sandbox import Sandbox
 from drorch.sandbox.drs.models import drs_backends
 
 REGION = "us-east-2"
@@ -38,7 +38,6 @@ class Env:
 
     def client(self, region: str = REGION) -> Any:
         drs = self.sandbox.admin_session(self.account, region).client("drs")
-        drs.meta.events.register("before-parse.drs.*", _check_fidelity)
         return drs
 
     def backend(self, region: str = REGION) -> Any:
@@ -52,25 +51,11 @@ class Env:
         return self.sandbox.admin_session(self.account, REGION).client("ec2")
 
 
-PROBLEMS: list[str] = []
-
-
-def _check_fidelity(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
-    PROBLEMS.extend(
-        fidelity.check_response(
-            operation_model,
-            response_dict["status_code"],
-            dict(response_dict["headers"]),
-            response_dict["body"],
-        )
-    )
-
-
 @pytest.fixture(scope="module")
 def shared_sandbox() -> Iterator[Sandbox]:
     # One sandbox per module (starting one costs most of a second); every test
     # gets an account of its own, so tests cannot see each other's DRS state.
-    with Sandbox() as sandbox:
+    with Sandbox(strict=True) as sandbox:  # strict: every DRS response is model-checked
         yield sandbox
 
 
@@ -79,9 +64,9 @@ _ACCOUNTS = itertools.count(200000000001)
 
 @pytest.fixture
 def env(shared_sandbox: Sandbox) -> Iterator[Env]:
-    PROBLEMS.clear()
+    shared_sandbox.state.fidelity.violations.clear()
     yield Env(shared_sandbox, str(next(_ACCOUNTS)))
-    assert PROBLEMS == [], "DRS answered outside its model:\n" + "\n".join(PROBLEMS)
+    assert shared_sandbox.state.fidelity.violations == []
 
 
 def code_of(excinfo: pytest.ExceptionInfo[ClientError]) -> str:

@@ -1,7 +1,7 @@
 """The fake DRS through boto3: launch and terminate jobs on the simulated clock.
 
-Every DRS response in these tests is also checked against the botocore model by
-``drorch.sandbox.fidelity`` (see the ``drs`` fixture).
+The sandbox runs strict: every DRS response is checked against the botocore
+model by ``drorch.sandbox.fidelity`` and a violation fails the call.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from drorch.sandbox import Sandbox, fidelity
+from drorch.sandbox import Sandbox
 from drorch.sandbox.drs.models import drs_backends
 
 REGION = "us-east-2"
@@ -29,7 +29,6 @@ class Env:
         self.sandbox = sandbox
         self.account = account
         self.drs = sandbox.admin_session(account, REGION).client("drs")
-        self.drs.meta.events.register("before-parse.drs.*", _check_fidelity)
 
     def seed(self, hostname: str = "web-1", **kwargs: Any) -> Any:
         kwargs.setdefault("ip", "172.31.0.50")
@@ -39,25 +38,11 @@ class Env:
         return self.sandbox.admin_session(self.account, REGION).client("ec2")
 
 
-PROBLEMS: list[str] = []
-
-
-def _check_fidelity(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
-    PROBLEMS.extend(
-        fidelity.check_response(
-            operation_model,
-            response_dict["status_code"],
-            dict(response_dict["headers"]),
-            response_dict["body"],
-        )
-    )
-
-
 @pytest.fixture(scope="module")
 def shared_sandbox() -> Iterator[Sandbox]:
     # One sandbox per module (starting one costs most of a second); every test
     # gets an account of its own, so tests cannot see each other's DRS state.
-    with Sandbox() as sandbox:
+    with Sandbox(strict=True) as sandbox:  # strict: every DRS response is model-checked
         yield sandbox
 
 
@@ -67,10 +52,10 @@ _ACCOUNTS = itertools.count(100000000001)
 @pytest.fixture
 def env(shared_sandbox: Sandbox) -> Iterator[Env]:
     shared_sandbox.faults.clear()
-    PROBLEMS.clear()
+    shared_sandbox.state.fidelity.violations.clear()
     yield Env(shared_sandbox, str(next(_ACCOUNTS)))
     shared_sandbox.faults.clear()
-    assert PROBLEMS == [], "DRS answered outside its model:\n" + "\n".join(PROBLEMS)
+    assert shared_sandbox.state.fidelity.violations == []
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from drorch.sandbox import DrsQuotas, Sandbox, fidelity
+from drorch.sandbox import DrsQuotas, Sandbox
 from drorch.sandbox.drs.models import drs_backends
 
 ACCOUNT = "111111111111"
@@ -19,23 +19,10 @@ TO_LAUNCHED = 30 + 60 + 240 + 120
 @pytest.fixture
 def small_quotas() -> Iterator[tuple[Sandbox, Any]]:
     quotas = DrsQuotas(max_servers_per_job=3, max_concurrent_jobs=2, max_servers_in_active_jobs=4)
-    with Sandbox(drs_quotas=quotas) as sandbox:
+    with Sandbox(drs_quotas=quotas, strict=True) as sandbox:
         drs = sandbox.admin_session(ACCOUNT, REGION).client("drs")
-        problems: list[str] = []
-
-        def check(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
-            problems.extend(
-                fidelity.check_response(
-                    operation_model,
-                    response_dict["status_code"],
-                    dict(response_dict["headers"]),
-                    response_dict["body"],
-                )
-            )
-
-        drs.meta.events.register("before-parse.drs.*", check)
         yield sandbox, drs
-        assert problems == [], "DRS answered outside its model:\n" + "\n".join(problems)
+        assert sandbox.state.fidelity.violations == []
 
 
 def seed(hostname: str, ip: str) -> Any:

@@ -13,7 +13,12 @@ BASE = {
     "name": "t",
     "accounts": ["staging-web"],
     "sourceServers": [
-        {"account": "staging-web", "hostname": "web-1", "ip": "10.200.1.10", "tags": {"dr:enabled": "true"}}
+        {
+            "account": "staging-web",
+            "hostname": "web-1",
+            "ip": "10.200.1.10",
+            "tags": {"dr:enabled": "true"},
+        }
     ],
 }
 
@@ -21,13 +26,22 @@ BASE = {
 def test_builtin_scenarios_parse():
     assert {"three-tier", "large-estate"} <= set(builtin_scenarios())
     three = load_scenario("three-tier")
-    assert len(three.servers) == 13 and three.account_names == ["staging-web", "staging-app", "staging-data"]
+    assert len(three.servers) == 13 and three.account_names == [
+        "staging-web",
+        "staging-app",
+        "staging-data",
+    ]
     large = load_scenario("large-estate")
     assert len(large.servers) == 1050
     per_account = {}
     for server in large.servers:
         per_account[server.account] = per_account.get(server.account, 0) + 1
-    assert per_account == {"staging-data": 250, "staging-app": 250, "staging-web": 250, "staging-nonprod": 300}
+    assert per_account == {
+        "staging-data": 250,
+        "staging-app": 250,
+        "staging-web": 250,
+        "staging-nonprod": 300,
+    }
     assert {s.tags["dr:wave"] for s in large.servers} == {"1", "2", "3", "4", "5"}
 
 
@@ -55,21 +69,60 @@ def test_server_groups_expand_with_rotation_and_unique_ips():
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d["sourceServers"][0].update(ip="10.200.1.999"), r"\$\.sourceServers\[0\]\.ip: '10\.200\.1\.999' is not a 'ipv4'"),
-        (lambda d: d["sourceServers"][0].update(os="BEOS"), r"\$\.sourceServers\[0\]\.os: 'BEOS' is not one of"),
-        (lambda d: d["sourceServers"][0].pop("hostname"), r"\$\.sourceServers\[0\]: 'hostname' is a required property"),
-        (lambda d: d.update(colour="red"), r"Additional properties are not allowed \('colour'"),
-        (lambda d: d["sourceServers"].append(dict(d["sourceServers"][0])), "hostname 'web-1' appears twice"),
         (
-            lambda d: d.update(serverGroups=[{"account": "staging-web", "count": 300, "hostname": "w{n}", "ipRange": "10.0.0.0/24"}]),
+            lambda d: d["sourceServers"][0].update(ip="10.200.1.999"),
+            r"\$\.sourceServers\[0\]\.ip: '10\.200\.1\.999' is not a 'ipv4'",
+        ),
+        (
+            lambda d: d["sourceServers"][0].update(os="BEOS"),
+            r"\$\.sourceServers\[0\]\.os: 'BEOS' is not one of",
+        ),
+        (
+            lambda d: d["sourceServers"][0].pop("hostname"),
+            r"\$\.sourceServers\[0\]: 'hostname' is a required property",
+        ),
+        (lambda d: d.update(colour="red"), r"Additional properties are not allowed \('colour'"),
+        (
+            lambda d: d["sourceServers"].append(dict(d["sourceServers"][0])),
+            "hostname 'web-1' appears twice",
+        ),
+        (
+            lambda d: d.update(
+                serverGroups=[
+                    {
+                        "account": "staging-web",
+                        "count": 300,
+                        "hostname": "w{n}",
+                        "ipRange": "10.0.0.0/24",
+                    }
+                ]
+            ),
             r"\$\.serverGroups\[0\]\.ipRange 10\.0\.0\.0/24 has too few addresses for count 300",
         ),
         (
-            lambda d: d.update(serverGroups=[{"account": "staging-web", "count": 1, "hostname": "w{i}", "ipRange": "10.0.0.0/24"}]),
+            lambda d: d.update(
+                serverGroups=[
+                    {
+                        "account": "staging-web",
+                        "count": 1,
+                        "hostname": "w{i}",
+                        "ipRange": "10.0.0.0/24",
+                    }
+                ]
+            ),
             r"\$\.serverGroups\[0\]\.hostname 'w\{i\}' is not a valid pattern",
         ),
         (
-            lambda d: d.update(resources=[{"account": "staging-web", "type": "ecs-service", "name": "x", "desiredCount": -1}]),
+            lambda d: d.update(
+                resources=[
+                    {
+                        "account": "staging-web",
+                        "type": "ecs-service",
+                        "name": "x",
+                        "desiredCount": -1,
+                    }
+                ]
+            ),
             r"\$\.resources\[0\]",
         ),
     ],

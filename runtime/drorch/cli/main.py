@@ -32,7 +32,8 @@ EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 1, 2, 3
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
+        # without standalone mode click returns a typer.Exit's code instead of exiting
+        result = app(args=argv, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             "re-run with DRORCH_DEBUG=1 for a traceback",
         )
         return EXIT_INTERNAL
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 def run() -> None:

@@ -78,9 +78,13 @@ def _discover(sandbox: Sandbox, account_id: str, sessions: dict[str, Any]) -> li
     session = sessions[account_id]
     rex = session.client("resource-explorer-2")
     arns: list[str] = []
-    for page in rex.get_paginator("search").paginate(
-        QueryString=f"resourcetype:drs:source-server tag:{names.TAG_ENABLED}=true"
-    ):
+    # every source server, not only dr:enabled=true: a missing or malformed
+    # dr:enabled must be reported, and opted-out servers are counted
+    # ListResources, unlike Search, is not capped at 1,000 results
+    pages = rex.get_paginator("list_resources").paginate(
+        Filters={"FilterString": "resourcetype:drs:source-server"}
+    )
+    for page in pages:
         arns.extend(resource["Arn"] for resource in page["Resources"])
     if not arns:
         return []
