@@ -134,3 +134,21 @@ def test_a_second_sandbox_starts_empty():
     with Sandbox() as second:
         queues = second.admin_session("111111111111").client("sqs").list_queues()
         assert "QueueUrls" not in queues
+
+
+def test_drs_work_due_shows_in_ec2_without_a_drs_call(sandbox):
+    """Simulated time alone launches the recovery instance: EC2 sees it at once."""
+    from drorch.sandbox.drs.models import drs_backends
+
+    session = sandbox.admin_session("111111111111", "us-east-2")
+    drs = session.client("drs")
+    drs.initialize_service()
+    server = drs_backends["111111111111"]["us-east-2"].add_source_server(hostname="web-1", ip="10.0.0.10")
+    drs.start_recovery(isDrill=True, sourceServers=[{"sourceServerID": server.source_server_id}])
+    ec2 = session.client("ec2")
+    running = [{"Name": "instance-state-name", "Values": ["pending", "running"]}]
+    assert ec2.describe_instances(Filters=running)["Reservations"] == []
+    sandbox.advance(3600)
+    reservations = ec2.describe_instances(Filters=running)["Reservations"]
+    tags = {t["Key"]: t["Value"] for t in reservations[0]["Instances"][0]["Tags"]}
+    assert tags["AWSElasticDisasterRecoverySourceServerID"] == server.source_server_id

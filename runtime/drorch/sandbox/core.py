@@ -20,13 +20,11 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 from moto import mock_aws
 
 from drorch import names
 from drorch.accounts import StagingAccount
-from drorch.sandbox import interceptor, registry
+from drorch.sandbox import botocore_models, interceptor, registry
 from drorch.sandbox.clock import SimClock
 from drorch.sandbox.faults import FaultPlan
 from drorch.sandbox.state import DrsQuotas, DrsTimings, reset_state
@@ -92,7 +90,6 @@ class Sandbox:
         self._operator: dict[str, str] = {}
         self.accounts: dict[str, ProvisionedAccount] = {}  # by account id
         self._sessions: dict[tuple[str, ...], boto3.Session] = {}
-        self._loader = botocore.loaders.create_loader()
 
     # --- lifecycle ----------------------------------------------------------
     def start(self) -> Sandbox:
@@ -106,7 +103,9 @@ class Sandbox:
         self._saved_env = {k: os.environ.get(k) for k in _CRED_ENV}
         self._mock = mock_aws()
         self._mock.start()
-        boto3.DEFAULT_SESSION = None  # a new default session picks up the sandbox's handlers
+        # a new default session picks up the sandbox's handlers (and shares its model loader)
+        boto3.setup_default_session(botocore_session=botocore_models.new_session())
+        botocore_models.dedupe_search_paths()
         self._management = {
             "aws_access_key_id": os.environ["AWS_ACCESS_KEY_ID"],
             "aws_secret_access_key": os.environ["AWS_SECRET_ACCESS_KEY"],
@@ -153,15 +152,15 @@ class Sandbox:
     # --- identities -----------------------------------------------------------
     def _session(self, region: str, **credentials: str) -> boto3.Session:
         """A boto3 session sharing one model loader, so clients are cheap to create."""
-        core = botocore.session.Session()
-        core.register_component("data_loader", self._loader)
-        session = boto3.Session(botocore_session=core, region_name=region, **credentials)
-        # boto3 appends its own data path to the (shared) loader on every new session
-        paths = self._loader.search_paths
-        paths[:] = list(dict.fromkeys(paths))
+        session = boto3.Session(
+            botocore_session=botocore_models.new_session(), region_name=region, **credentials
+        )
+        botocore_models.dedupe_search_paths()
         return session
 
-    def _assumed(self, key: tuple[str, ...], source: boto3.Session, region: str, **kwargs: Any) -> boto3.Session:
+    def _assumed(
+        self, key: tuple[str, ...], source: boto3.Session, region: str, **kwargs: Any
+    ) -> boto3.Session:
         if key not in self._sessions:
             creds = source.client("sts").assume_role(**kwargs)["Credentials"]
             self._sessions[key] = self._session(
@@ -239,7 +238,8 @@ class Sandbox:
         os.environ["AWS_SECRET_ACCESS_KEY"] = key["SecretAccessKey"]
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ["AWS_DEFAULT_REGION"] = self.hub.region
-        boto3.DEFAULT_SESSION = None
+        boto3.setup_default_session(botocore_session=botocore_models.new_session())
+        botocore_models.dedupe_search_paths()
 
     def provision_account(self, account: StagingAccount) -> ProvisionedAccount:
         """Create in the simulated account what drorch's staging stack deploys in a real one."""

@@ -17,16 +17,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
 
-import botocore.session
-
-
-@cache
-def service_id(service: str) -> str:
-    """botocore's hyphenized service id (as in event names) for a client name like "drs"."""
-    model = botocore.session.get_session().get_service_model(service)
-    return model.service_id.hyphenize()
+from drorch.sandbox.botocore_models import service_id
 
 
 @dataclass

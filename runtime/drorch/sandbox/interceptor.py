@@ -18,39 +18,19 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
 
 import botocore.handlers
-import botocore.session
 from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
+from drorch.sandbox.botocore_models import service_model
 from drorch.sandbox.fidelity import FidelityError, check_response
 from drorch.sandbox.state import STATE
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/")
-
-
-@cache
-def _service_model(service_id: str) -> Any:
-    session = botocore.session.get_session()
-    try:
-        return session.get_service_model(service_id)
-    except Exception:  # noqa: BLE001 - fall back to a scan when the id is not the name
-        pass
-    for name in session.get_available_services():
-        model = session.get_service_model(name)
-        if model.service_id.hyphenize() == service_id:
-            return model
-    raise LookupError(f"no botocore service with id {service_id!r}")
-
-
-def service_id_of(service_name: str) -> str:
-    """The hyphenized service id botocore uses in event names, for a client name."""
-    return botocore.session.get_session().get_service_model(service_name).service_id.hyphenize()
 
 
 def _caller(request: Any) -> tuple[str | None, str | None]:
@@ -92,7 +72,7 @@ def error_response(
     service_id: str, operation: str, code: str | None, status: int | None, message: str, kind: str
 ) -> tuple[int, dict[str, str], bytes]:
     """Serialize an error the way ``service_id`` does on the wire."""
-    model = _service_model(service_id)
+    model = service_model(service_id)
     protocol = model.protocol
     if protocol == "smithy-rpc-v2-cbor":  # pragma: no cover - not used by drorch's services
         protocol = "json"
@@ -192,6 +172,11 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
         )
         status, headers, body = error_response(service_id, operation, None, None, message, kind)
         return AWSResponse(request.url, status, headers, MockRawResponse(body))
+    if service_id != "drs":
+        # DRS work due by now (instances launched or terminated) shows in every service
+        from drorch.sandbox.drs.models import settle_all
+
+        settle_all()
     answer = botocore_stubber.process_request(request)
     if answer is None:
         return None
@@ -202,7 +187,7 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
 
 
 def _check_fidelity(service_id: str, operation: str, status: int, headers: Any, body: Any) -> None:
-    model = _service_model(service_id).operation_model(operation)
+    model = service_model(service_id).operation_model(operation)
     raw = body.encode() if isinstance(body, str) else (body or b"")
     problems = check_response(model, status, dict(headers), raw)
     if not problems:
