@@ -33,6 +33,8 @@ class DrsTimings:
     conversion_seconds: float = 240.0  # conversion server work per server
     launch_seconds: float = 120.0  # boot of the recovery instance
     terminate_seconds: float = 60.0
+    replication_initiating_seconds: float = 120.0  # agent connects, replication server starts
+    initial_sync_seconds: float = 600.0  # first full copy of the disks
 
 
 @dataclass

@@ -31,8 +31,6 @@ from drorch.sandbox.drs.exceptions import (
 )
 from drorch.sandbox.drs.resources import (
     FLOWING,
-    INITIAL_SYNC_SECONDS,
-    INITIATING_SECONDS,
     FailbackConfiguration,
     Job,
     LastLaunch,
@@ -377,7 +375,11 @@ class DrsBackend(BaseBackend):
         if replication_state in ("INITIATING", "INITIAL_SYNC"):
             server.sync_started = now
             server.sync_done = now + timedelta(
-                seconds=(INITIATING_SECONDS + INITIAL_SYNC_SECONDS) * self._slowdown()
+                seconds=(
+                    STATE.drs_timings.replication_initiating_seconds
+                    + STATE.drs_timings.initial_sync_seconds
+                )
+                * self._slowdown()
             )
             server.windows.append(snapshots.ReplicationWindow(server.sync_done))
         elif replication_state in FLOWING or replication_state == "PAUSED":
@@ -546,7 +548,11 @@ class DrsBackend(BaseBackend):
         server.stalled_since = None
         server.sync_started = now
         server.sync_done = now + timedelta(
-            seconds=(INITIATING_SECONDS + INITIAL_SYNC_SECONDS) * self._slowdown()
+            seconds=(
+                STATE.drs_timings.replication_initiating_seconds
+                + STATE.drs_timings.initial_sync_seconds
+            )
+            * self._slowdown()
         )
         server.windows.append(snapshots.ReplicationWindow(server.sync_done))
         return server.describe(now)
@@ -1158,7 +1164,11 @@ class DrsBackend(BaseBackend):
             self.settle()
             recovery = self._recovery_instance(recovery_instance_id)
             ready = self.now() + timedelta(
-                seconds=(INITIATING_SECONDS + INITIAL_SYNC_SECONDS) * self._slowdown()
+                seconds=(
+                    STATE.drs_timings.replication_initiating_seconds
+                    + STATE.drs_timings.initial_sync_seconds
+                )
+                * self._slowdown()
             )
             self._start_failback_replication(recovery, ready)
 

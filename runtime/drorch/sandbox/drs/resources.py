@@ -12,10 +12,9 @@ from typing import Any
 
 from drorch.sandbox.drs import snapshots
 from drorch.sandbox.drs.util import iso, iso_duration
+from drorch.sandbox.state import STATE
 
 # Simulated durations of replication set-up (scaled by the slow-jobs fault).
-INITIATING_SECONDS = 120.0
-INITIAL_SYNC_SECONDS = 600.0
 
 INITIATION_STEPS = [
     "WAIT",
@@ -102,7 +101,7 @@ class SourceServer:
                 return "CONTINUOUS"
             assert self.sync_started is not None
             initiating_end = self.sync_started + (self.sync_done - self.sync_started) * (
-                INITIATING_SECONDS / (INITIATING_SECONDS + INITIAL_SYNC_SECONDS)
+                _initiating_share()
             )
             return "INITIATING" if now < initiating_end else "INITIAL_SYNC"
         return self.replication_state
@@ -138,9 +137,7 @@ class SourceServer:
         start = self.sync_started or self.added_at
         statuses = ["SUCCEEDED"] * len(INITIATION_STEPS)
         if state == "INITIATING" and self.sync_done:
-            span = (self.sync_done - start).total_seconds() * (
-                INITIATING_SECONDS / (INITIATING_SECONDS + INITIAL_SYNC_SECONDS)
-            )
+            span = (self.sync_done - start).total_seconds() * (_initiating_share())
             done = int(len(INITIATION_STEPS) * (now - start).total_seconds() / (span or 1.0))
             done = min(done, len(INITIATION_STEPS) - 1)
             statuses = (
@@ -446,3 +443,10 @@ class Job:
         if status == "COMPLETED":
             item["endDateTime"] = iso(self.end_at)
         return item
+
+
+def _initiating_share() -> float:
+    """The part of replication set-up spent initiating (before the initial sync)."""
+    timings = STATE.drs_timings
+    total = timings.replication_initiating_seconds + timings.initial_sync_seconds
+    return timings.replication_initiating_seconds / total if total else 1.0
