@@ -143,7 +143,9 @@ def test_drs_work_due_shows_in_ec2_without_a_drs_call(sandbox):
     session = sandbox.admin_session("111111111111", "us-east-2")
     drs = session.client("drs")
     drs.initialize_service()
-    server = drs_backends["111111111111"]["us-east-2"].add_source_server(hostname="web-1", ip="10.0.0.10")
+    server = drs_backends["111111111111"]["us-east-2"].add_source_server(
+        hostname="web-1", ip="10.0.0.10"
+    )
     drs.start_recovery(isDrill=True, sourceServers=[{"sourceServerID": server.source_server_id}])
     ec2 = session.client("ec2")
     running = [{"Name": "instance-state-name", "Values": ["pending", "running"]}]
