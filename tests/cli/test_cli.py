@@ -126,3 +126,9 @@ def test_missing_accounts_dir(capsys, tmp_path):
 def test_help(capsys, args):
     code, out, _ = run(capsys, *args)
     assert code == 0 and "Usage" in out
+
+
+def test_usage_error_is_one_line_and_exit_2(capsys):
+    code, _, err = run(capsys, "demo", "--no-such-option")
+    assert code == 2
+    assert "No such option" in err and "Traceback" not in err

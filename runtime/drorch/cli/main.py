@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
 from drorch.cli import accounts_cmd, demo_cmd, sandbox_cmd
@@ -34,14 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # without standalone mode click returns a typer.Exit's code instead of exiting
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         fail("aborted")
         return EXIT_FAILED
-    except click.ClickException as exc:
-        exc.show()
-        return EXIT_INPUT
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument...
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            fail(str(exc))
+        return getattr(exc, "exit_code", EXIT_INPUT)
     except InputError as exc:
         fail(str(exc), exc.hint)
         return EXIT_INPUT
