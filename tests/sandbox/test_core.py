@@ -154,3 +154,12 @@ def test_drs_work_due_shows_in_ec2_without_a_drs_call(sandbox):
     reservations = ec2.describe_instances(Filters=running)["Reservations"]
     tags = {t["Key"]: t["Value"] for t in reservations[0]["Instances"][0]["Tags"]}
     assert tags["AWSElasticDisasterRecoverySourceServerID"] == server.source_server_id
+
+
+def test_ami_catalog_holds_the_amazon_linux_latest_images(sandbox):
+    """The small catalog still resolves the public 'latest AMI' parameters scenarios use."""
+    session = sandbox.admin_session("111111111111", "us-east-2")
+    name = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    image = session.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+    images = session.client("ec2").describe_images(ImageIds=[image])["Images"]
+    assert [i["ImageId"] for i in images] == [image]

@@ -1,12 +1,14 @@
 """The embedded AWS sandbox (SPEC §9). Not deployed to Lambda."""
 
 import os
-from pathlib import Path
+
+from drorch.sandbox.amis import catalog_path
 
 # A small AMI catalog instead of moto's ~1,200 images per EC2 account/region
-# (see scripts/build_ami_catalog.py). It must be set before moto.ec2 is imported;
-# set MOTO_AMIS_PATH yourself to use another catalog.
-os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).with_name("amis.json")))
+# (drorch.sandbox.amis). It must be set before moto.ec2 is imported; set
+# MOTO_AMIS_PATH yourself to use another catalog.
+if "MOTO_AMIS_PATH" not in os.environ:
+    os.environ["MOTO_AMIS_PATH"] = str(catalog_path())
 
 from drorch.sandbox.clock import SimClock
 from drorch.sandbox.core import Hub, ProvisionedAccount, Sandbox
