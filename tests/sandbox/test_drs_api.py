@@ -6,16 +6,12 @@ model by ``drorch.sandbox.fidelity`` and a violation fails the call.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from drorch.sandbox import Sandbox
-from drorch.sandbox.drs.models import drs_backends
+from tests.sandbox.conftest import Env
 
 REGION = "us-east-2"
 SOURCE_REGION = "us-east-1"
@@ -27,46 +23,11 @@ PIT = [
 ]
 
 
-class Env:
-    """One fresh account in the module's sandbox, with DRS initialized in REGION."""
-
-    def __init__(self, sandbox: Sandbox, account: str) -> None:
-        self.sandbox = sandbox
-        self.account = account
-        self.drs = self.client()
-        self.drs.initialize_service()
-
-    def client(self, region: str = REGION) -> Any:
-        drs = self.sandbox.admin_session(self.account, region).client("drs")
-        return drs
-
-    def backend(self, region: str = REGION) -> Any:
-        return drs_backends[self.account][region]
-
-    def seed(self, hostname: str = "web-1", region: str = REGION, **kwargs: Any) -> Any:
-        kwargs.setdefault("ip", "172.31.0.50")
-        return self.backend(region).add_source_server(hostname=hostname, **kwargs)
-
-    def ec2(self) -> Any:
-        return self.sandbox.admin_session(self.account, REGION).client("ec2")
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[Sandbox]:
-    # One sandbox per module (starting one costs most of a second); every test
-    # gets an account of its own, so tests cannot see each other's DRS state.
-    with Sandbox(strict=True) as sandbox:  # strict: every DRS response is model-checked
-        yield sandbox
-
-
-_ACCOUNTS = itertools.count(200000000001)
-
-
 @pytest.fixture
-def env(shared_sandbox: Sandbox) -> Iterator[Env]:
-    shared_sandbox.state.fidelity.violations.clear()
-    yield Env(shared_sandbox, str(next(_ACCOUNTS)))
-    assert shared_sandbox.state.fidelity.violations == []
+def env(env: Env) -> Env:
+    """This module's tests start with DRS initialized."""
+    env.drs.initialize_service()
+    return env
 
 
 def code_of(excinfo: pytest.ExceptionInfo[ClientError]) -> str:

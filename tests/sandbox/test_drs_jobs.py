@@ -6,56 +6,17 @@ model by ``drorch.sandbox.fidelity`` and a violation fails the call.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from drorch.sandbox import Sandbox
-from drorch.sandbox.drs.models import drs_backends
+from tests.sandbox.conftest import Env
 
 REGION = "us-east-2"
 # Default DrsTimings: start 30s, snapshot 60s, conversion 240s, launch 120s.
 TO_STARTED = 30
 TO_LAUNCHED = 30 + 60 + 240 + 120
-
-
-class Env:
-    """One fresh account in the module's sandbox, with its DRS client."""
-
-    def __init__(self, sandbox: Sandbox, account: str) -> None:
-        self.sandbox = sandbox
-        self.account = account
-        self.drs = sandbox.admin_session(account, REGION).client("drs")
-
-    def seed(self, hostname: str = "web-1", **kwargs: Any) -> Any:
-        kwargs.setdefault("ip", "172.31.0.50")
-        return drs_backends[self.account][REGION].add_source_server(hostname=hostname, **kwargs)
-
-    def ec2(self) -> Any:
-        return self.sandbox.admin_session(self.account, REGION).client("ec2")
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[Sandbox]:
-    # One sandbox per module (starting one costs most of a second); every test
-    # gets an account of its own, so tests cannot see each other's DRS state.
-    with Sandbox(strict=True) as sandbox:  # strict: every DRS response is model-checked
-        yield sandbox
-
-
-_ACCOUNTS = itertools.count(100000000001)
-
-
-@pytest.fixture
-def env(shared_sandbox: Sandbox) -> Iterator[Env]:
-    shared_sandbox.faults.clear()
-    shared_sandbox.state.fidelity.violations.clear()
-    yield Env(shared_sandbox, str(next(_ACCOUNTS)))
-    shared_sandbox.faults.clear()
-    assert shared_sandbox.state.fidelity.violations == []
 
 
 @pytest.fixture
