@@ -130,6 +130,41 @@ def _wait_for_jobs(
     raise TimeoutError(f"DRS jobs still active after {max_polls} polls")
 
 
+def _run_batches(
+    sandbox: Sandbox,
+    sessions: dict[str, Any],
+    batches: dict[str, list[list[str]]],
+    start: Callable[[Any, list[str]], str],
+    poll_seconds: float,
+    on_event: Event,
+) -> dict[str, dict[str, Any]]:
+    """Run every batch as one DRS job, in rounds that stay within the DRS quotas.
+
+    Per account, a round starts no more jobs than may be active at once (the
+    concurrent-jobs quota, and the servers-in-active-jobs quota divided by the
+    job size), then waits for them all before the next round.
+    """
+    limits = sandbox.state.drs_quotas
+    per_round = max(
+        1,
+        min(
+            limits.max_concurrent_jobs,
+            limits.max_servers_in_active_jobs // limits.max_servers_per_job,
+        ),
+    )
+    pending = {account_id: list(items) for account_id, items in batches.items()}
+    finished: dict[str, dict[str, Any]] = {}
+    while any(pending.values()):
+        round_jobs: dict[str, list[str]] = defaultdict(list)
+        for account_id, items in pending.items():
+            drs = sessions[account_id].client("drs")
+            for batch in items[:per_round]:
+                round_jobs[account_id].append(start(drs, batch))
+            del items[:per_round]
+        finished |= _wait_for_jobs(sandbox, round_jobs, sessions, poll_seconds, on_event)
+    return finished
+
+
 def rehearse_drill(
     sandbox: Sandbox,
     account_ids: list[str],
@@ -160,34 +195,31 @@ def rehearse_drill(
     for wave in sorted(waves, key=int):
         started = sandbox.clock.elapsed() - origin
         wave_result = WaveResult(wave=wave, started=started, finished=started)
-        by_account: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for account_id, server in waves[wave]:
-            by_account[account_id].append(server)
-        jobs_by_account: dict[str, list[str]] = defaultdict(list)
         results: dict[str, ServerResult] = {}
-        for account_id, servers in by_account.items():
-            drs = sessions[account_id].client("drs")
-            for start in range(0, len(servers), quota):
-                batch = servers[start : start + quota]
-                job = drs.start_recovery(
-                    isDrill=True,
-                    sourceServers=[{"sourceServerID": s["sourceServerID"]} for s in batch],
-                    tags={"drorch:wave": wave, "drorch:operation": "drill"},
-                )["job"]
-                jobs_by_account[account_id].append(job["jobID"])
-                wave_result.jobs.append(job["jobID"])
-                for s in batch:
-                    results[s["sourceServerID"]] = ServerResult(
-                        account_id,
-                        s["sourceServerID"],
-                        s["sourceProperties"]["identificationHints"].get("hostname", ""),
-                        wave,
-                    )
+        batches: dict[str, list[list[str]]] = defaultdict(list)
+        for account_id, server in waves[wave]:
+            server_id = server["sourceServerID"]
+            hostname = server["sourceProperties"]["identificationHints"].get("hostname", "")
+            results[server_id] = ServerResult(account_id, server_id, hostname, wave)
+            pending = batches[account_id]
+            if not pending or len(pending[-1]) == quota:
+                pending.append([])
+            pending[-1].append(server_id)
+
+        def launch(drs: Any, batch: list[str], wave: str = wave) -> str:
+            return drs.start_recovery(
+                isDrill=True,
+                sourceServers=[{"sourceServerID": server_id} for server_id in batch],
+                tags={"drorch:wave": wave, "drorch:operation": "drill"},
+            )["job"]["jobID"]
+
         on_event(
-            "wave-start", {"wave": wave, "servers": len(results), "jobs": len(wave_result.jobs)}
+            "wave-start",
+            {"wave": wave, "servers": len(results), "jobs": sum(map(len, batches.values()))},
         )
-        finished = _wait_for_jobs(sandbox, jobs_by_account, sessions, poll_seconds, on_event)
+        finished = _run_batches(sandbox, sessions, batches, launch, poll_seconds, on_event)
         for job in finished.values():
+            wave_result.jobs.append(job["jobID"])
             for participant in job.get("participatingServers", []):
                 server_result = results.get(participant["sourceServerID"])
                 if server_result:
@@ -200,7 +232,7 @@ def rehearse_drill(
 
     if cleanup:
         cleanup_started = sandbox.clock.elapsed()
-        jobs_by_account = defaultdict(list)
+        batches = defaultdict(list)
         for account_id in account_ids:
             drs = sessions[account_id].client("drs")
             drill_ids = [
@@ -209,13 +241,15 @@ def rehearse_drill(
                 for instance in page["items"]
                 if instance.get("isDrill")
             ]
-            for start in range(0, len(drill_ids), quota):
-                job = drs.terminate_recovery_instances(
-                    recoveryInstanceIDs=drill_ids[start : start + quota]
-                )["job"]
-                jobs_by_account[account_id].append(job["jobID"])
-                result.terminated_instances += len(drill_ids[start : start + quota])
+            batches[account_id] = [
+                drill_ids[start : start + quota] for start in range(0, len(drill_ids), quota)
+            ]
+            result.terminated_instances += len(drill_ids)
+
+        def terminate(drs: Any, batch: list[str]) -> str:
+            return drs.terminate_recovery_instances(recoveryInstanceIDs=batch)["job"]["jobID"]
+
         on_event("cleanup-start", {"instances": result.terminated_instances})
-        _wait_for_jobs(sandbox, jobs_by_account, sessions, poll_seconds, on_event)
+        _run_batches(sandbox, sessions, batches, terminate, poll_seconds, on_event)
         result.cleanup_seconds = sandbox.clock.elapsed() - cleanup_started
     return result
