@@ -68,8 +68,8 @@ def test_unknown_fail_server_is_bad_input(capsys):
     code, _, err = run(
         capsys, "demo", "--fail-server", "nobody", "--accounts-dir", str(ACCOUNTS_DIR)
     )
-    assert code == 1
-    assert "nobody" in err and "Traceback" not in err
+    assert code == 2
+    assert "nobody" in err and "hint:" in err and "Traceback" not in err
 
 
 def test_unknown_scenario_is_one_line_with_a_hint(capsys):

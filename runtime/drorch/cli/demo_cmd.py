@@ -11,7 +11,7 @@ from drorch.accounts import load_accounts
 from drorch.cli.options import DEFAULT_ACCOUNTS_DIR, AccountsDir, Json
 from drorch.cli.output import console, print_json
 from drorch.cli.sandbox_cmd import render_estate
-from drorch.errors import DrorchError
+from drorch.errors import InputError
 from drorch.sandbox import Sandbox
 from drorch.sandbox.estate import describe_estate
 from drorch.sandbox.rehearsal import RehearsalResult, rehearse_drill
@@ -61,6 +61,12 @@ def demo(
     """Rehearse a DR drill in the sandbox, end to end, through the real AWS APIs."""
     loaded = load_scenario(scenario)
     accounts = load_accounts(accounts_dir)
+    unknown = sorted(set(fail_server or []) - {s.hostname for s in loaded.servers})
+    if unknown:
+        raise InputError(
+            f"--fail-server names hosts that are not in scenario {loaded.name}: {', '.join(unknown)}",
+            hint="`drorch sandbox show` lists the scenario's servers",
+        )
     quiet = json_output
 
     def on_event(kind: str, data: dict[str, Any]) -> None:
@@ -87,11 +93,6 @@ def demo(
         if not quiet:
             console.rule(f"drorch demo: DR drill rehearsal in the sandbox ({loaded.name})")
         report = seed(sandbox, loaded, accounts)
-        unknown = sorted(set(fail_server or []) - {s.hostname for s in loaded.servers})
-        if unknown:
-            raise DrorchError(
-                f"--fail-server names hosts that are not in {loaded.name}: {', '.join(unknown)}"
-            )
         if not quiet:
             render_estate(describe_estate(sandbox, loaded, report))
             console.rule("drill")

@@ -110,7 +110,11 @@ class Sandbox:
             "aws_access_key_id": os.environ["AWS_ACCESS_KEY_ID"],
             "aws_secret_access_key": os.environ["AWS_SECRET_ACCESS_KEY"],
         }
-        self._bootstrap_hub()
+        try:
+            self._bootstrap_hub()
+        except BaseException:
+            self.stop()  # never leave the process half-mocked
+            raise
         return self
 
     def stop(self) -> None:
