@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -163,10 +164,15 @@ class Sandbox:
         return session
 
     def _assumed(
-        self, key: tuple[str, ...], source: boto3.Session, region: str, **kwargs: Any
+        self,
+        key: tuple[str, ...],
+        source: Callable[[], boto3.Session],
+        region: str,
+        **kwargs: Any,
     ) -> boto3.Session:
+        """A session for an assumed role, made once per sandbox (key) and then reused."""
         if key not in self._sessions:
-            creds = source.client("sts").assume_role(**kwargs)["Credentials"]
+            creds = source().client("sts").assume_role(**kwargs)["Credentials"]
             self._sessions[key] = self._session(
                 region,
                 aws_access_key_id=creds["AccessKeyId"],
@@ -180,7 +186,7 @@ class Sandbox:
         region = region or self.hub.region
         return self._assumed(
             ("admin", account_id, region),
-            self._session(region, **self._management),
+            lambda: self._session(region, **self._management),
             region,
             RoleArn=names.role_arn(account_id, ORG_ACCESS_ROLE),
             RoleSessionName="drorch-sandbox-admin",
@@ -192,18 +198,23 @@ class Sandbox:
 
     def execution_session(self, account_id: str, region: str | None = None) -> boto3.Session:
         """What the hub's Lambdas get: orchestrator role -> staging execution role + ExternalId."""
-        provisioned = self.accounts[account_id]
+        provisioned = self.accounts.get(account_id)
+        if provisioned is None:
+            raise KeyError(
+                f"account {account_id} is not provisioned in this sandbox "
+                f"(provisioned: {', '.join(sorted(self.accounts)) or 'none'})"
+            )
         region = region or provisioned.account.recovery_region
         orchestrator = self._assumed(
             ("orchestrator", self.hub.account_id, region),
-            self.admin_session(self.hub.account_id, region),
+            lambda: self.admin_session(self.hub.account_id, region),
             region,
             RoleArn=names.role_arn(self.hub.account_id, names.ORCHESTRATOR_ROLE),
             RoleSessionName="drorch-orchestrator",
         )
         return self._assumed(
             ("execution", account_id, region),
-            orchestrator,
+            lambda: orchestrator,
             region,
             RoleArn=provisioned.account.execution_role_arn,
             RoleSessionName="drorch-execution",
