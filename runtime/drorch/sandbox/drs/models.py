@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,6 +101,39 @@ LAUNCH_CONFIGURATION_FIELDS = [
     "postLaunchEnabled",
 ]
 
+
+@dataclass(frozen=True)
+class _TemplateKind:
+    """What tells replication and launch configuration templates apart."""
+
+    title: str  # for messages: "<title> <id> not found"
+    resource_type: str  # of ResourceNotFoundException
+    arn_kind: str  # the resource part of the ARN
+    id_prefix: str
+    id_field: str
+    defaults: dict[str, Any]
+    fields: list[str]  # what a create or update request may set
+
+
+REPLICATION_TEMPLATE = _TemplateKind(
+    title="Replication configuration template",
+    resource_type="REPLICATION_CONFIGURATION_TEMPLATE",
+    arn_kind="replication-configuration-template",
+    id_prefix="rct-",
+    id_field="replicationConfigurationTemplateID",
+    defaults=REPLICATION_DEFAULTS,
+    fields=REPLICATION_FIELDS,
+)
+LAUNCH_TEMPLATE = _TemplateKind(
+    title="Launch configuration template",
+    resource_type="LAUNCH_CONFIGURATION_TEMPLATE",
+    arn_kind="launch-configuration-template",
+    id_prefix="lct-",
+    id_field="launchConfigurationTemplateID",
+    defaults=LAUNCH_DEFAULTS,
+    fields=LAUNCH_TEMPLATE_FIELDS,
+)
+
 # One lock for every DRS backend: a request may touch two regions (reverse replication).
 LOCK = threading.RLock()
 _SEQUENCE = itertools.count()
@@ -132,6 +167,17 @@ class DrsBackend(BaseBackend):
 
     def _slowdown(self) -> float:
         return STATE.faults.slowdown_for(self.account_id, self.region_name)
+
+    def _initial_sync_end(self, start: datetime) -> datetime:
+        """When replication set up at ``start`` has finished its initial sync."""
+        timings = STATE.drs_timings
+        seconds = timings.replication_initiating_seconds + timings.initial_sync_seconds
+        return start + timedelta(seconds=seconds * self._slowdown())
+
+    def _start_initial_sync(self, server: SourceServer, now: datetime) -> None:
+        server.sync_started = now
+        server.sync_done = self._initial_sync_end(now)
+        server.windows.append(snapshots.ReplicationWindow(server.sync_done))
 
     def require_initialized(self) -> None:
         if not self.initialized:
@@ -373,15 +419,7 @@ class DrsBackend(BaseBackend):
         )
         since = replicating_since or now - DEFAULT_HISTORY
         if replication_state in ("INITIATING", "INITIAL_SYNC"):
-            server.sync_started = now
-            server.sync_done = now + timedelta(
-                seconds=(
-                    STATE.drs_timings.replication_initiating_seconds
-                    + STATE.drs_timings.initial_sync_seconds
-                )
-                * self._slowdown()
-            )
-            server.windows.append(snapshots.ReplicationWindow(server.sync_done))
+            self._start_initial_sync(server, now)
         elif replication_state in FLOWING or replication_state == "PAUSED":
             server.windows.append(snapshots.ReplicationWindow(since))
         elif replication_state in ("STALLED", "STOPPED"):
@@ -546,15 +584,7 @@ class DrsBackend(BaseBackend):
             )
         server.replication_state = "INITIATING"
         server.stalled_since = None
-        server.sync_started = now
-        server.sync_done = now + timedelta(
-            seconds=(
-                STATE.drs_timings.replication_initiating_seconds
-                + STATE.drs_timings.initial_sync_seconds
-            )
-            * self._slowdown()
-        )
-        server.windows.append(snapshots.ReplicationWindow(server.sync_done))
+        self._start_initial_sync(server, now)
         return server.describe(now)
 
     # --- templates ------------------------------------------------------------
@@ -603,82 +633,84 @@ class DrsBackend(BaseBackend):
             raise field_error("pitPolicy", "rule ids must be unique")
         return rules
 
-    def create_replication_configuration_template(self, params: dict[str, Any]) -> dict[str, Any]:
-        template_id = new_id("rct-")
-        template = _copy(REPLICATION_DEFAULTS)
-        template.update({k: _copy(params[k]) for k in REPLICATION_FIELDS if k in params})
-        template["pitPolicy"] = self._normalise_pit_policy(template["pitPolicy"])
-        self._check_encryption(template)
-        self._check_network(template)
-        template["replicationConfigurationTemplateID"] = template_id
-        template["arn"] = self.arn("replication-configuration-template", template_id)
-        template["tags"] = dict(params.get("tags") or {})
-        self.replication_templates[template_id] = template
-        return _copy(template)
+    def _validate_replication(self, config: dict[str, Any]) -> None:
+        """Check replication settings, numbering their point-in-time rules (in place)."""
+        config["pitPolicy"] = self._normalise_pit_policy(config["pitPolicy"])
+        self._check_encryption(config)
+        self._check_network(config)
 
-    def _replication_template(self, template_id: str) -> dict[str, Any]:
-        template = self.replication_templates.get(template_id)
+    def _template_store(self, kind: _TemplateKind) -> dict[str, dict[str, Any]]:
+        return self.replication_templates if kind is REPLICATION_TEMPLATE else self.launch_templates
+
+    def _template(self, kind: _TemplateKind, template_id: str) -> dict[str, Any]:
+        template = self._template_store(kind).get(template_id)
         if template is None:
             raise ResourceNotFoundException(
-                f"Replication configuration template {template_id} not found",
+                f"{kind.title} {template_id} not found",
                 resource_id=template_id,
-                resource_type="REPLICATION_CONFIGURATION_TEMPLATE",
+                resource_type=kind.resource_type,
             )
         return template
 
-    def describe_replication_configuration_templates(self, ids: list[str]) -> list[dict[str, Any]]:
+    def _create_template(
+        self,
+        kind: _TemplateKind,
+        params: dict[str, Any],
+        validate: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        template_id = new_id(kind.id_prefix)
+        template = _copy(kind.defaults)
+        template.update({k: _copy(params[k]) for k in kind.fields if k in params})
+        if validate is not None:
+            validate(template)
+        template[kind.id_field] = template_id
+        template["arn"] = self.arn(kind.arn_kind, template_id)
+        template["tags"] = dict(params.get("tags") or {})
+        self._template_store(kind)[template_id] = template
+        return _copy(template)
+
+    def _describe_templates(self, kind: _TemplateKind, ids: list[str]) -> list[dict[str, Any]]:
         if ids:
-            return [_copy(self._replication_template(i)) for i in ids]
-        return [_copy(t) for t in self.replication_templates.values()]
+            return [_copy(self._template(kind, i)) for i in ids]
+        return [_copy(t) for t in self._template_store(kind).values()]
+
+    def _delete_template(self, kind: _TemplateKind, template_id: str) -> None:
+        self._template(kind, template_id)
+        del self._template_store(kind)[template_id]
+
+    def create_replication_configuration_template(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._create_template(REPLICATION_TEMPLATE, params, self._validate_replication)
+
+    def describe_replication_configuration_templates(self, ids: list[str]) -> list[dict[str, Any]]:
+        return self._describe_templates(REPLICATION_TEMPLATE, ids)
 
     def update_replication_configuration_template(self, params: dict[str, Any]) -> dict[str, Any]:
-        template = self._replication_template(params["replicationConfigurationTemplateID"])
+        template = self._template(
+            REPLICATION_TEMPLATE, params["replicationConfigurationTemplateID"]
+        )
         if params.get("arn") and params["arn"] != template["arn"]:
             raise field_error("arn", "does not match replicationConfigurationTemplateID")
         updated = {**template, **{k: _copy(params[k]) for k in REPLICATION_FIELDS if k in params}}
-        updated["pitPolicy"] = self._normalise_pit_policy(updated["pitPolicy"])
-        self._check_encryption(updated)
-        self._check_network(updated)
+        self._validate_replication(updated)
         template.update(updated)
         return _copy(template)
 
     def delete_replication_configuration_template(self, template_id: str) -> None:
-        self._replication_template(template_id)
-        del self.replication_templates[template_id]
+        self._delete_template(REPLICATION_TEMPLATE, template_id)
 
     def create_launch_configuration_template(self, params: dict[str, Any]) -> dict[str, Any]:
-        template_id = new_id("lct-")
-        template = _copy(LAUNCH_DEFAULTS)
-        template.update({k: _copy(params[k]) for k in LAUNCH_TEMPLATE_FIELDS if k in params})
-        template["launchConfigurationTemplateID"] = template_id
-        template["arn"] = self.arn("launch-configuration-template", template_id)
-        template["tags"] = dict(params.get("tags") or {})
-        self.launch_templates[template_id] = template
-        return _copy(template)
-
-    def _launch_template(self, template_id: str) -> dict[str, Any]:
-        template = self.launch_templates.get(template_id)
-        if template is None:
-            raise ResourceNotFoundException(
-                f"Launch configuration template {template_id} not found",
-                resource_id=template_id,
-                resource_type="LAUNCH_CONFIGURATION_TEMPLATE",
-            )
-        return template
+        return self._create_template(LAUNCH_TEMPLATE, params)
 
     def describe_launch_configuration_templates(self, ids: list[str]) -> list[dict[str, Any]]:
-        if ids:
-            return [_copy(self._launch_template(i)) for i in ids]
-        return [_copy(t) for t in self.launch_templates.values()]
+        return self._describe_templates(LAUNCH_TEMPLATE, ids)
 
     def update_launch_configuration_template(self, params: dict[str, Any]) -> dict[str, Any]:
-        template = self._launch_template(params["launchConfigurationTemplateID"])
+        template = self._template(LAUNCH_TEMPLATE, params["launchConfigurationTemplateID"])
         template.update({k: _copy(params[k]) for k in LAUNCH_TEMPLATE_FIELDS if k in params})
         return _copy(template)
 
     def delete_launch_configuration_template(self, template_id: str) -> None:
-        self._launch_template(template_id)
-        del self.launch_templates[template_id]
+        self._delete_template(LAUNCH_TEMPLATE, template_id)
 
     # --- per-server configuration ---------------------------------------------
     def get_replication_configuration(self, source_server_id: str) -> dict[str, Any]:
@@ -702,9 +734,7 @@ class DrsBackend(BaseBackend):
                         f"(disks: {', '.join(sorted(known))})",
                     )
             updated["replicatedDisks"] = _copy(params["replicatedDisks"])
-        updated["pitPolicy"] = self._normalise_pit_policy(updated["pitPolicy"])
-        self._check_encryption(updated)
-        self._check_network(updated)
+        self._validate_replication(updated)
         config.clear()
         config.update(updated)
         return _copy(config)
@@ -1163,14 +1193,7 @@ class DrsBackend(BaseBackend):
         with LOCK:
             self.settle()
             recovery = self._recovery_instance(recovery_instance_id)
-            ready = self.now() + timedelta(
-                seconds=(
-                    STATE.drs_timings.replication_initiating_seconds
-                    + STATE.drs_timings.initial_sync_seconds
-                )
-                * self._slowdown()
-            )
-            self._start_failback_replication(recovery, ready)
+            self._start_failback_replication(recovery, self._initial_sync_end(self.now()))
 
     def reverse_replication(self, recovery_instance_id: str) -> str:
         recovery = self._recovery_instance(recovery_instance_id)

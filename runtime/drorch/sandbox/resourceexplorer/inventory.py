@@ -131,6 +131,25 @@ def _existing(backends: Any, account_id: str, region: str) -> Any:
     return dict.get(account, region)
 
 
+def _listed(
+    backends: Any,
+    account_id: str,
+    region: str,
+    rtype: str,
+    collection: str,
+    *,
+    arn: str = "arn",
+    tags: str = "tags",
+) -> Iterator[IndexedResource]:
+    """The resources of a moto backend kept in its dict ``collection``: each with its ARN and
+    tags in the attributes ``arn`` and ``tags``."""
+    backend = _existing(backends, account_id, region)
+    if backend is None:
+        return
+    for item in list(getattr(backend, collection).values()):
+        yield _resource(getattr(item, arn), account_id, region, rtype, getattr(item, tags))
+
+
 # --- regional collectors ---------------------------------------------------------
 
 
@@ -191,15 +210,12 @@ def _ec2(account_id: str, region: str) -> Iterator[IndexedResource]:
 def _rds(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.rds.models import rds_backends
 
-    backend = _existing(rds_backends, account_id, region)
-    if backend is None:
-        return
-    for cluster in list(backend.clusters.values()):
-        yield _resource(
-            cluster.db_cluster_arn, account_id, region, "rds:cluster", cluster.get_tags()
-        )
-    for db in list(backend.databases.values()):
-        yield _resource(db.db_instance_arn, account_id, region, "rds:db", db.get_tags())
+    yield from _listed(
+        rds_backends, account_id, region, "rds:cluster", "clusters", arn="db_cluster_arn"
+    )
+    yield from _listed(
+        rds_backends, account_id, region, "rds:db", "databases", arn="db_instance_arn"
+    )
 
 
 def _ecs(account_id: str, region: str) -> Iterator[IndexedResource]:
@@ -229,11 +245,13 @@ def _ecs(account_id: str, region: str) -> Iterator[IndexedResource]:
 def _autoscaling(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.autoscaling.models import autoscaling_backends
 
-    backend = _existing(autoscaling_backends, account_id, region)
-    if backend is None:
-        return
-    for group in list(backend.autoscaling_groups.values()):
-        yield _resource(group.arn, account_id, region, "autoscaling:autoScalingGroup", group.tags)
+    yield from _listed(
+        autoscaling_backends,
+        account_id,
+        region,
+        "autoscaling:autoScalingGroup",
+        "autoscaling_groups",
+    )
 
 
 def _lambda(account_id: str, region: str) -> Iterator[IndexedResource]:
@@ -286,52 +304,31 @@ def _events(account_id: str, region: str) -> Iterator[IndexedResource]:
     backend = _existing(events_backends, account_id, region)
     if backend is None:
         return
+    tags_of = backend.tagger.list_tags_for_resource
     for bus in list(backend.event_buses.values()):
-        yield _resource(
-            bus.arn,
-            account_id,
-            region,
-            "events:event-bus",
-            backend.tagger.list_tags_for_resource(bus.arn),
-        )
+        yield _resource(bus.arn, account_id, region, "events:event-bus", tags_of(bus.arn))
         for rule in list(bus.rules.values()):
-            yield _resource(
-                rule.arn,
-                account_id,
-                region,
-                "events:rule",
-                backend.tagger.list_tags_for_resource(rule.arn),
-            )
+            yield _resource(rule.arn, account_id, region, "events:rule", tags_of(rule.arn))
 
 
 def _dynamodb(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.dynamodb.models import dynamodb_backends
 
-    backend = _existing(dynamodb_backends, account_id, region)
-    if backend is None:
-        return
-    for table in list(backend.tables.values()):
-        yield _resource(table.table_arn, account_id, region, "dynamodb:table", table.tags)
+    yield from _listed(
+        dynamodb_backends, account_id, region, "dynamodb:table", "tables", arn="table_arn"
+    )
 
 
 def _sns(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.sns.models import sns_backends
 
-    backend = _existing(sns_backends, account_id, region)
-    if backend is None:
-        return
-    for arn, topic in list(backend.topics.items()):
-        yield _resource(arn, account_id, region, "sns:topic", topic._tags)
+    yield from _listed(sns_backends, account_id, region, "sns:topic", "topics", tags="_tags")
 
 
 def _sqs(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.sqs.models import sqs_backends
 
-    backend = _existing(sqs_backends, account_id, region)
-    if backend is None:
-        return
-    for queue in list(backend.queues.values()):
-        yield _resource(queue.queue_arn, account_id, region, "sqs:queue", queue.tags)
+    yield from _listed(sqs_backends, account_id, region, "sqs:queue", "queues", arn="queue_arn")
 
 
 def _field(obj: Any, *names: str) -> Any:

@@ -301,6 +301,15 @@ def with_name(tags: Mapping[str, str], name: str) -> dict[str, str]:
     return {**tags, "Name": name}
 
 
+def engine_properties(versions: Mapping[str, str], default: str | None = None) -> dict[str, Any]:
+    """Schemas of ``engine`` (a key of ``versions``, engine -> default version) and of an
+    ``engineVersion`` that overrides the default."""
+    engine: dict[str, Any] = {"enum": sorted(versions)}
+    if default is not None:
+        engine["default"] = default
+    return {"engine": engine, "engineVersion": {"type": "string", "minLength": 1}}
+
+
 def identifier(
     description: str, pattern: str, max_length: int, min_length: int = 1
 ) -> dict[str, Any]:
@@ -316,3 +325,15 @@ def identifier(
 
 def service_error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def exists(describe: Callable[..., object], not_found: str, **params: Any) -> bool:
+    """Whether ``describe(**params)`` finds its resource: False when it fails with the error
+    code ``not_found``; other errors are raised."""
+    try:
+        describe(**params)
+    except ClientError as exc:
+        if service_error_code(exc) != not_found:
+            raise
+        return False
+    return True

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from drorch.sandbox.seeders.base import (
     SeedContext,
     SeededResource,
     Seeder,
     Undo,
+    engine_properties,
+    exists,
     fail,
     identifier,
-    service_error_code,
     tag_list,
 )
 
@@ -43,8 +42,7 @@ class ElastiCacheReplicationGroup(Seeder):
     )
     name_schema = identifier(f"a replication group id: {_CACHE_RULE}", _CACHE_ID, 40)
     properties = {
-        "engine": {"enum": sorted(ELASTICACHE_VERSIONS)},
-        "engineVersion": {"type": "string", "minLength": 1},
+        **engine_properties(ELASTICACHE_VERSIONS),
         "nodeType": {
             "type": "string",
             "pattern": r"^cache\.[a-z0-9]+\.[a-z0-9]+$",
@@ -71,12 +69,11 @@ class ElastiCacheReplicationGroup(Seeder):
 
     def check(self, ctx: SeedContext, spec: Mapping[str, Any], where: str) -> None:
         # moto cannot delete cache subnet groups, so find a name clash before creating one.
-        try:
-            ctx.client("elasticache").describe_replication_groups(ReplicationGroupId=spec["name"])
-        except ClientError as exc:
-            if service_error_code(exc) != "ReplicationGroupNotFoundFault":
-                raise
-        else:
+        if exists(
+            ctx.client("elasticache").describe_replication_groups,
+            "ReplicationGroupNotFoundFault",
+            ReplicationGroupId=spec["name"],
+        ):
             raise fail(f"{where}.name", f"replication group {spec['name']!r} already exists")
 
     def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:
@@ -137,8 +134,7 @@ class MemoryDbCluster(Seeder):
     )
     name_schema = identifier(f"a MemoryDB cluster name: {_CACHE_RULE}", _CACHE_ID, 40)
     properties = {
-        "engine": {"enum": sorted(MEMORYDB_VERSIONS), "default": "valkey"},
-        "engineVersion": {"type": "string", "minLength": 1},
+        **engine_properties(MEMORYDB_VERSIONS, default="valkey"),
         "nodeType": {
             "type": "string",
             "pattern": r"^db\.[a-z0-9]+\.[a-z0-9]+$",
@@ -156,12 +152,11 @@ class MemoryDbCluster(Seeder):
     required = ("nodeType",)
 
     def check(self, ctx: SeedContext, spec: Mapping[str, Any], where: str) -> None:
-        try:
-            ctx.client("memorydb").describe_clusters(ClusterName=spec["name"])
-        except ClientError as exc:
-            if service_error_code(exc) != "ClusterNotFoundFault":
-                raise
-        else:
+        if exists(
+            ctx.client("memorydb").describe_clusters,
+            "ClusterNotFoundFault",
+            ClusterName=spec["name"],
+        ):
             raise fail(f"{where}.name", f"MemoryDB cluster {spec['name']!r} already exists")
 
     def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:

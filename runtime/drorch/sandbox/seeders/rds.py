@@ -13,6 +13,7 @@ from drorch.sandbox.seeders.base import (
     SeededResource,
     Seeder,
     Undo,
+    engine_properties,
     fail,
     identifier,
     service_error_code,
@@ -68,8 +69,7 @@ class AuroraCluster(Seeder):
     )
     name_schema = identifier(f"an Aurora cluster identifier: 1-60 {_RDS_ID_RULE}", _RDS_ID, 60)
     properties = {
-        "engine": {"enum": sorted(AURORA_ENGINE_VERSIONS)},
-        "engineVersion": {"type": "string", "minLength": 1},
+        **engine_properties(AURORA_ENGINE_VERSIONS),
         "instances": {
             "type": "object",
             "additionalProperties": False,
@@ -249,8 +249,7 @@ class RdsInstance(Seeder):
     )
     name_schema = identifier(f"a DB instance identifier: 1-63 {_RDS_ID_RULE}", _RDS_ID, 63)
     properties = {
-        "engine": {"enum": sorted(RDS_ENGINE_VERSIONS)},
-        "engineVersion": {"type": "string", "minLength": 1},
+        **engine_properties(RDS_ENGINE_VERSIONS),
         "class": _DB_CLASS,
         "multiAz": {"type": "boolean", "default": False},
         "allocatedStorage": {"type": "integer", "minimum": 20, "maximum": 65536, "default": 100},

@@ -8,17 +8,15 @@ import zipfile
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from drorch.sandbox.seeders.base import (
     GLOBAL_REGION,
     SeedContext,
     SeededResource,
     Seeder,
     Undo,
+    exists,
     fail,
     identifier,
-    service_error_code,
     tag_list,
 )
 
@@ -238,27 +236,22 @@ class EventBridgeRule(Seeder):
     def check(self, ctx: SeedContext, spec: Mapping[str, Any], where: str) -> None:
         events, lam = ctx.client("events"), ctx.client("lambda")
         bus = spec.get("eventBus", "default")
-        try:
-            events.describe_rule(Name=spec["name"], EventBusName=bus)
-        except ClientError as exc:
-            if service_error_code(exc) != "ResourceNotFoundException":
-                raise
-        else:
+        if exists(
+            events.describe_rule, "ResourceNotFoundException", Name=spec["name"], EventBusName=bus
+        ):
             raise fail(f"{where}.name", f"rule {spec['name']!r} already exists on bus {bus}")
         for index, target in enumerate(spec.get("targets", [])):
             if "lambdaFunction" not in target:
                 continue
-            try:
-                lam.get_function(FunctionName=target["lambdaFunction"])
-            except ClientError as exc:
-                if service_error_code(exc) != "ResourceNotFoundException":
-                    raise
+            if not exists(
+                lam.get_function, "ResourceNotFoundException", FunctionName=target["lambdaFunction"]
+            ):
                 raise fail(
                     f"{where}.targets[{index}].lambdaFunction",
                     f"no Lambda function {target['lambdaFunction']!r} in account "
                     f"{ctx.account_id} {ctx.region}",
                     hint="list the function earlier in resources",
-                ) from None
+                )
 
     def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:
         events = ctx.client("events")
@@ -266,15 +259,12 @@ class EventBridgeRule(Seeder):
         tags = tag_list(spec.get("tags", {}))
         bus = spec.get("eventBus", "default")
         seeded: list[SeededResource] = []
-        if bus != "default":
-            try:
-                events.describe_event_bus(Name=bus)
-            except ClientError as exc:
-                if service_error_code(exc) != "ResourceNotFoundException":
-                    raise
-                bus_arn = events.create_event_bus(Name=bus, Tags=tags)["EventBusArn"]
-                undo.push(f"event bus {bus}", lambda: events.delete_event_bus(Name=bus))
-                seeded.append(self.resource(ctx, bus, bus_arn, "event-bus"))
+        if bus != "default" and not exists(
+            events.describe_event_bus, "ResourceNotFoundException", Name=bus
+        ):
+            bus_arn = events.create_event_bus(Name=bus, Tags=tags)["EventBusArn"]
+            undo.push(f"event bus {bus}", lambda: events.delete_event_bus(Name=bus))
+            seeded.append(self.resource(ctx, bus, bus_arn, "event-bus"))
         kwargs: dict[str, Any] = {
             "Name": name,
             "State": spec.get("state", "ENABLED"),
