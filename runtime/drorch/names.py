@@ -40,3 +40,35 @@ def manifest_bucket(account_id: str, region: str) -> str:
 
 def artifacts_bucket(account_id: str, region: str) -> str:
     return f"{PREFIX}-artifacts-{account_id}-{region}"
+
+# --- the hub's engine (docs/engine-design.md) ---------------------------------
+HISTORY_TABLE = f"{PREFIX}-history"
+LOCK_TABLE = f"{PREFIX}-locks"
+IDEMPOTENCY_TABLE = f"{PREFIX}-idempotency"
+FUNCTIONS = {
+    "initialise": f"{PREFIX}-initialise",
+    "discover": f"{PREFIX}-discover",
+    "plan": f"{PREFIX}-plan",
+    "gate": f"{PREFIX}-gate",
+    "checkpoint": f"{PREFIX}-checkpoint",
+    "module_start": f"{PREFIX}-module-start",
+    "module_status": f"{PREFIX}-module-status",
+    "finalise": f"{PREFIX}-finalise",
+    "fail": f"{PREFIX}-fail",
+}
+STATE_MACHINES = {
+    "master": f"{PREFIX}-master",
+    "lifecycle": f"{PREFIX}-lifecycle",
+    "executor": f"{PREFIX}-executor",
+}
+EVENT_BUS = f"{PREFIX}-events"
+EVENT_SOURCE = PREFIX
+NOTIFICATION_TOPIC = f"{PREFIX}-notifications"
+
+
+def function_arn(account_id: str, region: str, key: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:lambda:{region}:{account_id}:function:{FUNCTIONS[key]}"
+
+
+def state_machine_arn(account_id: str, region: str, key: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:states:{region}:{account_id}:stateMachine:{STATE_MACHINES[key]}"
