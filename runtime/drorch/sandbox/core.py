@@ -25,7 +25,7 @@ from moto import mock_aws
 
 from drorch import names
 from drorch.accounts import StagingAccount
-from drorch.sandbox import botocore_models, interceptor, registry
+from drorch.sandbox import botocore_models, interceptor, registry, stepfunctions
 from drorch.sandbox.clock import SimClock
 from drorch.sandbox.faults import FaultPlan
 from drorch.sandbox.state import DrsQuotas, DrsTimings, reset_state
@@ -102,7 +102,8 @@ class Sandbox:
             self.clock, self._drs_quotas, self._drs_timings, strict=self._strict
         )
         self._saved_env = {k: os.environ.get(k) for k in _CRED_ENV}
-        self._mock = mock_aws()
+        stepfunctions.install()
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         # a new default session picks up the sandbox's handlers (and shares its model loader)
         boto3.setup_default_session(botocore_session=botocore_models.new_session())
@@ -196,6 +197,23 @@ class Sandbox:
         """The human operator in the hub account (the process default while running)."""
         return self._session(region or self.hub.region, **self._operator)
 
+    def orchestrator_session(self, region: str | None = None) -> boto3.Session:
+        """The hub's orchestrator role: what its Lambda functions and state machines run as."""
+        region = region or self.hub.region
+        return self._assumed(
+            ("orchestrator", self.hub.account_id, region),
+            lambda: self.admin_session(self.hub.account_id, region),
+            region,
+            RoleArn=names.role_arn(self.hub.account_id, names.ORCHESTRATOR_ROLE),
+            RoleSessionName="drorch-orchestrator",
+        )
+
+    def set_environment(self, variables: dict[str, str]) -> None:
+        """Set process environment variables for the sandbox's lifetime (restored by stop)."""
+        for key, value in variables.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
     def execution_session(self, account_id: str, region: str | None = None) -> boto3.Session:
         """What the hub's Lambdas get: orchestrator role -> staging execution role + ExternalId."""
         provisioned = self.accounts.get(account_id)
@@ -205,13 +223,7 @@ class Sandbox:
                 f"(provisioned: {', '.join(sorted(self.accounts)) or 'none'})"
             )
         region = region or provisioned.account.recovery_region
-        orchestrator = self._assumed(
-            ("orchestrator", self.hub.account_id, region),
-            lambda: self.admin_session(self.hub.account_id, region),
-            region,
-            RoleArn=names.role_arn(self.hub.account_id, names.ORCHESTRATOR_ROLE),
-            RoleSessionName="drorch-orchestrator",
-        )
+        orchestrator = self.orchestrator_session(region)
         return self._assumed(
             ("execution", account_id, region),
             lambda: orchestrator,
@@ -255,6 +267,7 @@ class Sandbox:
         os.environ["AWS_DEFAULT_REGION"] = self.hub.region
         boto3.setup_default_session(botocore_session=botocore_models.new_session())
         botocore_models.dedupe_search_paths()
+        stepfunctions.use_thread_local_default_session()
 
     def provision_account(self, account: StagingAccount) -> ProvisionedAccount:
         """Create in the simulated account what drorch's staging stack deploys in a real one."""

@@ -29,8 +29,22 @@ from moto.core.models import botocore_stubber
 from drorch.sandbox.botocore_models import service_model
 from drorch.sandbox.fidelity import FidelityError, check_response
 from drorch.sandbox.state import STATE
+from drorch.sandbox.stepfunctions import SERVICE_ACCESS_KEY, invoke_in_process
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/")
+
+
+def _resign_service_calls(request: Any) -> None:
+    """moto's Step Functions interpreter signs with a fixed key: make it the hub's service role."""
+    key = STATE.service_access_key
+    if not key:
+        return
+    auth = request.headers.get("Authorization", b"")
+    if isinstance(auth, bytes):
+        auth = auth.decode()
+    marker = f"Credential={SERVICE_ACCESS_KEY}/"
+    if marker in auth:
+        request.headers["Authorization"] = auth.replace(marker, f"Credential={key}/")
 
 
 def _caller(request: Any) -> tuple[str | None, str | None]:
@@ -152,6 +166,7 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
     if not botocore_stubber.enabled:
         return None
     _, service_id, operation = event_name.split(".", 2)
+    _resign_service_calls(request)
     account, region = _caller(request)
     STATE.faults.record_call(service_id, operation, account or "", region or "")
 
@@ -172,6 +187,10 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
         )
         status, headers, body = error_response(service_id, operation, None, None, message, kind)
         return AWSResponse(request.url, status, headers, MockRawResponse(body))
+    if service_id == "lambda" and operation == "Invoke":
+        answer = invoke_in_process(STATE.lambda_runtime, request)
+        if answer is not None:
+            return answer
     if service_id != "drs":
         # DRS work due by now (instances launched or terminated) shows in every service
         from drorch.sandbox.drs.models import settle_all

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from drorch.sandbox.clock import SimClock
 from drorch.sandbox.faults import FaultPlan
+from drorch.sandbox.stepfunctions import LambdaRuntime
 
 
 @dataclass
@@ -57,6 +58,9 @@ class SandboxState:
     drs_quotas: DrsQuotas = field(default_factory=DrsQuotas)
     drs_timings: DrsTimings = field(default_factory=DrsTimings)
     fidelity: FidelityMonitor = field(default_factory=FidelityMonitor)
+    lambda_runtime: LambdaRuntime = field(default_factory=LambdaRuntime)
+    # the access key moto's Step Functions interpreter's calls are re-signed with
+    service_access_key: str | None = None
 
 
 STATE = SandboxState()
@@ -73,4 +77,6 @@ def reset_state(
     STATE.drs_quotas = drs_quotas or DrsQuotas()
     STATE.drs_timings = drs_timings or DrsTimings()
     STATE.fidelity = FidelityMonitor(strict=strict)
+    STATE.lambda_runtime = LambdaRuntime()
+    STATE.service_access_key = None
     return STATE

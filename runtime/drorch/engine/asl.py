@@ -1,0 +1,398 @@
+"""The three state machines, as Amazon States Language built in Python.
+
+One definition serves everywhere: the Pulumi stacks deploy it, the sandbox runs
+it on moto's interpreter, the tests inspect it. Payloads stay small: the plan
+and results live in S3 and DynamoDB, and the states carry keys and counts.
+
+* **master** (one per execution): initialise → discover → plan → for each phase
+  (approval gate) → for each wave level (pause/cancel check, wave gate, module
+  groups in parallel, each a lifecycle execution) → finalise; every failure
+  goes through the ``fail`` handler.
+* **lifecycle** (one per module group and phase): the group's accounts in
+  parallel, each an executor execution.
+* **executor** (one per module group, account and phase): start → wait →
+  status → loop until done, with the interval taken from the input.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from drorch import names
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+LAMBDA_CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+START_CHILD = "arn:aws:states:::states:startExecution.sync:2"
+
+# Transient failures every Lambda task retries, with backoff.
+RETRY_TRANSIENT = [
+    {
+        "ErrorEquals": [
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException",
+            "ThrottlingException",
+            "Transient",
+        ],
+        "IntervalSeconds": 2,
+        "BackoffRate": 2.0,
+        "MaxAttempts": 6,
+    }
+]
+GROUP_CONCURRENCY = 10
+ACCOUNT_CONCURRENCY = 10
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The ARNs the definitions point at, for one hub account and region."""
+
+    account_id: str
+    region: str
+    partition: str = "aws"
+
+    def function(self, key: str) -> str:
+        return names.function_arn(self.account_id, self.region, key, self.partition)
+
+    def state_machine(self, key: str) -> str:
+        return names.state_machine_arn(self.account_id, self.region, key, self.partition)
+
+
+def _lambda(
+    targets: Targets,
+    key: str,
+    payload: dict[str, Any] | str = "$",
+    *,
+    next_state: str | None = None,
+    result_path: str | None = "$.last",
+    result_selector: dict[str, str] | None = None,
+    output_payload: bool = False,
+) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": LAMBDA_INVOKE,
+        "Parameters": {"FunctionName": targets.function(key)},
+        "Retry": RETRY_TRANSIENT,
+    }
+    if payload == "$":
+        state["Parameters"]["Payload.$"] = "$"
+    else:
+        state["Parameters"]["Payload"] = payload
+    if output_payload:
+        state["OutputPath"] = "$.Payload"
+    else:
+        state["ResultSelector"] = result_selector or {"value.$": "$.Payload"}
+        state["ResultPath"] = result_path
+    if next_state:
+        state["Next"] = next_state
+    else:
+        state["End"] = True
+    return state
+
+
+def _gate(targets: Targets, kind: str, next_state: str, timeout_path: str | None = None) -> dict:
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": LAMBDA_CALLBACK,
+        "Parameters": {
+            "FunctionName": targets.function("gate"),
+            "Payload": {
+                "executionId.$": "$.executionId",
+                "kind": kind,
+                "phase.$": "$.phase",
+                "level.$": "$.level.level",
+                "waves.$": "$.level.waves",
+                "token.$": "$$.Task.Token",
+            },
+        },
+        "ResultPath": None,
+        "Retry": RETRY_TRANSIENT,
+        "Next": next_state,
+    }
+    if timeout_path:
+        state["TimeoutSecondsPath"] = timeout_path
+    return state
+
+
+def _context(*extra: str) -> dict[str, str]:
+    """Carry the execution's small context into a Map iteration."""
+    keys = ("executionId", "operation", "pollSeconds", *extra)
+    return {f"{key}.$": f"$.{key}" for key in keys}
+
+
+def master_definition(targets: Targets) -> dict[str, Any]:
+    level_states = {
+        "BeforeLevel": _lambda(
+            targets,
+            "checkpoint",
+            {
+                "action": "before-level",
+                "executionId.$": "$.executionId",
+                "phase.$": "$.phase",
+                "level.$": "$.level",
+            },
+            next_state="PausedOrCancelled",
+            result_path="$.check",
+            result_selector={"paused.$": "$.Payload.paused", "cancelled.$": "$.Payload.cancelled"},
+        ),
+        "PausedOrCancelled": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.check.cancelled", "BooleanEquals": True, "Next": "Cancelled"},
+                {"Variable": "$.check.paused", "BooleanEquals": True, "Next": "WaitForResume"},
+                {
+                    "Variable": "$.level.pauseBefore",
+                    "BooleanEquals": True,
+                    "Next": "PauseBeforeWave",
+                },
+            ],
+            "Default": "ModuleGroups",
+        },
+        "WaitForResume": _gate(targets, "resume", "BeforeLevel"),
+        "PauseBeforeWave": _gate(targets, "pause-before", "ModuleGroups"),
+        "Cancelled": {"Type": "Fail", "Error": "Cancelled", "Cause": "cancelled by an operator"},
+        "ModuleGroups": {
+            "Type": "Map",
+            "ItemsPath": "$.level.groups",
+            "MaxConcurrency": GROUP_CONCURRENCY,
+            "ItemSelector": {
+                **_context("phase"),
+                "groupId.$": "$$.Map.Item.Value.groupId",
+                "accounts.$": "$$.Map.Item.Value.accounts",
+            },
+            "Iterator": {
+                "StartAt": "RunLifecycle",
+                "States": {
+                    "RunLifecycle": {
+                        "Type": "Task",
+                        "Resource": START_CHILD,
+                        "Parameters": {
+                            "StateMachineArn": targets.state_machine("lifecycle"),
+                            "Name.$": "States.Format('{}-{}-{}', $.executionId, $.phase, $.groupId)",
+                            "Input": {
+                                **_context("phase", "groupId", "accounts"),
+                                "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                            },
+                        },
+                        "ResultSelector": {"status.$": "$.Status"},
+                        "ResultPath": "$.result",
+                        "Catch": [
+                            {
+                                "ErrorEquals": ["States.ALL"],
+                                "ResultPath": "$.error",
+                                "Next": "GroupFailed",
+                            }
+                        ],
+                        "End": True,
+                    },
+                    # the failure is in the history; the after-level checkpoint applies the policy
+                    "GroupFailed": {"Type": "Pass", "Result": {"failed": True}, "End": True},
+                },
+            },
+            "ResultPath": None,
+            "Next": "AfterLevel",
+        },
+        "AfterLevel": _lambda(
+            targets,
+            "checkpoint",
+            {
+                "action": "after-level",
+                "executionId.$": "$.executionId",
+                "phase.$": "$.phase",
+                "level.$": "$.level",
+            },
+            next_state="PauseAfter",
+        ),
+        "PauseAfter": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.level.pauseAfter", "BooleanEquals": True, "Next": "PauseAfterWave"}
+            ],
+            "Default": "LevelDone",
+        },
+        "PauseAfterWave": _gate(targets, "pause-after", "LevelDone"),
+        "LevelDone": {"Type": "Succeed"},
+    }
+    phase_states = {
+        "NeedsApproval": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.approval", "BooleanEquals": True, "Next": "Approval"}],
+            "Default": "Levels",
+        },
+        "Approval": {
+            **_gate(targets, "approval", "Levels", timeout_path="$.approvalTimeoutSeconds"),
+            "Parameters": {
+                "FunctionName": targets.function("gate"),
+                "Payload": {
+                    "executionId.$": "$.executionId",
+                    "kind": "approval",
+                    "phase.$": "$.phase",
+                    "token.$": "$$.Task.Token",
+                },
+            },
+        },
+        "Levels": {
+            "Type": "Map",
+            "ItemsPath": "$.levels",
+            "MaxConcurrency": 1,
+            "ItemSelector": {**_context("phase"), "level.$": "$$.Map.Item.Value"},
+            "Iterator": {"StartAt": "BeforeLevel", "States": level_states},
+            "ResultPath": None,
+            "End": True,
+        },
+    }
+    catch_all = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}]
+    states: dict[str, Any] = {
+        "Initialise": {
+            **_lambda(targets, "initialise", next_state="Discover", output_payload=True),
+            "Catch": catch_all,
+        },
+        "Discover": {
+            **_lambda(targets, "discover", next_state="Plan", result_path="$.discovery"),
+            "Catch": catch_all,
+        },
+        "Plan": {
+            **_lambda(
+                targets,
+                "plan",
+                next_state="Phases",
+                result_path="$.plan",
+                result_selector={"phases.$": "$.Payload.phases"},
+            ),
+            "Catch": catch_all,
+        },
+        "Phases": {
+            "Type": "Map",
+            "ItemsPath": "$.plan.phases",
+            "MaxConcurrency": 1,
+            "ItemSelector": {
+                **_context(),
+                "phase.$": "$$.Map.Item.Value.phase",
+                "approval.$": "$$.Map.Item.Value.approval",
+                "approvalTimeoutSeconds.$": "$$.Map.Item.Value.approvalTimeoutSeconds",
+                "levels.$": "$$.Map.Item.Value.levels",
+            },
+            "Iterator": {"StartAt": "NeedsApproval", "States": phase_states},
+            "ResultPath": None,
+            "Catch": catch_all,
+            "Next": "Finalise",
+        },
+        "Finalise": {
+            **_lambda(targets, "finalise", next_state="Succeeded", result_path="$.final"),
+            "Catch": catch_all,
+        },
+        "Succeeded": {"Type": "Succeed"},
+        "RecordFailure": _lambda(targets, "fail", next_state="Failed", result_path="$.failure"),
+        "Failed": {
+            "Type": "Fail",
+            "Error": "ExecutionFailed",
+            "Cause": "see the execution history",
+        },
+    }
+    return {
+        "Comment": "drorch master: one DR execution (phases x wave levels x module groups)",
+        "StartAt": "Initialise",
+        "States": states,
+    }
+
+
+def lifecycle_definition(targets: Targets) -> dict[str, Any]:
+    return {
+        "Comment": "drorch lifecycle: one module group in one phase, across its accounts",
+        "StartAt": "Accounts",
+        "States": {
+            "Accounts": {
+                "Type": "Map",
+                "ItemsPath": "$.accounts",
+                "MaxConcurrency": ACCOUNT_CONCURRENCY,
+                "ItemSelector": {
+                    **_context("phase", "groupId"),
+                    "accountId.$": "$$.Map.Item.Value",
+                },
+                "Iterator": {
+                    "StartAt": "RunExecutor",
+                    "States": {
+                        "RunExecutor": {
+                            "Type": "Task",
+                            "Resource": START_CHILD,
+                            "Parameters": {
+                                "StateMachineArn": targets.state_machine("executor"),
+                                "Name.$": "States.Format('{}-{}-{}-{}', $.executionId, $.phase, $.groupId, $.accountId)",
+                                "Input": {
+                                    **_context("phase", "groupId", "accountId"),
+                                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                                },
+                            },
+                            "ResultSelector": {"status.$": "$.Status"},
+                            "Catch": [
+                                {
+                                    "ErrorEquals": ["States.ALL"],
+                                    "ResultPath": "$.error",
+                                    "Next": "AccountFailed",
+                                }
+                            ],
+                            "End": True,
+                        },
+                        "AccountFailed": {"Type": "Pass", "Result": {"failed": True}, "End": True},
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+
+
+def executor_definition(targets: Targets) -> dict[str, Any]:
+    return {
+        "Comment": "drorch technology executor: start, then poll status until done (no Lambda sleeps)",
+        "StartAt": "Start",
+        "States": {
+            "Start": _lambda(
+                targets,
+                "module_start",
+                next_state="Decide",
+                result_path="$.module",
+                result_selector={"status.$": "$.Payload.status"},
+            ),
+            "Wait": {"Type": "Wait", "SecondsPath": "$.pollSeconds", "Next": "Status"},
+            "Status": _lambda(
+                targets,
+                "module_status",
+                next_state="Decide",
+                result_path="$.module",
+                result_selector={"status.$": "$.Payload.status"},
+            ),
+            "Decide": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.module.status", "StringEquals": "SUCCEEDED", "Next": "Done"},
+                    {
+                        "Variable": "$.module.status",
+                        "StringEquals": "FAILED",
+                        "Next": "ModuleFailed",
+                    },
+                ],
+                "Default": "Wait",
+            },
+            "Done": {"Type": "Succeed"},
+            "ModuleFailed": {
+                "Type": "Fail",
+                "Error": "ModuleFailed",
+                "Cause": "one or more resources failed; see the execution history",
+            },
+        },
+    }
+
+
+DEFINITIONS = {
+    "master": master_definition,
+    "lifecycle": lifecycle_definition,
+    "executor": executor_definition,
+}
+
+
+def definition_json(key: str, targets: Targets) -> str:
+    return json.dumps(DEFINITIONS[key](targets), separators=(",", ":"))

@@ -1,0 +1,70 @@
+"""Test doubles for the engine's Lambda handlers: they let the state machines'
+control flow be tested on moto's interpreter independently of the engine logic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CALLS: list[tuple[str, dict[str, Any]]] = []
+TOKENS: list[dict[str, Any]] = []
+SCRIPT: dict[str, Any] = {}
+
+
+class WaveFailed(Exception):
+    pass
+
+
+def _record(name: str, event: dict[str, Any]) -> None:
+    CALLS.append((name, event))
+
+
+def initialise(event, context):
+    _record("initialise", event)
+    return {**event, "startedAt": "now"}
+
+
+def discover(event, context):
+    _record("discover", event)
+    return {"discovered": 3, "excluded": 0}
+
+
+def plan(event, context):
+    _record("plan", event)
+    return {"phases": SCRIPT["phases"]}
+
+
+def gate(event, context):
+    _record("gate", event)
+    TOKENS.append(event)
+    return {}
+
+
+def checkpoint(event, context):
+    _record("checkpoint", event)
+    if event["action"] == "after-level" and event["level"]["level"] in SCRIPT.get("fail_levels", ()):
+        raise WaveFailed(f"wave level {event['level']['level']} failed")
+    flags = SCRIPT.get("flags", {})
+    return {"paused": flags.pop("paused", False), "cancelled": flags.get("cancelled", False)}
+
+
+def module_start(event, context):
+    _record("module_start", event)
+    return {"status": "RUNNING"}
+
+
+def module_status(event, context):
+    _record("module_status", event)
+    polls = sum(1 for name, e in CALLS if name == "module_status" and e["groupId"] == event["groupId"] and e["accountId"] == event["accountId"])
+    if event["accountId"] in SCRIPT.get("fail_accounts", ()):
+        return {"status": "FAILED"}
+    return {"status": "SUCCEEDED" if polls >= 2 else "RUNNING"}
+
+
+def finalise(event, context):
+    _record("finalise", event)
+    return {"status": "SUCCEEDED"}
+
+
+def fail(event, context):
+    _record("fail", event)
+    return {"status": "FAILED"}

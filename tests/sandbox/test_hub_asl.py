@@ -1,0 +1,169 @@
+"""The state machines' control flow on moto's interpreter, with test-double handlers."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+
+from drorch import names
+from drorch.sandbox import Sandbox
+from drorch.sandbox.hub import deploy_hub
+from tests.sandbox import asl_doubles
+
+
+def _level(level, groups, pause_before=False, pause_after=False):
+    return {
+        "level": level,
+        "waves": [f"w{level}"],
+        "pauseBefore": pause_before,
+        "pauseAfter": pause_after,
+        "groups": groups,
+    }
+
+
+@pytest.fixture
+def hub():
+    asl_doubles.CALLS.clear()
+    asl_doubles.TOKENS.clear()
+    asl_doubles.SCRIPT.clear()
+    with Sandbox(strict=True) as sandbox:
+        deployment = deploy_hub(sandbox)
+        runtime = sandbox.state.lambda_runtime
+        for arn in list(runtime.handlers):
+            key = next(k for k, n in names.FUNCTIONS.items() if arn.endswith(f":{n}"))
+            runtime.handlers[arn] = f"tests.sandbox.asl_doubles:{key}"
+        yield sandbox, deployment
+
+
+def run(deployment, *, approve=None, timeout=30.0):
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.start_execution(
+        stateMachineArn=deployment.state_machines["master"],
+        name="drill-20260101000000-abc123",
+        input=json.dumps(
+            {"executionId": "drill-20260101000000-abc123", "operation": "drill", "pollSeconds": 0}
+        ),
+    )["executionArn"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        while asl_doubles.TOKENS and approve is not None:
+            token = asl_doubles.TOKENS.pop(0)
+            if approve(token):
+                sfn.send_task_success(taskToken=token["token"], output="{}")
+            else:
+                sfn.send_task_failure(taskToken=token["token"], error="GateRejected", cause="no")
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.05)
+    raise AssertionError("execution did not finish")
+
+
+def calls(name):
+    return [event for call, event in asl_doubles.CALLS if call == name]
+
+
+def test_phases_levels_groups_and_accounts_run_in_order(hub):
+    _, deployment = hub
+    asl_doubles.SCRIPT["phases"] = [
+        {
+            "phase": "ACTIVATE",
+            "approval": False,
+            "approvalTimeoutSeconds": 60,
+            "levels": [
+                _level(0, [{"groupId": "g1", "accounts": ["111111111111", "222222222222"]}]),
+                _level(1, [{"groupId": "g2", "accounts": ["333333333333"]}, {"groupId": "g3", "accounts": ["111111111111"]}]),
+            ],
+        }
+    ]
+    result = run(deployment)
+    assert result["status"] == "SUCCEEDED", result
+    starts = calls("module_start")
+    assert sorted((e["groupId"], e["accountId"]) for e in starts) == [
+        ("g1", "111111111111"),
+        ("g1", "222222222222"),
+        ("g2", "333333333333"),
+        ("g3", "111111111111"),
+    ]
+    # level 0's groups all finished before level 1 started
+    order = [(name, e.get("groupId")) for name, e in asl_doubles.CALLS if name in ("module_start", "checkpoint")]
+    first_g2 = order.index(("module_start", "g2"))
+    assert all(e != ("module_start", "g1") for e in order[first_g2:])
+    assert [e["action"] for e in calls("checkpoint")] == ["before-level", "after-level"] * 2
+    assert len(calls("finalise")) == 1 and not calls("fail")
+    # payloads carry keys and counts, never resource lists
+    assert all(len(json.dumps(e)) < 2048 for _, e in asl_doubles.CALLS)
+
+
+def test_rejected_approval_fails_the_execution_and_runs_no_wave(hub):
+    _, deployment = hub
+    asl_doubles.SCRIPT["phases"] = [
+        {
+            "phase": "ACTIVATE",
+            "approval": True,
+            "approvalTimeoutSeconds": 60,
+            "levels": [_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}])],
+        }
+    ]
+    result = run(deployment, approve=lambda token: False)
+    assert result["status"] == "FAILED"
+    assert not calls("module_start")
+    assert len(calls("fail")) == 1 and not calls("finalise")
+    assert calls("gate")[0]["kind"] == "approval"
+
+
+def test_approved_gate_continues(hub):
+    _, deployment = hub
+    asl_doubles.SCRIPT["phases"] = [
+        {
+            "phase": "ACTIVATE",
+            "approval": True,
+            "approvalTimeoutSeconds": 60,
+            "levels": [_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}], pause_before=True)],
+        }
+    ]
+    result = run(deployment, approve=lambda token: True)
+    assert result["status"] == "SUCCEEDED"
+    assert [g["kind"] for g in calls("gate")] == ["approval", "pause-before"]
+
+
+def test_a_failed_wave_stops_later_levels(hub):
+    _, deployment = hub
+    asl_doubles.SCRIPT["phases"] = [
+        {
+            "phase": "ACTIVATE",
+            "approval": False,
+            "approvalTimeoutSeconds": 60,
+            "levels": [
+                _level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]),
+                _level(1, [{"groupId": "g2", "accounts": ["111111111111"]}]),
+            ],
+        }
+    ]
+    asl_doubles.SCRIPT["fail_accounts"] = ["111111111111"]
+    asl_doubles.SCRIPT["fail_levels"] = [0]
+    result = run(deployment)
+    assert result["status"] == "FAILED"
+    assert {e["groupId"] for e in calls("module_start")} == {"g1"}
+    failure = calls("fail")[0]
+    assert failure["error"]["Error"] == "WaveFailed"
+
+
+def test_pause_waits_for_resume_and_cancel_fails(hub):
+    _, deployment = hub
+    asl_doubles.SCRIPT["phases"] = [
+        {
+            "phase": "ACTIVATE",
+            "approval": False,
+            "approvalTimeoutSeconds": 60,
+            "levels": [_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}])],
+        }
+    ]
+    asl_doubles.SCRIPT["flags"] = {"paused": True}
+    result = run(deployment, approve=lambda token: True)
+    assert result["status"] == "SUCCEEDED"
+    assert [g["kind"] for g in calls("gate")] == ["resume"]
+    assert [e["action"] for e in calls("checkpoint")] == ["before-level", "before-level", "after-level"]
