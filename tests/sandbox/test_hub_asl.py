@@ -127,7 +127,10 @@ def test_approved_gate_continues(hub):
     ]
     result = run(deployment, approve=lambda token: True)
     assert result["status"] == "SUCCEEDED"
-    assert [g["kind"] for g in calls("gate")] == ["approval", "pause-before"]
+    assert [(g["kind"], g.get("position")) for g in calls("gate")] == [
+        ("approval", None),
+        ("wave", "before"),
+    ]
 
 
 def test_a_failed_wave_stops_later_levels(hub):

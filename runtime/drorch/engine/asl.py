@@ -93,7 +93,13 @@ def _lambda(
     return state
 
 
-def _gate(targets: Targets, kind: str, next_state: str, timeout_path: str | None = None) -> dict:
+def _gate(
+    targets: Targets,
+    kind: str,
+    next_state: str,
+    timeout_path: str | None = None,
+    position: str | None = None,
+) -> dict:
     state: dict[str, Any] = {
         "Type": "Task",
         "Resource": LAMBDA_CALLBACK,
@@ -106,6 +112,7 @@ def _gate(targets: Targets, kind: str, next_state: str, timeout_path: str | None
                 "level.$": "$.level.level",
                 "waves.$": "$.level.waves",
                 "token.$": "$$.Task.Token",
+                **({"position": position} if position else {}),
             },
         },
         "ResultPath": None,
@@ -152,7 +159,7 @@ def master_definition(targets: Targets) -> dict[str, Any]:
             "Default": "ModuleGroups",
         },
         "WaitForResume": _gate(targets, "resume", "BeforeLevel"),
-        "PauseBeforeWave": _gate(targets, "pause-before", "ModuleGroups"),
+        "PauseBeforeWave": _gate(targets, "wave", "ModuleGroups", position="before"),
         "Cancelled": {"Type": "Fail", "Error": "Cancelled", "Cause": "cancelled by an operator"},
         "ModuleGroups": {
             "Type": "Map",
@@ -213,7 +220,7 @@ def master_definition(targets: Targets) -> dict[str, Any]:
             ],
             "Default": "LevelDone",
         },
-        "PauseAfterWave": _gate(targets, "pause-after", "LevelDone"),
+        "PauseAfterWave": _gate(targets, "wave", "LevelDone", position="after"),
         "LevelDone": {"Type": "Succeed"},
     }
     phase_states = {

@@ -1,0 +1,267 @@
+"""The operator's side of drorch: what the CLI (and scripts) call.
+
+Works against whatever AWS the process talks to — the sandbox or a real hub
+account (a boto3 session for the hub's account and region). Nothing here runs
+in Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from drorch import names
+from drorch.engine import aws, clock
+from drorch.engine.gates import Gates
+from drorch.engine.history import TERMINAL, History
+from drorch.engine.lock import ApplicationLock
+from drorch.errors import DrorchError, InputError
+from drorch.manifest import OPERATIONS, Manifest, load_manifest
+
+MANIFEST_PREFIX = "manifests/"
+
+
+@dataclass(frozen=True)
+class UploadedManifest:
+    application: str
+    bucket: str
+    key: str
+    version_id: str
+    manifest: Manifest
+
+
+def new_execution_id(operation: str) -> str:
+    """Short, sortable and unique: ``drill-20260101T120000-a1b2c3`` (fits child execution names)."""
+    return f"{operation}-{clock.now().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+
+
+class Client:
+    def __init__(self, session: boto3.Session | None = None, operator: str | None = None) -> None:
+        self.session = session or aws.hub_session()
+        self.config = aws.resolve_config(names.env_config(), self.session)
+        self.history = History.from_config(self.config, self.session)
+        self.gates = Gates(self.history, self.session.client("stepfunctions"))
+        self.lock = ApplicationLock.from_config(self.config, self.history)
+        self._operator = operator
+
+    # --- who and where ---------------------------------------------------------------
+    @property
+    def operator(self) -> str:
+        if self._operator is None:
+            self._operator = self.session.client("sts").get_caller_identity()["Arn"]
+        return self._operator
+
+    def state_machine_arn(self, key: str = "master") -> str:
+        account = aws.hub_account_id(self.session)
+        return names.state_machine_arn(account, self.session.region_name, key)
+
+    # --- manifests ---------------------------------------------------------------------
+    def upload_manifest(self, source: str | Path, text: str | None = None) -> UploadedManifest:
+        """Validate, then store a new version in the manifest bucket. A bad manifest never reaches S3."""
+        text = Path(source).read_text() if text is None else text
+        manifest = load_manifest(text, str(source))
+        key = f"{MANIFEST_PREFIX}{manifest.application}.json"
+        body = json.dumps(_as_document(text, str(source)), indent=2, sort_keys=True)
+        response = self.session.client("s3").put_object(
+            Bucket=self.config.manifest_bucket,
+            Key=key,
+            Body=body.encode(),
+            ContentType="application/json",
+            Metadata={"uploaded-by": self.operator[:200], "source": Path(str(source)).name[:200]},
+        )
+        return UploadedManifest(
+            manifest.application,
+            self.config.manifest_bucket or "",
+            key,
+            response.get("VersionId", "null"),
+            manifest,
+        )
+
+    def manifest_location(self, application: str) -> dict[str, str]:
+        key = f"{MANIFEST_PREFIX}{application}.json"
+        try:
+            head = self.session.client("s3").head_object(Bucket=self.config.manifest_bucket, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                raise InputError(
+                    f"no manifest uploaded for application {application!r}",
+                    hint="upload one with `drorch manifest upload FILE`",
+                ) from error
+            raise
+        return {"bucket": self.config.manifest_bucket or "", "key": key, "versionId": head.get("VersionId", "null")}
+
+    # --- executions --------------------------------------------------------------------
+    def start_execution(
+        self, application: str, operation: str, *, poll_seconds: int = 30
+    ) -> str:
+        if operation not in OPERATIONS:
+            raise InputError(
+                f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
+            )
+        if poll_seconds < 0 or poll_seconds > 3600:
+            raise InputError(f"--poll-seconds {poll_seconds} must be between 0 and 3600")
+        manifest = self.manifest_location(application)
+        holder = self.lock.holder(application)
+        if holder and self._is_running(holder.get("executionId", "")):
+            raise DrorchError(
+                f"application {application!r} already has a running execution: {holder['executionId']}",
+                hint="wait for it, or cancel it with `drorch cancel " + holder["executionId"] + "`",
+            )
+        execution_id = new_execution_id(operation)
+        self.session.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn(),
+            name=execution_id,
+            input=json.dumps(
+                {
+                    "executionId": execution_id,
+                    "application": application,
+                    "operation": operation,
+                    "manifest": manifest,
+                    "pollSeconds": poll_seconds,
+                    "requestedBy": self.operator,
+                }
+            ),
+        )
+        return execution_id
+
+    def _is_running(self, execution_id: str) -> bool:
+        item = self.history.execution(execution_id)
+        return bool(item) and item["status"] not in TERMINAL
+
+    def machine_status(self, execution_id: str) -> dict[str, Any]:
+        arn = self.state_machine_arn().replace(":stateMachine:", ":execution:") + f":{execution_id}"
+        try:
+            return self.session.client("stepfunctions").describe_execution(executionArn=arn)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                raise InputError(f"no execution {execution_id!r}") from error
+            raise
+
+    def describe(self, execution_id: str) -> dict[str, Any]:
+        """The execution as the history records it, with its waves, gates and resources."""
+        machine = self.machine_status(execution_id)
+        item = self.history.execution(execution_id)
+        if item is None:  # not initialised yet, or failed before it could be recorded
+            status = {"RUNNING": "PENDING"}.get(machine["status"], machine["status"])
+            if status == "TIMED_OUT" or status == "ABORTED":
+                status = "FAILED"
+            item = {"executionId": execution_id, "status": status}
+            if machine.get("error"):
+                item |= {"error": machine.get("error"), "cause": machine.get("cause")}
+        resources = self.history.resources(execution_id)
+        return {
+            "execution": item,
+            "machineStatus": machine["status"],
+            "waves": self.history.waves(execution_id),
+            "gates": self.history.gates(execution_id),
+            "resources": resources,
+        }
+
+    def list_executions(
+        self, status: str | None = None, application: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        return self.history.list_executions(status=status, application=application, limit=limit)
+
+    def open_gates(self, execution_id: str) -> list[dict[str, Any]]:
+        return self.gates.open_gates(execution_id)
+
+    def _gate_number(self, execution_id: str, gate: int | None) -> int:
+        if gate is not None:
+            return gate
+        waiting = self.gates.open_gates(execution_id)
+        if not waiting:
+            raise InputError(f"execution {execution_id} waits on no gate")
+        if len(waiting) > 1:
+            raise InputError(
+                f"execution {execution_id} waits on {len(waiting)} gates",
+                hint="name one with --gate: " + ", ".join(str(g["gate"]) for g in waiting),
+            )
+        return int(waiting[0]["gate"])
+
+    def approve(self, execution_id: str, gate: int | None = None, comment: str = "") -> dict[str, Any]:
+        return self.gates.approve(execution_id, self._gate_number(execution_id, gate), self.operator, comment)
+
+    def reject(self, execution_id: str, gate: int | None = None, comment: str = "") -> dict[str, Any]:
+        return self.gates.reject(execution_id, self._gate_number(execution_id, gate), self.operator, comment)
+
+    def pause(self, execution_id: str) -> dict[str, Any]:
+        self._require_running(execution_id)
+        return self.gates.pause(execution_id, self.operator)
+
+    def resume(self, execution_id: str) -> dict[str, Any]:
+        self._require_running(execution_id)
+        return self.gates.resume(execution_id, self.operator)
+
+    def cancel(self, execution_id: str, comment: str = "") -> dict[str, Any]:
+        self._require_running(execution_id)
+        return self.gates.cancel(execution_id, self.operator, comment)
+
+    def _require_running(self, execution_id: str) -> None:
+        item = self.history.execution(execution_id)
+        if item is None:
+            raise InputError(f"no execution {execution_id!r} in the history")
+        if item["status"] in TERMINAL:
+            raise InputError(f"execution {execution_id} already finished ({item['status']})")
+
+    def report(self, execution_id: str, fmt: str = "md") -> str:
+        if fmt not in ("md", "html", "json"):
+            raise InputError(f"report format {fmt!r}: use md, html or json")
+        key = f"executions/{execution_id}/report.{fmt}"
+        try:
+            body = self.session.client("s3").get_object(Bucket=self.config.artifacts_bucket, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                raise InputError(
+                    f"execution {execution_id} has no report yet",
+                    hint="reports are written when an execution finishes",
+                ) from error
+            raise
+        return body["Body"].read().decode()
+
+    def wait(
+        self,
+        execution_id: str,
+        *,
+        on_update: Callable[[dict[str, Any]], None] = lambda d: None,
+        on_gate: Callable[[dict[str, Any]], bool | None] | None = None,
+        interval: float = 0.25,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Follow an execution until it ends. ``on_gate`` may decide an open gate:
+        True approves, False rejects, None leaves it waiting."""
+        started = time.monotonic()
+        decided: set[int] = set()
+        while True:
+            description = self.describe(execution_id)
+            on_update(description)
+            if description["machineStatus"] != "RUNNING":
+                return description
+            if on_gate is not None:
+                for gate in self.gates.open_gates(execution_id):
+                    number = int(gate["gate"])
+                    if number in decided:
+                        continue
+                    verdict = on_gate(gate)
+                    if verdict is True:
+                        self.approve(execution_id, number)
+                        decided.add(number)
+                    elif verdict is False:
+                        self.reject(execution_id, number)
+                        decided.add(number)
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise TimeoutError(f"execution {execution_id} still running after {timeout}s")
+            time.sleep(interval)
+
+
+def _as_document(text: str, source: str) -> Any:
+    from drorch.manifest.validate import parse_text
+
+    return parse_text(text, source)
