@@ -1,0 +1,271 @@
+"""``drorch manifest``: validate a manifest; convert a "layers" manifest into one."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.markup import escape
+from rich.table import Table
+
+from drorch.cli.options import Json
+from drorch.cli.output import console, errors, fail, print_json
+from drorch.errors import InputError
+from drorch.manifest import (
+    OPERATIONS,
+    Manifest,
+    ManifestError,
+    Problem,
+    load_manifest,
+    problems_in,
+    wave_levels,
+)
+from drorch.manifest.convert import convert_layers
+from drorch.manifest.validate import default_modules, parse_text
+
+app = typer.Typer(help="Recovery manifests: validate, convert.", no_args_is_help=True)
+
+EXIT_FAILED, EXIT_INPUT = 1, 2
+
+ManifestFile = Annotated[Path, typer.Argument(help="Manifest file (YAML or JSON).")]
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ManifestError(
+            str(path), [Problem("$", f"cannot read the file: {exc.strerror}")]
+        ) from exc
+
+
+def _report_problems(error: ManifestError, json_output: bool) -> None:
+    if json_output:
+        print_json(
+            {
+                "valid": False,
+                "source": error.source,
+                "errors": [{"path": p.path, "message": p.message} for p in error.problems],
+            }
+        )
+        return
+    count = len(error.problems)
+    fail(f"{escape(error.source)}: invalid manifest ({count} problem{'s' if count != 1 else ''})")
+    for problem in error.problems:
+        errors.print(
+            f"  [bold]{escape(problem.path)}[/]: {escape(problem.message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _selector_text(selector: Any) -> str:
+    parts = [f"{k}={v}" for k, v in selector.tags.items()]
+    for label, values in (
+        ("ids", selector.ids),
+        ("types", selector.resource_types),
+        ("accounts", selector.accounts),
+        ("regions", selector.regions),
+    ):
+        if values:
+            parts.append(f"{label}: {', '.join(values)}")
+    return "; ".join(parts)
+
+
+def summary(manifest: Manifest, source: str, modules_checked: bool) -> dict[str, Any]:
+    """What a valid manifest will do, as plain JSON."""
+    levels = wave_levels(manifest)
+    return {
+        "valid": True,
+        "source": source,
+        "application": manifest.application,
+        "customer": manifest.customer,
+        "environment": manifest.environment,
+        "phases": {op: list(phases) for op, phases in manifest.phases.items()},
+        "approval": {
+            "required": manifest.approval.required,
+            "phases": list(manifest.approval.phases),
+            "timeoutMinutes": manifest.approval.timeout_minutes,
+            "approvers": list(manifest.approval.approvers),
+        },
+        "failurePolicy": manifest.failure_policy,
+        "pollSeconds": manifest.poll_seconds,
+        "levels": [
+            [
+                {
+                    "wave": wave.name,
+                    "waveNumber": wave.number,
+                    "dependsOn": list(wave.depends_on),
+                    "pauseBefore": wave.pause_before,
+                    "pauseAfter": wave.pause_after,
+                    "groups": [group.id for group in wave.groups],
+                }
+                for wave in level
+            ]
+            for level in levels
+        ],
+        "groups": [
+            {
+                "id": group.id,
+                "wave": wave.name,
+                "type": group.type,
+                "name": group.name,
+                "selector": {
+                    "tags": group.selector.tags,
+                    "resourceTypes": list(group.selector.resource_types),
+                    "accounts": list(group.selector.accounts),
+                    "regions": list(group.selector.regions),
+                    "ids": list(group.selector.ids),
+                },
+                "parameters": group.parameters,
+            }
+            for wave in manifest.waves
+            for group in wave.groups
+        ],
+        "modulesChecked": modules_checked,
+    }
+
+
+def _print_summary(manifest: Manifest, source: str, modules_checked: bool) -> None:
+    console.print(f"[green]valid[/] {escape(source)}", highlight=False, soft_wrap=True)
+    console.print(
+        f"application [bold]{manifest.application}[/] "
+        f"(customer {escape(manifest.customer)}, environment {escape(manifest.environment)})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for operation in OPERATIONS:
+        phases = manifest.phases.get(operation, ())
+        console.print(
+            f"  {operation:<9} {' → '.join(phases) or '-'}", highlight=False, soft_wrap=True
+        )
+    if manifest.approval.required:
+        approvers = ", ".join(manifest.approval.approvers) or "any operator"
+        console.print(
+            f"approval before {', '.join(manifest.approval.phases)} "
+            f"({manifest.approval.timeout_minutes} min; {escape(approvers)})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print("waves by level:")
+    for index, level in enumerate(wave_levels(manifest)):
+        waves = []
+        for wave in level:
+            gates = [
+                g
+                for g, on in (
+                    ("pause before", wave.pause_before),
+                    ("pause after", wave.pause_after),
+                )
+                if on
+            ]
+            waves.append(
+                f"{wave.name} (wave {wave.number}{'; ' + ', '.join(gates) if gates else ''})"
+            )
+        console.print(f"  level {index}: {', '.join(waves)}", highlight=False, soft_wrap=True)
+    table = Table(title="module groups")
+    for column in ("group", "wave", "type", "selector", "parameters"):
+        table.add_column(column)
+    for wave in manifest.waves:
+        for group in wave.groups:
+            table.add_row(
+                group.id,
+                wave.name,
+                group.type,
+                escape(_selector_text(group.selector)),
+                escape(", ".join(group.parameters)) or "-",
+            )
+    console.print(table)
+    if not modules_checked:
+        console.print(
+            "[yellow]note:[/] no module registry available: module types and parameters not checked",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command("validate")
+def validate(file: ManifestFile, json_output: Json = False) -> None:
+    """Validate a manifest: every problem with its JSON path (exit 2), or a summary."""
+    modules = default_modules()
+    try:
+        manifest = load_manifest(_read(file), str(file), modules)
+    except ManifestError as exc:
+        _report_problems(exc, json_output)
+        raise typer.Exit(EXIT_INPUT) from exc
+    if json_output:
+        print_json(summary(manifest, str(file), bool(modules)))
+    else:
+        _print_summary(manifest, str(file), bool(modules))
+
+
+def _default_application(path: Path) -> str:
+    return re.sub(r"[^a-z0-9_.-]+", "-", path.stem.lower()).strip("-._") or "application"
+
+
+@app.command("convert")
+def convert(
+    file: Annotated[Path, typer.Argument(help='A "layers" manifest (JSON or YAML).')],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write here (.json for JSON, else YAML); default stdout."
+        ),
+    ] = None,
+    application: Annotated[
+        str | None, typer.Option(help="Application name; default: the file's name.")
+    ] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="Customer; default: the application name.")
+    ] = None,
+    environment: Annotated[str, typer.Option(help="Environment.")] = "production",
+) -> None:
+    """Convert a DR Orchestration Artifacts "layers" manifest into a drorch manifest.
+
+    Exit 0 when the result validates, 1 when it was written but still needs
+    changes (listed), 2 when the input is not a valid layers manifest.
+    """
+    app_name = application or _default_application(file)
+    try:
+        data = parse_text(_read(file), str(file))
+        result = convert_layers(
+            data,
+            application=app_name,
+            customer=customer or app_name,
+            environment=environment,
+            source=str(file),
+        )
+    except ManifestError as exc:
+        _report_problems(exc, json_output=False)
+        raise typer.Exit(EXIT_INPUT) from exc
+
+    if output is not None and output.suffix == ".json":
+        text = json.dumps(result.manifest, indent=2) + "\n"
+    else:
+        header = f"# Converted by `drorch manifest convert` from {file.name}; review before use.\n"
+        text = header + yaml.safe_dump(result.manifest, sort_keys=False, allow_unicode=True)
+    if output is None:
+        print(text, end="")
+    else:
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            raise InputError(f"{output}: cannot write: {exc.strerror}") from exc
+        errors.print(f"wrote {escape(str(output))}", highlight=False, soft_wrap=True)
+
+    for note in result.notes:
+        errors.print(f"[yellow]review:[/] {escape(note)}", highlight=False, soft_wrap=True)
+    remaining = problems_in(result.manifest)
+    if remaining:
+        errors.print(
+            f"[yellow]the converted manifest does not validate yet ({len(remaining)}):[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for problem in remaining:
+            errors.print(f"  {escape(str(problem))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED)

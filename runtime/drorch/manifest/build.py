@@ -1,0 +1,181 @@
+"""The model from a valid manifest document: every default resolved here."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from drorch.manifest.model import (
+    DEFAULT_ACTION_TIMEOUT_MINUTES,
+    DEFAULT_APPROVAL_PHASES,
+    DEFAULT_APPROVAL_TIMEOUT_MINUTES,
+    DEFAULT_FAILURE_POLICY,
+    DEFAULT_PHASES,
+    DEFAULT_POLL_SECONDS,
+    DEFAULT_WAVE_TIMEOUT_MINUTES,
+    OPERATIONS,
+    Approval,
+    Manifest,
+    ModuleGroup,
+    Notifications,
+    Selector,
+    Wave,
+    WaveAction,
+)
+from drorch.names import TAG_CUSTOMER, TAG_ENVIRONMENT, TAG_WAVE
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-")
+
+
+def group_id(wave_name: str, group_name: str) -> str:
+    """``<waveName>-<name>`` as a name-safe slug (S3 keys, Step Functions names)."""
+    return _slug(f"{wave_name}-{group_name}")
+
+
+def default_application(customer: str, environment: str) -> str:
+    """``<customer>-<environment>`` in lower case, reduced to name-safe characters."""
+    return _slug(f"{customer}-{environment}")
+
+
+def integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def default_dependencies(waves: list[tuple[int, dict]]) -> dict[int, str | None]:
+    """Index of each wave -> the name of the wave with the previous waveNumber."""
+    numbered = sorted(
+        (integer(w.get("waveNumber")), i, w.get("waveName"))
+        for i, w in waves
+        if integer(w.get("waveNumber")) is not None and isinstance(w.get("waveName"), str)
+    )
+    previous: dict[int, str | None] = {}
+    for position, (_, index, _) in enumerate(numbered):
+        previous[index] = numbered[position - 1][2] if position else None
+    return previous
+
+
+def _phases(raw: Any) -> dict[str, tuple[str, ...]]:
+    if isinstance(raw, list):
+        return {op: tuple(p for p in DEFAULT_PHASES[op] if p in raw) for op in OPERATIONS}
+    phases = dict(DEFAULT_PHASES)
+    for operation, listed in (raw or {}).items():
+        phases[operation] = tuple(listed)
+    return phases
+
+
+def _approval(raw: dict) -> Approval:
+    if "timeoutMinutes" in raw:
+        timeout = raw["timeoutMinutes"]
+    elif "timeout" in raw:
+        timeout = math.ceil(raw["timeout"] / 60)
+    else:
+        timeout = DEFAULT_APPROVAL_TIMEOUT_MINUTES
+    return Approval(
+        required=bool(raw.get("required", raw.get("enabled", False))),
+        phases=tuple(raw.get("phases", DEFAULT_APPROVAL_PHASES)),
+        timeout_minutes=timeout,
+        approvers=tuple(raw.get("approvers", ())),
+    )
+
+
+def _notifications(raw: dict) -> Notifications:
+    emails = [*raw.get("emails", ()), *raw.get("emailRecipients", ())]
+    return Notifications(raw.get("snsTopicArn"), tuple(dict.fromkeys(emails)))
+
+
+def _ssm_value(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [json.dumps(v) if isinstance(v, bool) else str(v) for v in items]
+
+
+def _action(raw: dict) -> WaveAction:
+    kind = raw["type"]
+    if kind == "ssm-automation":
+        params = {k: _ssm_value(v) for k, v in raw.get("parameters", {}).items()}
+        default_name = raw["documentName"]
+    else:
+        params = dict(raw.get("parameters", {}))
+        default_name = raw["functionArn"].split(":function:")[-1]
+    return WaveAction(
+        type=kind,
+        name=raw.get("name", default_name),
+        document_name=raw.get("documentName"),
+        document_version=raw.get("documentVersion"),
+        function_arn=raw.get("functionArn"),
+        parameters=params,
+        accounts=tuple(raw.get("accounts", ())),
+        timeout_minutes=raw.get("timeoutMinutes", DEFAULT_ACTION_TIMEOUT_MINUTES),
+    )
+
+
+def _selector(raw: dict | None, number: int, customer: str, environment: str) -> Selector:
+    if raw is None:  # TRS 2.0 manifests: the wave comes from the dr:wave tag
+        return Selector(
+            tags={TAG_WAVE: str(number), TAG_CUSTOMER: customer, TAG_ENVIRONMENT: environment}
+        )
+    return Selector(
+        tags=dict(raw.get("tags", {})),
+        resource_types=tuple(raw.get("resourceTypes", ())),
+        accounts=tuple(raw.get("accounts", ())),
+        regions=tuple(raw.get("regions", ())),
+        ids=tuple(raw.get("ids", ())),
+    )
+
+
+def build(document: dict) -> Manifest:
+    """The model of a manifest that :func:`problems_in` found no problem in."""
+    customer, environment = document["customer"], document["environment"]
+    failure_policy = document.get("failurePolicy", DEFAULT_FAILURE_POLICY)
+    waves_raw = list(enumerate(document["waves"]))
+    previous = default_dependencies(waves_raw)
+    waves = []
+    for index, raw in sorted(waves_raw, key=lambda iw: iw[1]["waveNumber"]):
+        name, number = raw["waveName"], raw["waveNumber"]
+        if "dependsOn" in raw:
+            depends_on = tuple(raw["dependsOn"])
+        else:
+            depends_on = (previous[index],) if previous.get(index) else ()
+        groups = []
+        for position, tech in enumerate(raw["technologies"]):
+            group_name = tech.get("name", f"{tech['type']}-{position}")
+            groups.append(
+                ModuleGroup(
+                    id=group_id(name, group_name),
+                    type=tech["type"],
+                    name=group_name,
+                    selector=_selector(tech.get("selector"), number, customer, environment),
+                    parameters=dict(tech.get("parameters", {})),
+                )
+            )
+        waves.append(
+            Wave(
+                name=name,
+                number=number,
+                depends_on=depends_on,
+                pause_before=raw.get("pauseBeforeWave", False),
+                pause_after=raw.get("pauseAfterWave", False),
+                timeout_minutes=raw.get("timeoutMinutes", DEFAULT_WAVE_TIMEOUT_MINUTES),
+                failure_policy=raw.get("failurePolicy", failure_policy),
+                groups=tuple(groups),
+                pre_actions=tuple(_action(a) for a in raw.get("preWaveActions", ())),
+                post_actions=tuple(_action(a) for a in raw.get("postWaveActions", ())),
+            )
+        )
+    health = document.get("healthChecks", ())
+    return Manifest(
+        application=document.get("application") or default_application(customer, environment),
+        customer=customer,
+        environment=environment,
+        manifest_version=document["manifestVersion"],
+        phases=_phases(document.get("phases")),
+        approval=_approval(document.get("approvalWorkflow", {})),
+        notifications=_notifications(document.get("notifications", {})),
+        failure_policy=failure_policy,
+        poll_seconds=document.get("pollSeconds", DEFAULT_POLL_SECONDS),
+        waves=tuple(waves),
+        health_checks=tuple(health) if isinstance(health, list) else (health,),
+    )

@@ -1,0 +1,404 @@
+"""Load a manifest: parse, validate (schema + semantics), build the model.
+
+Every problem is collected and reported at once, each as
+``<json path>: <what is wrong and how to fix it>``, in one :class:`ManifestError`
+(an :class:`~drorch.errors.InputError`). Nothing is built from a bad manifest.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from drorch.errors import InputError
+from drorch.manifest import references
+from drorch.manifest.build import build, default_application, default_dependencies, group_id
+from drorch.manifest.build import integer as _integer
+from drorch.manifest.dag import describe_cycle, find_cycles
+from drorch.manifest.model import Manifest
+from drorch.manifest.problems import (
+    ManifestError,
+    Problem,
+    error_problem,
+    json_path,
+    schema_problems,
+    suggest,
+)
+
+__all__ = ["ManifestError", "Problem", "load_manifest", "load_manifest_file", "problems_in"]
+
+SCHEMA_FILE = "manifest.schema.json"
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The manifest JSON Schema (draft 2020-12)."""
+    text = resources.files("drorch.manifest").joinpath(SCHEMA_FILE).read_text()
+    return json.loads(text)
+
+
+def default_modules() -> Mapping[str, Any]:
+    """``drorch.modules.REGISTRY`` when the modules package is importable, else ``{}``."""
+    try:
+        from drorch.modules import REGISTRY
+    except ImportError:
+        return {}
+    return REGISTRY
+
+
+# --- parsing ---------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    loader.flatten_mapping(node)
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key {key!r} appears twice in one mapping (first on line "
+                f"{seen[key].start_mark.line + 1}); keep one",
+                key_node.start_mark,
+            )
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def parse_text(text: str | bytes, source: str) -> Any:
+    """YAML (a superset of JSON) to Python; a syntax error is an InputError with its line."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8-sig")
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ManifestError(
+            source, [Problem("$", f"not valid YAML/JSON{where}: {problem}")]
+        ) from exc
+
+
+@cache
+def _manifest_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema())
+
+
+def manifest_schema_problems(document: Any) -> list[Problem]:
+    return schema_problems(document, _manifest_validator())
+
+
+# --- semantic checks -------------------------------------------------------
+
+
+def _waves(document: Any) -> list[tuple[int, dict]]:
+    waves = document.get("waves") if isinstance(document, dict) else None
+    if not isinstance(waves, list):
+        return []
+    return [(i, w) for i, w in enumerate(waves) if isinstance(w, dict)]
+
+
+def _dependency_graph(waves: list[tuple[int, dict]]) -> dict[str, list[str]]:
+    previous = default_dependencies(waves)
+    graph: dict[str, list[str]] = {}
+    for index, wave in sorted(
+        waves, key=lambda iw: (_integer(iw[1].get("waveNumber")) or 0, iw[0])
+    ):
+        name = wave.get("waveName")
+        if not isinstance(name, str) or name in graph:
+            continue
+        deps = wave.get("dependsOn")
+        if isinstance(deps, list):
+            graph[name] = [d for d in deps if isinstance(d, str)]
+        else:
+            graph[name] = [previous[index]] if previous.get(index) else []
+    return graph
+
+
+def _check_waves(document: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    waves = _waves(document)
+    numbers: dict[int, int] = {}
+    names: dict[str, int] = {}
+    for index, wave in waves:
+        number = _integer(wave.get("waveNumber"))
+        if number is not None:
+            if number in numbers:
+                problems.append(
+                    Problem(
+                        f"$.waves[{index}].waveNumber",
+                        f"{number} is already the number of $.waves[{numbers[number]}]; "
+                        "give each wave its own number",
+                    )
+                )
+            else:
+                numbers[number] = index
+        name = wave.get("waveName")
+        if isinstance(name, str):
+            if name in names:
+                problems.append(
+                    Problem(
+                        f"$.waves[{index}].waveName",
+                        f"{name!r} is already the name of $.waves[{names[name]}]; "
+                        "give each wave its own name",
+                    )
+                )
+            else:
+                names[name] = index
+
+    for index, wave in waves:
+        deps = wave.get("dependsOn")
+        if not isinstance(deps, list):
+            continue
+        for position, dep in enumerate(deps):
+            if not isinstance(dep, str):
+                continue
+            path = f"$.waves[{index}].dependsOn[{position}]"
+            if dep == wave.get("waveName"):
+                problems.append(Problem(path, "a wave cannot depend on itself; remove it"))
+            elif dep not in names:
+                problems.append(
+                    Problem(
+                        path,
+                        f"no wave is named {dep!r}; {suggest(dep, names)}"
+                        f"waves: {', '.join(names) or 'none'}",
+                    )
+                )
+
+    graph = _dependency_graph(waves)
+    for cycle in find_cycles(graph):
+        if len(cycle) == 2:
+            continue  # self-dependency, reported above
+        problems.append(
+            Problem(
+                f"$.waves[{names[cycle[0]]}].dependsOn",
+                f"{describe_cycle(cycle)}; remove one of these dependencies",
+            )
+        )
+    return problems
+
+
+def _check_groups(document: Any, modules: Mapping[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    ids: dict[str, str] = {}
+    for index, wave in _waves(document):
+        technologies = wave.get("technologies")
+        if not isinstance(technologies, list):
+            continue
+        wave_name = wave.get("waveName") if isinstance(wave.get("waveName"), str) else None
+        local: dict[str, int] = {}
+        for position, tech in enumerate(technologies):
+            if not isinstance(tech, dict):
+                continue
+            path = f"$.waves[{index}].technologies[{position}]"
+            kind = tech.get("type")
+            name = tech.get("name", f"{kind}-{position}")
+            if isinstance(name, str) and isinstance(kind, str):
+                if name in local:
+                    problems.append(
+                        Problem(
+                            f"{path}.name",
+                            f"{name!r} is already the name of technologies[{local[name]}] "
+                            "in this wave; give each group its own name",
+                        )
+                    )
+                else:
+                    local[name] = position
+                    if wave_name is not None:
+                        gid = group_id(wave_name, name)
+                        if gid in ids and ids[gid] != path:
+                            problems.append(
+                                Problem(
+                                    f"{path}.name",
+                                    f"the group id {gid!r} is also the id of {ids[gid]}; "
+                                    "rename the group or the wave",
+                                )
+                            )
+                        ids.setdefault(gid, path)
+
+            selector = tech.get("selector")
+            if isinstance(selector, dict) and not selector.get("tags") and not selector.get("ids"):
+                problems.append(
+                    Problem(
+                        f"{path}.selector",
+                        "selects by neither tags nor ids; add tags (e.g. dr:wave) or ids",
+                    )
+                )
+
+            params = tech.get("parameters", {})
+            if isinstance(params, dict):
+                problems += _reference_problems(params, f"{path}.parameters")
+            if modules and isinstance(kind, str):
+                module = modules.get(kind)
+                if module is None:
+                    problems.append(
+                        Problem(
+                            f"{path}.type",
+                            f"{kind!r} is not a registered module; {suggest(kind, modules)}"
+                            f"registered modules: {', '.join(sorted(modules))}",
+                        )
+                    )
+                elif isinstance(params, dict):
+                    problems += _parameter_problems(module, params, f"{path}.parameters")
+
+        for key in ("preWaveActions", "postWaveActions"):
+            actions = wave.get(key)
+            for position, action in enumerate(actions if isinstance(actions, list) else []):
+                params = action.get("parameters") if isinstance(action, dict) else None
+                if isinstance(params, dict):
+                    problems += _reference_problems(
+                        params, f"$.waves[{index}].{key}[{position}].parameters"
+                    )
+    return problems
+
+
+def _reference_problems(params: dict, root: str) -> list[Problem]:
+    problems = []
+    for path, value in references.walk(params, root):
+        problem = references.reference_problem(value)
+        if problem:
+            problems.append(Problem(path, problem))
+    return problems
+
+
+def _parameter_problems(module: Any, params: dict, root: str) -> list[Problem]:
+    """Module parameters against the module's schema; a reference passes for any value."""
+    parameters_schema = getattr(module, "parameters_schema", None) or {}
+    validator = jsonschema.Draft202012Validator(parameters_schema)
+    problems = []
+    for error in validator.iter_errors(params):
+        if references.is_reference(error.instance):
+            continue  # resolved at run time, checked then
+        problems.append(error_problem(error, params, root))
+    return problems
+
+
+def _check_top(document: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    if not isinstance(document, dict):
+        return problems
+    customer, environment = document.get("customer"), document.get("environment")
+    if (
+        "application" not in document
+        and isinstance(customer, str)
+        and isinstance(environment, str)
+        and not default_application(customer, environment)
+    ):
+        problems.append(
+            Problem(
+                "$.application",
+                "cannot be derived from customer and environment; set application",
+            )
+        )
+    approval = document.get("approvalWorkflow")
+    if isinstance(approval, dict):
+        if (
+            isinstance(approval.get("required"), bool)
+            and isinstance(approval.get("enabled"), bool)
+            and approval["required"] != approval["enabled"]
+        ):
+            problems.append(
+                Problem(
+                    "$.approvalWorkflow.enabled",
+                    "contradicts approvalWorkflow.required; keep only one of the two",
+                )
+            )
+        if "timeout" in approval and "timeoutMinutes" in approval:
+            problems.append(
+                Problem(
+                    "$.approvalWorkflow.timeout",
+                    "given together with timeoutMinutes; keep only timeoutMinutes",
+                )
+            )
+    return problems
+
+
+def _plain(value: Any, parts: list[Any], problems: list[Problem]) -> Any:
+    """A copy with JSON's shapes: text keys (YAML allows others) and lists for tuples."""
+    if isinstance(value, dict):
+        copy_ = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                problems.append(
+                    Problem(
+                        json_path([*parts, str(key)]),
+                        f'the key {key!r} must be text; quote it: "{key}"',
+                    )
+                )
+            copy_[str(key)] = _plain(item, [*parts, str(key)], problems)
+        return copy_
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, [*parts, index], problems) for index, item in enumerate(value)]
+    return value
+
+
+def problems_in(document: Any, modules: Mapping[str, Any] | None = None) -> list[Problem]:
+    """Every problem of a parsed manifest, schema first then semantics, in path order."""
+    modules = default_modules() if modules is None else modules
+    found: list[Problem] = []
+    document = _plain(document, [], found)
+    found += manifest_schema_problems(document)
+    found += _check_top(document)
+    found += _check_waves(document)
+    found += _check_groups(document, modules)
+    unique = list(dict.fromkeys(found))
+    return sorted(unique, key=lambda p: _path_key(p.path))
+
+
+def _path_key(path: str) -> list[tuple[int, Any]]:
+    key: list[tuple[int, Any]] = []
+    for token in re.findall(r"\[(\d+)\]|\[('[^']*')\]|\.([^.\[]+)", path):
+        index, quoted, name = token
+        key.append((0, int(index)) if index else (1, quoted or name))
+    return key
+
+
+def load_manifest(
+    text_or_dict: str | bytes | Mapping[str, Any],
+    source: str = "manifest",
+    modules: Mapping[str, Any] | None = None,
+) -> Manifest:
+    """Parse (YAML or JSON text, or an already-parsed mapping), validate, build.
+
+    ``modules`` maps a module type to an object with ``parameters_schema``; by
+    default ``drorch.modules.REGISTRY``. An empty mapping skips the module checks.
+    Raises :class:`ManifestError` listing every problem.
+    """
+    if isinstance(text_or_dict, (str, bytes)):
+        document = parse_text(text_or_dict, source)
+    else:
+        document = copy.deepcopy(text_or_dict)  # never share the caller's objects
+    problems = problems_in(document, modules)
+    if problems:
+        raise ManifestError(source, problems)
+    return build(_plain(document, [], []))
+
+
+def load_manifest_file(path: str | Path, modules: Mapping[str, Any] | None = None) -> Manifest:
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the manifest: {exc.strerror or exc}") from exc
+    return load_manifest(text, str(path), modules)
