@@ -35,6 +35,7 @@ RETRY_TRANSIENT = [
             "Lambda.SdkClientException",
             "Lambda.TooManyRequestsException",
             "ThrottlingException",
+            "InternalServerException",
             "Transient",
         ],
         "IntervalSeconds": 2,

@@ -1,0 +1,458 @@
+"""The module interface (technology adapters) and the module registry.
+
+A module turns a kind of resource (a DRS source server, an Aurora global
+cluster, ...) into four phases, each as ``start`` + ``status``: ``start`` does
+the work that can be done at once and returns the module's state (small,
+JSON-serialisable), ``status`` is called by the executor loop with that state
+until it says SUCCEEDED or FAILED. No module sleeps, polls in a loop or reads a
+clock: it asks AWS.
+
+Drill safety: a module declares the API calls that would be disruptive to
+production (``disruptive_calls``); in a drill it must never make them, and the
+clients it gets from :meth:`AccountContext.client` refuse them before they are
+sent.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import jsonschema
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from drorch.errors import DrorchError, InputError
+
+# --- vocabulary ---------------------------------------------------------------
+
+PHASES = ("INSTANTIATE", "ACTIVATE", "CLEANUP", "REPLICATE")
+CANONICAL_STATUSES = (
+    "PENDING",
+    "RUNNING",
+    "PAUSED",
+    "WAITING_APPROVAL",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELLED",
+)
+RUNNING = "RUNNING"
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+SKIPPED = "SKIPPED"
+RESOURCE_STATUSES = (RUNNING, SUCCEEDED, FAILED, SKIPPED)
+MODULE_STATUSES = (RUNNING, SUCCEEDED, FAILED)
+
+# botocore client configuration for module calls: botocore absorbs short
+# throttling bursts; what is left is raised for the state machine to retry.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+
+
+# --- errors ---------------------------------------------------------------------
+
+
+class ModuleError(DrorchError):
+    """A module cannot do what it was asked; the message says why."""
+
+
+class AccessDenied(ModuleError):
+    """The execution role may not make a call the module needs."""
+
+
+class DrillSafetyError(ModuleError):
+    """A disruptive call was asked for during a drill; nothing was sent."""
+
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+    }
+)
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException"}
+)
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", "")) or str(error)
+
+
+def classify(error: ClientError) -> str:
+    """``retryable``, ``access-denied``, ``conflict``, ``not-found``, ``quota``,
+    ``validation`` or ``other``: each is handled on purpose by the caller."""
+    code = error_code(error)
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if code in THROTTLING_CODES or code == "InternalServerException" or status >= 500:
+        return "retryable"
+    if code in ACCESS_DENIED_CODES:
+        return "access-denied"
+    if code == "ConflictException":
+        return "conflict"
+    if code in ("ResourceNotFoundException", "NotFoundException") or code.endswith("NotFound"):
+        return "not-found"
+    if code == "ServiceQuotaExceededException":
+        return "quota"
+    if code in ("ValidationException", "InvalidParameterException"):
+        return "validation"
+    return "other"
+
+
+def raise_if_fatal(error: ClientError, ctx: AccountContext, doing: str) -> None:
+    """Re-raise what the caller must not absorb: throttling and 5xx (the state
+    machine retries them), and access denied (as :class:`AccessDenied`)."""
+    kind = classify(error)
+    if kind == "retryable":
+        raise error
+    if kind == "access-denied":
+        raise AccessDenied(
+            f"access denied in account {ctx.account_id} ({ctx.region}) while {doing}: "
+            f"{error_message(error)}",
+            hint="grant the action to the drorch execution role in that account",
+        ) from error
+
+
+# --- resources and results ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resource:
+    id: str
+    arn: str
+    account_id: str
+    region: str
+    name: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    type: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The discovery-output shape (plus ``accountId`` and ``type``)."""
+        return {
+            "id": self.id,
+            "arn": self.arn,
+            "accountId": self.account_id,
+            "region": self.region,
+            "name": self.name,
+            "tags": dict(self.tags),
+            "type": self.type,
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], account_id: str | None = None, type: str = ""
+    ) -> Resource:
+        return cls(
+            id=data["id"],
+            arn=data.get("arn", ""),
+            account_id=data.get("accountId") or account_id or "",
+            region=data.get("region", ""),
+            name=data.get("name", ""),
+            tags=dict(data.get("tags", {})),
+            type=data.get("type") or type,
+        )
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A resource the selector matched but the module will not act on, and why."""
+
+    id: str
+    arn: str
+    account_id: str
+    region: str
+    name: str
+    reasons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "arn": self.arn,
+            "accountId": self.account_id,
+            "region": self.region,
+            "name": self.name,
+            "reasons": list(self.reasons),
+        }
+
+
+class Discovered(list):
+    """What ``discover`` returns: the resources (a plain list of :class:`Resource`),
+    with the matched-but-excluded ones in ``excluded``."""
+
+    def __init__(
+        self, resources: Iterable[Resource] = (), excluded: Iterable[Exclusion] = ()
+    ) -> None:
+        super().__init__(resources)
+        self.excluded: list[Exclusion] = list(excluded)
+
+
+@dataclass
+class ResourceResult:
+    id: str
+    name: str
+    status: str  # RUNNING | SUCCEEDED | FAILED | SKIPPED
+    detail: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in RESOURCE_STATUSES:
+            raise ValueError(f"resource status {self.status!r} is not one of {RESOURCE_STATUSES}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class StatusResult:
+    status: str  # RUNNING | SUCCEEDED | FAILED
+    resources: list[ResourceResult]
+    state: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if self.status not in MODULE_STATUSES:
+            raise ValueError(f"module status {self.status!r} is not one of {MODULE_STATUSES}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "resources": [r.to_dict() for r in self.resources],
+            "state": self.state,
+        }
+
+    def summary(self) -> str:
+        """One line for humans and for the executor's failure cause."""
+        counts: dict[str, int] = {}
+        for result in self.resources:
+            counts[result.status] = counts.get(result.status, 0) + 1
+        parts = [f"{n} {s.lower()}" for s, n in sorted(counts.items())]
+        failed = [f"{r.name or r.id}: {r.error}" for r in self.resources if r.status == FAILED]
+        text = f"{self.status}: " + (", ".join(parts) or "no resources")
+        if failed:
+            text += "; " + "; ".join(failed[:5]) + (" ..." if len(failed) > 5 else "")
+        return text
+
+
+def aggregate_status(statuses: Iterable[str], finished: bool = True) -> str:
+    """The module status for a set of resource statuses.
+
+    RUNNING while the module has work outstanding (``finished`` false) or any
+    resource still runs; then FAILED if any resource failed, else SUCCEEDED
+    (SKIPPED resources count as done)."""
+    seen = set(statuses)
+    unknown = seen - set(RESOURCE_STATUSES)
+    if unknown:
+        raise ValueError(f"unknown resource status(es): {', '.join(sorted(unknown))}")
+    if not finished or RUNNING in seen:
+        return RUNNING
+    return FAILED if FAILED in seen else SUCCEEDED
+
+
+def to_canonical(module_status: str) -> str:
+    """A module status in the engine's canonical vocabulary (they coincide)."""
+    if module_status not in MODULE_STATUSES:
+        raise ValueError(f"module status {module_status!r} is not one of {MODULE_STATUSES}")
+    return module_status
+
+
+# --- where a module runs ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    """One staging account and region, reached through the execution role."""
+
+    session: Any  # boto3.Session for the execution role (with its ExternalId)
+    account_id: str
+    region: str
+    account_name: str = ""
+    drill: bool = False
+
+    def client(
+        self,
+        service: str,
+        region: str | None = None,
+        guard: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> Any:
+        """A client in this account; ``guard(operation, params)`` runs before every
+        call is built and may raise to stop it (drill safety)."""
+        client = self.session.client(
+            service, region_name=region or self.region, config=CLIENT_CONFIG
+        )
+        if guard is not None:
+
+            def check(params: dict[str, Any], model: Any, **_: Any) -> None:
+                guard(model.name, params)
+
+            prefix = client.meta.service_model.service_id.hyphenize()
+            client.meta.events.register(f"before-parameter-build.{prefix}", check)
+        return client
+
+
+# --- selectors ----------------------------------------------------------------------
+
+
+@runtime_checkable
+class Selector(Protocol):
+    """What a manifest's ``selector`` becomes (``drorch.manifest.model.Selector``)."""
+
+    tags: Mapping[str, str]
+    resource_types: Sequence[str]
+    accounts: Sequence[str]
+    regions: Sequence[str]
+    ids: Sequence[str]
+
+
+_SELECTOR_KEYS = {
+    "tags": "tags",
+    "resource_types": "resourceTypes",
+    "accounts": "accounts",
+    "regions": "regions",
+    "ids": "ids",
+}
+
+
+def selector_field(selector: Any, name: str) -> Any:
+    """A selector field from a Selector object or a manifest-shaped mapping."""
+    if selector is None:
+        return {} if name == "tags" else ()
+    if isinstance(selector, Mapping):
+        value = selector.get(_SELECTOR_KEYS[name], selector.get(name))
+    else:
+        value = getattr(selector, name, None)
+    if value is None:
+        return {} if name == "tags" else ()
+    return value
+
+
+def selector_scope_matches(selector: Any, ctx: AccountContext, resource_type: str) -> bool:
+    """Whether this account, region and resource type are inside the selector's scope."""
+    accounts = selector_field(selector, "accounts")
+    if accounts and ctx.account_id not in accounts and ctx.account_name not in accounts:
+        return False
+    regions = selector_field(selector, "regions")
+    if regions and ctx.region not in regions:
+        return False
+    types = selector_field(selector, "resource_types")
+    return not types or resource_type in types
+
+
+def tags_match(tags: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """AND of key=value."""
+    return all(tags.get(key) == str(value) for key, value in wanted.items())
+
+
+# --- the interface --------------------------------------------------------------------
+
+
+def never(_: Mapping[str, Any]) -> bool:
+    return False
+
+
+def always(_: Mapping[str, Any]) -> bool:
+    return True
+
+
+class Module(ABC):
+    type: str
+    parameters_schema: dict[str, Any]
+    drill_safe_phases: frozenset[str]
+    # API operation -> "is this call, with these parameters, disruptive?"
+    disruptive_calls: Mapping[str, Callable[[Mapping[str, Any]], bool]] = {}
+
+    @abstractmethod
+    def discover(self, ctx: AccountContext, selector: Any) -> list[Resource]:
+        """The resources the selector picks in this account and region
+        (a :class:`Discovered`, whose ``excluded`` says what was left out and why)."""
+
+    @abstractmethod
+    def start(
+        self,
+        ctx: AccountContext,
+        phase: str,
+        resources: list[Resource],
+        params: dict[str, Any],
+        drill: bool,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """Start a phase; returns the module state (JSON) the handler persists.
+        A retried start with the same ``idempotency_key`` must not redo work."""
+
+    @abstractmethod
+    def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
+        """Where a started phase is; the returned state replaces the old one."""
+
+    # --- helpers every module shares -----------------------------------------------
+    def is_disruptive(self, operation: str, params: Mapping[str, Any]) -> bool:
+        predicate = self.disruptive_calls.get(operation)
+        return bool(predicate and predicate(params))
+
+    def drill_guard(self, drill: bool) -> Callable[[str, dict[str, Any]], None] | None:
+        """A client guard refusing disruptive calls in a drill (None outside a drill)."""
+        if not drill:
+            return None
+
+        def guard(operation: str, params: dict[str, Any]) -> None:
+            if self.is_disruptive(operation, params):
+                raise DrillSafetyError(
+                    f"{self.type}: {operation} is disruptive and was refused during a drill"
+                )
+
+        return guard
+
+    def check_phase(self, phase: str, drill: bool) -> None:
+        if phase not in PHASES:
+            raise InputError(f"{self.type}: unknown phase {phase!r} (one of {', '.join(PHASES)})")
+        if drill and phase not in self.drill_safe_phases:
+            raise DrillSafetyError(
+                f"{self.type}: phase {phase} is not drill-safe and cannot run in a drill",
+                hint=f"drill-safe phases: {', '.join(sorted(self.drill_safe_phases))}",
+            )
+
+    def validate_parameters(self, params: Mapping[str, Any] | None, where: str = "$") -> dict:
+        """The parameters checked against ``parameters_schema``, with defaults filled in."""
+        data = dict(params or {})
+        validator = jsonschema.Draft202012Validator(self.parameters_schema)
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            problems = []
+            for error in errors:
+                path = where
+                for part in error.absolute_path:
+                    path += f"[{part}]" if isinstance(part, int) else f".{part}"
+                problems.append(f"{path}: {error.message}")
+            raise InputError(f"{self.type} parameters: " + "; ".join(problems))
+        for key, spec in self.parameters_schema.get("properties", {}).items():
+            if key not in data and "default" in spec:
+                data[key] = spec["default"]
+        return data
+
+
+REGISTRY: dict[str, Module] = {}
+
+_TYPE = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def register(module: Module) -> Module:
+    """Add a module instance to :data:`REGISTRY` under its ``type``."""
+    if not _TYPE.match(getattr(module, "type", "") or ""):
+        raise ValueError(f"module type {getattr(module, 'type', None)!r} is not a valid name")
+    existing = REGISTRY.get(module.type)
+    if existing is not None and type(existing) is not type(module):
+        raise ValueError(
+            f"module type {module.type!r} is already registered by {type(existing).__name__}"
+        )
+    REGISTRY[module.type] = module
+    return module
