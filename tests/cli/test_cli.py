@@ -17,7 +17,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_demo_drill_succeeds_and_cleans_up(capsys):
-    code, out, _ = run(capsys, "demo", "--json", "--accounts-dir", str(ACCOUNTS_DIR))
+    code, out, _ = run(capsys, "sandbox", "rehearse", "--json", "--accounts-dir", str(ACCOUNTS_DIR))
     result = json.loads(out)
     assert code == 0
     assert result["succeeded"] is True
@@ -56,7 +56,7 @@ def test_demo_reports_a_failed_launch_with_exit_code_1(capsys):
 
 
 def test_demo_keep_leaves_drill_instances_running(capsys):
-    code, out, _ = run(capsys, "demo", "--json", "--keep", "--accounts-dir", str(ACCOUNTS_DIR))
+    code, out, _ = run(capsys, "sandbox", "rehearse", "--json", "--keep", "--accounts-dir", str(ACCOUNTS_DIR))
     result = json.loads(out)
     assert code == 0
     assert (
@@ -66,7 +66,7 @@ def test_demo_keep_leaves_drill_instances_running(capsys):
 
 def test_unknown_fail_server_is_bad_input(capsys):
     code, _, err = run(
-        capsys, "demo", "--fail-server", "nobody", "--accounts-dir", str(ACCOUNTS_DIR)
+        capsys, "sandbox", "rehearse", "--fail-server", "nobody", "--accounts-dir", str(ACCOUNTS_DIR)
     )
     assert code == 2
     assert "nobody" in err and "hint:" in err and "Traceback" not in err
@@ -122,13 +122,13 @@ def test_missing_accounts_dir(capsys, tmp_path):
     assert code == 2 and "accounts directory not found" in err
 
 
-@pytest.mark.parametrize("args", [["--help"], ["sandbox", "--help"], ["demo", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["sandbox", "--help"], ["sandbox", "rehearse", "--help"]])
 def test_help(capsys, args):
     code, out, _ = run(capsys, *args)
     assert code == 0 and "Usage" in out
 
 
 def test_usage_error_is_one_line_and_exit_2(capsys):
-    code, _, err = run(capsys, "demo", "--no-such-option")
+    code, _, err = run(capsys, "sandbox", "rehearse", "--no-such-option")
     assert code == 2
     assert "No such option" in err and "Traceback" not in err

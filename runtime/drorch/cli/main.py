@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from drorch.cli import accounts_cmd, demo_cmd, sandbox_cmd
+from drorch.cli import accounts_cmd, demo_cmd, engine_cmd, manifest_cmd, sandbox_cmd
 from drorch.cli.output import fail
 from drorch.errors import DrorchError, InputError
 
@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 app.add_typer(sandbox_cmd.app, name="sandbox")
 app.add_typer(accounts_cmd.app, name="accounts")
+app.add_typer(manifest_cmd.app, name="manifest")
+engine_cmd.register(app)
 app.command("demo")(demo_cmd.demo)
 
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 1, 2, 3

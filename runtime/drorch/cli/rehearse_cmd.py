@@ -1,4 +1,9 @@
-"""``drorch demo``: the README's first command — a DR drill rehearsed in the sandbox."""
+"""``drorch sandbox rehearse``: a DRS-only drill driven straight through the AWS APIs.
+
+It exercises the sandbox without the engine: discovery with Resource Explorer,
+drill launches batched within the DRS quotas, cleanup. ``drorch demo`` runs the
+real engine instead.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +49,7 @@ def _result_json(result: RehearsalResult) -> dict[str, Any]:
     }
 
 
-def demo(
+def rehearse(
     scenario: Annotated[
         str, typer.Option(help="Built-in scenario name or YAML file.")
     ] = "three-tier",
@@ -58,7 +63,7 @@ def demo(
     ] = None,
     json_output: Json = False,
 ) -> None:
-    """Rehearse a DR drill in the sandbox, end to end, through the real AWS APIs."""
+    """Rehearse a DRS drill straight through the AWS APIs (no engine): a sandbox self-test."""
     loaded = load_scenario(scenario)
     accounts = load_accounts(accounts_dir)
     unknown = sorted(set(fail_server or []) - {s.hostname for s in loaded.servers})
@@ -91,7 +96,7 @@ def demo(
         for hostname in fail_server or []:
             sandbox.faults.fail_launch(hostname)
         if not quiet:
-            console.rule(f"drorch demo: DR drill rehearsal in the sandbox ({loaded.name})")
+            console.rule(f"drorch sandbox rehearse: a DRS drill straight through the APIs ({loaded.name})")
         report = seed(sandbox, loaded, accounts)
         if not quiet:
             render_estate(describe_estate(sandbox, loaded, report))

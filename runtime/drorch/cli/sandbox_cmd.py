@@ -116,3 +116,12 @@ def show(
         print_json(estate)
     else:
         render_estate(estate)
+
+
+def _register_rehearse() -> None:
+    from drorch.cli.rehearse_cmd import rehearse
+
+    app.command("rehearse")(rehearse)
+
+
+_register_rehearse()

@@ -58,6 +58,14 @@ class SimClock:
     def now(self) -> datetime:
         return self._start + timedelta(seconds=self.elapsed())
 
+    def advance_to(self, moment: datetime) -> datetime:
+        """Move forward to ``moment`` unless time is already past it (never backwards)."""
+        with self._lock:
+            behind = (moment - (self._start + timedelta(seconds=self._elapsed_locked()))).total_seconds()
+            if behind > 0:
+                self._offset += behind
+        return self.now()
+
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
             raise ValueError("the simulated clock cannot go backwards")

@@ -91,6 +91,7 @@ class Sandbox:
         self._operator: dict[str, str] = {}
         self.accounts: dict[str, ProvisionedAccount] = {}  # by account id
         self._sessions: dict[tuple[str, ...], boto3.Session] = {}
+        self._on_stop: list[Callable[[], None]] = []
 
     # --- lifecycle ----------------------------------------------------------
     def start(self) -> Sandbox:
@@ -119,9 +120,15 @@ class Sandbox:
             raise
         return self
 
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the sandbox stops (undo process-wide settings)."""
+        self._on_stop.append(callback)
+
     def stop(self) -> None:
         if self._mock is None:
             return
+        while self._on_stop:
+            self._on_stop.pop()()
         self._mock.stop()
         self._mock = None
         for key, value in self._saved_env.items():

@@ -17,6 +17,7 @@ from typing import Any
 
 from drorch import names
 from drorch.engine import asl
+from drorch.engine import clock as engine_clock
 from drorch.sandbox.core import Sandbox
 
 HANDLER_MODULE = "drorch.handlers.{key}"
@@ -190,4 +191,7 @@ def deploy_hub(sandbox: Sandbox, *, log_level: str = "WARNING") -> HubDeployment
     runtime.session = orchestrator
     sandbox.state.service_access_key = orchestrator.get_credentials().access_key
     sandbox.set_environment(deployment.environment)
+    # the engine's timings (wave durations, measured RTO) follow simulated time
+    engine_clock.use(sandbox.clock.now)
+    sandbox.on_stop(lambda: engine_clock.use(None))
     return deployment

@@ -12,6 +12,9 @@ and this module supplies them:
 * **the service's identity**: moto's interpreter signs its own calls with the
   access key ``ak``, which moto maps to its default account; the interceptor
   re-signs them as the orchestrator role in the hub account;
+* **simulated time**: with a manual sandbox clock, a Wait state moves the
+  simulated clock to its end instead of sleeping, so polling loops cost
+  milliseconds and measured durations are simulated ones;
 * **three moto gaps** (moto 5.2): the interpreter's optimised integrations pass
   ASL's PascalCase parameters straight to boto3 and expect PascalCase answers
   (translated here both ways); and a state machine with a running execution
@@ -30,6 +33,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -155,6 +159,18 @@ def _answer_in_pascal_case(parsed: Any, **_: Any) -> None:
                 parsed.setdefault(key[0].upper() + key[1:], parsed[key])
 
 
+REAL_PAUSE_SECONDS = 0.01
+
+
+def wait_on_simulated_clock(clock: Any, seconds: float, interrupt: threading.Event) -> None:
+    """A Wait state when the sandbox's clock is manual: simulated time moves to the end
+    of the wait (once, however many executions wait in parallel), and real time
+    barely passes — so a 30-second polling loop costs milliseconds, DRS work
+    progresses, and measured durations are what AWS would show."""
+    clock.advance_to(clock.now() + timedelta(seconds=seconds))
+    interrupt.wait(REAL_PAUSE_SECONDS)
+
+
 def install() -> None:
     """Patch moto's Step Functions interpreter (idempotent)."""
     global _installed
@@ -200,4 +216,20 @@ def install() -> None:
         import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback as callback
 
         callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.05
+
+        # Wait states on the simulated clock (see wait_on_simulated_clock)
+        from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+            WaitFunction,
+        )
+
+        real_wait = WaitFunction._wait_interval
+
+        def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+            from drorch.sandbox.state import STATE
+
+            if STATE.clock.speed > 0 or wait_seconds <= 0:
+                return real_wait(self, env, wait_seconds)
+            wait_on_simulated_clock(STATE.clock, wait_seconds, env.program_state_event)
+
+        WaitFunction._wait_interval = wait_interval
         _installed = True
