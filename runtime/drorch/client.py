@@ -232,7 +232,7 @@ class Client:
         *,
         on_update: Callable[[dict[str, Any]], None] = lambda d: None,
         on_gate: Callable[[dict[str, Any]], bool | None] | None = None,
-        interval: float = 0.25,
+        interval: float = 0.5,
         timeout: float | None = None,
     ) -> dict[str, Any]:
         """Follow an execution until it ends. ``on_gate`` may decide an open gate:

@@ -6,6 +6,11 @@ them by these names, and the sandbox creates its simulated copies with them.
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 PREFIX = "drorch"
 
 # IAM roles
@@ -41,6 +46,7 @@ def manifest_bucket(account_id: str, region: str) -> str:
 def artifacts_bucket(account_id: str, region: str) -> str:
     return f"{PREFIX}-artifacts-{account_id}-{region}"
 
+
 # --- the hub's engine (docs/engine-design.md) ---------------------------------
 HISTORY_TABLE = f"{PREFIX}-history"
 LOCK_TABLE = f"{PREFIX}-locks"
@@ -72,3 +78,50 @@ def function_arn(account_id: str, region: str, key: str, partition: str = "aws")
 
 def state_machine_arn(account_id: str, region: str, key: str, partition: str = "aws") -> str:
     return f"arn:{partition}:states:{region}:{account_id}:stateMachine:{STATE_MACHINES[key]}"
+
+
+# --- what a deployed handler is told through its environment ------------------
+@dataclass(frozen=True)
+class EnvConfig:
+    """The names a Lambda handler works with (``DRORCH_*`` variables, names above as defaults).
+
+    The buckets and the topic ARN contain the hub's account id and region; they
+    are ``None`` when the variable is unset, and the engine fills them in from
+    the caller's identity (``drorch.engine.aws.resolve_config``).
+    """
+
+    history_table: str = HISTORY_TABLE
+    lock_table: str = LOCK_TABLE
+    idempotency_table: str = IDEMPOTENCY_TABLE
+    event_bus: str = EVENT_BUS
+    artifacts_bucket: str | None = None
+    manifest_bucket: str | None = None
+    topic_arn: str | None = None
+    # staging accounts: {accountId, recoveryRegion, sourceRegion, executionRoleArn, externalId, name}
+    accounts: tuple[dict[str, str], ...] = ()
+
+
+def env_config(environ: Mapping[str, str] | None = None) -> EnvConfig:
+    """Read the ``DRORCH_*`` environment variables (``os.environ`` by default)."""
+    env = os.environ if environ is None else environ
+    raw_accounts = env.get("DRORCH_ACCOUNTS") or "[]"
+    try:
+        accounts = json.loads(raw_accounts)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"DRORCH_ACCOUNTS is not valid JSON: {exc}") from exc
+    if not isinstance(accounts, list) or not all(isinstance(a, dict) for a in accounts):
+        raise ValueError("DRORCH_ACCOUNTS must be a JSON list of objects")
+    return EnvConfig(
+        history_table=env.get("DRORCH_HISTORY_TABLE") or HISTORY_TABLE,
+        lock_table=env.get("DRORCH_LOCK_TABLE") or LOCK_TABLE,
+        idempotency_table=env.get("DRORCH_IDEMPOTENCY_TABLE") or IDEMPOTENCY_TABLE,
+        event_bus=env.get("DRORCH_EVENT_BUS") or EVENT_BUS,
+        artifacts_bucket=env.get("DRORCH_ARTIFACTS_BUCKET") or None,
+        manifest_bucket=env.get("DRORCH_MANIFEST_BUCKET") or None,
+        topic_arn=env.get("DRORCH_TOPIC_ARN") or None,
+        accounts=tuple(accounts),
+    )
+
+
+def topic_arn(account_id: str, region: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:sns:{region}:{account_id}:{NOTIFICATION_TOPIC}"

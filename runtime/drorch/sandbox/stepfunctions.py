@@ -162,6 +162,24 @@ def _answer_in_pascal_case(parsed: Any, **_: Any) -> None:
 REAL_PAUSE_SECONDS = 0.01
 
 
+class SimulatedTimeEvent(threading.Event):
+    """A ``threading.Event`` whose ``wait(timeout)`` counts the timeout in simulated
+    time when the sandbox clock is manual: a state's ``TimeoutSeconds`` (an
+    approval gate that nobody answers) expires when the clock passes it."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        from drorch.sandbox.state import STATE
+
+        clock = STATE.clock
+        if timeout is None or clock.speed > 0:
+            return super().wait(timeout)
+        deadline = clock.now() + timedelta(seconds=timeout)
+        while not super().wait(REAL_PAUSE_SECONDS * 2):
+            if clock.now() >= deadline:
+                return self.is_set()
+        return True
+
+
 def wait_on_simulated_clock(clock: Any, seconds: float, interrupt: threading.Event) -> None:
     """A Wait state when the sandbox's clock is manual: simulated time moves to the end
     of the wait (once, however many executions wait in parallel), and real time
@@ -182,11 +200,17 @@ def install() -> None:
         from moto.stepfunctions.models import StateMachine
 
         original = boto_client.boto_client_for
+        clients: dict[str, Any] = {}
 
         def client_for(*args: Any, **kwargs: Any) -> Any:
-            client = original(*args, **kwargs)
-            client.meta.events.register("before-parameter-build.*.*", _parameters_to_model_names)
-            client.meta.events.register("after-call.*.*", _answer_in_pascal_case)
+            # one client per target (boto3 clients are thread-safe; creating one costs ms)
+            key = repr((args, sorted(kwargs.items())))
+            client = clients.get(key)
+            if client is None:
+                client = original(*args, **kwargs)
+                client.meta.events.register("before-parameter-build.*.*", _parameters_to_model_names)
+                client.meta.events.register("after-call.*.*", _answer_in_pascal_case)
+                clients[key] = client
             return client
 
         for name, module in list(sys.modules.items()):
@@ -232,4 +256,21 @@ def install() -> None:
             wait_on_simulated_clock(STATE.clock, wait_seconds, env.program_state_event)
 
         WaitFunction._wait_interval = wait_interval
+
+        # State timeouts and task-token waits on the simulated clock too
+        import types
+
+        import moto.stepfunctions.parser.asl.component.state.exec.execute_state as execute_state
+        import moto.stepfunctions.parser.asl.eval.callback.callback as callback_module
+
+        execute_state.threading = types.SimpleNamespace(Event=SimulatedTimeEvent)
+        callback_module.Event = SimulatedTimeEvent
+
+        # moto builds a new JSONPath parser (LR tables and all) for every path it
+        # evaluates; a parsed path is immutable, so parse each distinct one once.
+        import functools
+
+        import moto.stepfunctions.parser.asl.utils.json_path as json_path
+
+        json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
         _installed = True

@@ -1,0 +1,219 @@
+"""Discovery: each module group's resources in each staging account its selector allows.
+
+For every (module group, staging account) pair the hub assumes the account's
+execution role with its ExternalId, asks the group's module to discover (the
+DRS module: Resource Explorer plus ``DescribeSourceServers``), and checks every
+resource's DR tags (:func:`drorch.tags.check_tags`): resources with invalid
+tags are excluded and reported, ``dr:enabled=false`` ones are skipped. Each
+group's result is written to S3 as ``executions/<id>/groups/<groupId>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from drorch import names
+from drorch.engine import aws
+from drorch.errors import DrorchError
+from drorch.manifest import Manifest, ModuleGroup, Wave
+from drorch.modules.base import AccountContext, Module, Resource
+from drorch.tags import check_tags
+
+
+class DiscoveryFailed(DrorchError):
+    """A staging account could not be reached or searched."""
+
+
+def group_key(execution_id: str, group_id: str) -> str:
+    return f"executions/{execution_id}/groups/{group_id}.json"
+
+
+def in_scope(group: ModuleGroup, access: aws.AccountAccess) -> bool:
+    """Whether the group's selector allows this staging account (by name or id)."""
+    wanted = group.selector.accounts
+    return not wanted or access.account_id in wanted or access.name in wanted
+
+
+def resource_counts(resources: Mapping[str, list[Mapping[str, Any]]]) -> dict[str, int]:
+    """Resources per account of a group file's ``resources`` (accounts with none left out)."""
+    return {account: len(items) for account, items in resources.items() if items}
+
+
+def rto_target_minutes(resources: Mapping[str, list[Mapping[str, Any]]]) -> int | None:
+    """The smallest ``dr:rto-target`` (minutes) among a group file's resources."""
+    targets = [
+        int(r["tags"][names.TAG_RTO])
+        for items in resources.values()
+        for r in items
+        if str(r.get("tags", {}).get(names.TAG_RTO, "")).isdigit()
+    ]
+    return min(targets) if targets else None
+
+
+@dataclass
+class GroupDiscovery:
+    """One module group's discovery, as written to S3."""
+
+    group_id: str
+    wave: str
+    module: str
+    parameters: dict[str, Any]
+    timeout_minutes: int
+    resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "groupId": self.group_id,
+            "wave": self.wave,
+            "module": self.module,
+            "parameters": self.parameters,
+            "timeoutMinutes": self.timeout_minutes,
+            "resources": self.resources,
+            "excluded": self.excluded,
+            "skipped": self.skipped,
+        }
+
+    def counts(self) -> dict[str, int]:
+        return resource_counts(self.resources)
+
+    def rto_target_minutes(self) -> int | None:
+        return rto_target_minutes(self.resources)
+
+
+@dataclass
+class DiscoverySummary:
+    groups: dict[str, GroupDiscovery]
+
+    @property
+    def discovered(self) -> int:
+        return sum(sum(g.counts().values()) for g in self.groups.values())
+
+    @property
+    def excluded(self) -> int:
+        return sum(len(g.excluded) for g in self.groups.values())
+
+    @property
+    def skipped(self) -> int:
+        return sum(len(g.skipped) for g in self.groups.values())
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """groupId -> accountId -> number of resources."""
+        return {group_id: g.counts() for group_id, g in self.groups.items()}
+
+    def rto_targets(self) -> dict[str, int | None]:
+        return {group_id: g.rto_target_minutes() for group_id, g in self.groups.items()}
+
+
+def sort_resources(
+    resources: list[Resource], account_id: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(kept, excluded, skipped) after checking each resource's DR tags."""
+    kept, excluded, skipped = [], [], []
+    for resource in resources:
+        check = check_tags(resource.tags)
+        entry = resource.to_dict()
+        entry["accountId"] = entry.get("accountId") or account_id
+        if check.errors:
+            excluded.append(
+                {
+                    "id": resource.id,
+                    "arn": resource.arn,
+                    "name": resource.name,
+                    "accountId": entry["accountId"],
+                    "region": resource.region,
+                    "reasons": list(check.errors),
+                }
+            )
+        elif not check.dr_enabled:
+            skipped.append(
+                {"id": resource.id, "arn": resource.arn, "accountId": entry["accountId"]}
+            )
+        else:
+            kept.append(entry)
+    return kept, excluded, skipped
+
+
+def discover_group(
+    wave: Wave,
+    group: ModuleGroup,
+    accounts: Mapping[str, aws.AccountAccess],
+    module: Module,
+    session_for: Callable[[aws.AccountAccess], Any],
+) -> GroupDiscovery:
+    found = GroupDiscovery(
+        group_id=group.id,
+        wave=wave.name,
+        module=group.type,
+        parameters=dict(group.parameters),
+        timeout_minutes=wave.timeout_minutes,
+    )
+    for access in accounts.values():
+        if not in_scope(group, access):
+            continue
+        ctx = AccountContext(
+            session=session_for(access),
+            account_id=access.account_id,
+            region=access.recovery_region,
+            account_name=access.name,
+        )
+        resources = module.discover(ctx, group.selector)
+        kept, excluded, skipped = sort_resources(list(resources), access.account_id)
+        for exclusion in getattr(resources, "excluded", []):  # the module's own exclusions
+            excluded.append(exclusion.to_dict())
+        found.resources[access.account_id] = kept
+        found.excluded.extend({**e, "groupId": group.id} for e in excluded)
+        found.skipped.extend({**s, "groupId": group.id} for s in skipped)
+    return found
+
+
+def assume_for_discovery(access: aws.AccountAccess) -> Any:
+    try:
+        return aws.assume(access, session_name="drorch-discovery")
+    except ClientError as exc:
+        raise DiscoveryFailed(
+            f"cannot assume {access.execution_role_arn} in staging account {access.name} "
+            f"({access.account_id}) with its ExternalId: {exc}",
+            hint="check the staging stack of that account and its ExternalId in accounts/",
+        ) from exc
+
+
+def discover(
+    execution_id: str,
+    manifest: Manifest,
+    accounts: Mapping[str, aws.AccountAccess],
+    modules: Mapping[str, Module],
+    s3: Any,
+    bucket: str,
+    session_for: Callable[[aws.AccountAccess], Any] = assume_for_discovery,
+) -> DiscoverySummary:
+    """Discover every group in every allowed account and write the group files to S3."""
+    groups: dict[str, GroupDiscovery] = {}
+    for wave in manifest.waves:
+        for group in wave.groups:
+            module = modules.get(group.type)
+            if module is None:
+                raise DiscoveryFailed(
+                    f"group {group.id}: no module of type {group.type!r} is registered",
+                    hint=f"registered: {', '.join(sorted(modules)) or 'none'}",
+                )
+            found = discover_group(wave, group, accounts, module, session_for)
+            s3.put_object(
+                Bucket=bucket,
+                Key=group_key(execution_id, group.id),
+                Body=json.dumps(found.to_dict()).encode(),
+                ContentType="application/json",
+            )
+            groups[group.id] = found
+    return DiscoverySummary(groups)
+
+
+def load_group(s3: Any, bucket: str, execution_id: str, group_id: str) -> dict[str, Any]:
+    body = s3.get_object(Bucket=bucket, Key=group_key(execution_id, group_id))["Body"].read()
+    return json.loads(body)

@@ -1,0 +1,239 @@
+"""The technology executor's two steps: start a module group's phase in one account, then
+report its status until it is done.
+
+Between the two, the module's state lives in S3 at
+``executions/<id>/state/<groupId>/<accountId>/<phase>.json`` together with the
+deadline and each resource's last known status, so the history gets one write per
+resource status change (not per poll). No step sleeps or polls in a loop: the
+state machine's Wait state does the waiting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from drorch.engine import aws, clock
+from drorch.engine import events as ev
+from drorch.engine.discovery import load_group
+from drorch.engine.runtime import Engine
+from drorch.errors import DrorchError
+from drorch.manifest import is_reference, resolve_parameters
+from drorch.modules.base import AccountContext, Resource, StatusResult
+
+RUNNING, SUCCEEDED, FAILED, SKIPPED = "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"
+DONE = frozenset({SUCCEEDED, FAILED, SKIPPED})
+SUMMARY_MAX = 2000
+
+
+def state_key(execution_id: str, group_id: str, account_id: str, phase: str) -> str:
+    return f"executions/{execution_id}/state/{group_id}/{account_id}/{phase}.json"
+
+
+def idempotency_key(execution_id: str, phase: str, group_id: str, account_id: str) -> str:
+    """The key a module tags its jobs with, so a retried start finds the first one."""
+    return f"{execution_id}/{phase}/{group_id}/{account_id}"
+
+
+def _has_references(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(_has_references(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_references(v) for v in value)
+    return is_reference(value)
+
+
+def account_context(engine: Engine, account_id: str, drill: bool) -> AccountContext:
+    access = engine.accounts.get(account_id)
+    if access is None:
+        raise DrorchError(
+            f"staging account {account_id} is not configured in this hub (DRORCH_ACCOUNTS)",
+            hint=f"configured: {', '.join(sorted(engine.accounts)) or 'none'}",
+        )
+    return AccountContext(
+        session=aws.assume(access, session_name="drorch-executor"),
+        account_id=account_id,
+        region=access.recovery_region,
+        account_name=access.name,
+        drill=drill,
+    )
+
+
+def counts(resources: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    found = {"total": len(resources), "running": 0, "succeeded": 0, "failed": 0, "skipped": 0}
+    for entry in resources.values():
+        key = str(entry.get("status", "")).lower()
+        if key in found:
+            found[key] += 1
+    return found
+
+
+def _save(engine: Engine, key: str, saved: Mapping[str, Any]) -> None:
+    engine.s3.put_object(
+        Bucket=engine.bucket,
+        Key=key,
+        Body=json.dumps(saved, default=str).encode(),
+        ContentType="application/json",
+    )
+
+
+def _resource_items(
+    request: Mapping[str, Any], tracked: Mapping[str, Mapping[str, Any]], ids: list[str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "phase": request["phase"],
+            "groupId": request["groupId"],
+            "accountId": request["accountId"],
+            "resourceId": resource_id,
+            **tracked[resource_id],
+        }
+        for resource_id in ids
+    ]
+
+
+def _answer(saved: Mapping[str, Any], status: str, **extra: Any) -> dict[str, Any]:
+    answer = {"status": status, "deadline": saved["deadline"], "counts": counts(saved["resources"])}
+    answer.update({k: v for k, v in extra.items() if v is not None})
+    return answer
+
+
+def module_start(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Start ``phase`` of a module group in one account; returns status, deadline and counts."""
+    execution_id, group_id = request["executionId"], request["groupId"]
+    account_id, phase = request["accountId"], request["phase"]
+    execution = engine.history.require_execution(execution_id)
+    drill = execution["operation"] == "drill"
+    group = load_group(engine.s3, engine.bucket, execution_id, group_id)
+    module = engine.modules[group["module"]]
+    entries = group["resources"].get(account_id, [])
+    started_at = clock.iso()
+    deadline = clock.epoch() + int(group.get("timeoutMinutes") or 120) * 60
+    tracked = {
+        entry["id"]: {
+            "name": entry.get("name", ""),
+            "arn": entry.get("arn", ""),
+            "status": RUNNING,
+            "startedAt": started_at,
+        }
+        for entry in entries
+    }
+    saved: dict[str, Any] = {
+        "module": group["module"],
+        "startedAt": started_at,
+        "deadline": deadline,
+        "drill": drill,
+        "state": {},
+        "resources": tracked,
+    }
+    key = state_key(execution_id, group_id, account_id, phase)
+    if not entries:  # nothing to do here: done at once
+        saved["finished"] = SUCCEEDED
+        _save(engine, key, saved)
+        engine.history.put_module(
+            execution_id, phase, group_id, account_id,
+            status=SUCCEEDED, startedAt=started_at, finishedAt=started_at, resources=0,
+            summary="no resources",
+        )  # fmt: skip
+        return _answer(saved, SUCCEEDED)
+
+    ctx = account_context(engine, account_id, drill)
+    params = dict(group.get("parameters") or {})
+    if _has_references(params):
+        params = resolve_parameters(params, ctx.client("ssm"), ctx.client("cloudformation"))
+    resources = [Resource.from_dict(e, account_id, type=e.get("type", "")) for e in entries]
+    saved["state"] = module.start(
+        ctx,
+        phase,
+        resources,
+        params,
+        drill,
+        idempotency_key(execution_id, phase, group_id, account_id),
+    )
+    _save(engine, key, saved)
+    engine.history.put_resources(execution_id, _resource_items(request, tracked, list(tracked)))
+    engine.history.put_module(
+        execution_id, phase, group_id, account_id,
+        status=RUNNING, startedAt=started_at, deadline=deadline, resources=len(tracked),
+    )  # fmt: skip
+    return _answer(saved, RUNNING)
+
+
+def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> list[str]:
+    """Fold a module status into the tracked resources; returns the ids that changed."""
+    tracked = saved["resources"]
+    changed = []
+    for res in result.resources:
+        entry = tracked.setdefault(res.id, {"name": res.name, "arn": "", "startedAt": now})
+        before = (entry.get("status"), entry.get("error"), entry.get("detail"))
+        entry["name"] = res.name or entry.get("name", "")
+        entry["status"] = res.status
+        entry["detail"] = res.detail
+        if res.error:
+            entry["error"] = res.error
+        if res.status in DONE and not entry.get("finishedAt"):
+            entry["finishedAt"] = now
+        if (entry.get("status"), entry.get("error"), entry.get("detail")) != before:
+            changed.append(res.id)
+    return changed
+
+
+def module_status(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the phase is: RUNNING, SUCCEEDED or FAILED (``reason: timeout`` past the deadline)."""
+    execution_id, group_id = request["executionId"], request["groupId"]
+    account_id, phase = request["accountId"], request["phase"]
+    key = state_key(execution_id, group_id, account_id, phase)
+    saved = json.loads(engine.s3.get_object(Bucket=engine.bucket, Key=key)["Body"].read())
+    if saved.get("finished"):  # a retried status call after the end: same answer
+        return _answer(
+            saved, saved["finished"], summary=saved.get("summary"), reason=saved.get("reason")
+        )
+    now = clock.iso()
+    reason = None
+    if clock.epoch() > saved["deadline"]:
+        changed = []
+        for resource_id, entry in saved["resources"].items():
+            if entry.get("status") not in DONE:
+                entry.update(status=FAILED, error="timeout", finishedAt=now)
+                changed.append(resource_id)
+        status, reason = FAILED, "timeout"
+        minutes = (saved["deadline"] - clock.epoch(clock.parse(saved["startedAt"]))) // 60
+        summary = f"FAILED: timeout after {minutes} min; {len(changed)} resource(s) unfinished"
+    else:
+        module = engine.modules[saved["module"]]
+        ctx = account_context(engine, account_id, bool(saved.get("drill")))
+        result = module.status(ctx, phase, saved["state"])
+        saved["state"] = result.state
+        changed = _apply(saved, result, now)
+        status, summary = result.status, result.summary()
+    summary = summary[:SUMMARY_MAX]
+    if status != RUNNING:
+        saved.update(finished=status, summary=summary, reason=reason, finishedAt=now)
+    _save(engine, key, saved)
+    if changed:
+        items = _resource_items(request, saved["resources"], changed)
+        engine.history.put_resources(execution_id, items)
+        engine.publisher.publish_many(
+            ev.RESOURCE_STATUS,
+            [
+                {
+                    "executionId": execution_id,
+                    "phase": phase,
+                    "groupId": group_id,
+                    "accountId": account_id,
+                    "resourceId": item["resourceId"],
+                    "name": item.get("name"),
+                    "status": item["status"],
+                    "error": item.get("error"),
+                }
+                for item in items
+            ],
+        )
+    if status != RUNNING:
+        engine.history.put_module(
+            execution_id, phase, group_id, account_id,
+            status=status, finishedAt=now, summary=summary, reason=reason,
+            counts=counts(saved["resources"]),
+        )  # fmt: skip
+    return _answer(saved, status, summary=summary, reason=reason)

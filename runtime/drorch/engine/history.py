@@ -1,0 +1,527 @@
+"""Execution history in DynamoDB (``drorch-history``).
+
+One partition per execution (``pk = EXEC#<executionId>``):
+
+* ``sk = EXEC``: the execution (status, who, when, manifest, error, flags);
+* ``sk = WAVE#<phase>#<level>#<wave>``: a wave's status and timings in a phase;
+* ``sk = MOD#<phase>#<groupId>#<accountId>``: a module group's outcome in one account;
+* ``sk = RES#<phase>#<groupId>#<accountId>#<resourceId>``: one resource's outcome;
+* ``sk = GATE#<n>``: an approval, wave pause or resume gate, its task token and decision.
+
+Statuses use the canonical vocabulary; an execution's status only moves along
+:data:`TRANSITIONS`, enforced by conditional writes, so a finished execution can
+never be reopened. Finished executions expire (TTL ``expiresAt``) after
+:data:`RETENTION_DAYS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from drorch import names
+from drorch.engine import aws, clock
+from drorch.engine.errors import GateNotFound, InvalidTransition
+from drorch.errors import DrorchError
+
+PENDING, RUNNING, PAUSED, WAITING_APPROVAL = "PENDING", "RUNNING", "PAUSED", "WAITING_APPROVAL"
+SUCCEEDED, FAILED, CANCELLED = "SUCCEEDED", "FAILED", "CANCELLED"
+STATUSES = (PENDING, RUNNING, PAUSED, WAITING_APPROVAL, SUCCEEDED, FAILED, CANCELLED)
+TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+# where an execution may go from each status (terminal statuses go nowhere)
+TRANSITIONS: dict[str, frozenset[str]] = {
+    PENDING: frozenset({RUNNING, FAILED, CANCELLED}),
+    RUNNING: frozenset({PAUSED, WAITING_APPROVAL, SUCCEEDED, FAILED, CANCELLED}),
+    PAUSED: frozenset({RUNNING, WAITING_APPROVAL, FAILED, CANCELLED}),
+    WAITING_APPROVAL: frozenset({RUNNING, PAUSED, FAILED, CANCELLED}),
+}
+RETENTION_DAYS = 90
+# progress items are written during the run and expire a little after their execution would
+CHILD_RETENTION_DAYS = RETENTION_DAYS + 7
+FLAGS = ("paused", "cancelRequested")
+
+
+class ExecutionNotFound(DrorchError):
+    """No execution with that id in the history."""
+
+
+def can_transition(current: str, new: str) -> bool:
+    """Whether an execution in ``current`` may move to ``new`` (staying put is allowed)."""
+    return current == new or new in TRANSITIONS.get(current, frozenset())
+
+
+def _to_dynamo(value: Any) -> Any:
+    """JSON-like data as DynamoDB accepts it (floats as Decimal, other types as strings)."""
+    return json.loads(json.dumps(value, default=str), parse_float=Decimal)
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB data back to JSON types (Decimal -> int or float, sets -> lists)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _is_conditional_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def wave_sk(phase: str, level: int, wave: str) -> str:
+    return f"WAVE#{phase}#{level}#{wave}"
+
+
+def module_sk(phase: str, group_id: str, account_id: str) -> str:
+    return f"MOD#{phase}#{group_id}#{account_id}"
+
+
+def resource_sk(phase: str, group_id: str, account_id: str, resource_id: str) -> str:
+    return f"RES#{phase}#{group_id}#{account_id}#{resource_id}"
+
+
+def gate_sk(number: int) -> str:
+    return f"GATE#{number}"
+
+
+@dataclass
+class History:
+    """The history table of one hub (``table`` is a boto3 ``dynamodb.Table``)."""
+
+    table: Any
+
+    @classmethod
+    def from_config(cls, config: names.EnvConfig, session: Any = None) -> History:
+        return cls(aws.table(config.history_table, session))
+
+    # --- keys and plumbing ------------------------------------------------------
+    @staticmethod
+    def pk(execution_id: str) -> str:
+        return f"EXEC#{execution_id}"
+
+    def _key(self, execution_id: str, sk: str) -> dict[str, str]:
+        return {"pk": self.pk(execution_id), "sk": sk}
+
+    def _query(self, execution_id: str, prefix: str) -> Iterator[dict[str, Any]]:
+        condition = Key("pk").eq(self.pk(execution_id))
+        if prefix:
+            condition = condition & Key("sk").begins_with(prefix)
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
+        while True:
+            page = self.table.query(**kwargs)
+            for item in page.get("Items", []):
+                yield plain(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    @staticmethod
+    def _child_expiry() -> int:
+        return clock.epoch(clock.now() + timedelta(days=CHILD_RETENTION_DAYS))
+
+    def _update(
+        self,
+        execution_id: str,
+        sk: str,
+        values: dict[str, Any],
+        *,
+        if_not_exists: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        condition: str | None = None,
+        extra_values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """SET ``values`` (and ``if_not_exists`` ones only when absent); returns the new item."""
+        keep = set(if_not_exists)
+        names_: dict[str, str] = {}
+        vals: dict[str, Any] = {}
+        sets = []
+        for index, (attribute, value) in enumerate(values.items()):
+            names_[f"#a{index}"] = attribute
+            vals[f":v{index}"] = _to_dynamo(value)
+            if attribute in keep:
+                sets.append(f"#a{index} = if_not_exists(#a{index}, :v{index})")
+            else:
+                sets.append(f"#a{index} = :v{index}")
+        expression = "SET " + ", ".join(sets)
+        removed = list(remove)
+        if removed:
+            for index, attribute in enumerate(removed):
+                names_[f"#r{index}"] = attribute
+            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+        kwargs: dict[str, Any] = {
+            "Key": self._key(execution_id, sk),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names_,
+            "ExpressionAttributeValues": vals,
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition:
+            kwargs["ConditionExpression"] = condition
+            for key, value in (extra_values or {}).items():
+                vals[key] = _to_dynamo(value)
+            if "#status" in condition:
+                names_.setdefault("#status", "status")
+        return plain(self.table.update_item(**kwargs)["Attributes"])
+
+    # --- executions ---------------------------------------------------------------
+    def create_execution(
+        self,
+        execution_id: str,
+        *,
+        application: str,
+        operation: str,
+        requested_by: str,
+        manifest: dict[str, Any],
+        status: str = RUNNING,
+        **attributes: Any,
+    ) -> dict[str, Any]:
+        """Write the execution item; a retry with the same id returns the existing one."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        item = {
+            **self._key(execution_id, "EXEC"),
+            "executionId": execution_id,
+            "application": application,
+            "operation": operation,
+            "status": status,
+            "startedAt": clock.iso(),
+            "requestedBy": requested_by or "unknown",
+            "manifest": manifest,
+            "paused": False,
+            "cancelRequested": False,
+            **attributes,
+        }
+        if status in TERMINAL:
+            item["finishedAt"] = item["startedAt"]
+            item["expiresAt"] = clock.epoch(clock.now() + timedelta(days=RETENTION_DAYS))
+        try:
+            self.table.put_item(
+                Item=_to_dynamo(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+            return self.require_execution(execution_id)
+        return plain(_to_dynamo(item))
+
+    def execution(self, execution_id: str) -> dict[str, Any] | None:
+        found = self.table.get_item(Key=self._key(execution_id, "EXEC"), ConsistentRead=True)
+        return plain(found["Item"]) if "Item" in found else None
+
+    def require_execution(self, execution_id: str) -> dict[str, Any]:
+        found = self.execution(execution_id)
+        if found is None:
+            raise ExecutionNotFound(f"execution {execution_id} is not in the history")
+        return found
+
+    def set_status(
+        self,
+        execution_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        cause: str | None = None,
+        **attributes: Any,
+    ) -> dict[str, Any]:
+        """Move the execution to ``status``; raises InvalidTransition if the lifecycle forbids it."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        allowed_from = [s for s in STATUSES if can_transition(s, status)]
+        values: dict[str, Any] = {"status": status, "updatedAt": clock.iso(), **attributes}
+        if error is not None:
+            values["error"] = error
+        if cause is not None:
+            values["cause"] = cause
+        keep: list[str] = []
+        if status in TERMINAL:
+            values["finishedAt"] = clock.iso()
+            values["expiresAt"] = clock.epoch(clock.now() + timedelta(days=RETENTION_DAYS))
+            values["paused"] = False
+            keep = ["finishedAt", "expiresAt"]
+        placeholders = {f":from{i}": s for i, s in enumerate(allowed_from)}
+        condition = f"#status IN ({', '.join(placeholders)})"
+        try:
+            return self._update(
+                execution_id,
+                "EXEC",
+                values,
+                if_not_exists=keep,
+                condition=condition,
+                extra_values=placeholders,
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+        current = self.require_execution(execution_id)
+        raise InvalidTransition(
+            f"execution {execution_id} is {current['status']}; it cannot become {status}",
+            hint="a finished execution is never reopened; start a new one"
+            if current["status"] in TERMINAL
+            else None,
+        )
+
+    def update_execution(self, execution_id: str, **attributes: Any) -> dict[str, Any]:
+        """Record facts about an existing execution (counts, phases, report keys)."""
+        try:
+            return self._update(
+                execution_id,
+                "EXEC",
+                attributes,
+                condition="attribute_exists(pk)",
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                raise ExecutionNotFound(f"execution {execution_id} is not in the history") from exc
+            raise
+
+    def set_flag(self, execution_id: str, flag: str, value: bool) -> dict[str, Any]:
+        """Set ``paused`` or ``cancelRequested`` on an unfinished execution."""
+        if flag not in FLAGS:
+            raise ValueError(f"unknown flag {flag!r}; expected one of {', '.join(FLAGS)}")
+        placeholders = {f":open{i}": s for i, s in enumerate(sorted(TRANSITIONS))}
+        try:
+            return self._update(
+                execution_id,
+                "EXEC",
+                {flag: value, "updatedAt": clock.iso()},
+                condition=f"#status IN ({', '.join(placeholders)})",
+                extra_values=placeholders,
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+        current = self.require_execution(execution_id)
+        raise InvalidTransition(
+            f"execution {execution_id} is {current['status']}; it is finished and cannot be "
+            f"{'paused' if flag == 'paused' else 'cancelled'}"
+        )
+
+    def list_executions(
+        self, *, status: str | None = None, application: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Newest first, through the GSIs (progress items share ``status``: only EXEC kept)."""
+        kwargs: dict[str, Any] = {"ScanIndexForward": False}
+        only_exec = Attr("sk").eq("EXEC")
+        if application:
+            kwargs["IndexName"] = "by-application"
+            kwargs["KeyConditionExpression"] = Key("application").eq(application)
+            kwargs["FilterExpression"] = (
+                only_exec & Attr("status").eq(status) if status else only_exec
+            )
+        elif status:
+            kwargs["IndexName"] = "by-status"
+            kwargs["KeyConditionExpression"] = Key("status").eq(status)
+            kwargs["FilterExpression"] = only_exec
+        else:
+            return self._scan_executions(limit)
+        found: list[dict[str, Any]] = []
+        while len(found) < limit:
+            page = self.table.query(**kwargs)
+            found.extend(plain(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found[:limit]
+
+    def _scan_executions(self, limit: int) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"FilterExpression": Attr("sk").eq("EXEC")}
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.table.scan(**kwargs)
+            found.extend(plain(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found.sort(key=lambda i: i.get("startedAt", ""), reverse=True)
+        return found[:limit]
+
+    def items(self, execution_id: str) -> list[dict[str, Any]]:
+        """Every item of the execution (for the report)."""
+        return list(self._query(execution_id, ""))
+
+    # --- waves --------------------------------------------------------------------
+    def plan_wave(
+        self,
+        execution_id: str,
+        phase: str,
+        level: int,
+        wave: str,
+        rto_target_minutes: int | None = None,
+    ) -> dict[str, Any]:
+        """A wave the plan will run: PENDING until it starts (kept as is on a retry)."""
+        values: dict[str, Any] = {
+            "executionId": execution_id,
+            "phase": phase,
+            "level": level,
+            "wave": wave,
+            "status": PENDING,
+            "expiresAt": self._child_expiry(),
+        }
+        if rto_target_minutes is not None:
+            values["rtoTargetMinutes"] = rto_target_minutes
+        return self._update(
+            execution_id, wave_sk(phase, level, wave), values, if_not_exists=["status"]
+        )
+
+    def wave_started(self, execution_id: str, phase: str, level: int, wave: str) -> dict[str, Any]:
+        return self._update(
+            execution_id,
+            wave_sk(phase, level, wave),
+            {
+                "executionId": execution_id,
+                "phase": phase,
+                "level": level,
+                "wave": wave,
+                "status": RUNNING,
+                "startedAt": clock.iso(),
+                "expiresAt": self._child_expiry(),
+            },
+            if_not_exists=["startedAt"],
+        )
+
+    def wave_finished(
+        self,
+        execution_id: str,
+        phase: str,
+        level: int,
+        wave: str,
+        status: str,
+        *,
+        started_at: str | None = None,
+        **attributes: Any,
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "executionId": execution_id,
+            "phase": phase,
+            "level": level,
+            "wave": wave,
+            "status": status,
+            "finishedAt": clock.iso(),
+            "expiresAt": self._child_expiry(),
+            **attributes,
+        }
+        keep = ["finishedAt"]
+        if started_at:
+            values["startedAt"] = started_at
+            keep.append("startedAt")
+        return self._update(execution_id, wave_sk(phase, level, wave), values, if_not_exists=keep)
+
+    def waves(self, execution_id: str, phase: str | None = None) -> list[dict[str, Any]]:
+        prefix = f"WAVE#{phase}#" if phase else "WAVE#"
+        return sorted(self._query(execution_id, prefix), key=lambda w: (w["level"], w["wave"]))
+
+    # --- module groups in accounts -----------------------------------------------------
+    def put_module(
+        self, execution_id: str, phase: str, group_id: str, account_id: str, **attributes: Any
+    ) -> dict[str, Any]:
+        values = {
+            "executionId": execution_id,
+            "phase": phase,
+            "groupId": group_id,
+            "accountId": account_id,
+            "expiresAt": self._child_expiry(),
+            **{k: v for k, v in attributes.items() if v is not None},
+        }
+        keep = ["startedAt"] if "startedAt" in values else []
+        return self._update(
+            execution_id, module_sk(phase, group_id, account_id), values, if_not_exists=keep
+        )
+
+    def modules(self, execution_id: str, phase: str | None = None) -> list[dict[str, Any]]:
+        return list(self._query(execution_id, f"MOD#{phase}#" if phase else "MOD#"))
+
+    # --- resources ------------------------------------------------------------------
+    def put_resources(self, execution_id: str, resources: Iterable[dict[str, Any]]) -> int:
+        """Write resource items (each with phase, groupId, accountId, resourceId, status...)."""
+        count = 0
+        expires = self._child_expiry()
+        with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for resource in resources:
+                sk = resource_sk(
+                    resource["phase"],
+                    resource["groupId"],
+                    resource["accountId"],
+                    resource["resourceId"],
+                )
+                item = {
+                    **self._key(execution_id, sk),
+                    "executionId": execution_id,
+                    "expiresAt": expires,
+                    **resource,
+                }
+                batch.put_item(Item=_to_dynamo(item))
+                count += 1
+        return count
+
+    def resources(self, execution_id: str, phase: str | None = None) -> list[dict[str, Any]]:
+        return list(self._query(execution_id, f"RES#{phase}#" if phase else "RES#"))
+
+    # --- gates ------------------------------------------------------------------------
+    def next_gate_number(self, execution_id: str) -> int:
+        updated = self.table.update_item(
+            Key=self._key(execution_id, "EXEC"),
+            UpdateExpression="ADD gateCount :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(updated["Attributes"]["gateCount"])
+
+    def put_gate(self, execution_id: str, number: int, **attributes: Any) -> dict[str, Any]:
+        values = {
+            "executionId": execution_id,
+            "gate": number,
+            "expiresAt": self._child_expiry(),
+            **attributes,
+        }
+        return self._update(execution_id, gate_sk(number), values)
+
+    def gate(self, execution_id: str, number: int) -> dict[str, Any] | None:
+        found = self.table.get_item(
+            Key=self._key(execution_id, gate_sk(number)), ConsistentRead=True
+        )
+        return plain(found["Item"]) if "Item" in found else None
+
+    def gates(self, execution_id: str) -> list[dict[str, Any]]:
+        return sorted(self._query(execution_id, "GATE#"), key=lambda g: g["gate"])
+
+    def decide_gate(
+        self,
+        execution_id: str,
+        number: int,
+        decision: str,
+        decided_by: str,
+        comment: str = "",
+    ) -> dict[str, Any]:
+        """Record a decision once: a second decision on the same gate is refused."""
+        try:
+            return self._update(
+                execution_id,
+                gate_sk(number),
+                {
+                    "decision": decision,
+                    "decidedBy": decided_by,
+                    "decidedAt": clock.iso(),
+                    "comment": comment,
+                },
+                condition="attribute_exists(pk) AND attribute_not_exists(decision)",
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+        existing = self.gate(execution_id, number)
+        if existing is None:
+            raise GateNotFound(f"execution {execution_id} has no gate {number}")
+        raise InvalidTransition(
+            f"gate {number} of execution {execution_id} was already {existing['decision']} "
+            f"by {existing.get('decidedBy', 'unknown')} at {existing.get('decidedAt', '?')}"
+        )

@@ -1,0 +1,520 @@
+"""The execution report: what ran, when, how long, against which RTO, with what outcome.
+
+Built from the history (execution, wave, module, resource and gate items) plus
+the discovery's exclusions; rendered as JSON, Markdown and a self-contained HTML
+page (inline CSS, a bar per wave on a shared time axis; no external assets).
+
+Measured recovery time of a wave = from the execution's start to the end of the
+wave in the recovery phase (ACTIVATE, or the operation's last phase), compared
+with the wave's target: the smallest ``dr:rto-target`` among its resources.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from drorch.engine.clock import parse, seconds_between
+
+REPORT_FORMATS = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
+
+
+def report_key(execution_id: str, extension: str) -> str:
+    return f"executions/{execution_id}/report.{extension}"
+
+
+def _recovery_phase(phases: list[str]) -> str | None:
+    if "ACTIVATE" in phases:
+        return "ACTIVATE"
+    return phases[-1] if phases else None
+
+
+def build_report(
+    items: Iterable[Mapping[str, Any]],
+    groups: Iterable[Mapping[str, Any]] = (),
+    plan: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The report (JSON-ready) from an execution's history items and its group files."""
+    execution: dict[str, Any] = {}
+    waves, modules, resources, gates = [], [], [], []
+    for item in items:
+        sk = item.get("sk", "")
+        if sk == "EXEC":
+            execution = dict(item)
+        elif sk.startswith("WAVE#"):
+            waves.append(item)
+        elif sk.startswith("MOD#"):
+            modules.append(item)
+        elif sk.startswith("RES#"):
+            resources.append(item)
+        elif sk.startswith("GATE#"):
+            gates.append(item)
+    if not execution:
+        raise ValueError("the history items contain no execution item")
+
+    phases = list(execution.get("phases") or [])
+    for wave in waves:
+        if wave["phase"] not in phases:
+            phases.append(wave["phase"])
+    recovery_phase = _recovery_phase(phases)
+    started = execution.get("startedAt")
+
+    by_phase_wave: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    wave_of_group = {}
+    for group in groups:
+        wave_of_group[group["groupId"]] = group.get("wave")
+    if plan:
+        for name, info in plan.get("waves", {}).items():
+            for group_id in info.get("groups", []):
+                wave_of_group.setdefault(group_id, name)
+    for resource in resources:
+        wave = wave_of_group.get(resource.get("groupId"), "")
+        by_phase_wave.setdefault((resource["phase"], wave), []).append(resource)
+
+    phase_entries = []
+    for phase in phases:
+        phase_waves = sorted(
+            (w for w in waves if w["phase"] == phase), key=lambda w: (w["level"], w["wave"])
+        )
+        entries = []
+        for wave in phase_waves:
+            outcome = _counts(by_phase_wave.get((phase, wave["wave"]), []))
+            target = wave.get("rtoTargetMinutes")
+            recovered_after = (
+                seconds_between(started, wave.get("finishedAt"))
+                if phase == recovery_phase and wave.get("status") == "SUCCEEDED"
+                else None
+            )
+            entries.append(
+                {
+                    "wave": wave["wave"],
+                    "level": wave["level"],
+                    "status": wave.get("status"),
+                    "startedAt": wave.get("startedAt"),
+                    "finishedAt": wave.get("finishedAt"),
+                    "durationSeconds": seconds_between(
+                        wave.get("startedAt"), wave.get("finishedAt")
+                    ),
+                    "rtoTargetMinutes": target,
+                    "recoveredAfterSeconds": recovered_after,
+                    "rtoMet": (recovered_after <= target * 60)
+                    if recovered_after is not None and target is not None
+                    else None,
+                    "failures": wave.get("failures", []),
+                    "resources": outcome,
+                }
+            )
+        starts = [w["startedAt"] for w in entries if w["startedAt"]]
+        ends = [w["finishedAt"] for w in entries if w["finishedAt"]]
+        phase_start = min(starts, key=parse) if starts else None
+        phase_end = max(ends, key=parse) if ends else None
+        phase_entries.append(
+            {
+                "phase": phase,
+                "startedAt": phase_start,
+                "finishedAt": phase_end,
+                "durationSeconds": seconds_between(phase_start, phase_end),
+                "waves": entries,
+            }
+        )
+
+    excluded = [dict(e) for g in groups for e in g.get("excluded", [])]
+    report = {
+        "executionId": execution.get("executionId"),
+        "application": execution.get("application"),
+        "operation": execution.get("operation"),
+        "status": execution.get("status"),
+        "requestedBy": execution.get("requestedBy"),
+        "manifest": execution.get("manifest"),
+        "startedAt": started,
+        "finishedAt": execution.get("finishedAt"),
+        "durationSeconds": seconds_between(started, execution.get("finishedAt")),
+        "error": execution.get("error"),
+        "cause": execution.get("cause"),
+        "recoveryPhase": recovery_phase,
+        "summary": {
+            "discovered": execution.get("discovered"),
+            "excluded": len(excluded),
+            "skipped": sum(len(g.get("skipped", [])) for g in groups),
+            "resources": _counts(resources),
+            "wavesFailed": sum(1 for w in waves if w.get("status") == "FAILED"),
+        },
+        "phases": phase_entries,
+        "modules": sorted(
+            (
+                {
+                    "phase": m["phase"],
+                    "groupId": m["groupId"],
+                    "accountId": m["accountId"],
+                    "status": m.get("status"),
+                    "startedAt": m.get("startedAt"),
+                    "finishedAt": m.get("finishedAt"),
+                    "summary": m.get("summary"),
+                    "reason": m.get("reason"),
+                }
+                for m in modules
+            ),
+            key=lambda m: (
+                phases.index(m["phase"]) if m["phase"] in phases else 99,
+                m["groupId"],
+                m["accountId"],
+            ),
+        ),
+        "resources": sorted(
+            (
+                {
+                    "phase": r["phase"],
+                    "groupId": r["groupId"],
+                    "accountId": r["accountId"],
+                    "resourceId": r["resourceId"],
+                    "name": r.get("name", ""),
+                    "status": r.get("status"),
+                    "error": r.get("error"),
+                    "startedAt": r.get("startedAt"),
+                    "finishedAt": r.get("finishedAt"),
+                    "detail": r.get("detail", {}),
+                }
+                for r in resources
+            ),
+            key=lambda r: (
+                phases.index(r["phase"]) if r["phase"] in phases else 99,
+                r["groupId"],
+                r["accountId"],
+                r["name"] or r["resourceId"],
+            ),
+        ),
+        "excluded": excluded,
+        "approvals": [
+            {
+                "gate": g["gate"],
+                "kind": g.get("kind"),
+                "phase": g.get("phase"),
+                "level": g.get("level"),
+                "position": g.get("position"),
+                "requestedAt": g.get("requestedAt"),
+                "decision": g.get("decision"),
+                "decidedBy": g.get("decidedBy"),
+                "decidedAt": g.get("decidedAt"),
+                "comment": g.get("comment"),
+                "waitedSeconds": seconds_between(g.get("requestedAt"), g.get("decidedAt")),
+            }
+            for g in sorted(gates, key=lambda g: g["gate"])
+        ],
+    }
+    return report
+
+
+def _counts(resources: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    counts = {"total": 0, "succeeded": 0, "failed": 0, "running": 0, "skipped": 0}
+    for resource in resources:
+        counts["total"] += 1
+        key = str(resource.get("status", "")).lower()
+        if key in counts:
+            counts[key] += 1
+    return counts
+
+
+def duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def _rto(wave: Mapping[str, Any]) -> str:
+    target = wave.get("rtoTargetMinutes")
+    measured = wave.get("recoveredAfterSeconds")
+    if measured is None:
+        return f"target {target} min" if target is not None else "-"
+    verdict = "" if wave.get("rtoMet") is None else (" met" if wave["rtoMet"] else " MISSED")
+    target_text = f"{target} min" if target is not None else "no target"
+    return f"{duration(measured)} / {target_text}{verdict}"
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+
+def _md(text: Any) -> str:
+    return str("" if text is None else text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    summary = report["summary"]
+    counts = summary["resources"]
+    lines = [
+        f"# drorch {report['operation']} of {report['application']}: {report['status']}",
+        "",
+        f"- Execution: `{report['executionId']}`",
+        f"- Requested by: {report.get('requestedBy') or '-'}",
+        f"- Started: {report.get('startedAt') or '-'}; finished: {report.get('finishedAt') or '-'} "
+        f"({duration(report.get('durationSeconds'))})",
+        f"- Resources: {counts['total']} ({counts['succeeded']} succeeded, {counts['failed']} failed, "
+        f"{counts['running']} unfinished); excluded: {summary['excluded']}; "
+        f"skipped (dr:enabled=false): {summary['skipped']}",
+    ]
+    if report.get("error"):
+        lines.append(f"- Error: **{_md(report['error'])}**: {_md(report.get('cause'))}")
+    for phase in report["phases"]:
+        lines += [
+            "",
+            f"## {phase['phase']} ({duration(phase['durationSeconds'])})",
+            "",
+            "| Level | Wave | Status | Start | End | Duration | Recovery time / RTO target | Resources ok/failed |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for wave in phase["waves"]:
+            res = wave["resources"]
+            lines.append(
+                f"| {wave['level']} | {_md(wave['wave'])} | {wave['status']} | "
+                f"{wave['startedAt'] or '-'} | {wave['finishedAt'] or '-'} | "
+                f"{duration(wave['durationSeconds'])} | {_rto(wave)} | "
+                f"{res['succeeded']}/{res['failed']} of {res['total']} |"
+            )
+    if report["approvals"]:
+        lines += [
+            "",
+            "## Gates",
+            "",
+            "| Gate | Kind | Phase | Requested | Decision | By | At | Comment |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for gate in report["approvals"]:
+            lines.append(
+                f"| {gate['gate']} | {gate['kind']} | {gate.get('phase') or '-'} | "
+                f"{gate.get('requestedAt') or '-'} | {gate.get('decision') or 'pending'} | "
+                f"{_md(gate.get('decidedBy')) or '-'} | {gate.get('decidedAt') or '-'} | "
+                f"{_md(gate.get('comment'))} |"
+            )
+    if report["resources"]:
+        lines += [
+            "",
+            "## Resources",
+            "",
+            "| Phase | Group | Account | Resource | Status | Error |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for res in report["resources"]:
+            label = f"{res['name']} ({res['resourceId']})" if res["name"] else res["resourceId"]
+            lines.append(
+                f"| {res['phase']} | {_md(res['groupId'])} | {res['accountId']} | {_md(label)} | "
+                f"{res['status']} | {_md(res.get('error'))} |"
+            )
+    if report["excluded"]:
+        lines += [
+            "",
+            "## Excluded resources",
+            "",
+            "| Account | Resource | Group | Reasons |",
+            "| --- | --- | --- | --- |",
+        ]
+        for entry in report["excluded"]:
+            label = entry.get("name") or entry.get("arn") or entry.get("id")
+            lines.append(
+                f"| {entry.get('accountId')} | {_md(label)} | {_md(entry.get('groupId'))} | "
+                f"{_md('; '.join(entry.get('reasons', [])))} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+# --- HTML --------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2933}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}
+th,td{border:1px solid #d9e2ec;padding:.25rem .5rem;text-align:left}th{background:#f0f4f8}
+.SUCCEEDED{color:#137333}.FAILED{color:#c5221f}.CANCELLED{color:#b06000}.RUNNING,.PENDING{color:#52606d}
+.timeline{border:1px solid #d9e2ec;padding:.5rem;max-width:60rem}
+.row{display:flex;align-items:center;margin:.15rem 0}
+.label{width:14rem;font-size:.8rem;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.track{position:relative;flex:1;height:1rem;background:#f5f7fa}
+.bar{position:absolute;top:0;height:100%;border-radius:2px;background:#4c8bf5}
+.bar.FAILED{background:#e8716d}.bar.CANCELLED{background:#f0b429}.bar.SUCCEEDED{background:#57ae5b}
+.missed{font-weight:bold;color:#c5221f}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _timeline(report: Mapping[str, Any]) -> str:
+    bars = [
+        (phase["phase"], wave)
+        for phase in report["phases"]
+        for wave in phase["waves"]
+        if wave.get("startedAt") and wave.get("finishedAt")
+    ]
+    start = report.get("startedAt")
+    if not bars or not start:
+        return "<p>No wave has run.</p>"
+    t0 = parse(start)
+    ends = [parse(w["finishedAt"]) for _, w in bars]
+    if report.get("finishedAt"):
+        ends.append(parse(report["finishedAt"]))
+    span = max((max(ends) - t0).total_seconds(), 1.0)
+    rows = []
+    for phase, wave in bars:
+        left = max((parse(wave["startedAt"]) - t0).total_seconds(), 0) / span * 100
+        width = max((wave["durationSeconds"] or 0) / span * 100, 0.5)
+        title = f"{phase} {wave['wave']}: {duration(wave['durationSeconds'])}"
+        rows.append(
+            f'<div class="row"><span class="label">{_e(phase)} · {_e(wave["wave"])}</span>'
+            f'<span class="track"><span class="bar {_e(wave["status"])}" '
+            f'style="left:{left:.2f}%;width:{width:.2f}%" title="{_e(title)}"></span></span></div>'
+        )
+    return (
+        f'<div class="timeline">{"".join(rows)}'
+        f'<div class="row"><span class="label"></span><span class="track" style="background:none;'
+        f'font-size:.75rem">0 → {_e(duration(int(span)))}</span></div></div>'
+    )
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    status = report["status"]
+    counts = report["summary"]["resources"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>drorch {_e(report['operation'])} {_e(report['application'])} {_e(report['executionId'])}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>drorch {_e(report['operation'])} of {_e(report['application'])}: "
+        f'<span class="{_e(status)}">{_e(status)}</span></h1>',
+        "<ul>",
+        f"<li>Execution: <code>{_e(report['executionId'])}</code></li>",
+        f"<li>Requested by: {_e(report.get('requestedBy'))}</li>",
+        f"<li>Started {_e(report.get('startedAt'))}, finished {_e(report.get('finishedAt'))} "
+        f"({_e(duration(report.get('durationSeconds')))})</li>",
+        f"<li>Resources: {counts['total']} — {counts['succeeded']} succeeded, "
+        f"{counts['failed']} failed; excluded {report['summary']['excluded']}</li>",
+    ]
+    if report.get("error"):
+        parts.append(
+            f'<li class="FAILED">Error: <b>{_e(report["error"])}</b>: {_e(report.get("cause"))}</li>'
+        )
+    parts += ["</ul>", "<h2>Timeline</h2>", _timeline(report)]
+    for phase in report["phases"]:
+        rows = []
+        for wave in phase["waves"]:
+            res = wave["resources"]
+            rto = _e(_rto(wave))
+            if wave.get("rtoMet") is False:
+                rto = f'<span class="missed">{rto}</span>'
+            rows.append(
+                [
+                    str(wave["level"]),
+                    _e(wave["wave"]),
+                    f'<span class="{_e(wave["status"])}">{_e(wave["status"])}</span>',
+                    _e(wave["startedAt"] or "-"),
+                    _e(wave["finishedAt"] or "-"),
+                    _e(duration(wave["durationSeconds"])),
+                    rto,
+                    f"{res['succeeded']}/{res['failed']} of {res['total']}",
+                ]
+            )
+        parts.append(f"<h2>{_e(phase['phase'])} ({_e(duration(phase['durationSeconds']))})</h2>")
+        parts.append(
+            _table(
+                [
+                    "Level",
+                    "Wave",
+                    "Status",
+                    "Start",
+                    "End",
+                    "Duration",
+                    "Recovery time / RTO target",
+                    "OK/failed",
+                ],
+                rows,
+            )
+        )
+    if report["approvals"]:
+        parts.append("<h2>Gates</h2>")
+        parts.append(
+            _table(
+                ["Gate", "Kind", "Phase", "Requested", "Decision", "By", "At", "Comment"],
+                [
+                    [
+                        _e(g["gate"]),
+                        _e(g["kind"]),
+                        _e(g.get("phase") or "-"),
+                        _e(g.get("requestedAt")),
+                        _e(g.get("decision") or "pending"),
+                        _e(g.get("decidedBy")),
+                        _e(g.get("decidedAt")),
+                        _e(g.get("comment")),
+                    ]
+                    for g in report["approvals"]
+                ],
+            )
+        )
+    if report["resources"]:
+        parts.append("<h2>Resources</h2>")
+        parts.append(
+            _table(
+                ["Phase", "Group", "Account", "Resource", "Status", "Error"],
+                [
+                    [
+                        _e(r["phase"]),
+                        _e(r["groupId"]),
+                        _e(r["accountId"]),
+                        _e(f"{r['name']} ({r['resourceId']})" if r["name"] else r["resourceId"]),
+                        f'<span class="{_e(r["status"])}">{_e(r["status"])}</span>',
+                        _e(r.get("error")),
+                    ]
+                    for r in report["resources"]
+                ],
+            )
+        )
+    if report["excluded"]:
+        parts.append("<h2>Excluded resources</h2>")
+        parts.append(
+            _table(
+                ["Account", "Resource", "Group", "Reasons"],
+                [
+                    [
+                        _e(x.get("accountId")),
+                        _e(x.get("name") or x.get("arn") or x.get("id")),
+                        _e(x.get("groupId")),
+                        _e("; ".join(x.get("reasons", []))),
+                    ]
+                    for x in report["excluded"]
+                ],
+            )
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(s3: Any, bucket: str, report: Mapping[str, Any]) -> dict[str, str]:
+    """The report in all three formats to S3; returns format -> key."""
+    execution_id = report["executionId"]
+    bodies = {
+        "json": json.dumps(report, indent=2, default=str),
+        "md": render_markdown(report),
+        "html": render_html(report),
+    }
+    keys = {}
+    for extension, body in bodies.items():
+        key = report_key(execution_id, extension)
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body.encode(),
+            ContentType=f"{REPORT_FORMATS[extension]}; charset=utf-8",
+        )
+        keys[extension] = key
+    return keys

@@ -1,0 +1,417 @@
+"""The master state machine's steps, one function per Lambda handler.
+
+Each takes the :class:`~drorch.engine.runtime.Engine` and the state's input and
+returns the small JSON payload of docs/engine-design.md. Every step is safe to
+retry: Step Functions retries Lambda tasks on service errors and throttling.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from drorch.engine import clock, discovery
+from drorch.engine import events as ev
+from drorch.engine import plan as planning
+from drorch.engine import report as reporting
+from drorch.engine.errors import InvalidTransition, ManifestInvalid, WaveFailed
+from drorch.engine.history import (
+    CANCELLED,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    TERMINAL,
+    ExecutionNotFound,
+)
+from drorch.engine.runtime import Engine
+from drorch.errors import InputError
+
+log = logging.getLogger(__name__)
+CAUSE_MAX = 4000
+
+
+def _execution_detail(execution: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    detail = {
+        "executionId": execution.get("executionId"),
+        "application": execution.get("application"),
+        "operation": execution.get("operation"),
+        "status": execution.get("status"),
+        "startedAt": execution.get("startedAt"),
+        "finishedAt": execution.get("finishedAt"),
+        "requestedBy": execution.get("requestedBy"),
+    }
+    detail.update(extra)
+    return {k: v for k, v in detail.items() if v is not None}
+
+
+def _publisher(engine: Engine, execution: Mapping[str, Any]) -> ev.Publisher:
+    """The hub's publisher, plus the manifest's own topic when it names one."""
+    topic = execution.get("notificationTopic")
+    if not topic:
+        return engine.publisher
+    base = engine.publisher
+    return ev.Publisher(base.events, base.sns, base.bus, base.topic_arn, (topic,))
+
+
+# --- 1. initialise -------------------------------------------------------------------------
+def initialise(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Load and validate the manifest, record the execution, take the application's lock."""
+    execution_id = event["executionId"]
+    operation = event["operation"]
+    ref = dict(event["manifest"])
+    manifest = engine.manifest(ref)
+    try:
+        phases = list(manifest.phases_for(operation))
+    except InputError as exc:  # unknown operation, or no phase for it
+        raise ManifestInvalid(str(exc)) from exc
+    requested = event.get("application")
+    if requested and requested != manifest.application:
+        raise ManifestInvalid(
+            f"the execution was started for application {requested!r} but the manifest "
+            f"describes {manifest.application!r}"
+        )
+    poll_seconds = event.get("pollSeconds")
+    poll_seconds = manifest.poll_seconds if poll_seconds is None else int(poll_seconds)
+    execution = engine.history.create_execution(
+        execution_id,
+        application=manifest.application,
+        operation=operation,
+        requested_by=event.get("requestedBy") or "unknown",
+        manifest=ref,
+        status=RUNNING,
+        phases=phases,
+        pollSeconds=poll_seconds,
+        drill=operation == planning.DRILL,
+        notificationTopic=manifest.notifications.sns_topic_arn,
+    )
+    engine.lock.acquire(manifest.application, execution_id)
+    _publisher(engine, execution).publish(ev.EXECUTION_STATUS, _execution_detail(execution))
+    return {
+        "executionId": execution_id,
+        "application": manifest.application,
+        "operation": operation,
+        "phases": phases,
+        "pollSeconds": poll_seconds,
+        "startedAt": execution["startedAt"],
+    }
+
+
+# --- 2. discover ------------------------------------------------------------------------------
+def discover(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    execution_id = event["executionId"]
+    execution = engine.history.require_execution(execution_id)
+    manifest = engine.manifest(execution["manifest"])
+    summary = discovery.discover(
+        execution_id, manifest, engine.accounts, engine.modules, engine.s3, engine.bucket
+    )
+    result = {
+        "discovered": summary.discovered,
+        "excluded": summary.excluded,
+        "skipped": summary.skipped,
+    }
+    engine.history.update_execution(execution_id, **result)
+    return result
+
+
+# --- 3. plan ----------------------------------------------------------------------------------
+def plan(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    execution_id = event["executionId"]
+    execution = engine.history.require_execution(execution_id)
+    manifest = engine.manifest(execution["manifest"])
+    counts: dict[str, dict[str, int]] = {}
+    targets: dict[str, int | None] = {}
+    for group in manifest.groups:
+        found = discovery.load_group(engine.s3, engine.bucket, execution_id, group.id)
+        counts[group.id] = discovery.resource_counts(found["resources"])
+        targets[group.id] = discovery.rto_target_minutes(found["resources"])
+    full = planning.build_plan(
+        manifest,
+        execution["operation"],
+        counts,
+        modules=engine.modules,
+        rto_targets=targets,
+        execution_id=execution_id,
+    )
+    planning.write_plan(engine.s3, engine.bucket, execution_id, full)
+    for phase in full["phases"]:
+        for level in phase["levels"]:
+            for wave in level["waves"]:
+                engine.history.plan_wave(
+                    execution_id,
+                    phase["phase"],
+                    level["level"],
+                    wave,
+                    full["waves"][wave]["rtoTargetMinutes"],
+                )
+    return planning.payload(full)
+
+
+# --- 4. gates ---------------------------------------------------------------------------------
+def gate(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Persist the task token of a gate (``.waitForTaskToken``); the answer comes from a person."""
+    execution_id = event["executionId"]
+    kind = event["kind"]
+    level = event.get("level")
+    if isinstance(level, Mapping):
+        level = level.get("level")
+    approvers: list[str] = []
+    timeout = None
+    if kind == "approval":
+        full = planning.read_plan(engine.s3, engine.bucket, execution_id)
+        approvers = full["approval"]["approvers"]
+        timeout = full["approval"]["timeoutMinutes"]
+    opened = engine.gates().open(
+        execution_id,
+        kind,
+        event["token"],
+        phase=event.get("phase"),
+        level=level,
+        position=event.get("position"),
+        approvers=approvers,
+        timeout_minutes=timeout,
+    )
+    return {"gate": opened["gate"], "kind": kind}
+
+
+# --- 5. checkpoints around a wave level -------------------------------------------------------
+def _level_input(event: Mapping[str, Any]) -> tuple[int, list[str] | None]:
+    level = event["level"]
+    if isinstance(level, Mapping):
+        return int(level["level"]), list(level.get("waves", [])) or None
+    return int(level), list(event["waves"]) if event.get("waves") else None
+
+
+def checkpoint(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    action = event["action"]
+    if action == "before-level":
+        return before_level(engine, event)
+    if action == "after-level":
+        return after_level(engine, event)
+    raise ValueError(f"unknown checkpoint action {action!r}; expected before-level or after-level")
+
+
+def before_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Pause and cancel flags at a wave boundary; marks the level's waves RUNNING when it goes."""
+    execution_id, phase = event["executionId"], event["phase"]
+    level, waves = _level_input(event)
+    execution = engine.history.require_execution(execution_id)
+    cancelled = bool(execution.get("cancelRequested"))
+    paused = bool(execution.get("paused")) and not cancelled
+    if cancelled or paused:
+        return {"paused": paused, "cancelled": cancelled}
+    if waves is None:
+        waves = planning.level_of(
+            planning.read_plan(engine.s3, engine.bucket, execution_id), phase, level
+        )["waves"]
+    details = []
+    for wave in waves:
+        item = engine.history.wave_started(execution_id, phase, level, wave)
+        details.append(
+            {
+                "executionId": execution_id,
+                "application": execution.get("application"),
+                "phase": phase,
+                "level": level,
+                "wave": wave,
+                "status": RUNNING,
+                "startedAt": item.get("startedAt"),
+            }
+        )
+    engine.publisher.publish_many(ev.WAVE_STATUS, details)
+    return {"paused": False, "cancelled": False}
+
+
+def after_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Each wave's outcome from its groups' results; applies the failure policy."""
+    execution_id, phase = event["executionId"], event["phase"]
+    level, _ = _level_input(event)
+    execution = engine.history.require_execution(execution_id)
+    full = planning.read_plan(engine.s3, engine.bucket, execution_id)
+    planned = planning.level_of(full, phase, level)
+    ran = {g["groupId"]: g["accounts"] for g in planned["groups"]}
+    results = {
+        (m["groupId"], m["accountId"]): m for m in engine.history.modules(execution_id, phase)
+    }
+    outcome: dict[str, str] = {}
+    stops: list[str] = []
+    for wave in planned["waves"]:
+        info = full["waves"][wave]
+        failures = []
+        starts = []
+        for group_id in info["groups"]:
+            for account_id in ran.get(group_id, []):
+                result = results.get((group_id, account_id))
+                if result and result.get("startedAt"):
+                    starts.append(result["startedAt"])
+                if result is None:
+                    failures.append(f"{group_id} in {account_id}: did not run")
+                elif result.get("status") != SUCCEEDED:
+                    why = result.get("summary") or result.get("reason") or ""
+                    failures.append(
+                        f"{group_id} in {account_id}: {result.get('status')} {why}".strip()
+                    )
+        status = FAILED if failures else SUCCEEDED
+        item = engine.history.wave_finished(
+            execution_id,
+            phase,
+            level,
+            wave,
+            status,
+            started_at=min(starts, key=clock.parse) if starts else None,
+            failures=failures,
+            failurePolicy=info["failurePolicy"],
+        )
+        outcome[wave] = status
+        detail = {
+            "executionId": execution_id,
+            "application": execution.get("application"),
+            "operation": execution.get("operation"),
+            "phase": phase,
+            "level": level,
+            "wave": wave,
+            "status": status,
+            "startedAt": item.get("startedAt"),
+            "finishedAt": item.get("finishedAt"),
+        }
+        if failures:
+            detail["cause"] = "; ".join(failures)[:CAUSE_MAX]
+        _publisher(engine, execution).publish(ev.WAVE_STATUS, detail, notify=bool(failures))
+        if failures and info["failurePolicy"] == "stop":
+            stops.append(f"wave {wave} ({phase}): " + "; ".join(failures))
+    if stops:
+        raise WaveFailed(" | ".join(stops)[:CAUSE_MAX])
+    return {
+        "level": level,
+        "waves": outcome,
+        "failed": sorted(w for w, s in outcome.items() if s == FAILED),
+    }
+
+
+# --- 6. the end -------------------------------------------------------------------------------
+def _groups(engine: Engine, execution_id: str, full: Mapping[str, Any] | None) -> list[dict]:
+    found = []
+    for group_id in sorted(
+        {g for w in (full or {}).get("waves", {}).values() for g in w["groups"]}
+    ):
+        try:
+            found.append(discovery.load_group(engine.s3, engine.bucket, execution_id, group_id))
+        except engine.s3.exceptions.NoSuchKey:
+            continue
+    return found
+
+
+def _plan_or_none(engine: Engine, execution_id: str) -> dict[str, Any] | None:
+    try:
+        return planning.read_plan(engine.s3, engine.bucket, execution_id)
+    except engine.s3.exceptions.NoSuchKey:
+        return None
+
+
+def write_report(engine: Engine, execution_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    full = _plan_or_none(engine, execution_id)
+    built = reporting.build_report(
+        engine.history.items(execution_id), _groups(engine, execution_id, full), full
+    )
+    keys = reporting.write_report(engine.s3, engine.bucket, built)
+    engine.history.update_execution(execution_id, report=keys)
+    return built, keys
+
+
+def finalise(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    """SUCCEEDED (or CANCELLED if a cancel came in at the end): report, notify, unlock."""
+    execution_id = event["executionId"]
+    execution = engine.history.require_execution(execution_id)
+    status = CANCELLED if execution.get("cancelRequested") else SUCCEEDED
+    execution = engine.history.set_status(execution_id, status)
+    built, keys = write_report(engine, execution_id)
+    report_uri = f"s3://{engine.bucket}/{keys['html']}"
+    _publisher(engine, execution).publish(
+        ev.EXECUTION_STATUS, _execution_detail(execution, report=report_uri)
+    )
+    engine.lock.release(execution["application"], execution_id)
+    return {
+        "executionId": execution_id,
+        "status": status,
+        "report": keys,
+        "durationSeconds": built["durationSeconds"],
+        "resources": built["summary"]["resources"],
+        "wavesFailed": built["summary"]["wavesFailed"],
+    }
+
+
+def error_of(event: Mapping[str, Any]) -> tuple[str, str]:
+    """(error, cause) from a Catch's ``ResultPath`` (``{"Error", "Cause"}``) or plain keys.
+
+    A Lambda error's Cause is its JSON error document: the message is kept.
+    """
+    raw = event.get("error") or event.get("Error") or {}
+    if isinstance(raw, str):
+        error, cause = raw, event.get("cause") or event.get("Cause") or ""
+    else:
+        error = raw.get("Error") or raw.get("error") or "Unknown"
+        cause = raw.get("Cause") or raw.get("cause") or ""
+    if isinstance(cause, str) and cause.startswith("{"):
+        try:
+            document = json.loads(cause)
+            cause = document.get("errorMessage") or document.get("Cause") or cause
+        except (json.JSONDecodeError, AttributeError):
+            pass
+    return str(error), str(cause)[:CAUSE_MAX]
+
+
+def fail(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Record why, mark FAILED (CANCELLED for ``Cancelled``), report, notify, unlock."""
+    execution_id = event["executionId"]
+    error, cause = error_of(event)
+    status = CANCELLED if error == "Cancelled" else FAILED
+    try:
+        engine.history.require_execution(execution_id)
+    except ExecutionNotFound:  # failed before it was recorded (e.g. an invalid manifest)
+        engine.history.create_execution(
+            execution_id,
+            application=event.get("application") or "unknown",
+            operation=event.get("operation") or "unknown",
+            requested_by=event.get("requestedBy") or "unknown",
+            manifest=dict(event.get("manifest") or {}),
+            status=status,
+        )
+    try:
+        execution = engine.history.set_status(execution_id, status, error=error, cause=cause)
+    except InvalidTransition:
+        execution = engine.history.require_execution(execution_id)
+        log.warning("execution %s is already %s", execution_id, execution["status"])
+    for open_gate in engine.gates().open_gates(execution_id):  # e.g. an approval that timed out
+        try:
+            engine.history.decide_gate(
+                execution_id, int(open_gate["gate"]), "expired", "drorch", f"{error}: {cause}"[:500]
+            )
+        except InvalidTransition:
+            pass  # decided at this very moment
+    for wave in engine.history.waves(execution_id):
+        if wave.get("status") == RUNNING:
+            engine.history.wave_finished(
+                execution_id, wave["phase"], wave["level"], wave["wave"], status
+            )
+    report_uri = None
+    try:
+        _, keys = write_report(engine, execution_id)
+        report_uri = f"s3://{engine.bucket}/{keys['html']}"
+    except Exception:  # noqa: BLE001 - the failure is recorded and the lock released regardless
+        log.exception("no report for failed execution %s", execution_id)
+    execution = engine.history.require_execution(execution_id)
+    _publisher(engine, execution).publish(
+        ev.EXECUTION_STATUS,
+        _execution_detail(execution, error=error, cause=cause, report=report_uri),
+    )
+    released = False
+    if execution.get("application") and execution["status"] in TERMINAL:
+        released = engine.lock.release(execution["application"], execution_id)
+    return {
+        "executionId": execution_id,
+        "status": execution["status"],
+        "error": error,
+        "cause": cause,
+        "lockReleased": released,
+    }

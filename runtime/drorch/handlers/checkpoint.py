@@ -1,0 +1,22 @@
+"""``drorch-checkpoint``: before a wave level (pause/cancel flags) and after it (failure policy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drorch.engine import steps
+from drorch.handlers.common import count, engine, logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    logger.append_keys(executionId=event.get("executionId"), action=event.get("action"))
+    result = steps.checkpoint(engine(), event)
+    if event.get("action") == "after-level":
+        count("WavesFinished", len(result["waves"]))
+        count("WavesFailed", len(result["failed"]))
+    else:
+        count("LevelsPaused" if result["paused"] else "LevelsChecked")
+    return result

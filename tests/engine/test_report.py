@@ -1,0 +1,147 @@
+"""The execution report from the history: JSON, Markdown, HTML."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from drorch.engine import report as reporting
+from drorch.engine.gates import Gates
+from tests.engine.test_gates import RecordingStepFunctions
+
+REF = {"bucket": "b", "key": "k", "versionId": "v1"}
+GROUPS = [
+    {
+        "groupId": "db-servers",
+        "wave": "db",
+        "excluded": [
+            {
+                "id": "s-bad",
+                "arn": "arn:aws:drs:us-east-2:333333333333:source-server/s-bad",
+                "name": "acme-batch-01",
+                "accountId": "333333333333",
+                "groupId": "db-servers",
+                "reasons": ["dr:wave='7' must be one of 1, 2, 3, 4, 5"],
+            }
+        ],
+        "skipped": [{"id": "s-dc", "arn": "arn:dc", "accountId": "333333333333"}],
+    },
+    {"groupId": "web-servers", "wave": "web", "excluded": [], "skipped": []},
+]
+
+
+@pytest.fixture
+def finished(engine, hub, execution_id):
+    """A drill's history: approval, the db wave within its RTO, the web wave beyond it."""
+    history = engine.history
+    history.create_execution(
+        execution_id,
+        application="claims",
+        operation="drill",
+        requested_by="alice",
+        manifest=REF,
+        phases=["ACTIVATE"],
+        discovered=3,
+    )
+    history.plan_wave(execution_id, "ACTIVATE", 0, "db", 15)
+    history.plan_wave(execution_id, "ACTIVATE", 1, "web", 20)
+    gates = Gates(history, RecordingStepFunctions())
+    gates.open(execution_id, "approval", "tok", phase="ACTIVATE")
+    hub.sandbox.advance(60)
+    gates.approve(execution_id, 1, "bob@acme.example", "go <now>")
+
+    history.wave_started(execution_id, "ACTIVATE", 0, "db")
+    resources = [
+        {
+            "phase": "ACTIVATE",
+            "groupId": "db-servers",
+            "accountId": "333333333333",
+            "resourceId": f"s-db{i}",
+            "name": f"acme-ora-0{i}",
+            "status": "SUCCEEDED",
+            "detail": {"recoveryInstanceId": f"i-{i}"},
+        }
+        for i in (1, 2)
+    ]
+    hub.sandbox.advance(600)
+    history.put_resources(execution_id, resources)
+    history.wave_finished(execution_id, "ACTIVATE", 0, "db", "SUCCEEDED")
+
+    history.wave_started(execution_id, "ACTIVATE", 1, "web")
+    hub.sandbox.advance(1500)
+    history.put_resources(
+        execution_id,
+        [
+            {
+                "phase": "ACTIVATE",
+                "groupId": "web-servers",
+                "accountId": "111111111111",
+                "resourceId": "s-web1",
+                "name": "<script>alert(1)</script>",
+                "status": "FAILED",
+                "error": "LAUNCH_FAILED",
+            }
+        ],
+    )
+    history.wave_finished(execution_id, "ACTIVATE", 1, "web", "SUCCEEDED")
+    history.set_status(execution_id, "SUCCEEDED")
+    return reporting.build_report(history.items(execution_id), GROUPS)
+
+
+def test_the_report_measures_each_wave_against_its_rto_target(finished, execution_id):
+    report = finished
+    assert report["status"] == "SUCCEEDED"
+    assert report["durationSeconds"] == 60 + 600 + 1500
+    (phase,) = report["phases"]
+    db, web = phase["waves"]
+    assert (db["wave"], db["durationSeconds"], db["rtoTargetMinutes"]) == ("db", 600, 15)
+    assert db["recoveredAfterSeconds"] == 660 and db["rtoMet"] is True
+    assert web["recoveredAfterSeconds"] == 2160 and web["rtoMet"] is False  # 36 min > 20
+    assert db["resources"] == {"total": 2, "succeeded": 2, "failed": 0, "running": 0, "skipped": 0}
+    assert report["summary"]["resources"]["failed"] == 1
+    assert report["excluded"][0]["name"] == "acme-batch-01"
+    assert report["summary"]["skipped"] == 1
+    (approval,) = report["approvals"]
+    assert (approval["decision"], approval["decidedBy"], approval["waitedSeconds"]) == (
+        "approved",
+        "bob@acme.example",
+        60,
+    )
+
+
+def test_markdown_has_timings_rto_outcomes_approvals_and_exclusions(finished, execution_id):
+    text = reporting.render_markdown(finished)
+    assert text.startswith(f"# drorch drill of claims: SUCCEEDED\n\n- Execution: `{execution_id}`")
+    assert "| 0 | db | SUCCEEDED |" in text
+    assert "| 10m 00s | 11m 00s / 15 min met |" in text
+    assert "36m 00s / 20 min MISSED" in text
+    assert re.search(
+        r"\| 1 \| approval \| ACTIVATE \| \S+ \| approved \| bob@acme.example \| \S+ \| go <now> \|",
+        text,
+    )
+    assert "| ACTIVATE | db-servers | 333333333333 | acme-ora-01 (s-db1) | SUCCEEDED |" in text
+    assert "LAUNCH_FAILED" in text
+    assert (
+        "| 333333333333 | acme-batch-01 | db-servers | dr:wave='7' must be one of 1, 2, 3, 4, 5 |"
+        in text
+    )
+
+
+def test_html_is_self_contained_escaped_and_draws_a_timeline(finished):
+    page = reporting.render_html(finished)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert not re.search(r"""(src|href)=["']?https?:""", page)  # no external assets
+    assert "go &lt;now&gt;" in page
+    bars = re.findall(r'class="bar (\w+)" style="left:([\d.]+)%;width:([\d.]+)%"', page)
+    assert bars == [("SUCCEEDED", "2.78", "27.78"), ("SUCCEEDED", "30.56", "69.44")]
+    assert '<span class="missed">' in page
+    assert "acme-batch-01" in page
+
+
+def test_reports_are_written_in_three_formats(finished, engine, hub, execution_id):
+    keys = reporting.write_report(engine.s3, hub.artifacts_bucket, finished)
+    assert keys == {e: f"executions/{execution_id}/report.{e}" for e in ("json", "md", "html")}
+    head = engine.s3.head_object(Bucket=hub.artifacts_bucket, Key=keys["html"])
+    assert head["ContentType"] == "text/html; charset=utf-8"
