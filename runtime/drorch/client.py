@@ -88,7 +88,9 @@ class Client:
     def manifest_location(self, application: str) -> dict[str, str]:
         key = f"{MANIFEST_PREFIX}{application}.json"
         try:
-            head = self.session.client("s3").head_object(Bucket=self.config.manifest_bucket, Key=key)
+            head = self.session.client("s3").head_object(
+                Bucket=self.config.manifest_bucket, Key=key
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 raise InputError(
@@ -96,12 +98,14 @@ class Client:
                     hint="upload one with `drorch manifest upload FILE`",
                 ) from error
             raise
-        return {"bucket": self.config.manifest_bucket or "", "key": key, "versionId": head.get("VersionId", "null")}
+        return {
+            "bucket": self.config.manifest_bucket or "",
+            "key": key,
+            "versionId": head.get("VersionId", "null"),
+        }
 
     # --- executions --------------------------------------------------------------------
-    def start_execution(
-        self, application: str, operation: str, *, poll_seconds: int = 30
-    ) -> str:
+    def start_execution(self, application: str, operation: str, *, poll_seconds: int = 30) -> str:
         if operation not in OPERATIONS:
             raise InputError(
                 f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
@@ -186,11 +190,19 @@ class Client:
             )
         return int(waiting[0]["gate"])
 
-    def approve(self, execution_id: str, gate: int | None = None, comment: str = "") -> dict[str, Any]:
-        return self.gates.approve(execution_id, self._gate_number(execution_id, gate), self.operator, comment)
+    def approve(
+        self, execution_id: str, gate: int | None = None, comment: str = ""
+    ) -> dict[str, Any]:
+        return self.gates.approve(
+            execution_id, self._gate_number(execution_id, gate), self.operator, comment
+        )
 
-    def reject(self, execution_id: str, gate: int | None = None, comment: str = "") -> dict[str, Any]:
-        return self.gates.reject(execution_id, self._gate_number(execution_id, gate), self.operator, comment)
+    def reject(
+        self, execution_id: str, gate: int | None = None, comment: str = ""
+    ) -> dict[str, Any]:
+        return self.gates.reject(
+            execution_id, self._gate_number(execution_id, gate), self.operator, comment
+        )
 
     def pause(self, execution_id: str) -> dict[str, Any]:
         self._require_running(execution_id)
@@ -216,7 +228,9 @@ class Client:
             raise InputError(f"report format {fmt!r}: use md, html or json")
         key = f"executions/{execution_id}/report.{fmt}"
         try:
-            body = self.session.client("s3").get_object(Bucket=self.config.artifacts_bucket, Key=key)
+            body = self.session.client("s3").get_object(
+                Bucket=self.config.artifacts_bucket, Key=key
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
                 raise InputError(

@@ -16,7 +16,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_demo_drill_succeeds_and_cleans_up(capsys):
+def test_rehearse_drill_succeeds_and_cleans_up(capsys):
     code, out, _ = run(capsys, "sandbox", "rehearse", "--json", "--accounts-dir", str(ACCOUNTS_DIR))
     result = json.loads(out)
     assert code == 0
@@ -37,10 +37,11 @@ def test_demo_drill_succeeds_and_cleans_up(capsys):
     assert result["apiCalls"]["drs"] > 0 and result["apiCalls"]["resource-explorer-2"] > 0
 
 
-def test_demo_reports_a_failed_launch_with_exit_code_1(capsys):
+def test_rehearse_reports_a_failed_launch_with_exit_code_1(capsys):
     code, out, _ = run(
         capsys,
-        "demo",
+        "sandbox",
+        "rehearse",
         "--json",
         "--fail-server",
         "acme-app-02",
@@ -55,8 +56,10 @@ def test_demo_reports_a_failed_launch_with_exit_code_1(capsys):
     assert result["runningInstancesAfterCleanup"] == 0
 
 
-def test_demo_keep_leaves_drill_instances_running(capsys):
-    code, out, _ = run(capsys, "sandbox", "rehearse", "--json", "--keep", "--accounts-dir", str(ACCOUNTS_DIR))
+def test_rehearse_keep_leaves_drill_instances_running(capsys):
+    code, out, _ = run(
+        capsys, "sandbox", "rehearse", "--json", "--keep", "--accounts-dir", str(ACCOUNTS_DIR)
+    )
     result = json.loads(out)
     assert code == 0
     assert (
@@ -66,7 +69,13 @@ def test_demo_keep_leaves_drill_instances_running(capsys):
 
 def test_unknown_fail_server_is_bad_input(capsys):
     code, _, err = run(
-        capsys, "sandbox", "rehearse", "--fail-server", "nobody", "--accounts-dir", str(ACCOUNTS_DIR)
+        capsys,
+        "sandbox",
+        "rehearse",
+        "--fail-server",
+        "nobody",
+        "--accounts-dir",
+        str(ACCOUNTS_DIR),
     )
     assert code == 2
     assert "nobody" in err and "hint:" in err and "Traceback" not in err
@@ -122,7 +131,9 @@ def test_missing_accounts_dir(capsys, tmp_path):
     assert code == 2 and "accounts directory not found" in err
 
 
-@pytest.mark.parametrize("args", [["--help"], ["sandbox", "--help"], ["sandbox", "rehearse", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["sandbox", "--help"], ["sandbox", "rehearse", "--help"]]
+)
 def test_help(capsys, args):
     code, out, _ = run(capsys, *args)
     assert code == 0 and "Usage" in out

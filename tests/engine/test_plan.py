@@ -135,7 +135,7 @@ def test_the_example_plan_has_gates_where_the_manifest_asks(manifest_text):
                     {
                         "level": 1,
                         "waves": ["app"],
-                        "pauseBefore": True,
+                        "pauseBefore": phase == "ACTIVATE",  # wave pauses stop ACTIVATE only
                         "pauseAfter": False,
                         "groups": [{"groupId": "app-servers", "accounts": ["222222222222"]}],
                     },

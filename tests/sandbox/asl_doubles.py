@@ -41,7 +41,9 @@ def gate(event, context):
 
 def checkpoint(event, context):
     _record("checkpoint", event)
-    if event["action"] == "after-level" and event["level"]["level"] in SCRIPT.get("fail_levels", ()):
+    if event["action"] == "after-level" and event["level"]["level"] in SCRIPT.get(
+        "fail_levels", ()
+    ):
         raise WaveFailed(f"wave level {event['level']['level']} failed")
     flags = SCRIPT.get("flags", {})
     return {"paused": flags.pop("paused", False), "cancelled": flags.get("cancelled", False)}
@@ -54,7 +56,13 @@ def module_start(event, context):
 
 def module_status(event, context):
     _record("module_status", event)
-    polls = sum(1 for name, e in CALLS if name == "module_status" and e["groupId"] == event["groupId"] and e["accountId"] == event["accountId"])
+    polls = sum(
+        1
+        for name, e in CALLS
+        if name == "module_status"
+        and e["groupId"] == event["groupId"]
+        and e["accountId"] == event["accountId"]
+    )
     if event["accountId"] in SCRIPT.get("fail_accounts", ()):
         return {"status": "FAILED"}
     return {"status": "SUCCEEDED" if polls >= 2 else "RUNNING"}

@@ -75,7 +75,13 @@ def test_phases_levels_groups_and_accounts_run_in_order(hub):
             "approvalTimeoutSeconds": 60,
             "levels": [
                 _level(0, [{"groupId": "g1", "accounts": ["111111111111", "222222222222"]}]),
-                _level(1, [{"groupId": "g2", "accounts": ["333333333333"]}, {"groupId": "g3", "accounts": ["111111111111"]}]),
+                _level(
+                    1,
+                    [
+                        {"groupId": "g2", "accounts": ["333333333333"]},
+                        {"groupId": "g3", "accounts": ["111111111111"]},
+                    ],
+                ),
             ],
         }
     ]
@@ -89,7 +95,11 @@ def test_phases_levels_groups_and_accounts_run_in_order(hub):
         ("g3", "111111111111"),
     ]
     # level 0's groups all finished before level 1 started
-    order = [(name, e.get("groupId")) for name, e in asl_doubles.CALLS if name in ("module_start", "checkpoint")]
+    order = [
+        (name, e.get("groupId"))
+        for name, e in asl_doubles.CALLS
+        if name in ("module_start", "checkpoint")
+    ]
     first_g2 = order.index(("module_start", "g2"))
     assert all(e != ("module_start", "g1") for e in order[first_g2:])
     assert [e["action"] for e in calls("checkpoint")] == ["before-level", "after-level"] * 2
@@ -122,7 +132,9 @@ def test_approved_gate_continues(hub):
             "phase": "ACTIVATE",
             "approval": True,
             "approvalTimeoutSeconds": 60,
-            "levels": [_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}], pause_before=True)],
+            "levels": [
+                _level(0, [{"groupId": "g1", "accounts": ["111111111111"]}], pause_before=True)
+            ],
         }
     ]
     result = run(deployment, approve=lambda token: True)
@@ -169,4 +181,8 @@ def test_pause_waits_for_resume_and_cancel_fails(hub):
     result = run(deployment, approve=lambda token: True)
     assert result["status"] == "SUCCEEDED"
     assert [g["kind"] for g in calls("gate")] == ["resume"]
-    assert [e["action"] for e in calls("checkpoint")] == ["before-level", "before-level", "after-level"]
+    assert [e["action"] for e in calls("checkpoint")] == [
+        "before-level",
+        "before-level",
+        "after-level",
+    ]

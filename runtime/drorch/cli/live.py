@@ -64,5 +64,7 @@ def render(description: dict[str, Any]) -> Group:
                 )
             )
     if execution.get("error"):
-        parts.append(Text(f"error: {execution.get('error')}: {execution.get('cause', '')}", style="red"))
+        parts.append(
+            Text(f"error: {execution.get('error')}: {execution.get('cause', '')}", style="red")
+        )
     return Group(*parts)

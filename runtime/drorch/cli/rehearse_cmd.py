@@ -96,7 +96,9 @@ def rehearse(
         for hostname in fail_server or []:
             sandbox.faults.fail_launch(hostname)
         if not quiet:
-            console.rule(f"drorch sandbox rehearse: a DRS drill straight through the APIs ({loaded.name})")
+            console.rule(
+                f"drorch sandbox rehearse: a DRS drill straight through the APIs ({loaded.name})"
+            )
         report = seed(sandbox, loaded, accounts)
         if not quiet:
             render_estate(describe_estate(sandbox, loaded, report))

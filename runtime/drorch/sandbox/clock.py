@@ -61,7 +61,9 @@ class SimClock:
     def advance_to(self, moment: datetime) -> datetime:
         """Move forward to ``moment`` unless time is already past it (never backwards)."""
         with self._lock:
-            behind = (moment - (self._start + timedelta(seconds=self._elapsed_locked()))).total_seconds()
+            behind = (
+                moment - (self._start + timedelta(seconds=self._elapsed_locked()))
+            ).total_seconds()
             if behind > 0:
                 self._offset += behind
         return self.now()

@@ -137,7 +137,9 @@ def deploy_hub(sandbox: Sandbox, *, log_level: str = "WARNING") -> HubDeployment
         Bucket=deployment.manifest_bucket, VersioningConfiguration={"Status": "Enabled"}
     )
     _tables(session.client("dynamodb"))
-    deployment.topic_arn = session.client("sns").create_topic(Name=names.NOTIFICATION_TOPIC)["TopicArn"]
+    deployment.topic_arn = session.client("sns").create_topic(Name=names.NOTIFICATION_TOPIC)[
+        "TopicArn"
+    ]
     deployment.event_bus_arn = session.client("events").create_event_bus(Name=names.EVENT_BUS)[
         "EventBusArn"
     ]

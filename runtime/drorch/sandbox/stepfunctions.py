@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import logging
 import sys
 import threading
 import time
@@ -208,13 +209,18 @@ def install() -> None:
             client = clients.get(key)
             if client is None:
                 client = original(*args, **kwargs)
-                client.meta.events.register("before-parameter-build.*.*", _parameters_to_model_names)
+                client.meta.events.register(
+                    "before-parameter-build.*.*", _parameters_to_model_names
+                )
                 client.meta.events.register("after-call.*.*", _answer_in_pascal_case)
                 clients[key] = client
             return client
 
         for name, module in list(sys.modules.items()):
-            if name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is original:
+            if (
+                name.startswith("moto.stepfunctions.parser")
+                and getattr(module, "boto_client_for", None) is original
+            ):
                 module.boto_client_for = client_for
         boto_client.boto_client_for = client_for
 
@@ -273,4 +279,8 @@ def install() -> None:
         import moto.stepfunctions.parser.asl.utils.json_path as json_path
 
         json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
+
+        # moto logs every failed state (a rejected gate, a failed wave: normal outcomes
+        # in DR) at ERROR with the whole parsed program; drorch records them itself.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         _installed = True
