@@ -223,6 +223,52 @@ class Client:
         if item["status"] in TERMINAL:
             raise InputError(f"execution {execution_id} already finished ({item['status']})")
 
+    # --- dry run ---------------------------------------------------------------------
+    def staging_accounts(self) -> dict[str, aws.AccountAccess]:
+        """The staging accounts the deployed hub works with (from its discover function)."""
+        configuration = self.session.client("lambda").get_function_configuration(
+            FunctionName=names.FUNCTIONS["discover"]
+        )
+        variables = configuration.get("Environment", {}).get("Variables", {})
+        return aws.accounts(names.env_config(variables))
+
+    def plan(self, source: str | Path, operation: str, text: str | None = None) -> dict[str, Any]:
+        """What an execution would touch — discovery and planning, nothing started.
+
+        Discovery runs from this session (it assumes each staging account's
+        execution role with its ExternalId); results go under ``plans/`` in the
+        artifacts bucket, not into any execution's history.
+        """
+        from drorch.engine import discovery
+        from drorch.engine import plan as planning
+        from drorch.engine.runtime import registry
+
+        if operation not in OPERATIONS:
+            raise InputError(
+                f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
+            )
+        text = Path(source).read_text() if text is None else text
+        manifest = load_manifest(text, str(source))
+        plan_id = f"plan-{new_execution_id(operation)}"
+        summary = discovery.discover(
+            plan_id,
+            manifest,
+            self.staging_accounts(),
+            registry(),
+            self.session.client("s3"),
+            self.config.artifacts_bucket or "",
+            session_for=lambda access: aws.assume(access, source=self.session),
+        )
+        full = planning.build_plan(
+            manifest,
+            operation,
+            summary.counts(),
+            modules=registry(),
+            rto_targets=summary.rto_targets(),
+            execution_id=plan_id,
+        )
+        return {"plan": full, "groups": {k: g.to_dict() for k, g in summary.groups.items()}}
+
     def report(self, execution_id: str, fmt: str = "md") -> str:
         if fmt not in ("md", "html", "json"):
             raise InputError(f"report format {fmt!r}: use md, html or json")

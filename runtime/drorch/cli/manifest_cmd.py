@@ -27,7 +27,7 @@ from drorch.manifest import (
 from drorch.manifest.convert import convert_layers
 from drorch.manifest.validate import default_modules, parse_text
 
-app = typer.Typer(help="Recovery manifests: validate, convert.", no_args_is_help=True)
+app = typer.Typer(help="Recovery manifests: validate, convert, upload, plan.", no_args_is_help=True)
 
 EXIT_FAILED, EXIT_INPUT = 1, 2
 
@@ -269,3 +269,89 @@ def convert(
         for problem in remaining:
             errors.print(f"  {escape(str(problem))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILED)
+
+
+# --- upload and plan (the engine's side) ---------------------------------------------------
+@app.command("upload")
+def upload(
+    manifest: ManifestFile,
+    profile: Annotated[str | None, typer.Option(help="AWS profile of the hub account.")] = None,
+    region: Annotated[str | None, typer.Option(help="The hub's region.")] = None,
+    json_output: Json = False,
+) -> None:
+    """Validate, then upload a new version to the hub's manifest bucket (never a bad one)."""
+    from drorch.cli.engine_cmd import aws_client
+
+    uploaded = aws_client(profile, region).upload_manifest(manifest)
+    result = {
+        "application": uploaded.application,
+        "bucket": uploaded.bucket,
+        "key": uploaded.key,
+        "versionId": uploaded.version_id,
+    }
+    if json_output:
+        print_json(result)
+    else:
+        console.print(
+            f"uploaded {uploaded.application}: s3://{uploaded.bucket}/{uploaded.key} "
+            f"(version {uploaded.version_id})"
+        )
+
+
+def render_plan(result: dict[str, Any]) -> None:
+    plan, groups = result["plan"], result["groups"]
+    console.print(
+        f"[bold]{plan['application']}[/] {plan['operation']}: what each phase and wave would touch"
+    )
+    for phase in plan["phases"]:
+        gate = " (approval first)" if phase.get("approval") else ""
+        console.print(f"[bold]{phase['phase']}[/]{gate}")
+        for level in phase["levels"]:
+            pause = " (pause before)" if level.get("pauseBefore") else ""
+            console.print(f"  level {level['level']}: {', '.join(level['waves'])}{pause}")
+            for group in level["groups"]:
+                found = groups[group["groupId"]]
+                for account in group["accounts"]:
+                    names_ = [r.get("name") or r["id"] for r in found["resources"].get(account, [])]
+                    console.print(
+                        f"    {group['groupId']} ({found['module']}) in {account}: "
+                        f"{len(names_)}: {', '.join(names_[:12])}{' ...' if len(names_) > 12 else ''}"
+                    )
+    for group_id, found in groups.items():
+        for excluded in found.get("excluded", []):
+            console.print(
+                f"[yellow]excluded[/] {group_id}: {excluded.get('name') or excluded.get('arn')}: "
+                f"{'; '.join(excluded.get('reasons', []))}"
+            )
+    for skipped in plan.get("skipped", []):
+        console.print(
+            f"[dim]skipped[/] {skipped['groupId']} in {skipped['phase']}: {skipped['reason']}"
+        )
+
+
+@app.command("plan")
+def plan(
+    manifest: ManifestFile,
+    operation: Annotated[str, typer.Option(help="drill, failover, failback or cleanup.")] = "drill",
+    scenario: Annotated[str, typer.Option(help="Sandbox scenario to plan against.")] = "three-tier",
+    accounts_dir: Annotated[Path, typer.Option(help="Staging accounts folder (sandbox).")] = Path(
+        "accounts"
+    ),
+    profile: Annotated[str | None, typer.Option(help="AWS profile of the hub account.")] = None,
+    region: Annotated[str | None, typer.Option(help="The hub's region.")] = None,
+    json_output: Json = False,
+) -> None:
+    """Dry run: discover and plan, start nothing. Shows the resources each phase/wave/module touches."""
+    if profile is None and region is None:
+        from drorch.cli.sandbox_run import sandbox_hub
+
+        with sandbox_hub(scenario, accounts_dir) as hub:
+            result = hub.client.plan(manifest, operation)
+    else:
+        from drorch.cli.engine_cmd import aws_client
+
+        result = aws_client(profile, region).plan(manifest, operation)
+    if json_output:
+        print_json(result)
+    else:
+        render_plan(result)
