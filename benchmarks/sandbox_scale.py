@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--scenario", default="large-estate")
     parser.add_argument("--poll-seconds", type=float, default=30.0)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=160)
     scenario = load_scenario(args.scenario)
     accounts = load_accounts(REPO / "accounts")
     steps: list[tuple[str, float]] = []
