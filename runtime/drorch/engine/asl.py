@@ -131,6 +131,45 @@ def _context(*extra: str) -> dict[str, str]:
     return {f"{key}.$": f"$.{key}" for key in keys}
 
 
+def _child_iterator(
+    targets: Targets,
+    key: str,
+    name_keys: tuple[str, ...],
+    input_keys: tuple[str, ...],
+    failed_state: str,
+) -> dict[str, Any]:
+    """A Map iterator that runs one child state machine (``.sync:2``) and records,
+    rather than raises, its failure: the caller's checkpoint applies the policy."""
+    run_state = f"Run{key.capitalize()}"
+    name_format = "-".join("{}" for _ in ("executionId", *name_keys))
+    name_args = ", ".join(f"$.{k}" for k in ("executionId", *name_keys))
+    return {
+        "StartAt": run_state,
+        "States": {
+            run_state: {
+                "Type": "Task",
+                "Resource": START_CHILD,
+                "Parameters": {
+                    "StateMachineArn": targets.state_machine(key),
+                    # a retried start with the same name returns the same child execution
+                    "Name.$": f"States.Format('{name_format}', {name_args})",
+                    "Input": {
+                        **_context(*input_keys),
+                        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                    },
+                },
+                "ResultSelector": {"status.$": "$.Status"},
+                "ResultPath": "$.result",
+                "Catch": [
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed_state}
+                ],
+                "End": True,
+            },
+            failed_state: {"Type": "Pass", "Result": {"failed": True}, "End": True},
+        },
+    }
+
+
 def master_definition(targets: Targets) -> dict[str, Any]:
     level_states = {
         "BeforeLevel": _lambda(
@@ -171,35 +210,13 @@ def master_definition(targets: Targets) -> dict[str, Any]:
                 "groupId.$": "$$.Map.Item.Value.groupId",
                 "accounts.$": "$$.Map.Item.Value.accounts",
             },
-            "Iterator": {
-                "StartAt": "RunLifecycle",
-                "States": {
-                    "RunLifecycle": {
-                        "Type": "Task",
-                        "Resource": START_CHILD,
-                        "Parameters": {
-                            "StateMachineArn": targets.state_machine("lifecycle"),
-                            "Name.$": "States.Format('{}-{}-{}', $.executionId, $.phase, $.groupId)",
-                            "Input": {
-                                **_context("phase", "groupId", "accounts"),
-                                "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
-                            },
-                        },
-                        "ResultSelector": {"status.$": "$.Status"},
-                        "ResultPath": "$.result",
-                        "Catch": [
-                            {
-                                "ErrorEquals": ["States.ALL"],
-                                "ResultPath": "$.error",
-                                "Next": "GroupFailed",
-                            }
-                        ],
-                        "End": True,
-                    },
-                    # the failure is in the history; the after-level checkpoint applies the policy
-                    "GroupFailed": {"Type": "Pass", "Result": {"failed": True}, "End": True},
-                },
-            },
+            "Iterator": _child_iterator(
+                targets,
+                "lifecycle",
+                ("phase", "groupId"),
+                ("phase", "groupId", "accounts"),
+                "GroupFailed",
+            ),
             "ResultPath": None,
             "Next": "AfterLevel",
         },
@@ -320,33 +337,13 @@ def lifecycle_definition(targets: Targets) -> dict[str, Any]:
                     **_context("phase", "groupId"),
                     "accountId.$": "$$.Map.Item.Value",
                 },
-                "Iterator": {
-                    "StartAt": "RunExecutor",
-                    "States": {
-                        "RunExecutor": {
-                            "Type": "Task",
-                            "Resource": START_CHILD,
-                            "Parameters": {
-                                "StateMachineArn": targets.state_machine("executor"),
-                                "Name.$": "States.Format('{}-{}-{}-{}', $.executionId, $.phase, $.groupId, $.accountId)",
-                                "Input": {
-                                    **_context("phase", "groupId", "accountId"),
-                                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
-                                },
-                            },
-                            "ResultSelector": {"status.$": "$.Status"},
-                            "Catch": [
-                                {
-                                    "ErrorEquals": ["States.ALL"],
-                                    "ResultPath": "$.error",
-                                    "Next": "AccountFailed",
-                                }
-                            ],
-                            "End": True,
-                        },
-                        "AccountFailed": {"Type": "Pass", "Result": {"failed": True}, "End": True},
-                    },
-                },
+                "Iterator": _child_iterator(
+                    targets,
+                    "executor",
+                    ("phase", "groupId", "accountId"),
+                    ("phase", "groupId", "accountId"),
+                    "AccountFailed",
+                ),
                 "End": True,
             }
         },
