@@ -113,7 +113,7 @@ def test_pause_then_resume(hub):
     wait_until(lambda: (client.history.execution(execution_id) or {}).get("status") == "RUNNING")
     client.pause(execution_id)
     gate = wait_until(lambda: [g for g in client.open_gates(execution_id) if g["kind"] == "resume"])
-    assert client.history.execution(execution_id)["status"] == "PAUSED"
+    wait_until(lambda: client.history.execution(execution_id)["status"] == "PAUSED")
     client.resume(execution_id)
     final = client.wait(execution_id, on_gate=approve_all, timeout=120)
     assert final["execution"]["status"] == "SUCCEEDED"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,6 +31,11 @@ from drorch.sandbox.botocore_models import service_model
 from drorch.sandbox.fidelity import FidelityError, check_response
 from drorch.sandbox.state import STATE
 from drorch.sandbox.stepfunctions import SERVICE_ACCESS_KEY, invoke_in_process
+
+# One request at a time inside moto: AWS applies each request to an item atomically,
+# while moto's models are not thread-safe (a query could see half of an UpdateItem).
+# Re-entrant, and never held while an in-process Lambda runs.
+_MOTO_LOCK = threading.RLock()
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/")
 
@@ -196,7 +202,8 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
         from drorch.sandbox.drs.models import settle_all
 
         settle_all()
-    answer = botocore_stubber.process_request(request)
+    with _MOTO_LOCK:
+        answer = botocore_stubber.process_request(request)
     if answer is None:
         return None
     status, headers, body = answer
