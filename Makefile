@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test scale lint format clean
+.PHONY: demo test scale lint format clean lambda-layer
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +30,15 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format runtime stacks tests __main__.py
 	$(BIN)/ruff check --fix runtime stacks tests __main__.py
 
+# The Lambda functions' dependencies, as the folder the hub stack publishes as a layer
+# (drorch:lambdaLayerDir, default build/lambda-layer): Linux x86_64 wheels for Python 3.12.
+LAYER_DIR ?= build/lambda-layer
+lambda-layer: $(BIN)/.installed
+	rm -rf $(LAYER_DIR)
+	$(BIN)/python -m pip install --quiet --target $(LAYER_DIR)/python \
+		--platform manylinux2014_x86_64 --implementation cp --python-version 3.12 \
+		--only-binary=:all: --upgrade \
+		"boto3>=1.40" "aws-lambda-powertools[tracer]>=3,<4" "jsonschema>=4.20" "PyYAML>=6.0"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache build

@@ -1,8 +1,7 @@
 """The Pulumi program: one stack = one drorch deployment (hub + its staging accounts).
 
-So far the program validates the stack configuration and the staging-account
-descriptions and exports the deployment plan; the hub and staging components
-are added in stacks/ as they are built.
+Reads the ``drorch:*`` stack settings and ``accounts/``, validates them, and builds
+the hub and one staging stack per account (:func:`stacks.program.build`).
 """
 
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pulumi
 
 from stacks.config import build_config
+from stacks.program import build, export
 
 settings = pulumi.Config("drorch")
 values = {
@@ -17,24 +17,16 @@ values = {
     for key, value in {
         "environment": settings.get("environment"),
         "hubRegion": settings.get("hubRegion"),
+        "hubAccountId": settings.get("hubAccountId"),
         "accountsDir": settings.get("accountsDir"),
         "accounts": settings.get_object("accounts"),
+        "scheduledDrills": settings.get_object("scheduledDrills"),
+        "alarmEmails": settings.get_object("alarmEmails"),
+        "orchestratorRoleArn": settings.get("orchestratorRoleArn"),
+        "organizationId": settings.get("organizationId"),
+        "logRetentionDays": settings.get_int("logRetentionDays"),
+        "lambdaLayerDir": settings.get("lambdaLayerDir"),
     }.items()
     if value is not None
 }
-config = build_config(values, Path(__file__).resolve().parent)
-
-pulumi.export("environment", config.environment)
-pulumi.export("hubRegion", config.hub_region)
-pulumi.export(
-    "stagingAccounts",
-    [
-        {
-            "name": a.name,
-            "accountId": a.account_id,
-            "recoveryRegion": a.recovery_region,
-            "executionRoleArn": a.execution_role_arn,
-        }
-        for a in config.accounts
-    ],
-)
+export(build(build_config(values, Path(__file__).resolve().parent)))

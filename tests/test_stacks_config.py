@@ -37,3 +37,59 @@ def test_account_selection_keeps_the_given_order():
 def test_bad_configuration_is_named(values, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace("!", "!")):
         build_config(values, REPO)
+
+
+def test_deployment_settings_are_typed():
+    config = build_config(
+        {
+            "hubAccountId": "999999999999",
+            "scheduledDrills": [{"application": "claims", "schedule": "rate(7 days)"}],
+            "alarmEmails": ["ops@example.com"],
+            "organizationId": "o-abcdefghij",
+            "logRetentionDays": 30,
+            "lambdaLayerDir": "",
+        },
+        REPO,
+    )
+    assert config.hub_account_id == "999999999999"
+    assert [(d.application, d.operation) for d in config.scheduled_drills] == [("claims", "drill")]
+    assert config.alarm_emails == ("ops@example.com",)
+    assert config.organization_id == "o-abcdefghij"
+    assert config.log_retention_days == 30
+    assert config.layer_dir is None
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"hubAccountId": "12"}, "drorch:hubAccountId '12' must be 12 digits"),
+        ({"scheduledDrills": [{"application": "claims", "schedule": "monthly"}]}, "cron"),
+        (
+            {
+                "scheduledDrills": [
+                    {"application": "claims", "schedule": "rate(1 day)", "operation": "x"}
+                ]
+            },
+            r"scheduledDrills\[0\].operation 'x'",
+        ),
+        ({"orchestratorRoleArn": "role/x"}, "is not an IAM role ARN"),
+        ({"alarmEmails": ["nobody"]}, "nobody is not an email address"),
+        ({"logRetentionDays": 31}, "31 is not a CloudWatch Logs retention"),
+        ({"lambdaLayerDir": "no-such-dir"}, "make lambda-layer"),
+    ],
+)
+def test_bad_deployment_settings_are_named(values, message):
+    with pytest.raises(InputError, match=message):
+        build_config(values, REPO)
+
+
+@pytest.mark.parametrize("stack", ["prod", "nonprod"])
+def test_example_stack_configs_are_valid(stack):
+    import yaml
+
+    document = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+    values = {k.split(":", 1)[1]: v for k, v in document.items() if k.startswith("drorch:")}
+    config = build_config(values, REPO)
+    assert config.environment == stack
+    assert config.scheduled_drills and config.alarm_emails
+    assert document["aws:region"] == config.hub_region

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drorch import names
-from drorch.engine import asl
+from drorch.engine import asl, tables
 from drorch.engine import clock as engine_clock
 from drorch.sandbox.core import Sandbox
 
@@ -62,50 +62,9 @@ def _accounts_config(sandbox: Sandbox) -> list[dict[str, str]]:
 
 
 def _tables(dynamodb: Any) -> None:
-    string = "S"
-    dynamodb.create_table(
-        TableName=names.HISTORY_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": string},
-            {"AttributeName": "sk", "AttributeType": string},
-            {"AttributeName": "status", "AttributeType": string},
-            {"AttributeName": "application", "AttributeType": string},
-            {"AttributeName": "startedAt", "AttributeType": string},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": key, "KeyType": "HASH"},
-                    {"AttributeName": "startedAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, key in (("by-status", "status"), ("by-application", "application"))
-        ],
-        SSESpecification={"Enabled": True, "SSEType": "KMS"},
-    )
-    dynamodb.update_time_to_live(
-        TableName=names.HISTORY_TABLE,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
-    )
-    for table, key in ((names.LOCK_TABLE, "application"), (names.IDEMPOTENCY_TABLE, "id")):
-        dynamodb.create_table(
-            TableName=table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": string}],
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            SSESpecification={"Enabled": True, "SSEType": "KMS"},
-        )
-    dynamodb.update_time_to_live(
-        TableName=names.IDEMPOTENCY_TABLE,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
-    )
+    """The hub's tables, from the one definition the hub stack uses too."""
+    for _ in tables.create_tables(dynamodb):
+        pass
 
 
 def deploy_hub(sandbox: Sandbox, *, log_level: str = "WARNING") -> HubDeployment:
