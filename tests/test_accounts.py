@@ -80,3 +80,33 @@ def test_invalid_yaml(tmp_path):
     path.write_text("name: [unclosed")
     with pytest.raises(InputError, match="not valid YAML"):
         load_account(path)
+
+
+def test_modules_default_to_drs_and_organization_is_optional(tmp_path):
+    account = load_account(write(tmp_path, GOOD))
+    assert account.modules == ("drs",)
+    assert account.organization_id is None
+    for shipped in load_accounts(ACCOUNTS_DIR):
+        assert shipped.modules == ("drs",)
+
+
+def test_modules_and_organization_are_read(tmp_path):
+    account = load_account(
+        write(tmp_path, GOOD | {"modules": ["drs", "aurora"], "organizationId": "o-a1b2c3d4e5"})
+    )
+    assert account.modules == ("drs", "aurora")
+    assert account.organization_id == "o-a1b2c3d4e5"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"modules": []}, r"\$\.modules: \[\] should be non-empty"),
+        ({"modules": ["drs", "drs"]}, r"\$\.modules: .* has non-unique elements"),
+        ({"modules": ["DRS!"]}, r"\$\.modules\[0\]: 'DRS!' does not match"),
+        ({"organizationId": "org-1"}, r"\$\.organizationId: 'org-1' does not match"),
+    ],
+)
+def test_bad_modules_or_organization_name_the_path(tmp_path, change, message):
+    with pytest.raises(InputError, match=message):
+        load_account(write(tmp_path, GOOD | change))

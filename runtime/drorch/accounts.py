@@ -27,6 +27,9 @@ class Subnet:
     purpose: str = "recovery"
 
 
+DEFAULT_MODULES: tuple[str, ...] = ("drs",)
+
+
 @dataclass(frozen=True)
 class StagingAccount:
     name: str
@@ -38,6 +41,8 @@ class StagingAccount:
     description: str = ""
     execution_role_name: str = names.EXECUTION_ROLE
     bootstrap_role_arn: str | None = None
+    organization_id: str | None = None
+    modules: tuple[str, ...] = DEFAULT_MODULES
     capacity: int | None = None
     vpc_cidr: str | None = None
     subnets: tuple[Subnet, ...] = ()
@@ -94,6 +99,8 @@ def parse_account(data: Any, source: str) -> StagingAccount:
         description=data.get("description", ""),
         execution_role_name=data.get("executionRoleName", names.EXECUTION_ROLE),
         bootstrap_role_arn=data.get("bootstrapRoleArn"),
+        organization_id=data.get("organizationId"),
+        modules=tuple(data.get("modules", DEFAULT_MODULES)),
         capacity=data.get("capacity"),
         vpc_cidr=vpc_cidr,
         subnets=subnets,

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 errors = Console(stderr=True)
@@ -17,6 +18,6 @@ def print_json(data: Any) -> None:
 
 
 def fail(message: str, hint: str | None = None) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
-        errors.print(f"[dim]hint:[/] {hint}", highlight=False, soft_wrap=True)
+        errors.print(f"[dim]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
