@@ -17,7 +17,7 @@ import pytest
 
 from drorch import names
 from drorch.accounts import load_accounts
-from drorch.engine import clock
+from drorch.engine import clock, tables
 from drorch.engine.runtime import Engine
 from drorch.sandbox import Sandbox
 from drorch.sandbox.scenario import load_scenario, seed
@@ -50,41 +50,7 @@ class HubStores:
 def create_stores(session: Any, region: str) -> tuple[str, str, str]:
     """The hub's tables, buckets, bus and topic (as the hub stack creates them)."""
     account = session.client("sts").get_caller_identity()["Account"]
-    dynamodb = session.client("dynamodb")
-    dynamodb.create_table(
-        TableName=names.HISTORY_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": a, "AttributeType": "S"}
-            for a in ("pk", "sk", "status", "application", "startedAt")
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": key, "KeyType": "HASH"},
-                    {"AttributeName": "startedAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, key in (("by-status", "status"), ("by-application", "application"))
-        ],
-    )
-    dynamodb.update_time_to_live(
-        TableName=names.HISTORY_TABLE,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
-    )
-    for table, key in ((names.LOCK_TABLE, "application"), (names.IDEMPOTENCY_TABLE, "id")):
-        dynamodb.create_table(
-            TableName=table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-        )
+    list(tables.create_tables(session.client("dynamodb")))
     s3 = session.client("s3")
     artifacts = names.artifacts_bucket(account, region)
     manifests = names.manifest_bucket(account, region)
