@@ -62,29 +62,34 @@ def run(deployment, *, approve=None, timeout=30.0):
     raise AssertionError("execution did not finish")
 
 
+def activate(*levels, approval=False):
+    """Script the plan: one ACTIVATE phase with these levels."""
+    asl_doubles.SCRIPT["phases"] = [
+        {
+            "phase": "ACTIVATE",
+            "approval": approval,
+            "approvalTimeoutSeconds": 60,
+            "levels": list(levels),
+        }
+    ]
+
+
 def calls(name):
     return [event for call, event in asl_doubles.CALLS if call == name]
 
 
 def test_phases_levels_groups_and_accounts_run_in_order(hub):
     _, deployment = hub
-    asl_doubles.SCRIPT["phases"] = [
-        {
-            "phase": "ACTIVATE",
-            "approval": False,
-            "approvalTimeoutSeconds": 60,
-            "levels": [
-                _level(0, [{"groupId": "g1", "accounts": ["111111111111", "222222222222"]}]),
-                _level(
-                    1,
-                    [
-                        {"groupId": "g2", "accounts": ["333333333333"]},
-                        {"groupId": "g3", "accounts": ["111111111111"]},
-                    ],
-                ),
+    activate(
+        _level(0, [{"groupId": "g1", "accounts": ["111111111111", "222222222222"]}]),
+        _level(
+            1,
+            [
+                {"groupId": "g2", "accounts": ["333333333333"]},
+                {"groupId": "g3", "accounts": ["111111111111"]},
             ],
-        }
-    ]
+        ),
+    )
     result = run(deployment)
     assert result["status"] == "SUCCEEDED", result
     starts = calls("module_start")
@@ -110,14 +115,7 @@ def test_phases_levels_groups_and_accounts_run_in_order(hub):
 
 def test_rejected_approval_fails_the_execution_and_runs_no_wave(hub):
     _, deployment = hub
-    asl_doubles.SCRIPT["phases"] = [
-        {
-            "phase": "ACTIVATE",
-            "approval": True,
-            "approvalTimeoutSeconds": 60,
-            "levels": [_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}])],
-        }
-    ]
+    activate(_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]), approval=True)
     result = run(deployment, approve=lambda token: False)
     assert result["status"] == "FAILED"
     assert not calls("module_start")
@@ -127,16 +125,10 @@ def test_rejected_approval_fails_the_execution_and_runs_no_wave(hub):
 
 def test_approved_gate_continues(hub):
     _, deployment = hub
-    asl_doubles.SCRIPT["phases"] = [
-        {
-            "phase": "ACTIVATE",
-            "approval": True,
-            "approvalTimeoutSeconds": 60,
-            "levels": [
-                _level(0, [{"groupId": "g1", "accounts": ["111111111111"]}], pause_before=True)
-            ],
-        }
-    ]
+    activate(
+        _level(0, [{"groupId": "g1", "accounts": ["111111111111"]}], pause_before=True),
+        approval=True,
+    )
     result = run(deployment, approve=lambda token: True)
     assert result["status"] == "SUCCEEDED"
     assert [(g["kind"], g.get("position")) for g in calls("gate")] == [
@@ -147,17 +139,10 @@ def test_approved_gate_continues(hub):
 
 def test_a_failed_wave_stops_later_levels(hub):
     _, deployment = hub
-    asl_doubles.SCRIPT["phases"] = [
-        {
-            "phase": "ACTIVATE",
-            "approval": False,
-            "approvalTimeoutSeconds": 60,
-            "levels": [
-                _level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]),
-                _level(1, [{"groupId": "g2", "accounts": ["111111111111"]}]),
-            ],
-        }
-    ]
+    activate(
+        _level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]),
+        _level(1, [{"groupId": "g2", "accounts": ["111111111111"]}]),
+    )
     asl_doubles.SCRIPT["fail_accounts"] = ["111111111111"]
     asl_doubles.SCRIPT["fail_levels"] = [0]
     result = run(deployment)
@@ -169,14 +154,7 @@ def test_a_failed_wave_stops_later_levels(hub):
 
 def test_pause_waits_for_resume_and_cancel_fails(hub):
     _, deployment = hub
-    asl_doubles.SCRIPT["phases"] = [
-        {
-            "phase": "ACTIVATE",
-            "approval": False,
-            "approvalTimeoutSeconds": 60,
-            "levels": [_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}])],
-        }
-    ]
+    activate(_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]))
     asl_doubles.SCRIPT["flags"] = {"paused": True}
     result = run(deployment, approve=lambda token: True)
     assert result["status"] == "SUCCEEDED"
