@@ -2,9 +2,9 @@
 
 * Hub Lambda functions: :data:`FUNCTION_NEEDS` maps each handler to the stores it
   touches (read from ``drorch.engine.steps``/``executor``/``gates``/``events``).
-* Staging execution role: :func:`module_statements` per module in use (the DRS
-  module's calls in ``drorch.modules.drs``/``drs_jobs``, plus the EC2 actions
-  ``drs:StartRecovery`` depends on), limited to the account's regions.
+* Staging execution role: discovery and references, plus each module's own
+  statements (``Module.iam``, declared in ``drorch/modules/<name>/iam.py`` or the
+  adapter) for the modules the account uses, limited to the account's regions.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from drorch import names
+from drorch.modules import REGISTRY
 from stacks.policies import Arns, statement
 
 # handler key -> what it needs
@@ -139,122 +140,8 @@ def function_statements(
 
 
 # --- staging accounts -------------------------------------------------------------------------
-DRS_READS = (
-    "drs:DescribeSourceServers",
-    "drs:DescribeJobs",
-    "drs:DescribeJobLogItems",
-    "drs:DescribeRecoveryInstances",
-    "drs:DescribeRecoverySnapshots",
-    "drs:DescribeLaunchConfigurationTemplates",
-    "drs:DescribeReplicationConfigurationTemplates",
-)
-DRS_RESOURCE_READS = (
-    "drs:GetLaunchConfiguration",
-    "drs:GetReplicationConfiguration",
-    "drs:ListTagsForResource",
-)
-# what drs:StartRecovery depends on (Service Authorization Reference, "Dependent actions")
-EC2_READS = (
-    "ec2:DescribeInstances",
-    "ec2:DescribeInstanceStatus",
-    "ec2:DescribeInstanceTypes",
-    "ec2:DescribeInstanceAttribute",
-    "ec2:DescribeLaunchTemplates",
-    "ec2:DescribeLaunchTemplateVersions",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeVolumes",
-    "ec2:DescribeSnapshots",
-    "ec2:DescribeImages",
-    "ec2:DescribeAvailabilityZones",
-    "ec2:DescribeAccountAttributes",
-)
-EC2_LAUNCH_WRITES = (
-    "ec2:RunInstances",
-    "ec2:StartInstances",
-    "ec2:StopInstances",
-    "ec2:TerminateInstances",
-    "ec2:ModifyInstanceAttribute",
-    "ec2:CreateVolume",
-    "ec2:AttachVolume",
-    "ec2:DetachVolume",
-    "ec2:DeleteVolume",
-    "ec2:CreateSnapshot",
-    "ec2:DeleteSnapshot",
-    "ec2:CreateTags",
-    "ec2:CreateLaunchTemplate",
-    "ec2:CreateLaunchTemplateVersion",
-    "ec2:ModifyLaunchTemplate",
-    "ec2:CreateSecurityGroup",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupEgress",
-)
-EC2_RESOURCE_TYPES = (
-    "instance",
-    "volume",
-    "snapshot",
-    "launch-template",
-    "security-group",
-    "subnet",
-    "network-interface",
-    "vpc",
-)
-
-
 def _in_regions(regions: Sequence[str]) -> dict[str, Any]:
     return {"StringEquals": {"aws:RequestedRegion": sorted(set(regions))}}
-
-
-def drs_statements(account_id: str, regions: Sequence[str]) -> list[dict[str, Any]]:
-    regions = sorted(set(regions))
-    part = "aws"
-
-    def drs(kind: str) -> list[str]:
-        return [f"arn:{part}:drs:{r}:{account_id}:{kind}/*" for r in regions]
-
-    ec2 = [f"arn:{part}:ec2:{r}:{account_id}:{t}/*" for r in regions for t in EC2_RESOURCE_TYPES]
-    images = [f"arn:{part}:ec2:{r}::image/*" for r in regions] + [
-        f"arn:{part}:ec2:{r}:{account_id}:image/*" for r in regions
-    ]
-    return [
-        statement("DrsRead", DRS_READS, "*", condition=_in_regions(regions)),
-        statement(
-            "DrsResourceRead",
-            DRS_RESOURCE_READS,
-            drs("source-server") + drs("recovery-instance") + drs("job"),
-        ),
-        statement(
-            "DrsRecover",
-            [
-                "drs:StartRecovery",
-                "drs:UpdateLaunchConfiguration",
-                "drs:CreateRecoveryInstanceForDrs",
-            ],
-            drs("source-server") + drs("recovery-instance"),
-        ),
-        statement(
-            "DrsRecoveryInstances",
-            [
-                "drs:TerminateRecoveryInstances",
-                "drs:ReverseReplication",
-                "drs:StartFailbackLaunch",
-            ],
-            drs("recovery-instance"),
-        ),
-        statement("DrsTagJobs", ["drs:TagResource"], drs("job") + drs("recovery-instance")),
-        statement("Ec2Read", EC2_READS, "*", condition=_in_regions(regions)),
-        statement("Ec2Launch", EC2_LAUNCH_WRITES, ec2 + images),
-        statement(
-            "PassRecoveryInstanceRole",
-            ["iam:PassRole"],
-            [f"arn:{part}:iam::{account_id}:role/service-role/AWSElasticDisasterRecovery*"],
-            condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
-        ),
-    ]
-
-
-MODULE_STATEMENTS = {"drs": drs_statements}
 
 
 def execution_statements(
@@ -262,11 +149,10 @@ def execution_statements(
 ) -> list[dict[str, Any]]:
     """The execution role's permissions: discovery and references, plus each module's."""
     regions = sorted(set(regions))
-    unknown = sorted(set(modules) - set(MODULE_STATEMENTS))
+    unknown = sorted(set(modules) - set(REGISTRY))
     if unknown:
         raise ValueError(
-            f"no staging permissions are defined for module(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(MODULE_STATEMENTS))}"
+            f"unknown module(s) {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}"
         )
     found = [
         statement(
@@ -299,8 +185,13 @@ def execution_statements(
             condition=_in_regions(regions),
         ),
     ]
+    sids = {s["Sid"] for s in found}
     for module in sorted(set(modules)):
-        found += MODULE_STATEMENTS[module](account_id, regions)
+        for item in REGISTRY[module].iam(account_id, regions).statements:
+            if item["Sid"] in sids:
+                raise ValueError(f"module {module}: statement id {item['Sid']} is used twice")
+            sids.add(item["Sid"])
+            found.append(item)
     return found
 
 

@@ -33,8 +33,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from drorch import names
 from drorch.accounts import DEFAULT_MODULES, StagingAccount, load_accounts, parse_account
 from drorch.errors import InputError
+from drorch.modules import REGISTRY, Module, Probe
 
 OK, FAIL, SKIP = "ready", "not ready", "skipped"
+# a module's Finding.result -> this report's words (a warning does not block readiness)
+_RESULTS = {"OK": OK, "WARNING": OK, "FAIL": FAIL, "SKIP": SKIP}
 
 # --- onboard -------------------------------------------------------------------------------
 
@@ -199,47 +202,15 @@ def _code(error: ClientError) -> str:
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
 
-@dataclass(frozen=True)
-class Probe:
-    """A read action checked by calling it (arguments that change nothing)."""
-
-    action: str
-    service: str
-    operation: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-# What each module (and discovery) calls in a staging account. Reads are probed;
-# writes are simulated when IAM answers SimulatePrincipalPolicy.
+# What discovery calls in a staging account (each module declares its own probes).
 DISCOVERY_READS: tuple[Probe, ...] = (
     Probe("resource-explorer-2:ListViews", "resource-explorer-2", "list_views"),
     Probe("resource-explorer-2:GetIndex", "resource-explorer-2", "get_index"),
 )
-MODULE_READS: dict[str, tuple[Probe, ...]] = {
-    "drs": (
-        Probe("drs:DescribeSourceServers", "drs", "describe_source_servers", {"maxResults": 1}),
-        Probe("drs:DescribeJobs", "drs", "describe_jobs", {"maxResults": 1}),
-        Probe("drs:DescribeRecoveryInstances", "drs", "describe_recovery_instances", {}),
-        Probe(
-            "drs:DescribeLaunchConfigurationTemplates",
-            "drs",
-            "describe_launch_configuration_templates",
-        ),
-        Probe("ec2:DescribeInstances", "ec2", "describe_instances", {"MaxResults": 5}),
-        Probe("ec2:DescribeLaunchTemplates", "ec2", "describe_launch_templates", {}),
-        Probe("ec2:DescribeSubnets", "ec2", "describe_subnets", {}),
-    ),
-}
-MODULE_WRITES: dict[str, tuple[str, ...]] = {
-    "drs": (
-        "drs:StartRecovery",
-        "drs:TerminateRecoveryInstances",
-        "drs:UpdateLaunchConfiguration",
-        "drs:ReverseReplication",
-        "drs:StartFailbackLaunch",
-        "drs:TagResource",
-    ),
-}
+
+
+def _module(name: str) -> Module | None:
+    return REGISTRY.get(name)
 
 
 @dataclass
@@ -312,63 +283,17 @@ class Verifier:
             "policy: redeploy the staging stack (`pulumi up`)",
         )
 
-    # --- DRS --------------------------------------------------------------------------------
-    def drs(self, session: boto3.Session) -> None:
-        region = self.account.recovery_region
-        drs = session.client("drs", region_name=region)
-        try:
-            drs.describe_source_servers(maxResults=1)
-        except ClientError as exc:
-            if _code(exc) == "UninitializedAccountException":
-                self.add(
-                    "DRS initialised",
-                    FAIL,
-                    f"DRS is not initialised in {region} ({describe_error(exc)})",
-                    f"initialise it: `aws drs initialize-service --region {region}` in the "
-                    "account, or open the DRS console there once",
-                )
-            else:
-                self.add(
-                    "DRS initialised",
-                    FAIL,
-                    f"could not ask DRS in {region}: {describe_error(exc)}",
-                    "grant drs:DescribeSourceServers to the execution role",
-                )
-            for check in ("DRS replication template", "DRS launch template"):
-                self.add(check, SKIP, "DRS is not reachable")
-            return
-        self.add("DRS initialised", OK, f"in {region}")
-        for check, operation, what in (
-            (
-                "DRS replication template",
-                "describe_replication_configuration_templates",
-                "replication configuration template",
-            ),
-            (
-                "DRS launch template",
-                "describe_launch_configuration_templates",
-                "launch configuration template",
-            ),
-        ):
-            try:
-                items = getattr(drs, operation)()["items"]
-            except ClientError as exc:
-                self.add(check, FAIL, f"could not list: {describe_error(exc)}", "grant the read")
-                continue
-            if items:
-                ids = ", ".join(
-                    i.get("replicationConfigurationTemplateID")
-                    or i.get("launchConfigurationTemplateID", "?")
-                    for i in items
-                )
-                self.add(check, OK, ids)
-            else:
-                self.add(
-                    check,
-                    FAIL,
-                    f"no DRS {what} in {region}",
-                    "deploy the staging stack (`pulumi up`): it creates the DRS templates",
-                )
+    # --- the modules' own readiness checks (DRS initialised and its templates, ...) --------
+    def modules(self, session: boto3.Session) -> None:
+        for name in self.account.modules:
+            module = _module(name)
+            if module is None:
+                continue  # named by permissions()
+            for finding in module.readiness(
+                session, self.account.account_id, self.account.recovery_region
+            ):
+                result = _RESULTS.get(finding.result, FAIL)
+                self.add(finding.check, result, finding.detail, finding.fix)
 
     # --- Resource Explorer --------------------------------------------------------------------
     def resource_explorer(self, session: boto3.Session) -> None:
@@ -440,15 +365,18 @@ class Verifier:
     def permissions(self, session: boto3.Session) -> None:
         region = self.account.recovery_region
         groups: list[tuple[str, Iterable[Probe]]] = [("discovery", DISCOVERY_READS)]
-        for module in self.account.modules:
-            if module not in MODULE_READS:
+        for name in self.account.modules:
+            module = _module(name)
+            if module is None:
                 self.add(
-                    f"permissions: {module}",
-                    SKIP,
-                    f"drorch has no permission checks for module {module!r}",
+                    f"permissions: {name}",
+                    FAIL,
+                    f"no module {name!r} is registered in this drorch",
+                    f"use one of {', '.join(sorted(REGISTRY))} in accounts/{self.account.name}.yaml",
                 )
                 continue
-            groups.append((module, MODULE_READS[module]))
+            if module.probes:
+                groups.append((name, module.probes))
         for label, probes in groups:
             denied: list[str] = []
             for probe in probes:
@@ -472,7 +400,17 @@ class Verifier:
         self.simulate_writes(session)
 
     def simulate_writes(self, session: boto3.Session) -> None:
-        actions = sorted({a for m in self.account.modules for a in MODULE_WRITES.get(m, ())})
+        regions = [self.account.recovery_region]
+        actions = sorted(
+            {
+                action
+                for name in self.account.modules
+                if (module := _module(name)) is not None
+                for action in module.iam(self.account.account_id, regions).actions(
+                    "drill_safe", "write"
+                )
+            }
+        )
         if not actions:
             return
         iam = session.client("iam")
@@ -515,7 +453,7 @@ class Verifier:
             ):
                 self.add(check, SKIP, "the execution role could not be assumed")
             return self.report
-        self.drs(session)
+        self.modules(session)
         self.resource_explorer(session)
         self.permissions(session)
         return self.report

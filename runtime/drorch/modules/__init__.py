@@ -1,7 +1,7 @@
 """Technology modules (adapters) and their registry.
 
 ``from drorch.modules import REGISTRY`` gives every registered module by its
-manifest ``technologies[].type``.
+manifest ``technologies[].type``; :mod:`drorch.modules.registry` is the one list.
 """
 
 from drorch.modules.base import (
@@ -11,17 +11,21 @@ from drorch.modules.base import (
     Discovered,
     DrillSafetyError,
     Exclusion,
+    Finding,
+    LayerMapping,
     Module,
     ModuleError,
+    ModuleIam,
+    Probe,
     Resource,
     ResourceResult,
     StatusResult,
     aggregate_status,
     register,
 )
-from drorch.modules.drs import DrsModule
+from drorch.modules.registry import by_alias, load
 
-register(DrsModule())
+load()
 
 __all__ = [
     "REGISTRY",
@@ -29,13 +33,18 @@ __all__ = [
     "AccountContext",
     "Discovered",
     "DrillSafetyError",
-    "DrsModule",
     "Exclusion",
+    "Finding",
+    "LayerMapping",
     "Module",
     "ModuleError",
+    "ModuleIam",
+    "Probe",
     "Resource",
     "ResourceResult",
     "StatusResult",
     "aggregate_status",
+    "by_alias",
+    "load",
     "register",
 ]

@@ -15,10 +15,12 @@ sent.
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import jsonschema
@@ -279,6 +281,10 @@ class AccountContext:
     region: str
     account_name: str = ""
     drill: bool = False
+    # the engine's clock (epoch seconds) when the engine calls the module; modules never
+    # read a clock themselves (in the sandbox this is simulated time)
+    now: float | None = None
+    execution_id: str = ""
 
     def client(
         self,
@@ -354,6 +360,122 @@ def tags_match(tags: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
     return all(tags.get(key) == str(value) for key, value in wanted.items())
 
 
+# --- declarations ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A read action checked by calling it, with arguments that change nothing."""
+
+    action: str  # the IAM action, e.g. "drs:DescribeJobs"
+    service: str  # the boto3 client name
+    operation: str  # the client method
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One readiness finding: ``result`` is OK, WARNING, FAIL or SKIP."""
+
+    check: str
+    result: str
+    detail: str = ""
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class ModuleIam:
+    """A module's IAM statements in one account, by what they are for.
+
+    ``read``: describe/list calls; ``drill_safe``: the writes a drill makes (they
+    never change production); ``write``: the writes only a failover, failback or
+    cleanup makes. A drill-only role needs ``read`` + ``drill_safe``.
+    """
+
+    read: list[dict[str, Any]] = field(default_factory=list)
+    drill_safe: list[dict[str, Any]] = field(default_factory=list)
+    write: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def statements(self) -> list[dict[str, Any]]:
+        return [*self.read, *self.drill_safe, *self.write]
+
+    def actions(self, *parts: str) -> set[str]:
+        chosen = parts or ("read", "drill_safe", "write")
+        return {
+            action
+            for part in chosen
+            for s in getattr(self, part)
+            for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"read": self.read, "drillSafe": self.drill_safe, "write": self.write}
+
+
+def statement(
+    sid: str,
+    actions: Sequence[str],
+    resources: Sequence[str] | str,
+    condition: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One Allow statement as plain data (the shape the Pulumi stacks deploy)."""
+    body: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(set(actions)),
+        "Resource": resources if isinstance(resources, str) else list(resources),
+    }
+    if condition:
+        body["Condition"] = dict(condition)
+    return body
+
+
+def in_regions(regions: Sequence[str]) -> dict[str, Any]:
+    """The condition that limits a ``*``-resource statement to the account's regions."""
+    return {"StringEquals": {"aws:RequestedRegion": sorted(set(regions))}}
+
+
+def arns(service: str, account_id: str, regions: Sequence[str], *kinds: str) -> list[str]:
+    """``arn:aws:<service>:<region>:<account>:<kind>`` for every region and kind."""
+    return [f"arn:aws:{service}:{r}:{account_id}:{k}" for r in sorted(set(regions)) for k in kinds]
+
+
+def load_schema(path: Path) -> dict[str, Any]:
+    """A module's ``parameters.json``, checked to be a valid JSON Schema."""
+    schema = json.loads(path.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+@dataclass
+class LayerMapping:
+    """A layers-format resource as manifest entries, plus what did not map.
+
+    ``technology`` joins the wave of the resource's layer, beside the layer's other
+    resources. A resource that carries waves or wave-level settings of its own (DRS
+    ``WaveConfiguration``, ``PauseBeforeActivation``) gives ``waves`` instead (or as
+    well): manifest wave fragments, each ``{"technologies": [...]}`` with optionally
+    ``waveName``, ``description``, ``pauseBeforeWave``, ``pauseAfterWave`` and
+    ``dependsOn`` — *indexes* into ``waves``; absent: the previous fragment; ``[]``:
+    none of them. ``manifest convert`` numbers and names them, and puts them after
+    the previous layer.
+
+    A technology entry needs only ``type`` and ``parameters``; convert adds the group
+    ``name`` (from ``resourceName``), ``selector.accounts`` (from ``AccountId``) and,
+    when the module selects by neither tags nor ids, a conservative selector (noted).
+    ``unmapped`` names each thing not carried over by its JSON path, ``reasons`` says
+    why for some of them (default: the module declares no such parameter), ``notes``
+    are what to review by hand.
+    """
+
+    technology: dict[str, Any] | None = None
+    unmapped: list[str] = field(default_factory=list)  # JSON paths of what was not carried over
+    notes: list[str] = field(default_factory=list)
+    waves: list[dict[str, Any]] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # unmapped path -> why
+
+
 # --- the interface --------------------------------------------------------------------
 
 
@@ -366,11 +488,72 @@ def always(_: Mapping[str, Any]) -> bool:
 
 
 class Module(ABC):
+    """A technology adapter, and everything drorch needs to know about it.
+
+    A module lives in one folder (``drorch/modules/<name>/``) and is registered with
+    one line in :mod:`drorch.modules.registry`. Its class attributes declare what the
+    rest of drorch reads from the registry: the IAM policy (``iam``), the readiness
+    probes (``probes``/``readiness``), the resource types it discovers, its aliases
+    in the layers format, its sandbox extension and what a drill does.
+    """
+
     type: str
     parameters_schema: dict[str, Any]
     drill_safe_phases: frozenset[str]
     # API operation -> "is this call, with these parameters, disruptive?"
     disruptive_calls: Mapping[str, Callable[[Mapping[str, Any]], bool]] = {}
+    # --- declarations read through the registry ------------------------------------------
+    kind: str = "resource"  # "resource" (discovers AWS resources), "step" or "check"
+    summary: str = ""  # one line: what it recovers or does
+    drill: str = ""  # what a drill does, and why it cannot harm production
+    aliases: tuple[str, ...] = ()  # layers-format names (seed 004 §3.1 ``action``)
+    resource_types: tuple[str, ...] = ()  # Resource Explorer types it discovers
+    identified_by: str = ""  # how a resource is named in a selector's ``ids``
+    phases: tuple[str, ...] = PHASES  # the phases it does something in
+    runs_in_drill: bool = True  # steps and checks: whether they run in a drill by default
+    probes: tuple[Probe, ...] = ()  # read calls `accounts verify` makes (permission checks)
+    # the module's sandbox extension (``drorch.modules.<name>.sandbox``), or None; the
+    # Lambda asset leaves it out
+    sandbox_extension: str | None = None
+
+    def iam(self, account_id: str, regions: Sequence[str]) -> ModuleIam:
+        """The statements the execution role needs in ``account_id`` for ``regions``."""
+        return ModuleIam()
+
+    def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
+        """Module-specific readiness findings for one account (beyond permission probes)."""
+        return []
+
+    def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
+        """A layers-format resource (``{"action", "resourceName", "AccountId",
+        "parameters"}``) as a technology entry of a manifest. The default keeps the
+        parameters this module's schema declares and names the rest as unmapped."""
+        params = dict(resource.get("parameters") or {})
+        known = set(self.parameters_schema.get("properties", {}))
+        kept = {k: v for k, v in params.items() if k in known}
+        unmapped = [f"{where}.parameters.{k}" for k in params if k not in known]
+        return LayerMapping(technology={"type": self.type, "parameters": kept}, unmapped=unmapped)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``drorch modules list/show`` prints (JSON)."""
+        iam = self.iam("111111111111", ["us-east-1"])
+        return {
+            "name": self.type,
+            "kind": self.kind,
+            "summary": self.summary,
+            "drill": self.drill,
+            "runsInDrill": self.runs_in_drill,
+            "drillSafePhases": sorted(self.drill_safe_phases),
+            "phases": list(self.phases),
+            "disruptiveCalls": sorted(self.disruptive_calls),
+            "aliases": list(self.aliases),
+            "resourceTypes": list(self.resource_types),
+            "identifiedBy": self.identified_by,
+            "parameters": self.parameters_schema,
+            "iam": iam.to_dict(),
+            "probes": [p.action for p in self.probes],
+            "sandboxExtension": self.sandbox_extension,
+        }
 
     @abstractmethod
     def discover(self, ctx: AccountContext, selector: Any) -> list[Resource]:

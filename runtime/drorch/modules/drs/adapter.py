@@ -3,7 +3,7 @@
 Phases (each ``start`` + ``status``; the executor calls ``status`` until done):
 
 * INSTANTIATE — apply the layered launch settings (``accounts/drs/``, see
-  :mod:`drorch.modules.drs_settings`) with ``UpdateLaunchConfiguration``;
+  :mod:`drorch.modules.drs.settings`) with ``UpdateLaunchConfiguration``;
   finishes in ``start``. EC2 launch-template settings are out of scope.
 * ACTIVATE — ``StartRecovery`` (``isDrill`` in a drill) in batches sized to
   the quotas; batches that do not fit yet stay queued and are started by later
@@ -20,7 +20,7 @@ Phases (each ``start`` + ``status``; the executor calls ``status`` until done):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -34,8 +34,11 @@ from drorch.modules.base import (
     AccountContext,
     Discovered,
     Exclusion,
+    Finding,
+    LayerMapping,
     Module,
     ModuleError,
+    ModuleIam,
     Resource,
     ResourceResult,
     StatusResult,
@@ -43,12 +46,14 @@ from drorch.modules.base import (
     always,
     error_code,
     error_message,
+    load_schema,
     raise_if_fatal,
     selector_field,
     selector_scope_matches,
     tags_match,
 )
-from drorch.modules.drs_jobs import (
+from drorch.modules.drs import iam
+from drorch.modules.drs.jobs import (
     FAILBACK,
     LAUNCH,
     TERMINATE,
@@ -58,7 +63,8 @@ from drorch.modules.drs_jobs import (
     chunks,
     new_runner_state,
 )
-from drorch.modules.drs_settings import (
+from drorch.modules.drs.probes import PROBES, readiness
+from drorch.modules.drs.settings import (
     LaunchSettingsStore,
     default_settings_dir,
     launch_settings_schema,
@@ -87,45 +93,10 @@ DISRUPTIVE_CALLS = {
     "DeleteSourceServer": always,
 }
 
-PARAMETERS_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "drs module parameters",
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "maxServersPerJob": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 200,
-            "default": 100,
-            "description": "DRS quota: source servers in one job",
-        },
-        "maxConcurrentJobs": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 100,
-            "default": 20,
-            "description": "DRS quota: jobs active at once in the account and region",
-        },
-        "maxServersInActiveJobs": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 5000,
-            "default": 500,
-            "description": "DRS quota: source servers in all active jobs",
-        },
-        "recoverySnapshot": {
-            "type": "string",
-            "pattern": f"^(latest|{ISO_TIMESTAMP})$",
-            "description": "launch from the latest point-in-time snapshot, or from the latest "
-            "one taken at or before this UTC time (YYYY-MM-DDTHH:MM:SSZ); "
-            "default: DRS takes a fresh snapshot",
-        },
-        "launchSettings": {
-            **{k: v for k, v in launch_settings_schema().items() if not k.startswith("$")},
-            "description": "last layer of launch settings, on top of accounts/drs/",
-        },
-    },
+PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
+PARAMETERS_SCHEMA["properties"]["launchSettings"] = {
+    **{k: v for k, v in launch_settings_schema().items() if not k.startswith("$")},
+    "description": PARAMETERS_SCHEMA["properties"]["launchSettings"]["description"],
 }
 
 
@@ -165,6 +136,29 @@ class DrsModule(Module):
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
+    summary = "AWS Elastic Disaster Recovery source servers: launch, track, clean up, fail back"
+    drill = (
+        "StartRecovery with isDrill=true launches drill instances in the recovery subnets; "
+        "replication continues and the source servers are untouched. CLEANUP terminates "
+        "only drill instances. The drill client refuses a non-drill StartRecovery, "
+        "ReverseReplication and StartFailbackLaunch before they are sent."
+    )
+    aliases = ("DRS", "enhanced_drs", "drs_recovery")
+    resource_types = (RESOURCE_TYPE,)
+    identified_by = "source server id (s-...), its ARN, or its hostname"
+    probes = PROBES
+    sandbox_extension = "drorch.modules.drs.sandbox"
+
+    def iam(self, account_id: str, regions: Sequence[str]) -> ModuleIam:
+        return iam.statements(account_id, regions)
+
+    def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
+        return readiness(session, account_id, region)
+
+    def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
+        from drorch.modules.drs.layers import from_layer
+
+        return from_layer(self, resource, where)
 
     def __init__(self, settings_dir: Path | str | None = None) -> None:
         self._settings_dir = Path(settings_dir) if settings_dir is not None else None
