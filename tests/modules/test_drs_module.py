@@ -10,7 +10,7 @@ import pytest
 
 from drorch.modules import AccessDenied, DrillSafetyError, ModuleError
 from drorch.modules.drs import DISRUPTIVE_CALLS
-from drorch.modules.drs_jobs import IDEMPOTENCY_TAG
+from drorch.modules.drs.jobs import IDEMPOTENCY_TAG
 from drorch.sandbox.drs.models import drs_backends
 from drorch.sandbox.state import DrsQuotas
 from tests.modules.conftest import APP, DATA, LAUNCH_SECONDS, REGION, WEB, Estate

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drorch.errors import InputError
-from drorch.modules.drs_settings import (
+from drorch.modules.drs.settings import (
     LaunchSettingsStore,
     deep_merge,
     file_part,
