@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from drorch.modules import REGISTRY
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "manifests" / "examples"
 
@@ -111,6 +113,8 @@ FAKE_MODULES = {
             "properties": {"GlobalClusterIdentifier": {"type": "string"}},
         },
     ),
+    # the real step and check modules: wave actions and health checks use them
+    **{name: module for name, module in REGISTRY.items() if module.kind != "resource"},
 }
 
 

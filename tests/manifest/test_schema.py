@@ -41,7 +41,12 @@ def test_trs_2_0_example_loads_with_its_conventions_mapped():
     assert manifest.approval.timeout_minutes == 30  # 1800 s
     assert manifest.approval.approvers == ("manager@example.com", "director@example.com")
     assert manifest.notifications.emails == ("team@example.com",)
-    assert manifest.health_checks == (TRS_EXAMPLE["healthChecks"],)
+    (check,) = manifest.health_checks  # TRS endpoints become HTTP checks at the end of the run
+    assert (check.type, check.parameters, check.timeout_minutes) == (
+        "http-check",
+        {"url": "https://app.example.com/health", "expectedStatus": 200},
+        5,
+    )
     # a TRS phase list filters every operation's defaults
     assert manifest.phases_for("failback") == ("REPLICATE", "INSTANTIATE", "ACTIVATE")
     assert manifest.phases_for("cleanup") == ("CLEANUP",)

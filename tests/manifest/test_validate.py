@@ -184,13 +184,13 @@ CASES = [
         ("waves", 0, "preWaveActions"),
         [{"type": "ssm"}],
         "$.waves[0].preWaveActions[0].type",
-        "use ssm-automation or lambda",
+        "not a registered step or check module",
     ),
     (
         ("waves", 0, "preWaveActions"),
         [{"type": "lambda"}],
-        "$.waves[0].preWaveActions[0].functionArn",
-        "is required",
+        "$.waves[0].preWaveActions[0]",
+        "needs one of functionName or functionArn",
     ),
     (
         ("waves", 0, "postWaveActions"),
@@ -202,7 +202,7 @@ CASES = [
         ("waves", 0, "postWaveActions"),
         [{"type": "lambda", "functionArn": "f", "documentName": "D"}],
         "$.waves[0].postWaveActions[0].documentName",
-        "not used by an action of type 'lambda'",
+        "unknown property",
     ),
     (
         ("waves", 0, "postWaveActions"),
@@ -214,7 +214,7 @@ CASES = [
         ("waves", 0, "postWaveActions"),
         [{"type": "lambda", "functionArn": "arn:aws:s3:::bucket"}],
         "$.waves[0].postWaveActions[0].functionArn",
-        "Lambda function ARN",
+        "write a Lambda function ARN or name",
     ),
 ]
 
@@ -458,23 +458,32 @@ def test_everything_the_extensions_carry(minimal):
     assert manifest.phases_for("failover") == ("INSTANTIATE", "ACTIVATE")
     assert manifest.approval.gates("INSTANTIATE") and manifest.approval.timeout_minutes == 60
     assert manifest.notifications.emails == ("a@x.example", "b@x.example")
-    assert manifest.health_checks == ({"url": "https://claims.example/health"},)
+    (check,) = manifest.health_checks
+    assert (check.type, check.role, check.parameters) == (
+        "http-check",
+        "check",
+        {"url": "https://claims.example/health"},
+    )
     assert (manifest.failure_policy, manifest.poll_seconds) == ("continue", 5)
     app = manifest.wave("app")
     assert (app.pause_before, app.pause_after, app.timeout_minutes) == (True, True, 45)
     assert app.failure_policy == "stop"
     assert manifest.wave("web").failure_policy == "continue"  # inherited
     (pre,) = app.pre_actions
-    assert (pre.type, pre.name, pre.document_name, pre.accounts) == (
+    assert (pre.type, pre.name, pre.role, pre.selector.accounts) == (
         "ssm-automation",
         "Claims-Quiesce",
-        "Claims-Quiesce",
+        "pre",
         ("staging-app",),
     )
-    assert pre.parameters == {"Force": ["true"], "Hosts": ["a", "2"], "Mode": ["resolve:ssm:/m"]}
-    assert pre.timeout_minutes == 30
+    assert pre.parameters == {
+        "documentName": "Claims-Quiesce",
+        "parameters": {"Force": True, "Hosts": ["a", 2], "Mode": "resolve:ssm:/m"},
+    }
+    assert (pre.timeout_minutes, pre.failure_policy, pre.run_in_drill) == (30, "fail", None)
     (post,) = app.post_actions
-    assert (post.name, post.timeout_minutes, post.parameters) == (
+    assert (post.type, post.name, post.timeout_minutes, post.parameters["parameters"]) == (
+        "lambda-invoke",
         "claims-smoke",
         5,
         {"deep": {"x": [1]}},

@@ -16,7 +16,6 @@ from drorch.manifest.model import (
     Notifications,
     Selector,
     Wave,
-    WaveAction,
 )
 from drorch.manifest.references import is_reference, resolve_parameters
 from drorch.manifest.validate import (
@@ -40,7 +39,6 @@ __all__ = [
     "Problem",
     "Selector",
     "Wave",
-    "WaveAction",
     "is_reference",
     "load_manifest",
     "load_manifest_file",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from drorch.manifest.model import (
@@ -15,6 +15,7 @@ from drorch.manifest.model import (
     DEFAULT_PHASES,
     DEFAULT_POLL_SECONDS,
     DEFAULT_WAVE_TIMEOUT_MINUTES,
+    END_OF_RUN,
     OPERATIONS,
     Approval,
     Manifest,
@@ -22,7 +23,6 @@ from drorch.manifest.model import (
     Notifications,
     Selector,
     Wave,
-    WaveAction,
 )
 from drorch.names import TAG_CUSTOMER, TAG_ENVIRONMENT, TAG_WAVE
 
@@ -87,29 +87,74 @@ def _notifications(raw: dict) -> Notifications:
     return Notifications(raw.get("snsTopicArn"), tuple(dict.fromkeys(emails)))
 
 
-def _ssm_value(value: Any) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    return [json.dumps(v) if isinstance(v, bool) else str(v) for v in items]
+# keys every wave action and health check has; the rest are its module's parameters
+STEP_KEYS = frozenset(
+    {"type", "name", "accounts", "timeoutMinutes", "failurePolicy", "runInDrill", "phases",
+     "description"}
+)  # fmt: skip
+HTTP_CHECK = "http-check"
 
 
-def _action(raw: dict) -> WaveAction:
-    kind = raw["type"]
-    if kind == "ssm-automation":
-        params = {k: _ssm_value(v) for k, v in raw.get("parameters", {}).items()}
-        default_name = raw["documentName"]
-    else:
-        params = dict(raw.get("parameters", {}))
-        default_name = raw["functionArn"].split(":function:")[-1]
-    return WaveAction(
+def step_type(raw: Mapping[str, Any], modules: Mapping[str, Any] | None) -> str:
+    """The module type an action or check names (an alias resolved; ``url`` alone: HTTP)."""
+    kind = raw.get("type") or (HTTP_CHECK if "url" in raw else "")
+    if modules and kind not in modules:
+        for name, module in modules.items():
+            aliases = getattr(module, "aliases", ())
+            if kind in aliases or kind.lower() in {a.lower() for a in aliases}:
+                return name
+    return kind
+
+
+def step_parameters(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k not in STEP_KEYS and not k.startswith("x-")}
+
+
+def default_step_name(raw: Mapping[str, Any], kind: str, position: int) -> str:
+    for key in ("documentName", "functionName", "functionArn"):
+        value = raw.get(key)
+        if isinstance(value, str) and value:
+            return value.split(":function:")[-1].split(":")[0].split("/")[-1]
+    return f"{kind}-{position + 1}"
+
+
+def step_group(
+    raw: Mapping[str, Any],
+    role: str,
+    position: int,
+    wave_name: str,
+    modules: Mapping[str, Any] | None,
+    timeout_minutes: int | None = None,
+) -> ModuleGroup:
+    kind = step_type(raw, modules)
+    name = raw.get("name") or default_step_name(raw, kind, position)
+    return ModuleGroup(
+        id=group_id(wave_name, f"{role}-{name}"),
         type=kind,
-        name=raw.get("name", default_name),
-        document_name=raw.get("documentName"),
-        document_version=raw.get("documentVersion"),
-        function_arn=raw.get("functionArn"),
-        parameters=params,
-        accounts=tuple(raw.get("accounts", ())),
-        timeout_minutes=raw.get("timeoutMinutes", DEFAULT_ACTION_TIMEOUT_MINUTES),
+        name=name,
+        selector=Selector(ids=(name,), accounts=tuple(raw.get("accounts", ()))),
+        parameters=step_parameters(raw),
+        role=role,
+        failure_policy=raw.get("failurePolicy", "fail"),
+        run_in_drill=raw.get("runInDrill"),
+        phases=tuple(raw.get("phases", ())),
+        timeout_minutes=raw.get(
+            "timeoutMinutes", timeout_minutes or DEFAULT_ACTION_TIMEOUT_MINUTES
+        ),
     )
+
+
+def health_check_entries(raw: Any) -> tuple[list[Mapping[str, Any]], int | None]:
+    """The top-level ``healthChecks`` as a list of checks (and a timeout in minutes, from
+    the TRS 2.0 object's ``timeout`` seconds)."""
+    if isinstance(raw, list):
+        return raw, None
+    if isinstance(raw, Mapping):
+        if raw.get("enabled") is False:
+            return [], None
+        timeout = raw.get("timeout")
+        return list(raw.get("endpoints", ())), math.ceil(timeout / 60) if timeout else None
+    return [], None
 
 
 def _selector(raw: dict | None, number: int, customer: str, environment: str) -> Selector:
@@ -126,8 +171,9 @@ def _selector(raw: dict | None, number: int, customer: str, environment: str) ->
     )
 
 
-def build(document: dict) -> Manifest:
-    """The model of a manifest that :func:`problems_in` found no problem in."""
+def build(document: dict, modules: Mapping[str, Any] | None = None) -> Manifest:
+    """The model of a manifest that :func:`problems_in` found no problem in (``modules``
+    resolves the aliases of step and check types)."""
     customer, environment = document["customer"], document["environment"]
     failure_policy = document.get("failurePolicy", DEFAULT_FAILURE_POLICY)
     waves_raw = list(enumerate(document["waves"]))
@@ -161,11 +207,21 @@ def build(document: dict) -> Manifest:
                 timeout_minutes=raw.get("timeoutMinutes", DEFAULT_WAVE_TIMEOUT_MINUTES),
                 failure_policy=raw.get("failurePolicy", failure_policy),
                 groups=tuple(groups),
-                pre_actions=tuple(_action(a) for a in raw.get("preWaveActions", ())),
-                post_actions=tuple(_action(a) for a in raw.get("postWaveActions", ())),
+                pre_actions=tuple(
+                    step_group(a, "pre", i, name, modules)
+                    for i, a in enumerate(raw.get("preWaveActions", ()))
+                ),
+                post_actions=tuple(
+                    step_group(a, "post", i, name, modules)
+                    for i, a in enumerate(raw.get("postWaveActions", ()))
+                ),
+                health_checks=tuple(
+                    step_group(c, "check", i, name, modules)
+                    for i, c in enumerate(raw.get("healthChecks", ()))
+                ),
             )
         )
-    health = document.get("healthChecks", ())
+    checks, checks_timeout = health_check_entries(document.get("healthChecks"))
     return Manifest(
         application=document.get("application") or default_application(customer, environment),
         customer=customer,
@@ -177,5 +233,8 @@ def build(document: dict) -> Manifest:
         failure_policy=failure_policy,
         poll_seconds=document.get("pollSeconds", DEFAULT_POLL_SECONDS),
         waves=tuple(waves),
-        health_checks=tuple(health) if isinstance(health, list) else (health,),
+        health_checks=tuple(
+            step_group(c, "check", i, END_OF_RUN, modules, checks_timeout)
+            for i, c in enumerate(checks)
+        ),
     )

@@ -21,7 +21,6 @@ DEFAULT_PHASES: dict[str, tuple[str, ...]] = {
     "cleanup": ("CLEANUP",),
 }
 FAILURE_POLICIES: tuple[str, ...] = ("stop", "continue")
-ACTION_TYPES: tuple[str, ...] = ("ssm-automation", "lambda")
 
 DEFAULT_POLL_SECONDS = 30
 DEFAULT_FAILURE_POLICY = "stop"
@@ -42,30 +41,34 @@ class Selector:
     ids: tuple[str, ...] = ()  # explicit ARNs or ids
 
 
+# What a module group is for: the wave's resources, or a step/check around them.
+ROLES: tuple[str, ...] = ("module", "pre", "post", "check")
+STEP_FAILURE_POLICIES: tuple[str, ...] = ("fail", "continue")
+END_OF_RUN = "end-of-run"  # the pseudo-wave of the manifest's top-level health checks
+
+
 @dataclass(frozen=True)
 class ModuleGroup:
-    """One module and its resources in one wave; ``id`` is unique in the manifest."""
+    """One module and its resources in one wave; ``id`` is unique in the manifest.
+
+    Wave actions and health checks are module groups too (``role`` pre, post or
+    check), run by the same executor; their module is a step or check module, and
+    the engine makes one resource of each per account it runs in."""
 
     id: str
     type: str
     name: str
     selector: Selector
     parameters: dict[str, Any] = field(default_factory=dict)
+    role: str = "module"
+    failure_policy: str = "fail"  # steps and checks: fail | continue
+    run_in_drill: bool | None = None  # None: the module's default
+    phases: tuple[str, ...] = ()  # steps and checks: the phases they run in (empty: default)
+    timeout_minutes: int | None = None  # None: the wave's
 
-
-@dataclass(frozen=True)
-class WaveAction:
-    """An SSM Automation document or a Lambda function run before/after a wave."""
-
-    type: str  # "ssm-automation" | "lambda"
-    name: str
-    document_name: str | None = None
-    document_version: str | None = None
-    function_arn: str | None = None
-    # ssm-automation: document parameters (name -> list of strings); lambda: the payload
-    parameters: dict[str, Any] = field(default_factory=dict)
-    accounts: tuple[str, ...] = ()  # empty = the hub account
-    timeout_minutes: int = DEFAULT_ACTION_TIMEOUT_MINUTES
+    @property
+    def is_step(self) -> bool:
+        return self.role != "module"
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,14 @@ class Wave:
     timeout_minutes: int = DEFAULT_WAVE_TIMEOUT_MINUTES
     failure_policy: str = DEFAULT_FAILURE_POLICY  # the manifest's unless overridden
     groups: tuple[ModuleGroup, ...] = ()
-    pre_actions: tuple[WaveAction, ...] = ()
-    post_actions: tuple[WaveAction, ...] = ()
+    pre_actions: tuple[ModuleGroup, ...] = ()
+    post_actions: tuple[ModuleGroup, ...] = ()
+    health_checks: tuple[ModuleGroup, ...] = ()
+
+    @property
+    def all_groups(self) -> tuple[ModuleGroup, ...]:
+        """Pre-wave actions, module groups, post-wave actions, health checks."""
+        return (*self.pre_actions, *self.groups, *self.post_actions, *self.health_checks)
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,7 @@ class Manifest:
     failure_policy: str
     poll_seconds: int
     waves: tuple[Wave, ...]  # ordered by waveNumber
-    health_checks: tuple[dict[str, Any], ...] = ()
+    health_checks: tuple[ModuleGroup, ...] = ()  # at the end of the run (pseudo-wave END_OF_RUN)
 
     def phases_for(self, operation: str) -> tuple[str, ...]:
         """The phases ``operation`` runs, in order; InputError if it runs none."""
@@ -137,5 +146,9 @@ class Manifest:
 
     @property
     def groups(self) -> tuple[ModuleGroup, ...]:
-        """Every module group, wave by wave."""
-        return tuple(group for wave in self.waves for group in wave.groups)
+        """Every module group, wave by wave, with the wave actions and health checks, and
+        the end-of-run health checks last."""
+        return (
+            *(group for wave in self.waves for group in wave.all_groups),
+            *self.health_checks,
+        )

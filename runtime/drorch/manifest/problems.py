@@ -143,6 +143,16 @@ def error_problem(error: jsonschema.ValidationError, document: Any, root: str) -
             json_path([*parts, name], root),
             f"is required but missing; add it{f' ({about})' if about else ''}",
         )
+    if (
+        validator in ("oneOf", "anyOf")
+        and isinstance(value, list)
+        and all(set(v) == {"required"} for v in value)
+    ):
+        names = [n for v in value for n in v["required"]]
+        present = [n for n in names if isinstance(instance, dict) and n in instance]
+        if len(present) > 1 and validator == "oneOf":
+            return Problem(path, f"give only one of {', '.join(present)}")
+        return Problem(path, f"needs one of {' or '.join(names)}")
     if validator == "additionalProperties" and value is False:
         allowed = sorted(error.schema.get("properties", {}))
         patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
@@ -208,7 +218,7 @@ def error_problem(error: jsonschema.ValidationError, document: Any, root: str) -
         if kind:
             return Problem(path, f"is not used by an action of type {kind!r}; remove it")
         return Problem(path, "is not allowed here; remove it")
-    if validator == "anyOf" and _field(parts) and "Actions" in json_path(parts):
+    if validator == "anyOf" and _field(parts) and "Actions" in json_path(parts, root):
         return Problem(path, "must be a string, number, boolean, or a list of them")
     return Problem(path, error.message)
 

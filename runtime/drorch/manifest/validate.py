@@ -21,10 +21,18 @@ import yaml
 
 from drorch.errors import InputError
 from drorch.manifest import references
-from drorch.manifest.build import build, default_application, default_dependencies, group_id
+from drorch.manifest.build import (
+    build,
+    default_application,
+    default_dependencies,
+    default_step_name,
+    group_id,
+    step_parameters,
+    step_type,
+)
 from drorch.manifest.build import integer as _integer
 from drorch.manifest.dag import describe_cycle, find_cycles
-from drorch.manifest.model import Manifest
+from drorch.manifest.model import END_OF_RUN, Manifest
 from drorch.manifest.problems import (
     ManifestError,
     Problem,
@@ -155,6 +163,13 @@ def _check_waves(document: Any) -> list[Problem]:
             else:
                 numbers[number] = index
         name = wave.get("waveName")
+        if isinstance(name, str) and name.lower() == END_OF_RUN:
+            problems.append(
+                Problem(
+                    f"$.waves[{index}].waveName",
+                    f"{END_OF_RUN!r} is reserved for the end-of-run health checks; rename the wave",
+                )
+            )
         if isinstance(name, str):
             if name in names:
                 problems.append(
@@ -262,14 +277,72 @@ def _check_groups(document: Any, modules: Mapping[str, Any]) -> list[Problem]:
                 elif isinstance(params, dict):
                     problems += _parameter_problems(module, params, f"{path}.parameters")
 
-        for key in ("preWaveActions", "postWaveActions"):
-            actions = wave.get(key)
-            for position, action in enumerate(actions if isinstance(actions, list) else []):
-                params = action.get("parameters") if isinstance(action, dict) else None
-                if isinstance(params, dict):
-                    problems += _reference_problems(
-                        params, f"$.waves[{index}].{key}[{position}].parameters"
+        for key, role in (
+            ("preWaveActions", "pre"),
+            ("postWaveActions", "post"),
+            ("healthChecks", "check"),
+        ):
+            problems += _check_steps(wave.get(key), f"$.waves[{index}].{key}", role, modules)
+    top = document.get("healthChecks") if isinstance(document, dict) else None
+    if isinstance(top, dict):
+        problems += _check_steps(top.get("endpoints"), "$.healthChecks.endpoints", "check", modules)
+    else:
+        problems += _check_steps(top, "$.healthChecks", "check", modules)
+    return problems
+
+
+STEP_KINDS = {"pre": ("step", "check"), "post": ("step", "check"), "check": ("check", "step")}
+
+
+def _check_steps(entries: Any, root: str, role: str, modules: Mapping[str, Any]) -> list[Problem]:
+    """Wave actions or health checks: a step/check module each, its parameters valid, names
+    unique."""
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for position, raw in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(raw, dict):
+            continue
+        path = f"{root}[{position}]"
+        kind = step_type(raw, modules)
+        if not isinstance(kind, str) or not kind:
+            continue  # the schema names it
+        name = raw.get("name") or default_step_name(raw, kind, position)
+        if isinstance(name, str):
+            if name in seen:
+                problems.append(
+                    Problem(
+                        f"{path}.name",
+                        f"{name!r} is already the name of [{seen[name]}]; give each its own name",
                     )
+                )
+            seen.setdefault(name, position)
+        params = step_parameters(raw)
+        problems += _reference_problems(params, path)
+        if not modules:
+            continue
+        module = modules.get(kind)
+        if module is None:
+            steps = sorted(
+                n for n, m in modules.items() if getattr(m, "kind", "resource") != "resource"
+            )
+            problems.append(
+                Problem(
+                    f"{path}.type",
+                    f"{kind!r} is not a registered step or check module; "
+                    f"{suggest(kind, modules)}use one of {', '.join(steps)}",
+                )
+            )
+            continue
+        if getattr(module, "kind", "step") not in STEP_KINDS[role]:
+            problems.append(
+                Problem(
+                    f"{path}.type",
+                    f"{kind!r} recovers resources: put it in the wave's technologies; "
+                    "actions and health checks take step and check modules",
+                )
+            )
+            continue
+        problems += _parameter_problems(module, params, path)
     return problems
 
 
@@ -392,7 +465,7 @@ def load_manifest(
     problems = problems_in(document, modules)
     if problems:
         raise ManifestError(source, problems)
-    return build(_plain(document, [], []))
+    return build(_plain(document, [], []), modules)
 
 
 def load_manifest_file(path: str | Path, modules: Mapping[str, Any] | None = None) -> Manifest:

@@ -96,8 +96,9 @@ class LambdaInvokeStep(StepModule):
     ) -> dict[str, Any]:
         self.check_phase(phase, drill)
         name = step_name(resources, self.type)
+        function = params.get("functionName") or params["functionArn"]
         event = {
-            **(params.get("payload") or {}),
+            **(params.get("payload") or params.get("parameters") or {}),
             "drorch": {
                 "executionId": ctx.execution_id,
                 "phase": phase,
@@ -107,17 +108,17 @@ class LambdaInvokeStep(StepModule):
             },
         }
         request: dict[str, Any] = {
-            "FunctionName": params["functionName"],
+            "FunctionName": function,
             "InvocationType": "RequestResponse",
             "Payload": json.dumps(event).encode(),
         }
         if params.get("qualifier"):
             request["Qualifier"] = params["qualifier"]
-        state: dict[str, Any] = {"name": name, "function": params["functionName"]}
+        state: dict[str, Any] = {"name": name, "function": function}
         try:
             answer = ctx.client("lambda").invoke(**request)
         except ClientError as exc:
-            state["error"] = self.fail_on(exc, ctx, f"invoking {params['functionName']}")
+            state["error"] = self.fail_on(exc, ctx, f"invoking {function}")
             return state
         raw = answer["Payload"].read().decode("utf-8", "replace")
         try:
