@@ -21,7 +21,6 @@ from drorch.manifest import (
     ManifestError,
     Problem,
     load_manifest,
-    problems_in,
     wave_levels,
 )
 from drorch.manifest.convert import convert_layers
@@ -209,7 +208,7 @@ def _default_application(path: Path) -> str:
 
 @app.command("convert")
 def convert(
-    file: Annotated[Path, typer.Argument(help='A "layers" manifest (JSON or YAML).')],
+    file: Annotated[Path, typer.Argument(help='A "layers" document (JSON or YAML).')],
     output: Annotated[
         Path | None,
         typer.Option(
@@ -223,11 +222,20 @@ def convert(
         str | None, typer.Option(help="Customer; default: the application name.")
     ] = None,
     environment: Annotated[str, typer.Option(help="Environment.")] = "production",
+    action: Annotated[
+        str | None,
+        typer.Option(
+            help="Module (name or layers alias) of resources that name none, as in seed 000's "
+            "StatePayload documents (e.g. enhanced_drs)."
+        ),
+    ] = None,
 ) -> None:
-    """Convert a DR Orchestration Artifacts "layers" manifest into a drorch manifest.
+    """Convert a "layers" document (a list of layers, one layer, or a StatePayload) into a
+    drorch manifest; see README "Importing layers manifests".
 
-    Exit 0 when the result validates, 1 when it was written but still needs
-    changes (listed), 2 when the input is not a valid layers manifest.
+    The manifest written always validates. Exit 0 when everything was carried over, 1 when
+    it was written but some settings were not (each named, with its path in the input),
+    2 when the input cannot be converted (nothing written).
     """
     app_name = application or _default_application(file)
     try:
@@ -238,6 +246,7 @@ def convert(
             customer=customer or app_name,
             environment=environment,
             source=str(file),
+            action=action,
         )
     except ManifestError as exc:
         _report_problems(exc, json_output=False)
@@ -259,15 +268,9 @@ def convert(
 
     for note in result.notes:
         errors.print(f"[yellow]review:[/] {escape(note)}", highlight=False, soft_wrap=True)
-    remaining = problems_in(result.manifest)
-    if remaining:
-        errors.print(
-            f"[yellow]the converted manifest does not validate yet ({len(remaining)}):[/]",
-            highlight=False,
-            soft_wrap=True,
-        )
-        for problem in remaining:
-            errors.print(f"  {escape(str(problem))}", highlight=False, soft_wrap=True)
+    for item in result.unmapped:
+        errors.print(f"[red]not carried over:[/] {escape(item)}", highlight=False, soft_wrap=True)
+    if result.unmapped:
         raise typer.Exit(EXIT_FAILED)
 
 

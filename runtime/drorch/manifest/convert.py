@@ -45,6 +45,7 @@ from typing import Any
 import jsonschema
 
 from drorch.manifest import references
+from drorch.manifest.build import group_id
 from drorch.manifest.problems import ManifestError, Problem, json_path, schema_problems, suggest
 from drorch.manifest.validate import problems_in
 from drorch.names import TAG_WAVE
@@ -287,11 +288,12 @@ def _group_name(resource_name: str, taken: set[str]) -> str:
 
 
 def _wave_name(text: str, taken: set[str]) -> str:
+    """A valid wave name whose group-id form (lower case, ``-`` for the rest) is new."""
     base = _WAVE_NAME.sub("-", text).strip(" -_.")[:60] or "wave"
     name, suffix = base, 2
-    while name in taken:
+    while group_id(name, "") in taken:
         name, suffix = f"{base}-{suffix}", suffix + 1
-    taken.add(name)
+    taken.add(group_id(name, ""))
     return name
 
 
@@ -307,16 +309,19 @@ class _Builder:
         self.unmapped: list[str] = []
         self.problems: list[Problem] = []
         self.layer_start = 0  # index in ``waves`` of the last layer's first wave
+        self.group_ids: set[str] = set()
 
     def technology(
-        self, tech: dict[str, Any], module: Any, item: _Resource, taken: set[str]
+        self, tech: dict[str, Any], module: Any, item: _Resource, wave: str, taken: set[str]
     ) -> dict[str, Any]:
-        """A module's technology entry with what every resource shares."""
+        """A module's technology entry with what every resource shares; ``taken``: the
+        group names already in ``wave``."""
         given = copy.deepcopy(tech)
-        name = given.pop("name", None) or _group_name(
-            item.data.get("resourceName") or module.type, taken
-        )
-        taken.add(name)
+        base = given.pop("name", None) or item.data.get("resourceName") or module.type
+        name = _group_name(base, taken)
+        while group_id(wave, name) in self.group_ids:
+            name = _group_name(base, taken)
+        self.group_ids.add(group_id(wave, name))
         selector = dict(given.pop("selector", None) or {})
         account = item.data.get("AccountId")
         if account and "accounts" not in selector:
@@ -346,18 +351,17 @@ class _Builder:
     def layer(self, number: int, items: list[tuple[_Resource, Any, Any]]) -> None:
         """The waves of one layer: a shared ``layer-<n>`` wave and the resources' own."""
         after = self.sinks()
-        taken: set[str] = set()  # group names in the shared wave
-        shared = []
-        own: list[tuple[_Resource, Any, list[dict[str, Any]]]] = []
-        for item, module, mapping in items:
-            if mapping.technology is not None:
-                shared.append(self.technology(mapping.technology, module, item, taken))
-            if mapping.waves:
-                own.append((item, module, mapping.waves))
         start = len(self.waves)
-        if shared:
+        if any(mapping.technology is not None for _, _, mapping in items):
             name = _wave_name(f"layer-{number}", self.wave_names)
+            taken: set[str] = set()  # group names in the shared wave
+            shared = [
+                self.technology(mapping.technology, module, item, name, taken)
+                for item, module, mapping in items
+                if mapping.technology is not None
+            ]
             self.waves.append(({"waveName": name, "technologies": shared}, after))
+        own = [(item, module, mapping.waves) for item, module, mapping in items if mapping.waves]
         for item, module, fragments in own:
             label = item.data.get("resourceName") or module.type
             names = [
@@ -383,7 +387,8 @@ class _Builder:
                 wave.update({k: fragment[k] for k in _WAVE_KEYS if k in fragment})
                 own_taken: set[str] = set()
                 wave["technologies"] = [
-                    self.technology(t, module, item, own_taken) for t in fragment["technologies"]
+                    self.technology(t, module, item, names[index], own_taken)
+                    for t in fragment["technologies"]
                 ]
                 self.waves.append((wave, waits))
         if len(self.waves) > start:

@@ -137,7 +137,11 @@ class _Mapper:
 
     def selection(self, params: Mapping[str, Any], path: str) -> tuple[list[str], dict[str, str]]:
         """Hostnames and tags given in ``params`` (a resource's or a wave's)."""
-        ids = self.hostnames(params["HostNames"], _path(path, "HostNames")) if "HostNames" in params else []
+        ids = (
+            self.hostnames(params["HostNames"], _path(path, "HostNames"))
+            if "HostNames" in params
+            else []
+        )
         tags: dict[str, str] = {}
         chosen = None
         for key in TAG_KEYS:
@@ -236,7 +240,9 @@ class _Mapper:
                     self.unmapped(_path(here, "pauseBeforeWave"), "must be true or false")
             for key in spec:
                 if key not in WAVE_KEYS and key not in ("HostNames", *TAG_KEYS):
-                    self.unmapped(_path(here, str(key)), WAVE_REASONS.get(key, "not a wave setting"))
+                    self.unmapped(
+                        _path(here, str(key)), WAVE_REASONS.get(key, "not a wave setting")
+                    )
             fragment["_deps"] = self.dependencies(spec, here, position, len(listed))
             fragments.append(fragment)
             kept.append(position)
@@ -272,7 +278,9 @@ class _Mapper:
         deps: list[tuple[int, str]] = []
         for index, value in enumerate(listed):
             where = _path(here, key, index)
-            target = value - base if isinstance(value, int) and not isinstance(value, bool) else None
+            target = (
+                value - base if isinstance(value, int) and not isinstance(value, bool) else None
+            )
             if target is None or not 0 <= target < count:
                 first, last = base, count - 1 + base
                 self.unmapped(where, f"not a wave of this WaveConfiguration ({first}..{last})")
@@ -298,12 +306,20 @@ def from_layer(module: Module, resource: Mapping[str, Any], where: str) -> Layer
         settings = mapper.launch_settings(params["LaunchSettings"], _path(at, "LaunchSettings"))
         if settings:
             given = parameters.get("launchSettings")
-            parameters["launchSettings"] = {**given, **settings} if isinstance(given, dict) else settings
+            parameters["launchSettings"] = (
+                {**given, **settings} if isinstance(given, dict) else settings
+            )
     pause = params.get("PauseBeforeActivation", False)
     if not isinstance(pause, bool):
         mapper.unmapped(_path(at, "PauseBeforeActivation"), "must be true or false")
         pause = False
-    handled = {"HostNames", *TAG_KEYS, "LaunchSettings", "WaveConfiguration", "PauseBeforeActivation"}
+    handled = {
+        "HostNames",
+        *TAG_KEYS,
+        "LaunchSettings",
+        "WaveConfiguration",
+        "PauseBeforeActivation",
+    }
     for key in params:
         if key not in handled and key not in own:
             mapper.unmapped(_path(at, str(key)), REASONS.get(key))
