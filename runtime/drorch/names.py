@@ -125,3 +125,7 @@ def env_config(environ: Mapping[str, str] | None = None) -> EnvConfig:
 
 def topic_arn(account_id: str, region: str, partition: str = "aws") -> str:
     return f"arn:{partition}:sns:{region}:{account_id}:{NOTIFICATION_TOPIC}"
+
+# Where a step that runs from the hub itself (an HTTP health check) is planned, in place
+# of a staging account id.
+HUB_TARGET = "hub"

@@ -170,6 +170,71 @@ def _child_iterator(
     }
 
 
+def _steps_map(targets: Targets, items_path: str, next_state: str, on_error: str) -> dict:
+    """Wave actions in order (MaxConcurrency 1). A failed step whose policy is ``fail``
+    stops the Map, so no later step runs; the Catch hands over to ``on_error`` (the
+    after-level checkpoint records it). A ``continue`` step's failure is recorded only."""
+    iterator = _child_iterator(
+        targets,
+        "lifecycle",
+        ("phase", "groupId"),
+        ("phase", "groupId", "accounts"),
+        "StepFailed",
+    )
+    iterator["States"]["StepFailed"] = {
+        "Type": "Choice",
+        "Choices": [
+            {"Variable": "$.failurePolicy", "StringEquals": "continue", "Next": "StepWarned"}
+        ],
+        "Default": "StopSteps",
+    }
+    iterator["States"]["StepWarned"] = {"Type": "Pass", "Result": {"failed": True}, "End": True}
+    iterator["States"]["StopSteps"] = {
+        "Type": "Fail",
+        "Error": "StepFailed",
+        "Cause": "a wave action failed; see the execution history",
+    }
+    return {
+        "Type": "Map",
+        "ItemsPath": items_path,
+        "MaxConcurrency": 1,
+        "ItemSelector": {
+            **_context("phase"),
+            "groupId.$": "$$.Map.Item.Value.groupId",
+            "accounts.$": "$$.Map.Item.Value.accounts",
+            "failurePolicy.$": "$$.Map.Item.Value.failurePolicy",
+        },
+        "Iterator": iterator,
+        "ResultPath": None,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.stepError", "Next": on_error}],
+        "Next": next_state,
+    }
+
+
+def _groups_map(targets: Targets, items_path: str, next_state: str) -> dict:
+    """Module groups (or health checks) in parallel, each a lifecycle execution; a failure
+    is recorded, and the after-level checkpoint applies the policy."""
+    return {
+        "Type": "Map",
+        "ItemsPath": items_path,
+        "MaxConcurrency": GROUP_CONCURRENCY,
+        "ItemSelector": {
+            **_context("phase"),
+            "groupId.$": "$$.Map.Item.Value.groupId",
+            "accounts.$": "$$.Map.Item.Value.accounts",
+        },
+        "Iterator": _child_iterator(
+            targets,
+            "lifecycle",
+            ("phase", "groupId"),
+            ("phase", "groupId", "accounts"),
+            "GroupFailed",
+        ),
+        "ResultPath": None,
+        "Next": next_state,
+    }
+
+
 def master_definition(targets: Targets) -> dict[str, Any]:
     level_states = {
         "BeforeLevel": _lambda(
@@ -196,30 +261,42 @@ def master_definition(targets: Targets) -> dict[str, Any]:
                     "Next": "PauseBeforeWave",
                 },
             ],
-            "Default": "ModuleGroups",
+            "Default": "PreActions",
         },
         "WaitForResume": _gate(targets, "resume", "BeforeLevel"),
-        "PauseBeforeWave": _gate(targets, "wave", "ModuleGroups", position="before"),
+        "PauseBeforeWave": _gate(targets, "wave", "PreActions", position="before"),
         "Cancelled": {"Type": "Fail", "Error": "Cancelled", "Cause": "cancelled by an operator"},
-        "ModuleGroups": {
-            "Type": "Map",
-            "ItemsPath": "$.level.groups",
-            "MaxConcurrency": GROUP_CONCURRENCY,
-            "ItemSelector": {
-                **_context("phase"),
-                "groupId.$": "$$.Map.Item.Value.groupId",
-                "accounts.$": "$$.Map.Item.Value.accounts",
-            },
-            "Iterator": _child_iterator(
-                targets,
-                "lifecycle",
-                ("phase", "groupId"),
-                ("phase", "groupId", "accounts"),
-                "GroupFailed",
-            ),
-            "ResultPath": None,
-            "Next": "AfterLevel",
+        "PreActions": _steps_map(targets, "$.level.pre", "ModuleGroups", "AfterLevel"),
+        "ModuleGroups": _groups_map(targets, "$.level.groups", "AnythingAfter"),
+        "AnythingAfter": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.level.after", "BooleanEquals": True, "Next": "AfterGroups"}
+            ],
+            "Default": "AfterLevel",
         },
+        "AfterGroups": _lambda(
+            targets,
+            "checkpoint",
+            {
+                "action": "after-groups",
+                "executionId.$": "$.executionId",
+                "phase.$": "$.phase",
+                "level.$": "$.level",
+            },
+            next_state="GroupsFailed",
+            result_path="$.groupsCheck",
+            result_selector={"failed.$": "$.Payload.failed"},
+        ),
+        "GroupsFailed": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.groupsCheck.failed", "BooleanEquals": True, "Next": "AfterLevel"}
+            ],
+            "Default": "PostActions",
+        },
+        "PostActions": _steps_map(targets, "$.level.post", "HealthChecks", "AfterLevel"),
+        "HealthChecks": _groups_map(targets, "$.level.checks", "AfterLevel"),
         "AfterLevel": _lambda(
             targets,
             "checkpoint",
@@ -351,6 +428,12 @@ def lifecycle_definition(targets: Targets) -> dict[str, Any]:
 
 
 def executor_definition(targets: Targets) -> dict[str, Any]:
+    answer = {
+        "status.$": "$.Payload.status",
+        "waitSeconds.$": "$.Payload.waitSeconds",
+        "gate.$": "$.Payload.gate",
+        "gateTimeoutSeconds.$": "$.Payload.gateTimeoutSeconds",
+    }
     return {
         "Comment": "drorch technology executor: start, then poll status until done (no Lambda sleeps)",
         "StartAt": "Start",
@@ -360,15 +443,16 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
                 "module_start",
                 next_state="Decide",
                 result_path="$.module",
-                result_selector={"status.$": "$.Payload.status"},
+                result_selector=answer,
             ),
-            "Wait": {"Type": "Wait", "SecondsPath": "$.pollSeconds", "Next": "Status"},
+            # the module may ask for a longer wait (a wait step, a check's retry interval)
+            "Wait": {"Type": "Wait", "SecondsPath": "$.module.waitSeconds", "Next": "Status"},
             "Status": _lambda(
                 targets,
                 "module_status",
                 next_state="Decide",
                 result_path="$.module",
-                result_selector={"status.$": "$.Payload.status"},
+                result_selector=answer,
             ),
             "Decide": {
                 "Type": "Choice",
@@ -379,8 +463,32 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
                         "StringEquals": "FAILED",
                         "Next": "ModuleFailed",
                     },
+                    {"Variable": "$.module.gate", "BooleanEquals": True, "Next": "StepApproval"},
                 ],
                 "Default": "Wait",
+            },
+            # an approval step: a persisted task token, answered by drorch approve/reject
+            "StepApproval": {
+                "Type": "Task",
+                "Resource": LAMBDA_CALLBACK,
+                "Parameters": {
+                    "FunctionName": targets.function("gate"),
+                    "Payload": {
+                        "executionId.$": "$.executionId",
+                        "kind": "step",
+                        "phase.$": "$.phase",
+                        "groupId.$": "$.groupId",
+                        "accountId.$": "$.accountId",
+                        "token.$": "$$.Task.Token",
+                    },
+                },
+                "ResultPath": "$.decision",
+                "TimeoutSecondsPath": "$.module.gateTimeoutSeconds",
+                "Retry": RETRY_TRANSIENT,
+                "Catch": [
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.decision", "Next": "Status"}
+                ],
+                "Next": "Status",
             },
             "Done": {"Type": "Succeed"},
             "ModuleFailed": {

@@ -21,7 +21,9 @@ from drorch import names
 from drorch.engine import aws
 from drorch.errors import DrorchError
 from drorch.manifest import Manifest, ModuleGroup, Wave
+from drorch.manifest.model import END_OF_RUN
 from drorch.modules.base import AccountContext, Module, Resource
+from drorch.modules.steps import STEP_RESOURCE_TYPE
 from drorch.tags import check_tags
 
 
@@ -67,9 +69,10 @@ class GroupDiscovery:
     resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     excluded: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    step: dict[str, Any] = field(default_factory=dict)  # wave actions and checks: how they run
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "groupId": self.group_id,
             "wave": self.wave,
             "module": self.module,
@@ -79,6 +82,9 @@ class GroupDiscovery:
             "excluded": self.excluded,
             "skipped": self.skipped,
         }
+        if self.step:
+            found["step"] = self.step
+        return found
 
     def counts(self) -> dict[str, int]:
         return resource_counts(self.resources)
@@ -173,6 +179,81 @@ def discover_group(
     return found
 
 
+def _lambda_account(group: ModuleGroup) -> str | None:
+    arn = str(group.parameters.get("functionArn") or group.parameters.get("functionName") or "")
+    parts = arn.split(":")
+    return parts[4] if arn.startswith("arn:") and len(parts) > 4 else None
+
+
+def step_accounts(
+    group: ModuleGroup,
+    module: Module,
+    accounts: Mapping[str, aws.AccountAccess],
+    default: list[str],
+) -> list[str]:
+    """Where a wave action or health check runs: the hub (HTTP checks), the accounts it
+    names, a Lambda ARN's own account, or else ``default`` (where the wave's module
+    groups found resources)."""
+    if getattr(module, "runs_in", "account") == "hub":
+        return [names.HUB_TARGET]
+    if group.selector.accounts:
+        chosen = []
+        for wanted in group.selector.accounts:
+            match = [a.account_id for a in accounts.values() if wanted in (a.account_id, a.name)]
+            if not match:
+                raise DiscoveryFailed(
+                    f"{group.role} {group.name!r} ({group.id}) names staging account "
+                    f"{wanted!r}, which this hub does not know",
+                    hint=f"known: {', '.join(sorted(a.name for a in accounts.values()))}",
+                )
+            chosen += match
+        return sorted(set(chosen))
+    owner = _lambda_account(group)
+    if owner and owner in accounts:
+        return [owner]
+    return sorted(set(default))
+
+
+def discover_step(
+    wave_name: str,
+    group: ModuleGroup,
+    module: Module,
+    accounts: Mapping[str, aws.AccountAccess],
+    default: list[str],
+    timeout_minutes: int,
+) -> GroupDiscovery:
+    """A wave action or health check: one resource (the step) per account it runs in."""
+    found = GroupDiscovery(
+        group_id=group.id,
+        wave=wave_name,
+        module=group.type,
+        parameters=dict(group.parameters),
+        timeout_minutes=group.timeout_minutes or timeout_minutes,
+        step={
+            "role": group.role,
+            "name": group.name,
+            "failurePolicy": group.failure_policy,
+            "runInDrill": group.run_in_drill,
+            "phases": list(group.phases),
+        },
+    )
+    for account_id in step_accounts(group, module, accounts, default):
+        access = accounts.get(account_id)
+        region = access.recovery_region if access else ""
+        found.resources[account_id] = [
+            {
+                "id": group.name,
+                "arn": "",
+                "accountId": account_id,
+                "region": region,
+                "name": group.name,
+                "tags": {},
+                "type": STEP_RESOURCE_TYPE,
+            }
+        ]
+    return found
+
+
 def assume_for_discovery(access: aws.AccountAccess) -> Any:
     try:
         return aws.assume(access, session_name="drorch-discovery")
@@ -195,22 +276,41 @@ def discover(
 ) -> DiscoverySummary:
     """Discover every group in every allowed account and write the group files to S3."""
     groups: dict[str, GroupDiscovery] = {}
-    for wave in manifest.waves:
-        for group in wave.groups:
-            module = modules.get(group.type)
-            if module is None:
-                raise DiscoveryFailed(
-                    f"group {group.id}: no module of type {group.type!r} is registered",
-                    hint=f"registered: {', '.join(sorted(modules)) or 'none'}",
-                )
-            found = discover_group(wave, group, accounts, module, session_for)
-            s3.put_object(
-                Bucket=bucket,
-                Key=group_key(execution_id, group.id),
-                Body=json.dumps(found.to_dict()).encode(),
-                ContentType="application/json",
+
+    def module_of(group: ModuleGroup) -> Module:
+        module = modules.get(group.type)
+        if module is None:
+            raise DiscoveryFailed(
+                f"group {group.id}: no module of type {group.type!r} is registered",
+                hint=f"registered: {', '.join(sorted(modules)) or 'none'}",
             )
-            groups[group.id] = found
+        return module
+
+    def save(found: GroupDiscovery) -> None:
+        s3.put_object(
+            Bucket=bucket,
+            Key=group_key(execution_id, found.group_id),
+            Body=json.dumps(found.to_dict()).encode(),
+            ContentType="application/json",
+        )
+        groups[found.group_id] = found
+
+    everywhere: set[str] = set()
+    for wave in manifest.waves:
+        used: set[str] = set()
+        for group in wave.groups:
+            found = discover_group(wave, group, accounts, module_of(group), session_for)
+            used |= set(found.counts())
+            save(found)
+        everywhere |= used
+        for group in (*wave.pre_actions, *wave.post_actions, *wave.health_checks):
+            save(
+                discover_step(
+                    wave.name, group, module_of(group), accounts, sorted(used), wave.timeout_minutes
+                )
+            )
+    for group in manifest.health_checks:
+        save(discover_step(END_OF_RUN, group, module_of(group), accounts, sorted(everywhere), 30))
     return DiscoverySummary(groups)
 
 

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from drorch import names
 from drorch.engine import aws, clock
 from drorch.engine import events as ev
 from drorch.engine.discovery import load_group
@@ -44,7 +45,22 @@ def _has_references(value: Any) -> bool:
     return is_reference(value)
 
 
-def account_context(engine: Engine, account_id: str, drill: bool) -> AccountContext:
+def account_context(
+    engine: Engine, account_id: str, drill: bool, execution_id: str = ""
+) -> AccountContext:
+    """Where a module runs: a staging account through its execution role, or the hub itself
+    (``names.HUB_TARGET``, for steps such as HTTP checks)."""
+    if account_id == names.HUB_TARGET:
+        session = aws.hub_session()
+        return AccountContext(
+            session=session,
+            account_id=names.HUB_TARGET,
+            region=session.region_name or "",
+            account_name="hub",
+            drill=drill,
+            now=clock.epoch(),
+            execution_id=execution_id,
+        )
     access = engine.accounts.get(account_id)
     if access is None:
         raise DrorchError(
@@ -57,7 +73,17 @@ def account_context(engine: Engine, account_id: str, drill: bool) -> AccountCont
         region=access.recovery_region,
         account_name=access.name,
         drill=drill,
+        now=clock.epoch(),
+        execution_id=execution_id,
     )
+
+
+def read_state(
+    engine: Engine, execution_id: str, group_id: str, account_id: str, phase: str
+) -> dict[str, Any]:
+    """What module_start saved for a group in an account and phase (module state and all)."""
+    key = state_key(execution_id, group_id, account_id, phase)
+    return json.loads(engine.s3.get_object(Bucket=engine.bucket, Key=key)["Body"].read())
 
 
 def counts(resources: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
@@ -93,8 +119,24 @@ def _resource_items(
     ]
 
 
-def _answer(saved: Mapping[str, Any], status: str, **extra: Any) -> dict[str, Any]:
-    answer = {"status": status, "deadline": saved["deadline"], "counts": counts(saved["resources"])}
+def _answer(
+    saved: Mapping[str, Any], status: str, poll_seconds: Any = None, **extra: Any
+) -> dict[str, Any]:
+    """The executor's answer. ``waitSeconds``: how long its Wait state waits before the
+    next status (the poll interval, or what the module asks for); ``gate``: the module
+    waits for a person (an approval step)."""
+    state = saved.get("state") or {}
+    asked = state.get("waitSeconds")
+    gate = state.get("gate")
+    waiting = status == RUNNING and bool(gate) and not state.get("decision")
+    answer = {
+        "status": status,
+        "deadline": saved["deadline"],
+        "counts": counts(saved["resources"]),
+        "waitSeconds": int(asked) if asked else max(0, int(poll_seconds or 0)),
+        "gate": waiting,
+        "gateTimeoutSeconds": max(1, int((gate or {}).get("timeoutMinutes") or 60) * 60),
+    }
     answer.update({k: v for k, v in extra.items() if v is not None})
     return answer
 
@@ -136,9 +178,9 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
             status=SUCCEEDED, startedAt=started_at, finishedAt=started_at, resources=0,
             summary="no resources",
         )  # fmt: skip
-        return _answer(saved, SUCCEEDED)
+        return _answer(saved, SUCCEEDED, request.get("pollSeconds"))
 
-    ctx = account_context(engine, account_id, drill)
+    ctx = account_context(engine, account_id, drill, execution_id)
     params = dict(group.get("parameters") or {})
     if _has_references(params):
         params = resolve_parameters(params, ctx.client("ssm"), ctx.client("cloudformation"))
@@ -157,7 +199,7 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         execution_id, phase, group_id, account_id,
         status=RUNNING, startedAt=started_at, deadline=deadline, resources=len(tracked),
     )  # fmt: skip
-    return _answer(saved, RUNNING)
+    return _answer(saved, RUNNING, request.get("pollSeconds"))
 
 
 def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> list[str]:
@@ -184,11 +226,18 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     execution_id, group_id = request["executionId"], request["groupId"]
     account_id, phase = request["accountId"], request["phase"]
     key = state_key(execution_id, group_id, account_id, phase)
-    saved = json.loads(engine.s3.get_object(Bucket=engine.bucket, Key=key)["Body"].read())
+    saved = read_state(engine, execution_id, group_id, account_id, phase)
+    poll = request.get("pollSeconds")
     if saved.get("finished"):  # a retried status call after the end: same answer
         return _answer(
-            saved, saved["finished"], summary=saved.get("summary"), reason=saved.get("reason")
+            saved,
+            saved["finished"],
+            poll,
+            summary=saved.get("summary"),
+            reason=saved.get("reason"),
         )
+    if request.get("decision") is not None and (saved.get("state") or {}).get("gate"):
+        saved["state"]["decision"] = gate_decision(request["decision"])
     now = clock.iso()
     reason = None
     if clock.epoch() > saved["deadline"]:
@@ -202,7 +251,7 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         summary = f"FAILED: timeout after {minutes} min; {len(changed)} resource(s) unfinished"
     else:
         module = engine.modules[saved["module"]]
-        ctx = account_context(engine, account_id, bool(saved.get("drill")))
+        ctx = account_context(engine, account_id, bool(saved.get("drill")), execution_id)
         result = module.status(ctx, phase, saved["state"])
         saved["state"] = result.state
         changed = _apply(saved, result, now)
@@ -236,4 +285,22 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
             status=status, finishedAt=now, summary=summary, reason=reason,
             counts=counts(saved["resources"]),
         )  # fmt: skip
-    return _answer(saved, status, summary=summary, reason=reason)
+    return _answer(saved, status, poll, summary=summary, reason=reason)
+
+
+def gate_decision(answer: Any) -> dict[str, Any]:
+    """An approval step's gate answer as the module reads it: the task's output on
+    approval, or the Catch's ``{"Error", "Cause"}`` on rejection or timeout."""
+    if isinstance(answer, Mapping) and "Error" in answer:
+        error = str(answer.get("Error"))
+        decision = {"GateRejected": "rejected", "States.Timeout": "timed out"}.get(
+            error, "cancelled" if error == "Cancelled" else error
+        )
+        return {"decision": decision, "comment": str(answer.get("Cause") or "")[:500]}
+    if isinstance(answer, Mapping):
+        return {
+            "decision": str(answer.get("decision") or "approved"),
+            "by": answer.get("decidedBy"),
+            "at": clock.iso(),
+        }
+    return {"decision": "approved", "at": clock.iso()}

@@ -1,7 +1,8 @@
 """Gates: where an execution waits for a person, on a persisted Step Functions task token.
 
-Three kinds: ``approval`` (before a phase), ``wave`` (``pauseBeforeWave`` /
-``pauseAfterWave``) and ``resume`` (after an operator's ``pause``). The master
+Four kinds: ``approval`` (before a phase), ``wave`` (``pauseBeforeWave`` /
+``pauseAfterWave``), ``resume`` (after an operator's ``pause``) and ``step`` (an
+``approval`` step among a wave's actions, waited on by the executor). The master
 state machine calls the ``gate`` handler with ``.waitForTaskToken``; the
 handler stores the token under ``GATE#<n>``; ``approve`` / ``reject`` /
 ``resume`` / ``cancel`` answer it with SendTaskSuccess / SendTaskFailure and
@@ -31,7 +32,7 @@ from drorch.engine.history import (
 )
 from drorch.errors import DrorchError
 
-KINDS = ("approval", "wave", "resume")
+KINDS = ("approval", "wave", "resume", "step")
 APPROVED, REJECTED, RESUMED, CANCELLED = "approved", "rejected", "resumed", "cancelled"
 # the token no longer waits: the execution timed out the gate, ended, or was answered
 _GONE = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}

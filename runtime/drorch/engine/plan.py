@@ -17,6 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from drorch.manifest import Manifest, wave_levels
+from drorch.manifest.model import END_OF_RUN
+
+# the phase wave actions and health checks run in unless they name their phases
+STEP_DEFAULT_PHASE = "ACTIVATE"
 
 DRILL = "drill"
 
@@ -52,6 +56,7 @@ def build_plan(
     rto_targets = rto_targets or {}
     skipped: list[dict[str, str]] = []
     waves: dict[str, dict[str, Any]] = {}
+    kinds: dict[str, dict[str, Any]] = {}
     for index, level in enumerate(levels):
         for wave in level:
             targets = [rto_targets.get(g.id) for g in wave.groups]
@@ -63,8 +68,78 @@ def build_plan(
                 "failurePolicy": wave.failure_policy,
                 "timeoutMinutes": wave.timeout_minutes,
                 "rtoTargetMinutes": min(known) if known else None,
-                "groups": [g.id for g in wave.groups],
+                "groups": [g.id for g in wave.all_groups],
             }
+    if manifest.health_checks:
+        waves[END_OF_RUN] = {
+            "level": len(levels),
+            "number": None,
+            "dependsOn": [w.name for w in manifest.waves],
+            "failurePolicy": "stop",
+            "timeoutMinutes": max(g.timeout_minutes or 30 for g in manifest.health_checks),
+            "rtoTargetMinutes": None,
+            "groups": [g.id for g in manifest.health_checks],
+        }
+    for group in manifest.groups:
+        kinds[group.id] = {
+            "role": group.role,
+            "name": group.name,
+            "module": group.type,
+            "failurePolicy": group.failure_policy if group.is_step else None,
+        }
+
+    def accounts_of(group: Any) -> list[str]:
+        return sorted(a for a, n in counts.get(group.id, {}).items() if n > 0)
+
+    def module_item(phase: str, group: Any) -> dict[str, Any] | None:
+        accounts = accounts_of(group)
+        if not accounts:
+            return None
+        module = (modules or {}).get(group.type)
+        if drill and module is not None and not _drill_safe(module, phase):
+            skipped.append(
+                {
+                    "phase": phase,
+                    "groupId": group.id,
+                    "reason": f"module {group.type} is not drill-safe in {phase}",
+                }
+            )
+            return None
+        return {"groupId": group.id, "accounts": accounts}
+
+    def step_item(phase: str, group: Any) -> dict[str, Any] | None:
+        wanted = group.phases or (STEP_DEFAULT_PHASE,)
+        if phase not in wanted:
+            return None
+        module = (modules or {}).get(group.type)
+        runs = group.run_in_drill
+        if runs is None:
+            runs = bool(getattr(module, "runs_in_drill", True))
+        if drill and not runs:
+            skipped.append(
+                {
+                    "phase": phase,
+                    "groupId": group.id,
+                    "reason": f"{group.role} {group.name!r} does not run in a drill "
+                    "(set runInDrill: true to run it)",
+                }
+            )
+            return None
+        accounts = accounts_of(group)
+        if not accounts:
+            skipped.append(
+                {
+                    "phase": phase,
+                    "groupId": group.id,
+                    "reason": f"{group.role} {group.name!r} has no account to run in "
+                    "(the wave found no resources; name accounts: for it)",
+                }
+            )
+            return None
+        return {"groupId": group.id, "accounts": accounts, "failurePolicy": group.failure_policy}
+
+    def items(phase: str, groups: Any, make: Any) -> list[dict[str, Any]]:
+        return [i for i in (make(phase, g) for g in groups) if i is not None]
 
     # Wave pauses stop the phase that changes things: ACTIVATE when the operation has
     # one (not the pre-warming before it), otherwise each of its phases.
@@ -73,30 +148,35 @@ def build_plan(
     for phase in phases:
         plan_levels = []
         for index, level in enumerate(levels):
-            groups = []
-            for wave in level:
-                for group in wave.groups:
-                    accounts = sorted(a for a, n in counts.get(group.id, {}).items() if n > 0)
-                    if not accounts:
-                        continue
-                    module = (modules or {}).get(group.type)
-                    if drill and module is not None and not _drill_safe(module, phase):
-                        skipped.append(
-                            {
-                                "phase": phase,
-                                "groupId": group.id,
-                                "reason": f"module {group.type} is not drill-safe in {phase}",
-                            }
-                        )
-                        continue
-                    groups.append({"groupId": group.id, "accounts": accounts})
+            pre = items(phase, [g for w in level for g in w.pre_actions], step_item)
+            post = items(phase, [g for w in level for g in w.post_actions], step_item)
+            checks = items(phase, [g for w in level for g in w.health_checks], step_item)
             plan_levels.append(
                 {
                     "level": index,
                     "waves": [w.name for w in level],
                     "pauseBefore": phase in pausing and any(w.pause_before for w in level),
                     "pauseAfter": phase in pausing and any(w.pause_after for w in level),
-                    "groups": groups,
+                    "pre": pre,
+                    "groups": items(phase, [g for w in level for g in w.groups], module_item),
+                    "post": post,
+                    "checks": checks,
+                    "after": bool(post or checks),
+                }
+            )
+        final = items(phase, manifest.health_checks, step_item)
+        if final:
+            plan_levels.append(
+                {
+                    "level": len(levels),
+                    "waves": [END_OF_RUN],
+                    "pauseBefore": False,
+                    "pauseAfter": False,
+                    "pre": [],
+                    "groups": [],
+                    "post": [],
+                    "checks": final,
+                    "after": True,
                 }
             )
         plan_phases.append(
@@ -118,6 +198,7 @@ def build_plan(
         },
         "phases": plan_phases,
         "waves": waves,
+        "groups": kinds,
         "skipped": skipped,
     }
 

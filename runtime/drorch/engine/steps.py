@@ -17,6 +17,7 @@ from drorch.engine import events as ev
 from drorch.engine import plan as planning
 from drorch.engine import report as reporting
 from drorch.engine.errors import InvalidTransition, ManifestInvalid, WaveFailed
+from drorch.engine.executor import read_state
 from drorch.engine.history import (
     CANCELLED,
     FAILED,
@@ -158,17 +159,26 @@ def gate(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
         level = level.get("level")
     approvers: list[str] = []
     timeout = None
+    position = event.get("position")
     if kind == "approval":
         full = planning.read_plan(engine.s3, engine.bucket, execution_id)
         approvers = full["approval"]["approvers"]
         timeout = full["approval"]["timeoutMinutes"]
+    elif kind == "step":  # an approval step: what it asks is in its module state
+        saved = read_state(
+            engine, execution_id, event["groupId"], event["accountId"], event["phase"]
+        )
+        asked = saved["state"].get("gate") or {}
+        approvers = asked.get("approvers") or []
+        timeout = asked.get("timeoutMinutes")
+        position = f"step {event['groupId']} in {event['accountId']}: {asked.get('message', '')}"
     opened = engine.gates().open(
         execution_id,
         kind,
         event["token"],
         phase=event.get("phase"),
         level=level,
-        position=event.get("position"),
+        position=position,
         approvers=approvers,
         timeout_minutes=timeout,
     )
@@ -189,7 +199,34 @@ def checkpoint(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
         return before_level(engine, event)
     if action == "after-level":
         return after_level(engine, event)
-    raise ValueError(f"unknown checkpoint action {action!r}; expected before-level or after-level")
+    if action == "after-groups":
+        return after_groups(engine, event)
+    raise ValueError(
+        f"unknown checkpoint action {action!r}; expected before-level, after-groups or after-level"
+    )
+
+
+def after_groups(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether a module group of the level failed: then the post-wave actions and health
+    checks do not run (the after-level checkpoint applies the failure policy)."""
+    execution_id, phase = event["executionId"], event["phase"]
+    level, _ = _level_input(event)
+    planned = event["level"] if isinstance(event.get("level"), Mapping) else None
+    if planned is None or "groups" not in planned:
+        planned = planning.level_of(
+            planning.read_plan(engine.s3, engine.bucket, execution_id), phase, level
+        )
+    results = {
+        (m["groupId"], m["accountId"]): m.get("status")
+        for m in engine.history.modules(execution_id, phase)
+    }
+    failed = [
+        f"{g['groupId']} in {a}"
+        for g in planned["groups"]
+        for a in g["accounts"]
+        if results.get((g["groupId"], a)) != SUCCEEDED
+    ]
+    return {"failed": bool(failed), "groups": failed[:20]}
 
 
 def before_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -223,6 +260,14 @@ def before_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
     return {"paused": False, "cancelled": False}
 
 
+ROLE_LABELS = {"pre": "pre-wave action", "post": "post-wave action", "check": "health check"}
+_ROLE_ORDER = {"pre": 0, "module": 1, "post": 2, "check": 3}
+
+
+def _in_run_order(group_ids: list[str], kinds: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    return sorted(group_ids, key=lambda g: _ROLE_ORDER.get(kinds.get(g, {}).get("role"), 1))
+
+
 def after_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
     """Each wave's outcome from its groups' results; applies the failure policy."""
     execution_id, phase = event["executionId"], event["phase"]
@@ -230,28 +275,44 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
     execution = engine.history.require_execution(execution_id)
     full = planning.read_plan(engine.s3, engine.bucket, execution_id)
     planned = planning.level_of(full, phase, level)
-    ran = {g["groupId"]: g["accounts"] for g in planned["groups"]}
+    ran = {
+        g["groupId"]: g["accounts"]
+        for key in ("pre", "groups", "post", "checks")
+        for g in planned.get(key, [])
+    }
     results = {
         (m["groupId"], m["accountId"]): m for m in engine.history.modules(execution_id, phase)
     }
     outcome: dict[str, str] = {}
     stops: list[str] = []
+    kinds = full.get("groups", {})
     for wave in planned["waves"]:
         info = full["waves"][wave]
-        failures = []
+        failures: list[str] = []
+        warnings: list[str] = []
         starts = []
-        for group_id in info["groups"]:
+        for group_id in _in_run_order(info["groups"], kinds):
+            kind = kinds.get(group_id, {})
+            label = (
+                group_id
+                if kind.get("role", "module") == "module"
+                else (f"{ROLE_LABELS[kind['role']]} {kind['name']!r} ({kind['module']})")
+            )
             for account_id in ran.get(group_id, []):
                 result = results.get((group_id, account_id))
                 if result and result.get("startedAt"):
                     starts.append(result["startedAt"])
                 if result is None:
-                    failures.append(f"{group_id} in {account_id}: did not run")
+                    problem = f"{label} in {account_id}: did not run"
                 elif result.get("status") != SUCCEEDED:
                     why = result.get("summary") or result.get("reason") or ""
-                    failures.append(
-                        f"{group_id} in {account_id}: {result.get('status')} {why}".strip()
-                    )
+                    problem = f"{label} in {account_id}: {result.get('status')} {why}".strip()
+                else:
+                    continue
+                if kind.get("failurePolicy") == "continue":
+                    warnings.append(problem)
+                else:
+                    failures.append(problem)
         status = FAILED if failures else SUCCEEDED
         item = engine.history.wave_finished(
             execution_id,
@@ -261,6 +322,7 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
             status,
             started_at=min(starts, key=clock.parse) if starts else None,
             failures=failures,
+            warnings=warnings,
             failurePolicy=info["failurePolicy"],
         )
         outcome[wave] = status
@@ -277,6 +339,8 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
         }
         if failures:
             detail["cause"] = "; ".join(failures)[:CAUSE_MAX]
+        if warnings:
+            detail["warnings"] = "; ".join(warnings)[:CAUSE_MAX]
         _publisher(engine, execution).publish(ev.WAVE_STATUS, detail, notify=bool(failures))
         if failures and info["failurePolicy"] == "stop":
             stops.append(f"wave {wave} ({phase}): " + "; ".join(failures))
