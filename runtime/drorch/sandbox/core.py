@@ -114,6 +114,7 @@ class Sandbox:
             "aws_secret_access_key": os.environ["AWS_SECRET_ACCESS_KEY"],
         }
         try:
+            registry.start(self)  # the modules' extensions, undone by stop()
             self._bootstrap_hub()
         except BaseException:
             self.stop()  # never leave the process half-mocked

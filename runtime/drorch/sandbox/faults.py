@@ -5,8 +5,11 @@ Two families of faults:
 * **wire faults** (throttling bursts, access denied) answer a matching request
   with the service's own error response before the fake sees it, so botocore's
   retry logic and the product's error handling run exactly as against AWS;
-* **behavioural faults** (a named server fails to launch, a job fails, jobs are
-  slow) are consulted by the DRS fake while it simulates work.
+* **behavioural faults** are consulted by the fakes while they simulate work: a
+  named DRS server fails to launch, a job fails, jobs are slow; an SSM Automation
+  of a named document fails or is slow; a Run Command fails on a named instance;
+  a Lambda function of a staging account fails; an HTTP(S) URL answers an error,
+  refuses connections or is slow.
 
 Every rule can be scoped to an account and/or region and limited to a number of
 occurrences (``times``); ``times=None`` means "until cleared".
@@ -63,6 +66,58 @@ class SlowJobs(_Rule):
     factor: float = 10.0
 
 
+@dataclass
+class AutomationFailure(_Rule):
+    document: str = ""
+    step: str | None = None  # the step that fails; None = the last one
+    reason: str = "simulated failure"
+
+
+@dataclass
+class SlowAutomation(_Rule):
+    document: str | None = None  # None = every document
+    factor: float = 10.0
+
+
+@dataclass
+class CommandFailure(_Rule):
+    instance: str = ""  # instance id or Name tag
+    document: str | None = None  # None = any document
+    exit_code: int = 1
+    stdout: str = ""
+    stderr: str = "simulated failure"
+
+
+@dataclass
+class SlowCommands(_Rule):
+    document: str | None = None
+    factor: float = 10.0
+
+
+@dataclass
+class FunctionFailure(_Rule):
+    function: str = ""  # function name or ARN
+    message: str = "simulated failure"
+    error_type: str = "Exception"
+
+
+@dataclass
+class UrlFailure(_Rule):
+    url: str = ""
+    status: int | None = 503  # None: the connection is refused
+    body: str = ""
+
+
+@dataclass
+class SlowUrl(_Rule):
+    url: str = ""
+    seconds: float = 30.0
+
+
+def _normal_url(url: str) -> str:
+    return url.rstrip("/").lower()
+
+
 class FaultPlan:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -70,6 +125,13 @@ class FaultPlan:
         self.launch_failures: list[LaunchFailure] = []
         self.job_failures: list[JobFailure] = []
         self.slow: list[SlowJobs] = []
+        self.automation_failures: list[AutomationFailure] = []
+        self.slow_automations: list[SlowAutomation] = []
+        self.command_failures: list[CommandFailure] = []
+        self.slow_command_rules: list[SlowCommands] = []
+        self.function_failures: list[FunctionFailure] = []
+        self.url_failures: list[UrlFailure] = []
+        self.slow_urls: list[SlowUrl] = []
         self.calls: Counter[tuple[str, str, str, str]] = Counter()
 
     # --- declaring faults -------------------------------------------------
@@ -155,12 +217,140 @@ class FaultPlan:
             self.slow.append(rule)
         return rule
 
+    def fail_automation(
+        self,
+        document: str,
+        *,
+        step: str | None = None,
+        reason: str | None = None,
+        times: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> AutomationFailure:
+        """Make Automation executions of ``document`` fail at ``step`` (default: the
+        last step), with ``reason`` in the FailureMessage."""
+        rule = AutomationFailure(
+            document=document, step=step, times=times, account=account, region=region
+        )
+        if reason:
+            rule.reason = reason
+        return self._add(self.automation_failures, rule)
+
+    def slow_automation(
+        self,
+        factor: float = 10.0,
+        *,
+        document: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> SlowAutomation:
+        """Make the steps of Automation executions (of ``document``, or all) take ``factor``
+        times longer; a step that then outlasts its ``timeoutSeconds`` times out."""
+        _positive(factor, "slow_automation")
+        rule = SlowAutomation(document=document, factor=factor, account=account, region=region)
+        return self._add(self.slow_automations, rule)
+
+    def fail_command(
+        self,
+        instance: str,
+        *,
+        document: str | None = None,
+        exit_code: int = 1,
+        stderr: str | None = None,
+        stdout: str = "",
+        times: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> CommandFailure:
+        """Make Run Command invocations on ``instance`` (id or Name tag) fail with
+        ``exit_code`` and ``stderr`` as the StandardErrorContent."""
+        if exit_code == 0:
+            raise ValueError("a failed command has a non-zero exit code")
+        rule = CommandFailure(
+            instance=instance,
+            document=document,
+            exit_code=exit_code,
+            stdout=stdout,
+            times=times,
+            account=account,
+            region=region,
+        )
+        if stderr is not None:
+            rule.stderr = stderr
+        return self._add(self.command_failures, rule)
+
+    def slow_commands(
+        self,
+        factor: float = 10.0,
+        *,
+        document: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> SlowCommands:
+        """Make Run Command invocations take ``factor`` times longer (they time out past
+        the document's ``executionTimeout``)."""
+        _positive(factor, "slow_commands")
+        rule = SlowCommands(document=document, factor=factor, account=account, region=region)
+        return self._add(self.slow_command_rules, rule)
+
+    def fail_function(
+        self,
+        function: str,
+        *,
+        message: str | None = None,
+        error_type: str = "Exception",
+        times: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> FunctionFailure:
+        """Make invocations of a staging account's Lambda function (name or ARN) fail as an
+        unhandled error (``X-Amz-Function-Error: Unhandled``)."""
+        rule = FunctionFailure(
+            function=function, error_type=error_type, times=times, account=account, region=region
+        )
+        if message:
+            rule.message = message
+        return self._add(self.function_failures, rule)
+
+    def fail_url(
+        self,
+        url: str,
+        *,
+        status: int | None = 503,
+        body: str = "",
+        times: int | None = None,
+    ) -> UrlFailure:
+        """Make an HTTP(S) URL answer ``status`` (or refuse connections: ``status=None``)."""
+        if status is not None and not 100 <= status <= 599:
+            raise ValueError(f"fail_url: {status} is not an HTTP status code")
+        return self._add(
+            self.url_failures, UrlFailure(url=url, status=status, body=body, times=times)
+        )
+
+    def slow_url(self, url: str, seconds: float, *, times: int | None = None) -> SlowUrl:
+        """Make an HTTP(S) URL answer ``seconds`` (simulated) later; past the caller's
+        timeout, the caller times out."""
+        _positive(seconds, "slow_url")
+        return self._add(self.slow_urls, SlowUrl(url=url, seconds=seconds, times=times))
+
+    def _add(self, rules: list, rule):  # type: ignore[no-untyped-def]
+        with self._lock:
+            rules.append(rule)
+        return rule
+
     def clear(self) -> None:
         with self._lock:
             self.wire.clear()
             self.launch_failures.clear()
             self.job_failures.clear()
             self.slow.clear()
+            self.automation_failures.clear()
+            self.slow_automations.clear()
+            self.command_failures.clear()
+            self.slow_command_rules.clear()
+            self.function_failures.clear()
+            self.url_failures.clear()
+            self.slow_urls.clear()
 
     # --- consulted by the wire interceptor ---------------------------------
     def take_wire_fault(
@@ -232,3 +422,80 @@ class FaultPlan:
                 if rule.matches_scope(account, region):
                     factor *= rule.factor
         return factor
+
+    # --- consulted by the step extensions (SSM, Lambda, HTTP) ------------------
+    def automation_failure_for(
+        self, account: str, region: str, document: str
+    ) -> AutomationFailure | None:
+        """The failure a new execution of ``document`` must have, or None (consumes a hit)."""
+        return self._take(
+            self.automation_failures, account, region, lambda r: r.document == document
+        )
+
+    def automation_slowdown_for(self, account: str, region: str, document: str) -> float:
+        return self._factor(
+            self.slow_automations, account, region, lambda r: r.document in (None, document)
+        )
+
+    def command_failure_for(
+        self, account: str, region: str, instance_id: str, name: str | None, document: str
+    ) -> CommandFailure | None:
+        """The failure of a new invocation on this instance, or None (consumes a hit)."""
+        return self._take(
+            self.command_failures,
+            account,
+            region,
+            lambda r: r.instance in (instance_id, name) and r.document in (None, document),
+        )
+
+    def command_slowdown_for(self, account: str, region: str, document: str) -> float:
+        return self._factor(
+            self.slow_command_rules, account, region, lambda r: r.document in (None, document)
+        )
+
+    def function_failure_for(
+        self, account: str, region: str, name: str, arn: str
+    ) -> FunctionFailure | None:
+        """The failure of this invocation of a function, or None (consumes a hit)."""
+        return self._take(
+            self.function_failures, account, region, lambda r: r.function in (name, arn)
+        )
+
+    def url_failure_for(self, url: str) -> UrlFailure | None:
+        """How a request to ``url`` must fail, or None (consumes a hit)."""
+        wanted = _normal_url(url)
+        return self._take(self.url_failures, None, None, lambda r: _normal_url(r.url) == wanted)
+
+    def url_delay_for(self, url: str) -> float:
+        """Extra seconds before ``url`` answers (consumes a hit of each matching rule)."""
+        wanted = _normal_url(url)
+        delay = 0.0
+        with self._lock:
+            for rule in self.slow_urls:
+                if not rule.exhausted and _normal_url(rule.url) == wanted:
+                    rule.hits += 1
+                    delay += rule.seconds
+        return delay
+
+    def _take(self, rules, account, region, matches):  # type: ignore[no-untyped-def]
+        with self._lock:
+            for rule in rules:
+                if rule.exhausted or not rule.matches_scope(account, region):
+                    continue
+                if matches(rule):
+                    rule.hits += 1
+                    return rule
+        return None
+
+    def _factor(self, rules, account, region, matches) -> float:  # type: ignore[no-untyped-def]
+        factor = 1.0
+        with self._lock:
+            for rule in rules:
+                if rule.matches_scope(account, region) and matches(rule):
+                    factor *= rule.factor
+        return factor
+
+
+def _positive(value: float, what: str) -> None:
+    if value <= 0:
+        raise ValueError(f"{what}: the value must be > 0, got {value}")

@@ -27,6 +27,7 @@ from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
+from drorch.sandbox import registry
 from drorch.sandbox.botocore_models import service_model
 from drorch.sandbox.fidelity import FidelityError, check_response
 from drorch.sandbox.state import STATE
@@ -207,7 +208,7 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
     if answer is None:
         return None
     status, headers, body = answer
-    if service_id in STATE.fidelity.services:
+    if service_id in STATE.fidelity.services or registry.is_checked(service_id, operation):
         _check_fidelity(service_id, operation, status, headers, body)
     return AWSResponse(request.url, status, headers, MockRawResponse(body))
 
@@ -215,7 +216,9 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
 def _check_fidelity(service_id: str, operation: str, status: int, headers: Any, body: Any) -> None:
     model = service_model(service_id).operation_model(operation)
     raw = body.encode() if isinstance(body, str) else (body or b"")
-    problems = check_response(model, status, dict(headers), raw)
+    problems = [
+        p for p in check_response(model, status, dict(headers), raw) if not registry.tolerated(p)
+    ]
     if not problems:
         return
     STATE.fidelity.violations.extend(problems)
