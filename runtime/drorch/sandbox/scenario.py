@@ -2,8 +2,10 @@
 
 A scenario names the hub, the staging accounts it uses (from ``accounts/``),
 the DRS source servers replicating into them (listed one by one, or generated
-in groups for large estates) and the managed-service resources around them
-(created in moto through boto3 by :mod:`drorch.sandbox.seeders`).
+in groups for large estates), the managed-service resources around them
+(created in moto through boto3 by :mod:`drorch.sandbox.seeders`: also the SSM
+documents, Lambda answers and alarms that wave actions and health checks use)
+and what HTTP(S) endpoints answer (``httpEndpoints``).
 
 Loading is all-or-nothing: the whole file is validated before the sandbox is
 touched, and every error names the JSON path and what is wrong.
@@ -129,6 +131,44 @@ SCENARIO_SCHEMA: dict[str, Any] = {
             },
         },
         "resources": {"type": "array", "items": {"type": "object"}},
+        "httpEndpoints": {
+            "type": "array",
+            "description": "what HTTP(S) URLs answer while the sandbox runs (health checks); "
+            "any other host is unreachable",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["url"],
+                "properties": {
+                    "url": {"type": "string", "pattern": "^https?://[^/?#\\s]+"},
+                    "status": {"type": "integer", "minimum": 100, "maximum": 599, "default": 200},
+                    "body": {
+                        "type": ["string", "object", "array"],
+                        "description": "text, or JSON (sent as application/json)",
+                    },
+                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "failFirst": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "default": 0,
+                        "description": "the first N requests fail (with failStatus)",
+                    },
+                    "failStatus": {
+                        "type": ["integer", "null"],
+                        "minimum": 100,
+                        "maximum": 599,
+                        "default": 503,
+                        "description": "how the first failFirst requests fail; null: the "
+                        "connection is refused",
+                    },
+                    "latencySeconds": {
+                        "type": "number",
+                        "minimum": 0,
+                        "description": "simulated seconds before it answers",
+                    },
+                },
+            },
+        },
     },
 }
 
@@ -158,6 +198,7 @@ class Scenario:
     servers: list[ServerSpec]
     resources: list[dict[str, Any]]
     source: str
+    http_endpoints: list[dict[str, Any]] = field(default_factory=list)
 
     def select_accounts(self, available: list[StagingAccount]) -> list[StagingAccount]:
         by_name = {a.name: a for a in available}
@@ -178,6 +219,7 @@ class SeedReport:
     accounts: list[StagingAccount]
     servers: dict[str, list[str]] = field(default_factory=dict)  # account id -> source server ids
     resources: list[SeededResource] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)  # declared HTTP(S) URLs
 
     @property
     def server_count(self) -> int:
@@ -274,6 +316,14 @@ def parse_scenario(data: Any, source: str) -> Scenario:
                 f"{source}: hostname {server.hostname!r} appears twice in account {server.account}"
             )
         seen[key] = index
+    from drorch.modules.http_check.sandbox import normal_url
+
+    urls: set[str] = set()
+    for index, endpoint in enumerate(data.get("httpEndpoints", [])):
+        url = normal_url(endpoint["url"])
+        if url in urls:
+            raise InputError(f"{source}: $.httpEndpoints[{index}].url {url} is declared twice")
+        urls.add(url)
     hub = data.get("hub", {})
     return Scenario(
         name=data["name"],
@@ -286,6 +336,7 @@ def parse_scenario(data: Any, source: str) -> Scenario:
         servers=servers,
         resources=list(data.get("resources", [])),
         source=source,
+        http_endpoints=list(data.get("httpEndpoints", [])),
     )
 
 
@@ -374,4 +425,24 @@ def seed(sandbox: Sandbox, scenario: Scenario, accounts: list[StagingAccount]) -
             security_group_id=target.security_group_id if in_staging_vpc else None,
         )
         report.resources.extend(seed_resource(context, item, where=f"$.resources[{index}]"))
+    report.endpoints = declare_endpoints(scenario.http_endpoints)
     return report
+
+
+def declare_endpoints(endpoints: list[dict[str, Any]]) -> list[str]:
+    """Declare what the scenario's HTTP(S) URLs answer in the running sandbox."""
+    from drorch.modules.http_check.sandbox import ENDPOINTS
+
+    declared = []
+    for item in endpoints:
+        endpoint = ENDPOINTS.declare(
+            item["url"],
+            status=item.get("status", 200),
+            body=item.get("body", ""),
+            headers=item.get("headers"),
+            fail_first=item.get("failFirst", 0),
+            fail_status=item.get("failStatus", 503),
+            latency=item.get("latencySeconds", 0.0),
+        )
+        declared.append(endpoint.url)
+    return declared

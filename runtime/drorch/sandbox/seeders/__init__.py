@@ -28,8 +28,10 @@ from drorch.sandbox.seeders.base import (
 from drorch.sandbox.seeders.cache import ElastiCacheReplicationGroup, MemoryDbCluster
 from drorch.sandbox.seeders.compute import AutoscalingGroup, Ec2Instance, EcsService
 from drorch.sandbox.seeders.dns import Route53Zone
+from drorch.sandbox.seeders.monitoring import CloudWatchAlarm
 from drorch.sandbox.seeders.rds import AuroraCluster, RdsInstance
 from drorch.sandbox.seeders.serverless import EventBridgeRule, LambdaFunction
+from drorch.sandbox.seeders.ssm import SsmDocument
 from drorch.sandbox.seeders.storage import EfsFileSystem
 
 SEEDERS: dict[str, Seeder] = {
@@ -46,6 +48,8 @@ SEEDERS: dict[str, Seeder] = {
         EventBridgeRule(),
         EfsFileSystem(),
         Ec2Instance(),
+        SsmDocument(),
+        CloudWatchAlarm(),
     )
 }
 

@@ -74,8 +74,9 @@ class LambdaFunction(Seeder):
     type = "lambda-function"
     description = (
         "A Lambda function with a tiny generated handler and its execution role "
-        "(<name>-role, with an inline policy granting what AWSLambdaBasicExecutionRole does). reservedConcurrency 0 throttles it (a "
-        "standby function); vpc: true places it in the context's subnets."
+        "(<name>-role, with an inline policy granting what AWSLambdaBasicExecutionRole does). "
+        "reservedConcurrency 0 throttles it (a standby function); vpc: true places it in the "
+        "context's subnets; answer is what Invoke returns in the sandbox."
     )
     name_schema = identifier(
         "a Lambda function name: 1-64 letters, digits, hyphens and underscores",
@@ -102,6 +103,25 @@ class LambdaFunction(Seeder):
             "additionalProperties": {"type": "string"},
         },
         "vpc": {"type": "boolean", "default": False},
+        "answer": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "result": {"description": "the JSON the function returns"},
+                "error": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["errorMessage"],
+                    "properties": {
+                        "errorMessage": {"type": "string", "minLength": 1},
+                        "errorType": {"type": "string", "minLength": 1, "default": "Exception"},
+                    },
+                },
+            },
+            "oneOf": [{"required": ["result"]}, {"required": ["error"]}],
+            "description": "what Invoke answers in the sandbox: {result: <JSON>} or "
+            "{error: {errorMessage, errorType}} (default: what the generated handler returns)",
+        },
     }
 
     def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:
@@ -157,10 +177,29 @@ class LambdaFunction(Seeder):
             lam.put_function_concurrency(
                 FunctionName=name, ReservedConcurrentExecutions=spec["reservedConcurrency"]
             )
+        _declare_answer(ctx, name, spec.get("answer"))
         return [
             self.resource(ctx, role, role_arn, "role", GLOBAL_REGION),
             self.resource(ctx, name, function_arn),
         ]
+
+
+def _declare_answer(ctx: SeedContext, name: str, answer: Mapping[str, Any] | None) -> None:
+    """What Invoke of the function answers in the sandbox (moto alone would need docker)."""
+    from drorch.modules.lambda_invoke.sandbox import declare_answer
+
+    answer = answer or {"result": {"statusCode": 200, "function": name}}  # the generated code's
+    error = answer.get("error")
+    if error:
+        declare_answer(
+            ctx.account_id,
+            ctx.region,
+            name,
+            error_message=error["errorMessage"],
+            error_type=error.get("errorType", "Exception"),
+        )
+    else:
+        declare_answer(ctx.account_id, ctx.region, name, result=answer.get("result"))
 
 
 # --- EventBridge -----------------------------------------------------------------------
