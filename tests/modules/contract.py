@@ -90,12 +90,16 @@ class Phase:
     """One phase of a case: its parameters and the outcome the engine must see."""
 
     name: str = "ACTIVATE"
-    params: Mapping[str, Any] = field(default_factory=dict)
+    # the parameters, or a function of the seeded world that makes them (ids known only then)
+    params: Mapping[str, Any] | Callable[[Staging], Mapping[str, Any]] = field(default_factory=dict)
     expect: str = "SUCCEEDED"  # SUCCEEDED, FAILED, or SKIPPED_BY_PLAN (a drill leaves it out)
     error: str | None = None  # text a FAILED outcome's errors must contain
     poll_seconds: float = 30  # the engine's poll interval when the module asks for no wait
     max_polls: int = 40
     decision: Any = None  # the gate's answer (approval steps), as the engine receives it
+
+    def params_in(self, world: Staging) -> dict[str, Any]:
+        return dict(self.params(world) if callable(self.params) else self.params)
 
 
 @dataclass(frozen=True)
@@ -346,7 +350,7 @@ def check_shape(result: Any, what: str) -> None:
     _json(result.to_dict(), f"{what} (to_dict)")
 
 
-def plan_decision(module: Module, case: Case, phase: Phase, account_id: str) -> str | None:
+def plan_decision(module: Module, case: Case, phase: Phase, world: Staging) -> str | None:
     """Why the engine's plan leaves this module out of a drill's phase (None: it runs it).
 
     The module is put into a one-wave manifest as its kind is used (a technology, or
@@ -356,7 +360,7 @@ def plan_decision(module: Module, case: Case, phase: Phase, account_id: str) -> 
 
     modules = {**REGISTRY, module.type: module}
     wave: dict[str, Any] = {"waveNumber": 1, "waveName": "contract"}
-    params = dict(phase.params)
+    params = phase.params_in(world)
     if module.kind == "resource":
         selector = dict(case.selector) if case.selector else {"ids": ["contract"]}
         wave["technologies"] = [
@@ -378,7 +382,7 @@ def plan_decision(module: Module, case: Case, phase: Phase, account_id: str) -> 
         "waves": [wave],
     }
     manifest = load_manifest(document, "contract manifest", modules=modules)
-    plan = build_plan(manifest, "drill", {group_id: {account_id: 1}}, modules=modules)
+    plan = build_plan(manifest, "drill", {group_id: {world.account_id: 1}}, modules=modules)
     [planned] = plan["phases"]
     running = [
         item["groupId"]
@@ -407,7 +411,7 @@ def drive(
     key = idempotency_key(phase.name)
     ctx = world.ctx(case.drill)  # outside the window: assuming the role is the engine's call
     with recorder.window(f"{phase.name} start"):
-        state = module.start(ctx, phase.name, resources, dict(phase.params), case.drill, key)
+        state = module.start(ctx, phase.name, resources, phase.params_in(world), case.drill, key)
     assert isinstance(state, dict), f"{phase.name} start returned {type(state).__name__}"
     _json(state, f"{phase.name} start")
     run.started = state
@@ -456,7 +460,7 @@ def run_in(module: Module, world: Staging, case: Case) -> Run:
             phase_run = PhaseRun(phase)
             run.phases.append(phase_run)
             if case.drill:
-                phase_run.skipped = plan_decision(module, case, phase, world.account_id)
+                phase_run.skipped = plan_decision(module, case, phase, world)
                 if phase_run.skipped:
                     continue
             drive(module, world, case, phase, run.resources, phase_run)
@@ -697,7 +701,12 @@ def retry_start(
     ctx = world.ctx(case.drill)
     with recorder.window(f"{phase.name} start (retried)"):
         state = module.start(
-            ctx, phase.name, resources, dict(phase.params), case.drill, idempotency_key(phase.name)
+            ctx,
+            phase.name,
+            resources,
+            phase.params_in(world),
+            case.drill,
+            idempotency_key(phase.name),
         )
     _json(state, f"{phase.name} retried start")
     tokens = {(c.action, _token(c)) for c in first if _is_write(c)}

@@ -91,8 +91,21 @@ class SsmAutomationStep(StepModule):
                 statement(
                     "SsmAutomationStart",
                     ["ssm:StartAutomationExecution"],
-                    arns("ssm", account_id, regions, "automation-definition/*")
-                    + [f"arn:aws:ssm:{r}::automation-definition/*" for r in sorted(set(regions))],
+                    # the Service Authorization Reference requires the new execution and
+                    # the document as well as the runbook (the account's or AWS-owned)
+                    arns(
+                        "ssm",
+                        account_id,
+                        regions,
+                        "automation-definition/*",
+                        "automation-execution/*",
+                        "document/*",
+                    )
+                    + [
+                        f"arn:aws:ssm:{r}::{kind}/*"
+                        for r in sorted(set(regions))
+                        for kind in ("automation-definition", "document")
+                    ],
                 ),
                 statement(
                     "SsmAutomationPassRole",
