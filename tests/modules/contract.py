@@ -409,9 +409,10 @@ def drive(
     """Start a phase and poll it as the engine does, until it is no longer RUNNING."""
     recorder = world.recorder
     key = idempotency_key(phase.name)
-    ctx = world.ctx(case.drill)  # outside the window: assuming the role is the engine's call
+    # outside the window: assuming the role is the engine's call, the params the case's
+    ctx, params = world.ctx(case.drill), phase.params_in(world)
     with recorder.window(f"{phase.name} start"):
-        state = module.start(ctx, phase.name, resources, phase.params_in(world), case.drill, key)
+        state = module.start(ctx, phase.name, resources, params, case.drill, key)
     assert isinstance(state, dict), f"{phase.name} start returned {type(state).__name__}"
     _json(state, f"{phase.name} start")
     run.started = state
@@ -698,13 +699,13 @@ def retry_start(
     counts = {w: world.sandbox.faults.call_count(*w, world.account_id) for w in case.writes}
     seen = case.effect(world) if case.effect else None
     mark = len(recorder.calls)
-    ctx = world.ctx(case.drill)
+    ctx, params = world.ctx(case.drill), phase.params_in(world)
     with recorder.window(f"{phase.name} start (retried)"):
         state = module.start(
             ctx,
             phase.name,
             resources,
-            phase.params_in(world),
+            params,
             case.drill,
             idempotency_key(phase.name),
         )
