@@ -140,21 +140,6 @@ def test_convert_to_stdout_and_json(run, tmp_path):
     assert json.loads(out.read_text())["application"] == "claims"
 
 
-def test_convert_exit_code_says_whether_the_result_validates(run, tmp_path, monkeypatch):
-    source = tmp_path / "layers.json"
-    source.write_text(json.dumps([LAYERS[0]]))
-    monkeypatch.setattr("drorch.manifest.validate.default_modules", lambda: {})
-    assert run("convert", source).exit_code == 0
-    from tests.manifest.conftest import FAKE_MODULES
-
-    monkeypatch.setattr("drorch.manifest.validate.default_modules", lambda: FAKE_MODULES)
-    source.write_text(json.dumps(LAYERS))
-    result = run("convert", source)
-    assert result.exit_code == 1
-    assert "does not validate yet" in result.stderr
-    assert "$.waves[0].technologies[1].type" in result.stderr
-
-
 def test_convert_invalid_layers_exit_2(run, tmp_path):
     source = tmp_path / "layers.json"
     source.write_text(json.dumps([{"layer": "one", "resources": []}]))

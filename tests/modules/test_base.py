@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from drorch.errors import InputError
 from drorch.modules import REGISTRY, Resource, ResourceResult, StatusResult, register
-from drorch.modules.drs import DrsModule
 from drorch.modules.base import aggregate_status, classify, to_canonical
+from drorch.modules.drs import DrsModule
 
 STATUSES = st.sampled_from(["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"])
 

@@ -187,7 +187,9 @@ class DrsModule(Module):
             self._raise(error, ctx, "listing DRS source servers")
         for server in servers:
             server_id, arn = server["sourceServerID"], server.get("arn", "")
-            if ids and server_id not in ids and arn not in ids:
+            hints = (server.get("sourceProperties") or {}).get("identificationHints") or {}
+            names = {hints.get("hostname"), hints.get("fqdn")} - {None, ""}
+            if ids and server_id not in ids and arn not in ids and not names & ids:
                 continue
             tags = server.get("tags") or {}
             if not tags_match(tags, wanted_tags):
