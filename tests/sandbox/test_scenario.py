@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import copy
+import http.server
+import json
+import threading
+import urllib.error
+import urllib.request
 
 import pytest
 
 from drorch.errors import InputError
-from drorch.sandbox.scenario import builtin_scenarios, load_scenario, parse_scenario
+from drorch.modules.http_check.sandbox import _ORIGINAL_DO_OPEN, ENDPOINTS
+from drorch.modules.lambda_invoke.sandbox import answer_for, declare_answer
+from drorch.sandbox import Sandbox
+from drorch.sandbox.scenario import (
+    builtin_scenarios,
+    declare_endpoints,
+    load_scenario,
+    parse_scenario,
+)
 
 BASE = {
     "name": "t",
@@ -125,6 +138,23 @@ def test_server_groups_expand_with_rotation_and_unique_ips():
             ),
             r"\$\.resources\[0\]",
         ),
+        (
+            lambda d: d.update(httpEndpoints=[{"url": "ftp://files.acme.example/x"}]),
+            r"\$\.httpEndpoints\[0\]\.url: 'ftp://files\.acme\.example/x' does not match",
+        ),
+        (
+            lambda d: d.update(httpEndpoints=[{"url": "https://a.example/", "status": 700}]),
+            r"\$\.httpEndpoints\[0\]\.status: 700 is greater than the maximum of 599",
+        ),
+        (
+            lambda d: d.update(
+                httpEndpoints=[
+                    {"url": "https://A.example/health"},
+                    {"url": "https://a.example:443/health"},
+                ]
+            ),
+            r"\$\.httpEndpoints\[1\]\.url https://a\.example/health is declared twice",
+        ),
     ],
 )
 def test_invalid_scenarios_name_the_path(mutate, message):
@@ -144,3 +174,46 @@ def test_unknown_account_is_reported(staging_accounts):
     scenario = parse_scenario(BASE | {"accounts": ["staging-web", "staging-mars"]}, "t.yaml")
     with pytest.raises(InputError, match="staging-mars"):
         scenario.select_accounts(list(staging_accounts.values()))
+
+
+def test_three_tier_declares_the_claims_health_endpoints():
+    endpoints = {e["url"]: e for e in load_scenario("three-tier").http_endpoints}
+    assert endpoints["https://claims.acme.example/health"]["status"] == 200
+
+
+class _LocalServer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"real network")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_stopped_sandbox_leaves_urllib_and_the_declarations_behind():
+    server = http.server.HTTPServer(("127.0.0.1", 0), _LocalServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    local = f"http://127.0.0.1:{server.server_address[1]}/"
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # whatever the env says
+    try:
+        scenario = load_scenario("three-tier")
+        with Sandbox() as sandbox:
+            assert declare_endpoints(scenario.http_endpoints) == [
+                "https://claims.acme.example/health",
+                "https://claims-primary.acme.example/health",
+            ]
+            declare_answer("111111111111", "us-east-1", "acme-smoke-test", result={"ok": True})
+            with urllib.request.urlopen("https://claims.acme.example/health", timeout=5) as answer:
+                assert json.loads(answer.read()) == {"status": "ok", "service": "claims"}
+            with pytest.raises(urllib.error.URLError):  # not declared: unreachable
+                direct.open(local, timeout=5)
+            sandbox.faults.fail_url("https://claims.acme.example/health")
+        assert urllib.request.AbstractHTTPHandler.do_open is _ORIGINAL_DO_OPEN
+        assert len(ENDPOINTS) == 0
+        assert answer_for("111111111111", "us-east-1", "acme-smoke-test") is None
+        with direct.open(local, timeout=5) as answer:
+            assert answer.read() == b"real network"
+    finally:
+        server.shutdown()
+        server.server_close()

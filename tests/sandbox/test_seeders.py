@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from drorch.errors import InputError
 from drorch.sandbox import Sandbox
+from drorch.sandbox.scenario import load_scenario
 from drorch.sandbox.seeders import SEEDERS, SeedContext, resource_schema, seed_resource
 
 ACCOUNT = "333333333333"
@@ -622,6 +623,157 @@ def test_eventbridge_rule_needs_pattern_or_schedule(ctx):
         seed_resource(ctx, entry("eventbridge-rule", "neither"))
 
 
+# --- what wave actions and health checks use ------------------------------------------------
+RUNBOOK = {
+    "schemaVersion": "0.3",
+    "parameters": {"Target": {"type": "String", "default": "claims"}},
+    "mainSteps": [
+        {
+            "name": "warm",
+            "action": "aws:executeAwsApi",
+            "inputs": {"Service": "ssm", "Api": "DescribeParameters", "Target": "{{ Target }}"},
+            "outputs": [
+                {"Name": "Target", "Selector": "$.Target", "Type": "String"},
+                {"Name": "Count", "Selector": "$.Count", "Type": "Integer"},
+            ],
+        }
+    ],
+    "outputs": ["warm.Target", "warm.Count"],
+}
+
+
+def _run(sandbox: Sandbox, ssm, name: str, seconds: float) -> dict:
+    execution_id = ssm.start_automation_execution(DocumentName=name)["AutomationExecutionId"]
+    sandbox.advance(seconds)
+    return ssm.get_automation_execution(AutomationExecutionId=execution_id)["AutomationExecution"]
+
+
+def test_ssm_automation_document_and_its_simulation(sandbox, ctx):
+    seeded = seed_resource(
+        ctx,
+        entry(
+            "ssm-document",
+            "claims-warm",
+            content=RUNBOOK,
+            stepSeconds=20,
+            outputs={"warm.Count": "42"},
+        ),
+    )
+    assert seeded[0].arn == f"arn:aws:ssm:{REGION}:{ACCOUNT}:document/claims-warm"
+    ssm = ctx.client("ssm")
+    described = ssm.describe_document(Name="claims-warm")["Document"]
+    assert (described["DocumentType"], described["Status"]) == ("Automation", "Active")
+    assert tag_dict(described["Tags"]) == TAGS
+    assert json.loads(ssm.get_document(Name="claims-warm")["Content"]) == RUNBOOK
+    assert _run(sandbox, ssm, "claims-warm", 21)["AutomationExecutionStatus"] == "InProgress"
+    done = _run(sandbox, ssm, "claims-warm", 22)
+    assert done["AutomationExecutionStatus"] == "Success"
+    assert done["Outputs"] == {"warm.Target": ["claims"], "warm.Count": ["42"]}
+
+
+def test_ssm_command_document(ctx):
+    content = {
+        "schemaVersion": "2.2",
+        "mainSteps": [
+            {"action": "aws:runShellScript", "name": "restart", "inputs": {"runCommand": ["true"]}}
+        ],
+    }
+    seed_resource(
+        ctx, entry("ssm-document", "claims-restart", documentType="Command", content=content)
+    )
+    described = ctx.client("ssm").describe_document(Name="claims-restart")["Document"]
+    assert described["DocumentType"] == "Command"
+
+
+def test_lambda_function_answers_what_the_entry_says(ctx):
+    seed_resource(
+        ctx, entry("lambda-function", "claims-smoke", answer={"result": {"passed": True}})
+    )
+    seed_resource(
+        ctx,
+        entry(
+            "lambda-function",
+            "claims-broken",
+            answer={"error": {"errorMessage": "no database", "errorType": "DbError"}},
+        ),
+    )
+    seed_resource(ctx, entry("lambda-function", "claims-default"))
+    lam = ctx.client("lambda")
+    smoke = lam.invoke(FunctionName="claims-smoke", Payload=b"{}")
+    assert ("FunctionError" not in smoke, json.loads(smoke["Payload"].read())) == (
+        True,
+        {"passed": True},
+    )
+    broken = lam.invoke(FunctionName="claims-broken", Payload=b"{}")
+    assert broken["FunctionError"] == "Unhandled"
+    assert json.loads(broken["Payload"].read())["errorType"] == "DbError"
+    default = json.loads(lam.invoke(FunctionName="claims-default")["Payload"].read())
+    assert default == {"statusCode": 200, "function": "claims-default"}  # the generated handler's
+
+
+def test_cloudwatch_alarm_in_its_state(ctx):
+    seeded = seed_resource(
+        ctx,
+        entry(
+            "cloudwatch-alarm",
+            "claims-5xx",
+            namespace="AWS/ApplicationELB",
+            metricName="HTTPCode_Target_5XX_Count",
+            dimensions={"LoadBalancer": "app/claims/1234"},
+            threshold=10,
+        ),
+    )
+    seed_resource(
+        ctx,
+        entry(
+            "cloudwatch-alarm",
+            "claims-latency",
+            namespace="Claims",
+            metricName="p99",
+            threshold=2,
+            state="ALARM",
+        ),
+    )
+    cloudwatch = ctx.client("cloudwatch")
+    alarms = {
+        a["AlarmName"]: a
+        for a in cloudwatch.describe_alarms(AlarmNamePrefix="claims-")["MetricAlarms"]
+    }
+    assert {name: a["StateValue"] for name, a in alarms.items()} == {
+        "claims-5xx": "OK",
+        "claims-latency": "ALARM",
+    }
+    assert alarms["claims-5xx"]["AlarmArn"] == seeded[0].arn
+    assert alarms["claims-5xx"]["Dimensions"] == [
+        {"Name": "LoadBalancer", "Value": "app/claims/1234"}
+    ]
+    with pytest.raises(InputError, match="already exists"):
+        seed_resource(
+            ctx, entry("cloudwatch-alarm", "claims-5xx", namespace="N", metricName="m", threshold=1)
+        )
+
+
+def test_three_tier_declares_what_the_example_manifest_runs(sandbox):
+    wanted = {"acme-app-prewarm", "acme-smoke-test", "acme-claims-5xx"}
+    scenario = load_scenario("three-tier")
+    entries = {e["name"]: e for e in scenario.resources if e["name"] in wanted}
+    assert {n: e["account"] for n, e in entries.items()} == {
+        "acme-app-prewarm": "staging-app",
+        "acme-smoke-test": "staging-app",
+        "acme-claims-5xx": "staging-web",
+    }
+    ctx = context(sandbox, REGION, account="555555555555")
+    for item in entries.values():
+        seed_resource(ctx, item)
+    done = _run(sandbox, ctx.client("ssm"), "acme-app-prewarm", 2 + 30 + 45)
+    assert done["AutomationExecutionStatus"] == "Success"
+    assert done["Outputs"] == {"warmCaches.CacheNames": ["claims", "policies", "sessions"]}
+    smoke = ctx.client("lambda").invoke(FunctionName="acme-smoke-test", Payload=b"{}")
+    assert json.loads(smoke["Payload"].read())["passed"] is True
+    alarm = ctx.client("cloudwatch").describe_alarms(AlarmNames=["acme-claims-5xx"])["MetricAlarms"]
+    assert alarm[0]["StateValue"] == "OK"
+
+
 # --- storage ----------------------------------------------------------------------------------
 def test_efs_file_system_with_mount_targets(sandbox, ctx):
     seeded = seed_resource(ctx, entry("efs-file-system", "shared-docs", throughputMode="elastic"))
@@ -728,6 +880,43 @@ def _resource_count(ctx: SeedContext) -> int:
                 "privateIp": "10.0.0.9",
             },
             r"\.count: 2 is not valid: privateIp needs count 1",
+        ),
+        (
+            entry(
+                "ssm-document",
+                "runbook",
+                content={
+                    "schemaVersion": "2.2",
+                    "mainSteps": [{"name": "a", "action": "aws:sleep"}],
+                },
+            ),
+            r"\.content\.schemaVersion: '2\.2' is not a schema version of Automation documents",
+        ),
+        (
+            entry("ssm-document", "runbook", content=RUNBOOK, outputs={"warm.Missing": "x"}),
+            r"\.outputs\.warm\.Missing: no step declares the output",
+        ),
+        (
+            entry(
+                "ssm-document",
+                "runbook",
+                documentType="Command",
+                content={"schemaVersion": "2.2"},
+                stepSeconds=5,
+            ),
+            r"stepSeconds and outputs simulate Automation documents only",
+        ),
+        (
+            entry("ssm-document", "AWS-Mine", content=RUNBOOK),
+            r"\.name: 'AWS-Mine' is not valid: an SSM document name",
+        ),
+        (
+            entry("lambda-function", "f", answer={"result": 1, "error": {"errorMessage": "x"}}),
+            r"\.answer: what Invoke answers in the sandbox",
+        ),
+        (
+            entry("cloudwatch-alarm", "a", namespace="N", metricName="m"),
+            r"'threshold' is a required property",
         ),
     ],
 )

@@ -132,7 +132,18 @@ class InvalidAutomationStatusUpdateException(ServiceException):
     code = "InvalidAutomationStatusUpdateException"
 
 
-class InvalidFilterKey(ServiceException):
+class MessagelessError(ServiceException):
+    """An error whose model shape has no members: SSM sends only its code."""
+
+    def __init__(self, *_: Any) -> None:
+        Exception.__init__(self, self.code)
+        self.message = ""
+
+    def __str__(self) -> str:
+        return ""
+
+
+class InvalidFilterKey(MessagelessError):
     code = "InvalidFilterKey"
 
 
@@ -729,7 +740,7 @@ class AutomationBackend(BaseBackend):
                 moment = moment.replace(tzinfo=execution.started.tzinfo)
             before = execution.started < moment
             return before if key == "StartTimeBefore" else not before
-        raise InvalidFilterKey(f"The sandbox does not support the filter key {key}.")
+        raise InvalidFilterKey()
 
 
 automation_backends = BackendDict(AutomationBackend, "ssm")
@@ -785,7 +796,7 @@ def describe_automation_step_executions(self: Any) -> ActionResult:
             "StepExecutionId": "StepExecutionId",
         }.get(key)
         if field_name is None:
-            raise InvalidFilterKey(f"The sandbox does not support the filter key {key}.")
+            raise InvalidFilterKey()
         steps = [s for s in steps if s.get(field_name) in values]
     if self._get_param("ReverseOrder"):
         steps.reverse()

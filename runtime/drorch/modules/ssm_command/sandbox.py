@@ -44,7 +44,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 
-from drorch.modules.ssm_automation.sandbox import page, resolve_parameters
+from drorch.modules.ssm_automation.sandbox import MessagelessError, page, resolve_parameters
 from drorch.sandbox.extensions import SandboxExtension
 from drorch.sandbox.state import STATE
 
@@ -111,23 +111,23 @@ class InvalidInstanceId(ServiceException):
     code = "InvalidInstanceId"
 
 
-class InvalidCommandId(ServiceException):
+class InvalidCommandId(MessagelessError):
     code = "InvalidCommandId"
 
 
-class InvocationDoesNotExist(ServiceException):
+class InvocationDoesNotExist(MessagelessError):
     code = "InvocationDoesNotExist"
 
 
-class InvalidPluginName(ServiceException):
+class InvalidPluginName(MessagelessError):
     code = "InvalidPluginName"
 
 
-class InvalidFilterKey(ServiceException):
+class InvalidFilterKey(MessagelessError):
     code = "InvalidFilterKey"
 
 
-class DuplicateInstanceId(ServiceException):
+class DuplicateInstanceId(MessagelessError):
     code = "DuplicateInstanceId"
 
 
@@ -266,7 +266,7 @@ class Command:
         if plugin_name is not None:
             plugins = [p for p in plugins if p.name == plugin_name]
             if not plugins:
-                raise InvalidPluginName(f"The plugin name {plugin_name} is not valid.")
+                raise InvalidPluginName()
         plugin = plugins[0]
         status, status_details = self.invocation_status(invocation, now)
         plugin_view = self.plugin_view(invocation, plugin, now)
@@ -311,7 +311,7 @@ class Command:
         statuses = [self.invocation_status(i, now) for i in self.invocations]
         done = [s for s in statuses if s[0] in TERMINAL]
         errors = sum(1 for s, d in done if s in ("Failed", "TimedOut") and d != "Undeliverable")
-        timed_out = sum(1 for s, d in done if d in ("DeliveryTimedOut", "Undeliverable"))
+        timed_out = sum(1 for _, d in done if d == "DeliveryTimedOut")
         if self.cancelled is not None and now >= self.cancelled and len(done) == len(statuses):
             status = details = "Cancelled"
         elif statuses and all(s == "Pending" for s, _ in statuses):
@@ -465,7 +465,7 @@ class CommandBackend(BaseBackend):
         if bool(instance_ids) == bool(targets):
             raise InvalidParameters("Specify either InstanceIds or Targets, not both or neither.")
         if len(set(instance_ids)) != len(instance_ids):
-            raise DuplicateInstanceId("The instance ids contain duplicates.")
+            raise DuplicateInstanceId()
         if instance_ids:
             instances = [self._ec2().get_instance_by_id(i) for i in instance_ids]
             invalid = [
@@ -574,7 +574,7 @@ class CommandBackend(BaseBackend):
     def get(self, command_id: str | None) -> Command:
         command = self.commands.get(command_id or "")
         if command is None:
-            raise InvalidCommandId("Invalid command id.")
+            raise InvalidCommandId()
         return command
 
     def ordered(self) -> list[Command]:
@@ -609,7 +609,7 @@ def _keep(command: Command, status: str, filters: list[dict[str, str]]) -> bool:
     for spec in filters:
         key, value = spec.get("key"), spec.get("value", "")
         if key not in _FILTERS:
-            raise InvalidFilterKey(f"The filter key {key} is not valid.")
+            raise InvalidFilterKey()
         if key == "InvokedAfter" and command.requested < _moment(value):
             return False
         if key == "InvokedBefore" and command.requested > _moment(value):
@@ -700,10 +700,7 @@ def get_command_invocation(self: Any) -> ActionResult:
     instance_id = self._get_param("InstanceId")
     invocation = next((i for i in command.invocations if i.instance_id == instance_id), None)
     if invocation is None:
-        raise InvocationDoesNotExist(
-            "An error occurred (InvocationDoesNotExist) when calling the GetCommandInvocation "
-            "operation"
-        )
+        raise InvocationDoesNotExist()
     answer = command.get_invocation(invocation, self._get_param("PluginName"), backend.now())
     return ActionResult(answer)
 
