@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from drorch.cli import accounts_cmd, demo_cmd, engine_cmd, manifest_cmd, sandbox_cmd
+from drorch.cli import accounts_cmd, demo_cmd, engine_cmd, manifest_cmd, modules_cmd, sandbox_cmd
 from drorch.cli.output import fail
 from drorch.errors import DrorchError, InputError
 
@@ -25,6 +25,7 @@ app = typer.Typer(
 app.add_typer(sandbox_cmd.app, name="sandbox")
 app.add_typer(accounts_cmd.app, name="accounts")
 app.add_typer(manifest_cmd.app, name="manifest")
+app.add_typer(modules_cmd.app, name="modules")
 engine_cmd.register(app)
 app.command("demo")(demo_cmd.demo)
 
