@@ -637,3 +637,51 @@ def test_latency_is_simulated_time_and_can_time_out(shared_sandbox, endpoints):
     with pytest.raises(TimeoutError):
         get("https://claims.acme.example/health", timeout=5)
     assert timedelta(seconds=5) <= shared_sandbox.now() - before < timedelta(seconds=30)
+
+
+# --- Route 53 health checks follow the endpoints (opt-in extension) -----------------------
+@pytest.fixture
+def route53_checks(monkeypatch, endpoints):
+    """The Route 53 extension answering, as its install hook would make it (undone after)."""
+    from moto.route53.responses import Route53
+
+    from drorch.modules.route53_health_check.sandbox import get_health_check_status
+
+    monkeypatch.setattr(Route53, "get_health_check_status", get_health_check_status)
+    return endpoints
+
+
+def _check(acct: Account, kind: str, fqdn: str, **config: Any) -> str:
+    route53 = acct.session.client("route53")
+    return route53.create_health_check(
+        CallerReference=f"{fqdn}-{kind}-{len(config)}",
+        HealthCheckConfig={"Type": kind, "FullyQualifiedDomainName": fqdn, **config},
+    )["HealthCheck"]["Id"]
+
+
+def _reports(acct: Account, check_id: str) -> set[str]:
+    found = acct.session.client("route53").get_health_check_status(HealthCheckId=check_id)
+    return {o["StatusReport"]["Status"] for o in found["HealthCheckObservations"]}
+
+
+def test_route53_health_checks_see_the_declared_endpoints(acct, route53_checks):
+    route53_checks.declare("https://claims.acme.example/health", body="status: ok")
+    healthy = _check(acct, "HTTPS", "claims.acme.example", ResourcePath="/health")
+    matching = _check(
+        acct, "HTTPS_STR_MATCH", "claims.acme.example", ResourcePath="/health", SearchString="ok"
+    )
+    missing = _check(
+        acct, "HTTPS_STR_MATCH", "claims.acme.example", ResourcePath="/health", SearchString="up"
+    )
+    unknown = _check(acct, "HTTP", "nowhere.acme.example", ResourcePath="/")
+    assert _reports(acct, healthy) == {"Success: HTTP Status Code 200, OK"}
+    assert _reports(acct, matching) == {"Success: HTTP Status Code 200, OK"}
+    assert _reports(acct, missing) == {"Failure: Search string not found in the response body."}
+    assert [r.startswith("Failure: DNS resolution failed") for r in _reports(acct, unknown)] == [
+        True
+    ]
+    found = acct.session.client("route53").get_health_check_status(HealthCheckId=healthy)
+    assert len(found["HealthCheckObservations"]) == 8
+
+    acct.sandbox.faults.fail_url("https://claims.acme.example/health", status=503)
+    assert _reports(acct, healthy) == {"Failure: HTTP Status Code 503, Service Unavailable"}

@@ -461,10 +461,23 @@ class FaultPlan:
             self.function_failures, account, region, lambda r: r.function in (name, arn)
         )
 
-    def url_failure_for(self, url: str) -> UrlFailure | None:
-        """How a request to ``url`` must fail, or None (consumes a hit)."""
+    def url_failure_for(self, url: str, *, consume: bool = True) -> UrlFailure | None:
+        """How a request to ``url`` must fail, or None (consumes a hit unless told not to:
+        an observer such as a Route 53 health checker only looks)."""
         wanted = _normal_url(url)
-        return self._take(self.url_failures, None, None, lambda r: _normal_url(r.url) == wanted)
+        return self._take(
+            self.url_failures, None, None, lambda r: _normal_url(r.url) == wanted, consume
+        )
+
+    def url_delay(self, url: str) -> float:
+        """Extra seconds before ``url`` answers, without consuming anything."""
+        wanted = _normal_url(url)
+        with self._lock:
+            return sum(
+                r.seconds
+                for r in self.slow_urls
+                if not r.exhausted and _normal_url(r.url) == wanted
+            )
 
     def url_delay_for(self, url: str) -> float:
         """Extra seconds before ``url`` answers (consumes a hit of each matching rule)."""
@@ -477,13 +490,14 @@ class FaultPlan:
                     delay += rule.seconds
         return delay
 
-    def _take(self, rules, account, region, matches):  # type: ignore[no-untyped-def]
+    def _take(self, rules, account, region, matches, consume=True):  # type: ignore[no-untyped-def]
         with self._lock:
             for rule in rules:
                 if rule.exhausted or not rule.matches_scope(account, region):
                     continue
                 if matches(rule):
-                    rule.hits += 1
+                    if consume:
+                        rule.hits += 1
                     return rule
         return None
 

@@ -246,6 +246,33 @@ def answer(request: urllib.request.Request) -> http.client.HTTPResponse:
     return _response(method, url, status, body, headers)
 
 
+@dataclass(frozen=True)
+class Observation:
+    """What a URL answers in steady state, as an outside checker sees it."""
+
+    status: int | None  # None: no HTTP answer (see ``failure``)
+    body: bytes = b""
+    latency: float = 0.0
+    failure: str | None = None  # "unknown host" | "connection refused"
+
+
+def observe(url: str) -> Observation:
+    """What ``url`` answers now, without counting a request or consuming a fault (a
+    Route 53 health checker's view: it polls all the time, so ``fail_first`` is past)."""
+    fault = STATE.faults.url_failure_for(url, consume=False)
+    endpoint = ENDPOINTS.get(url)
+    delay = (endpoint.latency if endpoint else 0.0) + STATE.faults.url_delay(url)
+    if fault is not None:
+        if fault.status is None:
+            return Observation(None, failure="connection refused")
+        return Observation(fault.status, fault.body.encode(), delay)
+    if endpoint is not None:
+        return Observation(endpoint.status, endpoint.body, delay)
+    if ENDPOINTS.knows_host(url):
+        return Observation(404, b"Not Found", delay)
+    return Observation(None, failure="unknown host")
+
+
 def _do_open(
     self: urllib.request.AbstractHTTPHandler,
     http_class: Any,
