@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.loaders
 import botocore.session
 
 from drorch import names
@@ -23,11 +24,27 @@ _clients: dict[tuple[str, str, str | None], Any] = {}
 _assumed: dict[tuple[str, str, str, str], tuple[boto3.Session, datetime]] = {}
 _identities: dict[str, str] = {}
 REFRESH_BEFORE = timedelta(minutes=10)
+# One model loader for every session made here: a service model is parsed once per process.
+_LOADER = botocore.loaders.create_loader()
+
+
+def _botocore_session() -> botocore.session.Session:
+    core = botocore.session.Session()
+    core.register_component("data_loader", _LOADER)
+    return core
 
 
 def hub_session() -> boto3.Session:
-    """The process's default session (the Lambda's own credentials)."""
-    return boto3._get_default_session()
+    """The process's default session (the Lambda's own credentials).
+
+    Whoever set ``boto3.DEFAULT_SESSION`` decides what it is (the sandbox makes it
+    thread-aware, so an in-process Lambda gets its role's credentials); if nobody
+    did, it is made here, as ``boto3.client()`` would make it.
+    """
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session(botocore_session=_botocore_session())
+        _dedupe_search_paths()
+    return boto3.DEFAULT_SESSION
 
 
 def identity(session: boto3.Session) -> str:
@@ -146,21 +163,23 @@ def assume(
         RoleSessionName=session_name,
         ExternalId=access.external_id,
     )["Credentials"]
-    core = botocore.session.Session()
-    # share the source session's parsed service models: cheap clients in a warm Lambda
-    loader = source._session.get_component("data_loader")
-    core.register_component("data_loader", loader)
+    # one shared model loader: cheap clients in a warm Lambda
     session = boto3.Session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
         region_name=region,
-        botocore_session=core,
+        botocore_session=_botocore_session(),
     )
-    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))  # boto3 appends its own
+    _dedupe_search_paths()
     expiration = credentials["Expiration"]
     if expiration.tzinfo is None:
         expiration = expiration.replace(tzinfo=UTC)
     with _lock:
         _assumed[key] = (session, expiration)
     return session
+
+
+def _dedupe_search_paths() -> None:
+    """boto3 appends its data path to the loader on every new session: keep one."""
+    _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))

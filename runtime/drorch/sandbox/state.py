@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from drorch.sandbox.clock import SimClock
 from drorch.sandbox.faults import FaultPlan
-from drorch.sandbox.stepfunctions import LambdaRuntime
+from drorch.sandbox.lambda_runtime import LambdaRuntime
 
 
 @dataclass

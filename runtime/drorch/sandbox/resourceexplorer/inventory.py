@@ -88,7 +88,7 @@ def supported_resource_types() -> list[dict[str, str]]:
     ]
 
 
-def _resource(
+def indexed(
     arn: str, account_id: str, region: str, rtype: str, tags: Any, name: str = ""
 ) -> IndexedResource:
     tags_indexed = SUPPORTED_TYPES[rtype]
@@ -121,7 +121,7 @@ def tag_dict(tags: Any) -> dict[str, str]:
     return result
 
 
-def _existing(backends: Any, account_id: str, region: str) -> Any:
+def existing_backend(backends: Any, account_id: str, region: str) -> Any:
     """A moto region backend if it already exists (never creates one)."""
     account = dict.get(backends, account_id)
     if account is None:
@@ -143,11 +143,11 @@ def _listed(
 ) -> Iterator[IndexedResource]:
     """The resources of a moto backend kept in its dict ``collection``: each with its ARN and
     tags in the attributes ``arn`` and ``tags``."""
-    backend = _existing(backends, account_id, region)
+    backend = existing_backend(backends, account_id, region)
     if backend is None:
         return
     for item in list(getattr(backend, collection).values()):
-        yield _resource(getattr(item, arn), account_id, region, rtype, getattr(item, tags))
+        yield indexed(getattr(item, arn), account_id, region, rtype, getattr(item, tags))
 
 
 # --- regional collectors ---------------------------------------------------------
@@ -156,7 +156,7 @@ def _listed(
 def _ec2(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.ec2.models import ec2_backends
 
-    backend = _existing(ec2_backends, account_id, region)
+    backend = existing_backend(ec2_backends, account_id, region)
     if backend is None:
         return
     tags = backend.tags
@@ -165,7 +165,7 @@ def _ec2(account_id: str, region: str) -> Iterator[IndexedResource]:
         for instance in reservation.instances:
             if instance.state in ("terminated",):
                 continue
-            yield _resource(
+            yield indexed(
                 f"{prefix}:instance/{instance.id}",
                 account_id,
                 region,
@@ -173,10 +173,10 @@ def _ec2(account_id: str, region: str) -> Iterator[IndexedResource]:
                 tags.get(instance.id),
             )
     for vpc_id in list(backend.vpcs):
-        yield _resource(f"{prefix}:vpc/{vpc_id}", account_id, region, "ec2:vpc", tags.get(vpc_id))
+        yield indexed(f"{prefix}:vpc/{vpc_id}", account_id, region, "ec2:vpc", tags.get(vpc_id))
     for subnets in list(backend.subnets.values()):
         for subnet_id in list(subnets):
-            yield _resource(
+            yield indexed(
                 f"{prefix}:subnet/{subnet_id}",
                 account_id,
                 region,
@@ -185,7 +185,7 @@ def _ec2(account_id: str, region: str) -> Iterator[IndexedResource]:
             )
     for groups in list(backend.groups.values()):
         for group_id, group in list(groups.items()):
-            yield _resource(
+            yield indexed(
                 f"{prefix}:security-group/{group_id}",
                 account_id,
                 region,
@@ -194,11 +194,11 @@ def _ec2(account_id: str, region: str) -> Iterator[IndexedResource]:
                 name=getattr(group, "name", ""),
             )
     for volume_id in list(backend.volumes):
-        yield _resource(
+        yield indexed(
             f"{prefix}:volume/{volume_id}", account_id, region, "ec2:volume", tags.get(volume_id)
         )
     for template_id in list(getattr(backend, "launch_templates", {})):
-        yield _resource(
+        yield indexed(
             f"{prefix}:launch-template/{template_id}",
             account_id,
             region,
@@ -221,19 +221,19 @@ def _rds(account_id: str, region: str) -> Iterator[IndexedResource]:
 def _ecs(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.ecs.models import ecs_backends
 
-    backend = _existing(ecs_backends, account_id, region)
+    backend = existing_backend(ecs_backends, account_id, region)
     if backend is None:
         return
     for cluster in list(backend.clusters.values()):
         if cluster.status == "ACTIVE":
-            yield _resource(cluster.arn, account_id, region, "ecs:cluster", cluster.tags)
+            yield indexed(cluster.arn, account_id, region, "ecs:cluster", cluster.tags)
     for service in list(backend.services.values()):
         if service.status != "INACTIVE":
-            yield _resource(service.arn, account_id, region, "ecs:service", service.tags)
+            yield indexed(service.arn, account_id, region, "ecs:service", service.tags)
     for revisions in list(backend.task_definitions.values()):
         for task_definition in list(revisions.values()):
             if task_definition.status == "ACTIVE":
-                yield _resource(
+                yield indexed(
                     task_definition.arn,
                     account_id,
                     region,
@@ -257,18 +257,18 @@ def _autoscaling(account_id: str, region: str) -> Iterator[IndexedResource]:
 def _lambda(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.awslambda.models import lambda_backends
 
-    backend = _existing(lambda_backends, account_id, region)
+    backend = existing_backend(lambda_backends, account_id, region)
     if backend is None:
         return
     for function in list(backend._lambdas.all()):
         arn = f"arn:aws:lambda:{region}:{account_id}:function:{function.function_name}"
-        yield _resource(arn, account_id, region, "lambda:function", function.tags)
+        yield indexed(arn, account_id, region, "lambda:function", function.tags)
 
 
 def _elasticache(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.elasticache.models import elasticache_backends
 
-    backend = _existing(elasticache_backends, account_id, region)
+    backend = existing_backend(elasticache_backends, account_id, region)
     if backend is None:
         return
 
@@ -276,11 +276,9 @@ def _elasticache(account_id: str, region: str) -> Iterator[IndexedResource]:
         return backend.tagging_service.list_tags_for_resource(arn)
 
     for cluster in list(backend.cache_clusters.values()):
-        yield _resource(
-            cluster.arn, account_id, region, "elasticache:cluster", tags_of(cluster.arn)
-        )
+        yield indexed(cluster.arn, account_id, region, "elasticache:cluster", tags_of(cluster.arn))
     for group in list(backend.replication_groups.values()):
-        yield _resource(
+        yield indexed(
             group.arn, account_id, region, "elasticache:replicationgroup", tags_of(group.arn)
         )
 
@@ -288,27 +286,25 @@ def _elasticache(account_id: str, region: str) -> Iterator[IndexedResource]:
 def _efs(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.efs.models import efs_backends
 
-    backend = _existing(efs_backends, account_id, region)
+    backend = existing_backend(efs_backends, account_id, region)
     if backend is None:
         return
     for fs in list(backend.file_systems_by_id.values()):
         tags = backend.list_tags_for_resource(fs.file_system_id)
-        yield _resource(
-            fs.file_system_arn, account_id, region, "elasticfilesystem:file-system", tags
-        )
+        yield indexed(fs.file_system_arn, account_id, region, "elasticfilesystem:file-system", tags)
 
 
 def _events(account_id: str, region: str) -> Iterator[IndexedResource]:
     from moto.events.models import events_backends
 
-    backend = _existing(events_backends, account_id, region)
+    backend = existing_backend(events_backends, account_id, region)
     if backend is None:
         return
     tags_of = backend.tagger.list_tags_for_resource
     for bus in list(backend.event_buses.values()):
-        yield _resource(bus.arn, account_id, region, "events:event-bus", tags_of(bus.arn))
+        yield indexed(bus.arn, account_id, region, "events:event-bus", tags_of(bus.arn))
         for rule in list(bus.rules.values()):
-            yield _resource(rule.arn, account_id, region, "events:rule", tags_of(rule.arn))
+            yield indexed(rule.arn, account_id, region, "events:rule", tags_of(rule.arn))
 
 
 def _dynamodb(account_id: str, region: str) -> Iterator[IndexedResource]:
@@ -343,7 +339,7 @@ def _field(obj: Any, *names: str) -> Any:
 def _drs(account_id: str, region: str) -> Iterator[IndexedResource]:
     from drorch.sandbox.drs.models import drs_backends
 
-    backend = _existing(drs_backends, account_id, region)
+    backend = existing_backend(drs_backends, account_id, region)
     if backend is None:
         return
     separate_tags = getattr(backend, "tags", None)
@@ -371,21 +367,7 @@ def _drs(account_id: str, region: str) -> Iterator[IndexedResource]:
             tags = _field(record, "tags")
             if tags is None and isinstance(separate_tags, Mapping):
                 tags = separate_tags.get(arn)
-            yield _resource(arn, account_id, region, rtype, tags)
-
-
-def _resource_explorer(account_id: str, region: str) -> Iterator[IndexedResource]:
-    from drorch.sandbox.resourceexplorer.models import resourceexplorer_backends
-
-    backend = _existing(resourceexplorer_backends, account_id, region)
-    if backend is None:
-        return
-    if backend.index is not None:
-        yield _resource(
-            backend.index.arn, account_id, region, "resource-explorer-2:index", backend.index.tags
-        )
-    for view in list(backend.views.values()):
-        yield _resource(view.arn, account_id, region, "resource-explorer-2:view", view.tags)
+            yield indexed(arn, account_id, region, rtype, tags)
 
 
 # --- global collectors (reported with Region "global", or the bucket's Region) -----
@@ -394,37 +376,37 @@ def _resource_explorer(account_id: str, region: str) -> Iterator[IndexedResource
 def _route53(account_id: str) -> Iterator[IndexedResource]:
     from moto.route53.models import route53_backends
 
-    backend = _existing(route53_backends, account_id, GLOBAL_REGION)
+    backend = existing_backend(route53_backends, account_id, GLOBAL_REGION)
     if backend is None:
         return
     for zone in list(backend.zones.values()):
         zone_id = str(zone.id).rsplit("/", 1)[-1]
         arn = f"arn:aws:route53:::hostedzone/{zone_id}"
         tags = backend.resource_tags.get(zone_id)
-        yield _resource(arn, account_id, GLOBAL_REGION, "route53:hostedzone", tags)
+        yield indexed(arn, account_id, GLOBAL_REGION, "route53:hostedzone", tags)
 
 
 def _iam(account_id: str) -> Iterator[IndexedResource]:
     from moto.iam.models import iam_backends
 
-    backend = _existing(iam_backends, account_id, GLOBAL_REGION)
+    backend = existing_backend(iam_backends, account_id, GLOBAL_REGION)
     if backend is None:
         return
     for role in list(backend.roles.values()):
-        yield _resource(role.arn, account_id, GLOBAL_REGION, "iam:role", None)
+        yield indexed(role.arn, account_id, GLOBAL_REGION, "iam:role", None)
     for user in list(backend.users.values()):
-        yield _resource(user.arn, account_id, GLOBAL_REGION, "iam:user", None)
+        yield indexed(user.arn, account_id, GLOBAL_REGION, "iam:user", None)
 
 
 def _s3(account_id: str) -> Iterator[IndexedResource]:
     from moto.s3.models import s3_backends
 
-    backend = _existing(s3_backends, account_id, GLOBAL_REGION)
+    backend = existing_backend(s3_backends, account_id, GLOBAL_REGION)
     if backend is None:
         return
     for bucket in list(backend.buckets.values()):
         tags = backend.tagger.get_tag_dict_for_resource(bucket.arn)
-        yield _resource(bucket.arn, account_id, bucket.region_name, "s3:bucket", tags)
+        yield indexed(bucket.arn, account_id, bucket.region_name, "s3:bucket", tags)
 
 
 RegionalCollector = Callable[[str, str], Iterable[IndexedResource]]
@@ -443,7 +425,6 @@ REGIONAL_COLLECTORS: tuple[RegionalCollector, ...] = (
     _sns,
     _sqs,
     _drs,
-    _resource_explorer,
 )
 GLOBAL_COLLECTORS: tuple[GlobalCollector, ...] = (_route53, _iam, _s3)
 
@@ -460,8 +441,13 @@ def _guarded(name: str, produce: Callable[[], Iterable[IndexedResource]]) -> lis
         return []
 
 
-def collect(account_id: str, regions: Iterable[str]) -> list[IndexedResource]:
+def collect(
+    account_id: str, regions: Iterable[str], extra: Iterable[RegionalCollector] = ()
+) -> list[IndexedResource]:
     """Every resource of the account that lives in ``regions`` (plus global resources).
+
+    ``extra`` collectors run after the others, for each Region (Resource Explorer
+    adds its own index and views this way).
 
     ``regions`` are the Regions whose index the search covers; global resources
     (Route 53, IAM) are reported with Region ``global`` and are included in every
@@ -470,7 +456,7 @@ def collect(account_id: str, regions: Iterable[str]) -> list[IndexedResource]:
     covered = set(regions)
     found: dict[str, IndexedResource] = {}
     for region in sorted(covered):
-        for collector in REGIONAL_COLLECTORS:
+        for collector in (*REGIONAL_COLLECTORS, *extra):
             for resource in _guarded(
                 collector.__name__, lambda c=collector, r=region: c(account_id, r)
             ):

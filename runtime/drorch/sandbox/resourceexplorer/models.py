@@ -26,6 +26,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -467,7 +468,7 @@ class ResourceExplorerBackend(BaseBackend):
         if not regions:
             return []
         view_filter = view.filter
-        resources = inventory.collect(self.account_id, regions)
+        resources = inventory.collect(self.account_id, regions, extra=(_own_resources,))
         matched = [r for r in resources if view_filter.matches(r) and query.matches(r)]
         matched.sort(key=lambda r: r.arn)
         return matched
@@ -591,6 +592,19 @@ def paginate(
     """Offset pagination with tokens bound to the request, for the List* operations."""
     key = _token_key(*key_parts)
     return _page(items, _read_token(next_token, key), max_results, key)
+
+
+def _own_resources(account_id: str, region: str) -> Iterator[inventory.IndexedResource]:
+    """Resource Explorer's own index and views (the inventory collects the other services)."""
+    backend = inventory.existing_backend(resourceexplorer_backends, account_id, region)
+    if backend is None:
+        return
+    if backend.index is not None:
+        yield inventory.indexed(
+            backend.index.arn, account_id, region, "resource-explorer-2:index", backend.index.tags
+        )
+    for view in list(backend.views.values()):
+        yield inventory.indexed(view.arn, account_id, region, "resource-explorer-2:view", view.tags)
 
 
 resourceexplorer_backends = BackendDict(ResourceExplorerBackend, "resource-explorer-2")
