@@ -8,7 +8,11 @@ moto's handler so that, for every request of every service, the sandbox can:
 * answer with an injected wire fault (throttling, access denied), serialized in
   the service's own protocol so botocore parses and retries it like the real one;
 * enforce what moto does not: an ``sts:AssumeRole`` into a role whose trust
-  policy requires an ``sts:ExternalId`` fails without the right ExternalId.
+  policy requires an ``sts:ExternalId`` fails without the right ExternalId;
+* check every answer of drorch's own fakes against the botocore model: the
+  custom services and the operations the modules' extensions add to moto's
+  services (:mod:`drorch.sandbox.registry`), tolerating only the constraints AWS's
+  own documented answers break (an extension's ``model_gaps``).
 
 Everything else is handed to moto unchanged.
 """
