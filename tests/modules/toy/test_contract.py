@@ -5,6 +5,7 @@ alias are each caught, naming what is wrong."""
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from drorch.modules.base import ModuleIam
 from tests.modules.contract import (
@@ -13,6 +14,7 @@ from tests.modules.contract import (
     Phase,
     Staging,
     check_declarations,
+    check_denied,
     check_drill,
     check_iam,
     check_retry,
@@ -96,6 +98,14 @@ class ForgetfulRetry(ToyModule):
         return False
 
 
+class SwallowsErrors(ToyModule):
+    def act(self, sqs, resource, params, drill) -> None:
+        try:
+            super().act(sqs, resource, params, drill)
+        except ClientError:
+            pass  # the bug: a denied call goes unnoticed
+
+
 class ClashingAlias(ToyModule):
     aliases = ("ToyQueue", "SSMAutomation")
 
@@ -115,6 +125,11 @@ def test_a_disruptive_call_in_a_drill_fails_naming_it() -> None:
 def test_a_repeated_write_fails_naming_it() -> None:
     with pytest.raises(AssertionError, match="the retried start made sqs:SetQueueAttributes again"):
         check_retry(ForgetfulRetry(), FAILOVER)
+
+
+def test_a_swallowed_access_denied_fails_naming_it() -> None:
+    with pytest.raises(AssertionError, match="denied sqs:SetQueueAttributes, yet the case ran"):
+        check_denied(SwallowsErrors(), FAILOVER, "sqs", "SetQueueAttributes")
 
 
 def test_an_alias_of_another_module_fails() -> None:
