@@ -1,14 +1,24 @@
-"""The route53-health-check check against the sandbox's Route 53 (moto reports every
-checker healthy, so only the healthy outcome can be exercised here)."""
+"""The route53-health-check check against the sandbox's Route 53.
+
+Without its sandbox extension moto reports every checker healthy; with it, the status
+follows what the checked endpoint answers in the sandbox (declared here), so a failing
+endpoint fails the check."""
 
 from __future__ import annotations
 
 import uuid
 
-from tests.modules.contract import Case, ModuleContract, Phase, Run, Staging
+import pytest
+
+from drorch.modules import REGISTRY
+from drorch.modules.http_check.sandbox import ENDPOINTS
+from tests.modules.contract import Case, ModuleContract, Phase, Run, Staging, check_outcome, execute
+
+URL = "https://claims.acme.example/health"
 
 
 def health_check(world: Staging) -> None:
+    ENDPOINTS.declare(URL, status=200, body="ok")
     world.admin("route53").create_health_check(
         CallerReference=str(uuid.uuid4()),
         HealthCheckConfig={
@@ -19,9 +29,14 @@ def health_check(world: Staging) -> None:
     )
 
 
+def failing_endpoint(world: Staging) -> None:
+    health_check(world)
+    world.sandbox.faults.fail_url(URL, status=503)
+
+
 def check_id(world: Staging) -> dict:
     [check] = world.admin("route53").list_health_checks()["HealthChecks"]
-    return {"healthCheckId": check["Id"]}
+    return {"healthCheckId": check["Id"], "retries": 2, "intervalSeconds": 30}
 
 
 def healthy(world: Staging, run: Run) -> None:
@@ -47,3 +62,18 @@ class TestRoute53HealthCheckContract(ModuleContract):
             selector={"ids": ["claims-dns"]},
         ),
     )
+
+
+@pytest.mark.skipif(
+    REGISTRY["route53-health-check"].sandbox_extension is None,
+    reason="the module has not opted into drorch.modules.route53_health_check.sandbox yet: "
+    "moto reports every health check healthy",
+)
+def test_a_failing_endpoint_fails_the_check() -> None:
+    case = Case(
+        "unhealthy",
+        (Phase("ACTIVATE", check_id, expect="FAILED", error="0 of 8 checkers healthy"),),
+        seed=failing_endpoint,
+        selector={"ids": ["claims-dns"]},
+    )
+    check_outcome(execute(REGISTRY["route53-health-check"], case))
