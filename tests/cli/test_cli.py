@@ -16,62 +16,10 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_rehearse_drill_succeeds_and_cleans_up(capsys):
-    code, out, _ = run(capsys, "sandbox", "rehearse", "--json", "--accounts-dir", str(ACCOUNTS_DIR))
-    result = json.loads(out)
-    assert code == 0
-    assert result["succeeded"] is True
-    assert [(w["wave"], w["servers"], w["launched"]) for w in result["waves"]] == [
-        ("1", 3, 3),
-        ("2", 5, 5),
-        ("3", 3, 3),
-    ]
-    # the server with invalid tags is excluded and named; the AD controller opted out
-    assert [e["hostname"] for e in result["excluded"]] == ["acme-batch-01"]
-    assert result["optedOut"] == 1
-    assert result["terminatedDrillInstances"] == 11
-    assert result["runningInstancesAfterCleanup"] == 0
-    assert result["fidelityViolations"] == []
-    # one DRS job per wave: batching, not a job per server
-    assert [len(w["jobs"]) for w in result["waves"]] == [1, 1, 1]
-    assert result["apiCalls"]["drs"] > 0 and result["apiCalls"]["resource-explorer-2"] > 0
-
-
-def test_rehearse_reports_a_failed_launch_with_exit_code_1(capsys):
-    code, out, _ = run(
-        capsys,
-        "sandbox",
-        "rehearse",
-        "--json",
-        "--fail-server",
-        "acme-app-02",
-        "--accounts-dir",
-        str(ACCOUNTS_DIR),
-    )
-    result = json.loads(out)
-    assert code == 1
-    assert result["succeeded"] is False
-    wave2 = next(w for w in result["waves"] if w["wave"] == "2")
-    assert wave2["failed"] == ["acme-app-02"] and wave2["launched"] == 4
-    assert result["runningInstancesAfterCleanup"] == 0
-
-
-def test_rehearse_keep_leaves_drill_instances_running(capsys):
-    code, out, _ = run(
-        capsys, "sandbox", "rehearse", "--json", "--keep", "--accounts-dir", str(ACCOUNTS_DIR)
-    )
-    result = json.loads(out)
-    assert code == 0
-    assert (
-        result["terminatedDrillInstances"] == 0 and result["runningInstancesAfterCleanup"] is None
-    )
-
-
 def test_unknown_fail_server_is_bad_input(capsys):
     code, _, err = run(
         capsys,
-        "sandbox",
-        "rehearse",
+        "demo",
         "--fail-server",
         "nobody",
         "--accounts-dir",
@@ -131,15 +79,13 @@ def test_missing_accounts_dir(capsys, tmp_path):
     assert code == 2 and "accounts directory not found" in err
 
 
-@pytest.mark.parametrize(
-    "args", [["--help"], ["sandbox", "--help"], ["sandbox", "rehearse", "--help"]]
-)
+@pytest.mark.parametrize("args", [["--help"], ["sandbox", "--help"], ["demo", "--help"]])
 def test_help(capsys, args):
     code, out, _ = run(capsys, *args)
     assert code == 0 and "Usage" in out
 
 
 def test_usage_error_is_one_line_and_exit_2(capsys):
-    code, _, err = run(capsys, "sandbox", "rehearse", "--no-such-option")
+    code, _, err = run(capsys, "sandbox", "show", "--no-such-option")
     assert code == 2
     assert "No such option" in err and "Traceback" not in err

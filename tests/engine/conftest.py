@@ -1,13 +1,13 @@
-"""One strict sandbox for the engine tests: the three-tier servers seeded, the hub's stores created.
+"""One strict sandbox for the engine tests: the hub and staging accounts deployed by the
+Pulumi program (the one deployment), the three-tier servers seeded.
 
-Seeding costs seconds, so the sandbox is shared by the package; every test uses
-its own execution ids (and applications, where a lock is involved).
+Deploying and seeding cost seconds, so the sandbox is shared by the package; every
+test uses its own execution ids (and applications, where a lock is involved).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,11 +15,10 @@ from typing import Any
 
 import pytest
 
-from drorch import names
 from drorch.accounts import load_accounts
-from drorch.engine import clock, tables
 from drorch.engine.runtime import Engine
 from drorch.sandbox import Sandbox
+from drorch.sandbox.pulumi_deploy import deploy_hub
 from drorch.sandbox.scenario import load_scenario, seed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,59 +46,24 @@ class HubStores:
         return {"bucket": self.manifest_bucket, "key": key, "versionId": answer["VersionId"]}
 
 
-def create_stores(session: Any, region: str) -> tuple[str, str, str]:
-    """The hub's tables, buckets, bus and topic (as the hub stack creates them)."""
-    account = session.client("sts").get_caller_identity()["Account"]
-    list(tables.create_tables(session.client("dynamodb")))
-    s3 = session.client("s3")
-    artifacts = names.artifacts_bucket(account, region)
-    manifests = names.manifest_bucket(account, region)
-    for bucket in (artifacts, manifests):
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-    s3.put_bucket_versioning(Bucket=manifests, VersioningConfiguration={"Status": "Enabled"})
-    session.client("events").create_event_bus(Name=names.EVENT_BUS)
-    topic = session.client("sns").create_topic(Name=names.NOTIFICATION_TOPIC)["TopicArn"]
-    return artifacts, manifests, topic
-
-
 @pytest.fixture(scope="package")
 def hub() -> Iterator[HubStores]:
-    with pytest.MonkeyPatch.context() as patch, Sandbox(strict=True) as sandbox:
+    """The handlers run in this process as the operator, with the functions' environment
+    (set by the deployment, restored when the sandbox stops) and on simulated time."""
+    with Sandbox(strict=True) as sandbox:
         scenario = replace(load_scenario("three-tier"), resources=[])  # the servers are enough
-        report = seed(sandbox, scenario, load_accounts(REPO / "accounts"))
-        session = sandbox.operator_session()
-        artifacts, manifests, topic = create_stores(session, sandbox.hub.region)
-        accounts = {a.name: a for a in report.accounts}
-        patch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-        patch.setenv("POWERTOOLS_METRICS_NAMESPACE", "drorch")
-        patch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-        patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-        patch.setenv("DRORCH_ARTIFACTS_BUCKET", artifacts)
-        patch.setenv("DRORCH_MANIFEST_BUCKET", manifests)
-        patch.setenv("DRORCH_TOPIC_ARN", topic)
-        patch.setenv(
-            "DRORCH_ACCOUNTS",
-            json.dumps(
-                [
-                    {
-                        "name": a.name,
-                        "accountId": a.account_id,
-                        "recoveryRegion": a.recovery_region,
-                        "sourceRegion": a.source_region,
-                        "executionRoleArn": a.execution_role_arn,
-                        "externalId": a.external_id,
-                    }
-                    for a in report.accounts
-                ]
-            ),
+        accounts = load_accounts(REPO / "accounts")
+        deployment = deploy_hub(sandbox, scenario.select_accounts(accounts))
+        report = seed(sandbox, scenario, accounts)
+        yield HubStores(
+            sandbox,
+            sandbox.operator_session(),
+            deployment.artifacts_bucket,
+            deployment.manifest_bucket,
+            deployment.topic_arn,
+            {a.name: a for a in report.accounts},
+            dict(report.servers),
         )
-        clock.use(sandbox.now)
-        try:
-            yield HubStores(
-                sandbox, session, artifacts, manifests, topic, accounts, dict(report.servers)
-            )
-        finally:
-            clock.use(None)
         assert sandbox.state.fidelity.violations == []
 
 

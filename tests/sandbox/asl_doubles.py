@@ -49,9 +49,14 @@ def checkpoint(event, context):
     return {"paused": flags.pop("paused", False), "cancelled": flags.get("cancelled", False)}
 
 
+def _answer(status: str) -> dict[str, Any]:
+    """The executor's answer (see drorch.engine.executor): no wait between polls, no gate."""
+    return {"status": status, "waitSeconds": 0, "gate": False, "gateTimeoutSeconds": 60}
+
+
 def module_start(event, context):
     _record("module_start", event)
-    return {"status": "RUNNING"}
+    return _answer("RUNNING")
 
 
 def module_status(event, context):
@@ -64,8 +69,8 @@ def module_status(event, context):
         and e["accountId"] == event["accountId"]
     )
     if event["accountId"] in SCRIPT.get("fail_accounts", ()):
-        return {"status": "FAILED"}
-    return {"status": "SUCCEEDED" if polls >= 2 else "RUNNING"}
+        return _answer("FAILED")
+    return _answer("SUCCEEDED" if polls >= 2 else "RUNNING")
 
 
 def finalise(event, context):

@@ -1,17 +1,23 @@
-"""The state machines' control flow on moto's interpreter, with test-double handlers."""
+"""The state machines' control flow on moto's interpreter, with test-double handlers.
+
+The hub is deployed once for the module by the Pulumi program (the one deployment),
+then its functions are pointed at :mod:`tests.sandbox.asl_doubles`.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
-import time
 
 import boto3
 import pytest
 
 from drorch import names
-from drorch.sandbox import Sandbox
-from drorch.sandbox.hub import deploy_hub
+from drorch.sandbox import Sandbox, activity
+from drorch.sandbox.pulumi_deploy import deploy_hub
 from tests.sandbox import asl_doubles
+
+_RUNS = itertools.count(1)
 
 
 def _level(level, groups, pause_before=False, pause_after=False):
@@ -20,35 +26,47 @@ def _level(level, groups, pause_before=False, pause_after=False):
         "waves": [f"w{level}"],
         "pauseBefore": pause_before,
         "pauseAfter": pause_after,
+        "pre": [],
         "groups": groups,
+        "after": False,
+        "post": [],
+        "checks": [],
     }
 
 
+@pytest.fixture(scope="module")
+def deployed():
+    with Sandbox(strict=True) as sandbox:
+        deployment = deploy_hub(sandbox, [])  # the hub alone: the doubles reach no account
+        runtime = sandbox.state.lambda_runtime
+        doubles = {function: key for key, function in names.FUNCTIONS.items()}
+        for arn in list(runtime.handlers):
+            key = doubles.get(arn.rsplit(":", 1)[-1])
+            if key:
+                runtime.handlers[arn] = f"tests.sandbox.asl_doubles:{key}"
+        yield sandbox, deployment
+        assert sandbox.state.fidelity.violations == []
+
+
 @pytest.fixture
-def hub():
+def hub(deployed):
     asl_doubles.CALLS.clear()
     asl_doubles.TOKENS.clear()
     asl_doubles.SCRIPT.clear()
-    with Sandbox(strict=True) as sandbox:
-        deployment = deploy_hub(sandbox)
-        runtime = sandbox.state.lambda_runtime
-        for arn in list(runtime.handlers):
-            key = next(k for k, n in names.FUNCTIONS.items() if arn.endswith(f":{n}"))
-            runtime.handlers[arn] = f"tests.sandbox.asl_doubles:{key}"
-        yield sandbox, deployment
+    return deployed
 
 
 def run(deployment, *, approve=None, timeout=30.0):
+    """Start the master machine and answer its gates until the execution ends."""
     sfn = boto3.client("stepfunctions")
+    execution_id = f"drill-20260101{next(_RUNS):06d}-abc123"
     arn = sfn.start_execution(
         stateMachineArn=deployment.state_machines["master"],
-        name="drill-20260101000000-abc123",
-        input=json.dumps(
-            {"executionId": "drill-20260101000000-abc123", "operation": "drill", "pollSeconds": 0}
-        ),
+        name=execution_id,
+        input=json.dumps({"executionId": execution_id, "operation": "drill", "pollSeconds": 0}),
     )["executionArn"]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def ended():
         while asl_doubles.TOKENS and approve is not None:
             token = asl_doubles.TOKENS.pop(0)
             if approve(token):
@@ -56,10 +74,9 @@ def run(deployment, *, approve=None, timeout=30.0):
             else:
                 sfn.send_task_failure(taskToken=token["token"], error="GateRejected", cause="no")
         described = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError("execution did not finish")
+        return described if described["status"] != "RUNNING" else None
+
+    return activity.wait_for(ended, timeout)
 
 
 def activate(*levels, approval=False):

@@ -67,7 +67,7 @@ def test_staging_resources_go_to_the_account_their_provider_assumes():
 
 @pytest.fixture(scope="module")
 def deployed():
-    with sandbox_hub("three-tier", ACCOUNTS_DIR, strict=True, deploy="pulumi") as running:
+    with sandbox_hub("three-tier", ACCOUNTS_DIR, strict=True) as running:
         yield running
         assert running.sandbox.state.fidelity.violations == []
 

@@ -20,6 +20,7 @@ from drorch.cli.options import DEFAULT_ACCOUNTS_DIR, AccountsDir, Json
 from drorch.cli.output import console, print_json
 from drorch.cli.sandbox_run import sandbox_hub
 from drorch.errors import InputError
+from drorch.sandbox.scenario import load_scenario
 
 EXAMPLES = {
     "three-tier": Path("manifests/examples/three-tier-claims.yaml"),
@@ -68,6 +69,13 @@ def demo(
             f"no manifest for scenario {scenario!r}"
             + (f" ({manifest} not found)" if manifest else ""),
             hint="pass --manifest FILE, or run from the repository root",
+        )
+    loaded = load_scenario(scenario)
+    unknown = sorted(set(fail_server or []) - {s.hostname for s in loaded.servers})
+    if unknown:  # checked before anything starts
+        raise InputError(
+            f"--fail-server names hosts that are not in scenario {loaded.name}: {', '.join(unknown)}",
+            hint="`drorch sandbox show` lists the scenario's servers",
         )
     results: dict[str, Any] = {}
     with sandbox_hub(scenario, accounts_dir) as hub:

@@ -117,11 +117,3 @@ def show(
     else:
         render_estate(estate)
 
-
-def _register_rehearse() -> None:
-    from drorch.cli.rehearse_cmd import rehearse
-
-    app.command("rehearse")(rehearse)
-
-
-_register_rehearse()
