@@ -15,6 +15,8 @@ and this module supplies them:
   milliseconds and measured durations are simulated ones;
 * **waiting without sleeping**: an execution that ends wakes the callers of
   :func:`drorch.sandbox.activity.wait_for`;
+* **StopExecution** ends an execution that waits for a task token at once, as in
+  AWS (moto leaves it RUNNING until the token's timeout);
 * **three moto gaps** (moto 5.2): the interpreter's optimised integrations pass
   ASL's PascalCase parameters straight to boto3 and expect PascalCase answers
   (translated here both ways); and a state machine with a running execution
@@ -165,6 +167,22 @@ def install() -> None:
                 activity.notify()
 
         BaseExecutionWorkerCommunication.terminated = terminated
+
+        # StopExecution ends an execution at once in AWS, even one waiting for a task
+        # token; moto only marks it stopped, and a state waiting for a token (a gate)
+        # would keep it RUNNING until the token's timeout. Wake those waits.
+        from moto.stepfunctions.parser.backend.execution import Execution as ParserExecution
+
+        stop = ParserExecution.stop
+
+        def stop_and_interrupt(self: Any, *args: Any, **kwargs: Any) -> None:
+            stop(self, *args, **kwargs)
+            worker = self.exec_worker
+            pool = getattr(getattr(worker, "env", None), "callback_pool_manager", None)
+            for endpoint in list(getattr(pool, "_pool", {}).values()):
+                endpoint.interrupt_all()
+
+        ParserExecution.stop = stop_and_interrupt
 
         # How often the interpreter checks on a child execution (.sync): a moto polling
         # detail, not AWS behaviour; 0.5 s per nesting level makes every wave slow.
