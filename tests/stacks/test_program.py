@@ -375,7 +375,7 @@ def test_state_machines_reference_the_deployed_functions_and_machines(deployed):
     assert _resources_in(executor.inputs["definition"], "FunctionName") == {
         f.state["arn"]
         for f in deployed.of_type(FUNCTION)
-        if f.name in ("module_start", "module_status")
+        if f.name in ("module_start", "module_status", "gate")  # gate: approval steps
     }
     for machine in machines.values():
         assert machine.inputs["type"] == "STANDARD"

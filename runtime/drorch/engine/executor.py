@@ -22,9 +22,8 @@ from drorch.engine.runtime import Engine
 from drorch.errors import DrorchError
 from drorch.manifest import is_reference, resolve_parameters
 from drorch.modules.base import AccountContext, Resource, StatusResult
+from drorch.vocabulary import DONE, FAILED, RUNNING, SUCCEEDED
 
-RUNNING, SUCCEEDED, FAILED, SKIPPED = "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"
-DONE = frozenset({SUCCEEDED, FAILED, SKIPPED})
 SUMMARY_MAX = 2000
 
 

@@ -30,11 +30,19 @@ from drorch import names
 from drorch.engine import aws, clock
 from drorch.engine.errors import GateNotFound, InvalidTransition
 from drorch.errors import DrorchError
+from drorch.vocabulary import (
+    CANCELLED,
+    CANONICAL_STATUSES,
+    FAILED,
+    PAUSED,
+    PENDING,
+    RUNNING,
+    SUCCEEDED,
+    TERMINAL,
+    WAITING_APPROVAL,
+)
 
-PENDING, RUNNING, PAUSED, WAITING_APPROVAL = "PENDING", "RUNNING", "PAUSED", "WAITING_APPROVAL"
-SUCCEEDED, FAILED, CANCELLED = "SUCCEEDED", "FAILED", "CANCELLED"
-STATUSES = (PENDING, RUNNING, PAUSED, WAITING_APPROVAL, SUCCEEDED, FAILED, CANCELLED)
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+STATUSES = CANONICAL_STATUSES
 # where an execution may go from each status (terminal statuses go nowhere)
 TRANSITIONS: dict[str, frozenset[str]] = {
     PENDING: frozenset({RUNNING, FAILED, CANCELLED}),

@@ -54,6 +54,13 @@ def build_report(
     if not execution:
         raise ValueError("the history items contain no execution item")
 
+    kinds = (plan or {}).get("groups", {})
+    step_items = [
+        r for r in resources if kinds.get(r.get("groupId"), {}).get("role", "module") != "module"
+    ]
+    resources = [
+        r for r in resources if kinds.get(r.get("groupId"), {}).get("role", "module") == "module"
+    ]
     phases = list(execution.get("phases") or [])
     for wave in waves:
         if wave["phase"] not in phases:
@@ -103,6 +110,7 @@ def build_report(
                     if recovered_after is not None and target is not None
                     else None,
                     "failures": wave.get("failures", []),
+                    "warnings": wave.get("warnings", []),
                     "resources": outcome,
                 }
             )
@@ -186,6 +194,7 @@ def build_report(
             ),
         ),
         "excluded": excluded,
+        "steps": _steps(step_items, kinds, wave_of_group, phases, plan),
         "approvals": [
             {
                 "gate": g["gate"],
@@ -204,6 +213,87 @@ def build_report(
         ],
     }
     return report
+
+
+STEP_LABELS = {"pre": "pre-wave action", "post": "post-wave action", "check": "health check"}
+_ORDER = {"pre": 0, "post": 1, "check": 2}
+
+
+def _steps(
+    items: list[Mapping[str, Any]],
+    kinds: Mapping[str, Mapping[str, Any]],
+    wave_of_group: Mapping[str, Any],
+    phases: list[str],
+    plan: Mapping[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """Wave actions and health checks, each as it ran (or why it did not, in a drill)."""
+    rows = []
+    for r in items:
+        kind = kinds.get(r["groupId"], {})
+        if r.get("resourceId") != kind.get("name"):
+            continue  # per-instance lines of a Run Command step are in its detail
+        rows.append(
+            {
+                "phase": r["phase"],
+                "wave": wave_of_group.get(r["groupId"], ""),
+                "kind": STEP_LABELS.get(kind.get("role"), kind.get("role")),
+                "role": kind.get("role"),
+                "name": kind.get("name"),
+                "module": kind.get("module"),
+                "accountId": r["accountId"],
+                "status": r.get("status"),
+                "failurePolicy": kind.get("failurePolicy"),
+                "startedAt": r.get("startedAt"),
+                "finishedAt": r.get("finishedAt"),
+                "durationSeconds": seconds_between(r.get("startedAt"), r.get("finishedAt")),
+                "detail": r.get("detail", {}),
+                "error": r.get("error"),
+            }
+        )
+    for skip in (plan or {}).get("skipped", []):
+        kind = kinds.get(skip.get("groupId"), {})
+        if kind.get("role", "module") == "module":
+            continue
+        rows.append(
+            {
+                "phase": skip["phase"],
+                "wave": wave_of_group.get(skip["groupId"], ""),
+                "kind": STEP_LABELS.get(kind.get("role"), kind.get("role")),
+                "role": kind.get("role"),
+                "name": kind.get("name"),
+                "module": kind.get("module"),
+                "accountId": "-",
+                "status": "SKIPPED",
+                "failurePolicy": kind.get("failurePolicy"),
+                "startedAt": None,
+                "finishedAt": None,
+                "durationSeconds": None,
+                "detail": {},
+                "error": skip.get("reason"),
+            }
+        )
+    wave_order = {name: i for i, name in enumerate((plan or {}).get("waves", {}))}
+    return sorted(
+        rows,
+        key=lambda x: (
+            phases.index(x["phase"]) if x["phase"] in phases else 99,
+            wave_order.get(x["wave"], 99),
+            _ORDER.get(x["role"], 9),
+            x["startedAt"] or "",
+            x["name"] or "",
+        ),
+    )
+
+
+def step_outcome(step: Mapping[str, Any]) -> str:
+    """One line: the step's error, or what it returned."""
+    if step.get("error"):
+        return str(step["error"])
+    detail = step.get("detail") or {}
+    for key in ("outputs", "result", "status", "alarms", "automationStatus", "seconds"):
+        if key in detail:
+            return f"{key}: {json.dumps(detail[key], default=str)[:200]}"
+    return ""
 
 
 def _counts(resources: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -277,6 +367,26 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 f"{duration(wave['durationSeconds'])} | {_rto(wave)} | "
                 f"{res['succeeded']}/{res['failed']} of {res['total']} |"
             )
+    if report.get("steps"):
+        lines += [
+            "",
+            "## Wave actions and health checks",
+            "",
+            "| Phase | Wave | Kind | Name | Module | Account | Status | Duration | Outcome |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for step in report["steps"]:
+            lines.append(
+                f"| {step['phase']} | {_md(step['wave'])} | {step['kind']} | {_md(step['name'])} | "
+                f"{step['module']} | {step['accountId']} | {step['status']} | "
+                f"{duration(step['durationSeconds'])} | {_md(step_outcome(step))} |"
+            )
+    for phase in report["phases"]:
+        for wave in phase["waves"]:
+            for warning in wave.get("warnings", []):
+                lines.append(
+                    f"\n- Warning ({phase['phase']}, wave {_md(wave['wave'])}): {_md(warning)}"
+                )
     if report["approvals"]:
         lines += [
             "",
@@ -439,6 +549,37 @@ def render_html(report: Mapping[str, Any]) -> str:
                     "OK/failed",
                 ],
                 rows,
+            )
+        )
+    if report.get("steps"):
+        parts.append("<h2>Wave actions and health checks</h2>")
+        parts.append(
+            _table(
+                [
+                    "Phase",
+                    "Wave",
+                    "Kind",
+                    "Name",
+                    "Module",
+                    "Account",
+                    "Status",
+                    "Duration",
+                    "Outcome",
+                ],
+                [
+                    [
+                        _e(x["phase"]),
+                        _e(x["wave"]),
+                        _e(x["kind"]),
+                        _e(x["name"]),
+                        _e(x["module"]),
+                        _e(x["accountId"]),
+                        f'<span class="{_e(x["status"])}">{_e(x["status"])}</span>',
+                        _e(duration(x["durationSeconds"])),
+                        _e(step_outcome(x)),
+                    ]
+                    for x in report["steps"]
+                ],
             )
         )
     if report["approvals"]:

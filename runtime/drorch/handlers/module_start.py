@@ -44,6 +44,8 @@ def _idempotent_start(context: Any, table_name: str) -> Any:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = {k: event[k] for k in ("executionId", "groupId", "accountId", "phase")}
     logger.append_keys(**request)
+    # the executor's poll interval, and (after an approval step's gate) the decision
+    request.update({k: event[k] for k in ("pollSeconds",) if k in event})
     table = aws.resolve_config().idempotency_table
     result = _idempotent_start(context, table)(request=request)
     count("ModuleStarts")

@@ -14,6 +14,8 @@ from drorch.handlers.common import count, engine, logger, metrics, tracer
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = {k: event[k] for k in ("executionId", "groupId", "accountId", "phase")}
     logger.append_keys(**request)
+    # the executor's poll interval, and (after an approval step's gate) the decision
+    request.update({k: event[k] for k in ("pollSeconds", "decision") if k in event})
     result = executor.module_status(engine(), request)
     count("ModuleStatusChecks")
     if result["status"] == "FAILED":

@@ -11,15 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drorch.errors import InputError
+from drorch.vocabulary import DEFAULT_PHASES as DEFAULT_PHASES
+from drorch.vocabulary import OPERATIONS
+from drorch.vocabulary import PHASES as PHASES
 
-OPERATIONS: tuple[str, ...] = ("drill", "failover", "failback", "cleanup")
-PHASES: tuple[str, ...] = ("INSTANTIATE", "ACTIVATE", "CLEANUP", "REPLICATE")
-DEFAULT_PHASES: dict[str, tuple[str, ...]] = {
-    "drill": ("INSTANTIATE", "ACTIVATE"),
-    "failover": ("INSTANTIATE", "ACTIVATE"),
-    "failback": ("REPLICATE", "INSTANTIATE", "ACTIVATE"),
-    "cleanup": ("CLEANUP",),
-}
 FAILURE_POLICIES: tuple[str, ...] = ("stop", "continue")
 
 DEFAULT_POLL_SECONDS = 30

@@ -29,24 +29,21 @@ from botocore.exceptions import ClientError
 
 from drorch.errors import DrorchError, InputError
 
-# --- vocabulary ---------------------------------------------------------------
-
-PHASES = ("INSTANTIATE", "ACTIVATE", "CLEANUP", "REPLICATE")
-CANONICAL_STATUSES = (
-    "PENDING",
-    "RUNNING",
-    "PAUSED",
-    "WAITING_APPROVAL",
-    "SUCCEEDED",
-    "FAILED",
-    "CANCELLED",
+# --- vocabulary (drorch.vocabulary; re-exported here for the modules) ----------
+from drorch.vocabulary import (
+    CANONICAL_STATUSES as CANONICAL_STATUSES,
 )
-RUNNING = "RUNNING"
-SUCCEEDED = "SUCCEEDED"
-FAILED = "FAILED"
-SKIPPED = "SKIPPED"
-RESOURCE_STATUSES = (RUNNING, SUCCEEDED, FAILED, SKIPPED)
-MODULE_STATUSES = (RUNNING, SUCCEEDED, FAILED)
+from drorch.vocabulary import (
+    FAILED,
+    MODULE_STATUSES,
+    PHASES,
+    RESOURCE_STATUSES,
+    RUNNING,
+    SUCCEEDED,
+)
+from drorch.vocabulary import (
+    SKIPPED as SKIPPED,
+)
 
 # botocore client configuration for module calls: botocore absorbs short
 # throttling bursts; what is left is raised for the state machine to retry.

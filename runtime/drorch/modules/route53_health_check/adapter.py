@@ -30,6 +30,7 @@ class Route53HealthCheck(CheckModule):
     drill = "Reads the health check's status only; runs in drills."
     aliases = ("R53HealthCheck", "route53_health_check")
     resource_types = ("route53:healthcheck",)
+    sandbox_extension = "drorch.modules.route53_health_check.sandbox"
     probes = (
         Probe("route53:ListHealthChecks", "route53", "list_health_checks", {"MaxItems": "1"}),
     )
