@@ -1,4 +1,5 @@
-"""``drorch-checkpoint``: before a wave level (pause/cancel flags) and after it (failure policy)."""
+"""``drorch-checkpoint``: before a wave level (pause/cancel flags), after its module groups
+(do the post-wave actions and checks run?) and after it (failure policy)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("action") == "after-level":
         count("WavesFinished", len(result["waves"]))
         count("WavesFailed", len(result["failed"]))
+    elif event.get("action") == "after-groups":
+        count("LevelsWithFailedGroups" if result["failed"] else "LevelsGroupsSucceeded")
     else:
         count("LevelsPaused" if result["paused"] else "LevelsChecked")
     return result
