@@ -27,6 +27,7 @@ from drorch.sandbox.core import Sandbox
 from drorch.sandbox.drs.models import LOCK as DRS_LOCK
 from drorch.sandbox.drs.models import drs_backends
 from drorch.sandbox.pulumi_deploy import HubDeployment
+from drorch.sandbox.state import DrsQuotas, DrsTimings
 
 _DRS_STATE = (
     "initialized",
@@ -45,8 +46,8 @@ class Checkpoint:
     deployment: HubDeployment
     drs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     instances: dict[tuple[str, str], set[str]] = field(default_factory=dict)
-    quotas: Any = None
-    timings: Any = None
+    quotas: DrsQuotas = field(default_factory=DrsQuotas)
+    timings: DrsTimings = field(default_factory=DrsTimings)
 
     @classmethod
     def take(cls, sandbox: Sandbox, deployment: HubDeployment) -> Checkpoint:
