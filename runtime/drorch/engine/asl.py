@@ -181,6 +181,30 @@ def _steps_map(targets: Targets, items_path: str, next_state: str, on_error: str
         ("phase", "groupId", "accounts"),
         "StepFailed",
     )
+    # the lifecycle records an account's failure rather than failing: ask the history
+    run = iterator["States"]["RunLifecycle"]
+    del run["End"]
+    run["Next"] = "CheckStep"
+    iterator["States"]["CheckStep"] = _lambda(
+        targets,
+        "checkpoint",
+        {
+            "action": "after-step",
+            "executionId.$": "$.executionId",
+            "phase.$": "$.phase",
+            "groupId.$": "$.groupId",
+            "accounts.$": "$.accounts",
+        },
+        next_state="StepOutcome",
+        result_path="$.step",
+        result_selector={"failed.$": "$.Payload.failed"},
+    )
+    iterator["States"]["StepOutcome"] = {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.step.failed", "BooleanEquals": True, "Next": "StepFailed"}],
+        "Default": "StepDone",
+    }
+    iterator["States"]["StepDone"] = {"Type": "Succeed"}
     iterator["States"]["StepFailed"] = {
         "Type": "Choice",
         "Choices": [

@@ -201,9 +201,25 @@ def checkpoint(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
         return after_level(engine, event)
     if action == "after-groups":
         return after_groups(engine, event)
+    if action == "after-step":
+        return after_step(engine, event)
     raise ValueError(
-        f"unknown checkpoint action {action!r}; expected before-level, after-groups or after-level"
+        f"unknown checkpoint action {action!r}; "
+        "expected before-level, after-step, after-groups or after-level"
     )
+
+
+def after_step(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether a wave action failed in one of its accounts (the next one must not run if so
+    and its policy is ``fail``)."""
+    execution_id, phase, group_id = event["executionId"], event["phase"], event["groupId"]
+    results = {
+        m["accountId"]: m.get("status")
+        for m in engine.history.modules(execution_id, phase)
+        if m["groupId"] == group_id
+    }
+    failed = sorted(a for a in event["accounts"] if results.get(a) != SUCCEEDED)
+    return {"failed": bool(failed), "accounts": failed}
 
 
 def after_groups(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -305,8 +321,11 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
                 if result is None:
                     problem = f"{label} in {account_id}: did not run"
                 elif result.get("status") != SUCCEEDED:
-                    why = result.get("summary") or result.get("reason") or ""
-                    problem = f"{label} in {account_id}: {result.get('status')} {why}".strip()
+                    status = str(result.get("status"))
+                    why = str(result.get("summary") or result.get("reason") or "")
+                    if why.startswith(f"{status}: "):  # the summary starts with the status
+                        why = why[len(status) + 2 :]
+                    problem = f"{label} in {account_id}: {status} {why}".strip()
                 else:
                     continue
                 if kind.get("failurePolicy") == "continue":

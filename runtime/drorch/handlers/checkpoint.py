@@ -18,6 +18,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("action") == "after-level":
         count("WavesFinished", len(result["waves"]))
         count("WavesFailed", len(result["failed"]))
+    elif event.get("action") == "after-step":
+        count("StepsFailed" if result["failed"] else "StepsSucceeded")
     elif event.get("action") == "after-groups":
         count("LevelsWithFailedGroups" if result["failed"] else "LevelsGroupsSucceeded")
     else:
