@@ -42,7 +42,7 @@ SETTINGS_IN_CODE = "drs-settings"  # accounts/drs/ in the asset: /var/task/drs-s
 LAMBDA_TASK_ROOT = "/var/task"
 RUNTIME = "python3.12"
 OPERATIONS = ("drill", "failover", "failback", "cleanup")
-MANIFEST_PREFIX = "manifests/"
+MANIFEST_PREFIX = names.MANIFEST_PREFIX
 START_EXECUTION_DOCUMENT = f"{names.PREFIX}-start-execution"
 STATES_ROLE = f"{names.PREFIX}-states"
 SCHEDULER_ROLE = f"{names.PREFIX}-scheduler"
@@ -706,7 +706,7 @@ class HubStack(pulumi.ComponentResource):
             "operation": operation,
             "manifest": {
                 "bucket": self.config.manifest_bucket,
-                "key": f"{MANIFEST_PREFIX}{application}.json",
+                "key": names.manifest_key(application),
             },
             "pollSeconds": 30,
             "requestedBy": execution_id.split("-", 1)[0],

@@ -46,8 +46,8 @@ IDEMPOTENCY_ACTIONS = (
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
 )
-ARTIFACTS_PREFIX = "executions/"
-MANIFEST_PREFIX = "manifests/"
+ARTIFACTS_PREFIX = names.ARTIFACTS_PREFIX
+MANIFEST_PREFIX = names.MANIFEST_PREFIX
 
 
 def function_statements(

@@ -26,8 +26,6 @@ from drorch.engine.lock import ApplicationLock
 from drorch.errors import DrorchError, InputError
 from drorch.manifest import OPERATIONS, Manifest, load_manifest
 
-MANIFEST_PREFIX = "manifests/"
-
 
 @dataclass(frozen=True)
 class UploadedManifest:
@@ -68,7 +66,7 @@ class Client:
         """Validate, then store a new version in the manifest bucket. A bad manifest never reaches S3."""
         text = Path(source).read_text() if text is None else text
         manifest = load_manifest(text, str(source))
-        key = f"{MANIFEST_PREFIX}{manifest.application}.json"
+        key = names.manifest_key(manifest.application)
         body = json.dumps(_as_document(text, str(source)), indent=2, sort_keys=True)
         response = self.session.client("s3").put_object(
             Bucket=self.config.manifest_bucket,
@@ -86,7 +84,7 @@ class Client:
         )
 
     def manifest_location(self, application: str) -> dict[str, str]:
-        key = f"{MANIFEST_PREFIX}{application}.json"
+        key = names.manifest_key(application)
         try:
             head = self.session.client("s3").head_object(
                 Bucket=self.config.manifest_bucket, Key=key
@@ -272,7 +270,7 @@ class Client:
     def report(self, execution_id: str, fmt: str = "md") -> str:
         if fmt not in ("md", "html", "json"):
             raise InputError(f"report format {fmt!r}: use md, html or json")
-        key = f"executions/{execution_id}/report.{fmt}"
+        key = names.report_key(execution_id, fmt)
         try:
             body = self.session.client("s3").get_object(
                 Bucket=self.config.artifacts_bucket, Key=key

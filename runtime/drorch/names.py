@@ -126,6 +126,36 @@ def env_config(environ: Mapping[str, str] | None = None) -> EnvConfig:
 def topic_arn(account_id: str, region: str, partition: str = "aws") -> str:
     return f"arn:{partition}:sns:{region}:{account_id}:{NOTIFICATION_TOPIC}"
 
+
 # Where a step that runs from the hub itself (an HTTP health check) is planned, in place
 # of a staging account id.
 HUB_TARGET = "hub"
+
+
+# --- the S3 layout: manifests in the manifest bucket, everything an execution writes in
+# the artifacts bucket under its own prefix (only keys travel between the states) ---------
+MANIFEST_PREFIX = "manifests/"
+ARTIFACTS_PREFIX = "executions/"
+
+
+def manifest_key(application: str) -> str:
+    """The manifest of an application (versioned: an execution pins the version it ran)."""
+    return f"{MANIFEST_PREFIX}{application}.json"
+
+
+def plan_key(execution_id: str) -> str:
+    return f"{ARTIFACTS_PREFIX}{execution_id}/plan.json"
+
+
+def group_key(execution_id: str, group_id: str) -> str:
+    """One module group's discovered resources."""
+    return f"{ARTIFACTS_PREFIX}{execution_id}/groups/{group_id}.json"
+
+
+def state_key(execution_id: str, group_id: str, account_id: str, phase: str) -> str:
+    """A module's state between its start and its status calls, in one account and phase."""
+    return f"{ARTIFACTS_PREFIX}{execution_id}/state/{group_id}/{account_id}/{phase}.json"
+
+
+def report_key(execution_id: str, extension: str) -> str:
+    return f"{ARTIFACTS_PREFIX}{execution_id}/report.{extension}"

@@ -32,7 +32,7 @@ class DiscoveryFailed(DrorchError):
 
 
 def group_key(execution_id: str, group_id: str) -> str:
-    return f"executions/{execution_id}/groups/{group_id}.json"
+    return names.group_key(execution_id, group_id)
 
 
 def in_scope(group: ModuleGroup, access: aws.AccountAccess) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drorch import names
-from drorch.engine import aws, clock
+from drorch.engine import aws, clock, contracts
 from drorch.engine import events as ev
 from drorch.engine.discovery import load_group
 from drorch.engine.runtime import Engine
@@ -28,7 +28,7 @@ SUMMARY_MAX = 2000
 
 
 def state_key(execution_id: str, group_id: str, account_id: str, phase: str) -> str:
-    return f"executions/{execution_id}/state/{group_id}/{account_id}/{phase}.json"
+    return names.state_key(execution_id, group_id, account_id, phase)
 
 
 def idempotency_key(execution_id: str, phase: str, group_id: str, account_id: str) -> str:
@@ -120,7 +120,7 @@ def _resource_items(
 
 def _answer(
     saved: Mapping[str, Any], status: str, poll_seconds: Any = None, **extra: Any
-) -> dict[str, Any]:
+) -> contracts.ModuleAnswer:
     """The executor's answer. ``waitSeconds``: how long its Wait state waits before the
     next status (the poll interval, or what the module asks for); ``gate``: the module
     waits for a person (an approval step)."""
@@ -140,7 +140,7 @@ def _answer(
     return answer
 
 
-def module_start(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.ModuleAnswer:
     """Start ``phase`` of a module group in one account; returns status, deadline and counts."""
     execution_id, group_id = request["executionId"], request["groupId"]
     account_id, phase = request["accountId"], request["phase"]
@@ -220,7 +220,7 @@ def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> list[str]:
     return changed
 
 
-def module_status(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.ModuleAnswer:
     """Where the phase is: RUNNING, SUCCEEDED or FAILED (``reason: timeout`` past the deadline)."""
     execution_id, group_id = request["executionId"], request["groupId"]
     account_id, phase = request["accountId"], request["phase"]

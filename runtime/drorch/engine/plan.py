@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from drorch import names
 from drorch.manifest import Manifest, wave_levels
 from drorch.manifest.model import END_OF_RUN
 
@@ -26,7 +27,7 @@ DRILL = "drill"
 
 
 def plan_key(execution_id: str) -> str:
-    return f"executions/{execution_id}/plan.json"
+    return names.plan_key(execution_id)
 
 
 def _drill_safe(module: Any, phase: str) -> bool:

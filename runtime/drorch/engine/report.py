@@ -16,13 +16,14 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from drorch import names
 from drorch.engine.clock import parse, seconds_between
 
 REPORT_FORMATS = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
 
 
 def report_key(execution_id: str, extension: str) -> str:
-    return f"executions/{execution_id}/report.{extension}"
+    return names.report_key(execution_id, extension)
 
 
 def _recovery_phase(phases: list[str]) -> str | None:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from drorch.engine import clock, discovery
+from drorch.engine import clock, contracts, discovery
 from drorch.engine import events as ev
 from drorch.engine import plan as planning
 from drorch.engine import report as reporting
@@ -57,7 +57,7 @@ def _publisher(engine: Engine, execution: Mapping[str, Any]) -> ev.Publisher:
 
 
 # --- 1. initialise -------------------------------------------------------------------------
-def initialise(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+def initialise(engine: Engine, event: Mapping[str, Any]) -> contracts.InitialiseAnswer:
     """Load and validate the manifest, record the execution, take the application's lock."""
     execution_id = event["executionId"]
     operation = event["operation"]
@@ -100,7 +100,7 @@ def initialise(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- 2. discover ------------------------------------------------------------------------------
-def discover(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+def discover(engine: Engine, event: Mapping[str, Any]) -> contracts.DiscoverAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
     manifest = engine.manifest(execution["manifest"])
@@ -117,7 +117,7 @@ def discover(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- 3. plan ----------------------------------------------------------------------------------
-def plan(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
     manifest = engine.manifest(execution["manifest"])
@@ -150,7 +150,7 @@ def plan(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --- 4. gates ---------------------------------------------------------------------------------
-def gate(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+def gate(engine: Engine, event: Mapping[str, Any]) -> contracts.GateAnswer:
     """Persist the task token of a gate (``.waitForTaskToken``); the answer comes from a person."""
     execution_id = event["executionId"]
     kind = event["kind"]
@@ -209,7 +209,7 @@ def checkpoint(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def after_step(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+def after_step(engine: Engine, event: Mapping[str, Any]) -> contracts.FailedAnswer:
     """Whether a wave action failed in one of its accounts (the next one must not run if so
     and its policy is ``fail``)."""
     execution_id, phase, group_id = event["executionId"], event["phase"], event["groupId"]
@@ -222,7 +222,7 @@ def after_step(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
     return {"failed": bool(failed), "accounts": failed}
 
 
-def after_groups(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+def after_groups(engine: Engine, event: Mapping[str, Any]) -> contracts.FailedAnswer:
     """Whether a module group of the level failed: then the post-wave actions and health
     checks do not run (the after-level checkpoint applies the failure policy)."""
     execution_id, phase = event["executionId"], event["phase"]
@@ -245,7 +245,7 @@ def after_groups(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
     return {"failed": bool(failed), "groups": failed[:20]}
 
 
-def before_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+def before_level(engine: Engine, event: Mapping[str, Any]) -> contracts.BeforeLevelAnswer:
     """Pause and cancel flags at a wave boundary; marks the level's waves RUNNING when it goes."""
     execution_id, phase = event["executionId"], event["phase"]
     level, waves = _level_input(event)
@@ -284,7 +284,7 @@ def _in_run_order(group_ids: list[str], kinds: Mapping[str, Mapping[str, Any]]) 
     return sorted(group_ids, key=lambda g: _ROLE_ORDER.get(kinds.get(g, {}).get("role"), 1))
 
 
-def after_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+def after_level(engine: Engine, event: Mapping[str, Any]) -> contracts.AfterLevelAnswer:
     """Each wave's outcome from its groups' results; applies the failure policy."""
     execution_id, phase = event["executionId"], event["phase"]
     level, _ = _level_input(event)
@@ -402,7 +402,7 @@ def write_report(engine: Engine, execution_id: str) -> tuple[dict[str, Any], dic
     return built, keys
 
 
-def finalise(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+def finalise(engine: Engine, event: Mapping[str, Any]) -> contracts.FinaliseAnswer:
     """SUCCEEDED (or CANCELLED if a cancel came in at the end): report, notify, unlock."""
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
@@ -444,7 +444,7 @@ def error_of(event: Mapping[str, Any]) -> tuple[str, str]:
     return str(error), str(cause)[:CAUSE_MAX]
 
 
-def fail(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+def fail(engine: Engine, event: Mapping[str, Any]) -> contracts.FailAnswer:
     """Record why, mark FAILED (CANCELLED for ``Cancelled``), report, notify, unlock."""
     execution_id = event["executionId"]
     error, cause = error_of(event)

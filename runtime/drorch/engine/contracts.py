@@ -1,0 +1,205 @@
+"""The payloads that pass between the state machines (``drorch.engine.asl``) and the Lambda
+handlers, in one place.
+
+Each is a ``TypedDict``: what a state sends (``...Request``) and what the handler returns
+(``...Answer``). The ASL selects fields by these names (``ResultSelector``/``Parameters``),
+so a field renamed here must be renamed there; ``tests/engine/test_contracts.py`` checks
+that every field the ASL reads from an answer is declared here. Payloads carry keys and
+counts only; lists of resources live in S3 (``drorch.names`` has the layout).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+Operation = Literal["drill", "failover", "failback", "cleanup"]
+Phase = Literal["INSTANTIATE", "ACTIVATE", "CLEANUP", "REPLICATE"]
+ModuleStatus = Literal["RUNNING", "SUCCEEDED", "FAILED"]
+GateKind = Literal["approval", "wave", "resume", "step"]
+
+
+class ManifestRef(TypedDict):
+    bucket: str
+    key: str
+    versionId: str
+
+
+# --- master ---------------------------------------------------------------------------------
+class MasterInput(TypedDict):
+    """What ``Client.start_execution`` (or the SSM document, or a schedule) starts with."""
+
+    executionId: str
+    application: str
+    operation: Operation
+    manifest: ManifestRef
+    pollSeconds: NotRequired[int]
+    requestedBy: str
+
+
+class InitialiseAnswer(TypedDict):
+    executionId: str
+    application: str
+    operation: Operation
+    phases: list[Phase]
+    pollSeconds: int
+    startedAt: str
+
+
+class DiscoverAnswer(TypedDict):
+    discovered: int
+    excluded: int
+    skipped: int
+
+
+class PlanItem(TypedDict):
+    """A module group, wave action or health check in a wave level."""
+
+    groupId: str
+    accounts: list[str]  # staging account ids, or names.HUB_TARGET
+    failurePolicy: NotRequired[Literal["fail", "continue"]]  # actions and checks
+
+
+class PlanLevel(TypedDict):
+    level: int
+    waves: list[str]
+    pauseBefore: bool
+    pauseAfter: bool
+    pre: list[PlanItem]  # wave actions, run in order before the groups
+    groups: list[PlanItem]  # module groups, in parallel
+    post: list[PlanItem]  # wave actions, in order, after the groups succeed
+    checks: list[PlanItem]  # health checks, in parallel, after the post-wave actions
+    after: bool  # whether there are post-wave actions or checks
+
+
+class PlanPhase(TypedDict):
+    phase: Phase
+    approval: bool
+    approvalTimeoutSeconds: int
+    levels: list[PlanLevel]
+
+
+class PlanAnswer(TypedDict):
+    phases: list[PlanPhase]
+
+
+class GateRequest(TypedDict):
+    executionId: str
+    kind: GateKind
+    phase: Phase
+    token: str
+    level: NotRequired[int]
+    waves: NotRequired[list[str]]
+    position: NotRequired[str]
+    groupId: NotRequired[str]  # step gates
+    accountId: NotRequired[str]  # step gates
+
+
+class GateAnswer(TypedDict):
+    gate: int
+    kind: GateKind
+
+
+class CheckpointRequest(TypedDict):
+    action: Literal["before-level", "after-step", "after-groups", "after-level"]
+    executionId: str
+    phase: Phase
+    level: NotRequired[PlanLevel | int]
+    groupId: NotRequired[str]  # after-step
+    accounts: NotRequired[list[str]]  # after-step
+
+
+class BeforeLevelAnswer(TypedDict):
+    paused: bool
+    cancelled: bool
+
+
+class FailedAnswer(TypedDict):
+    """after-step and after-groups: did something fail?"""
+
+    failed: bool
+
+
+class AfterLevelAnswer(TypedDict):
+    level: int
+    waves: dict[str, str]
+    failed: list[str]
+
+
+class FinaliseAnswer(TypedDict):
+    executionId: str
+    status: str
+    report: dict[str, str]
+    durationSeconds: int | None
+    resources: dict[str, int]
+    wavesFailed: int
+
+
+class FailAnswer(TypedDict):
+    executionId: str
+    status: str
+    error: str
+    cause: str
+    lockReleased: bool
+
+
+# --- lifecycle and executor ------------------------------------------------------------------
+class LifecycleInput(TypedDict):
+    executionId: str
+    operation: Operation
+    pollSeconds: int
+    phase: Phase
+    groupId: str
+    accounts: list[str]
+
+
+class ExecutorInput(TypedDict):
+    executionId: str
+    operation: Operation
+    pollSeconds: int
+    phase: Phase
+    groupId: str
+    accountId: str
+
+
+class ModuleRequest(TypedDict):
+    """What module_start and module_status read from the executor's state."""
+
+    executionId: str
+    groupId: str
+    accountId: str
+    phase: Phase
+    pollSeconds: NotRequired[int]
+    decision: NotRequired[dict[str, Any]]  # an approval step's gate answer (module_status)
+
+
+class ModuleAnswer(TypedDict):
+    """module_start and module_status: where the phase is, and how long the executor's
+    Wait state waits before the next status call."""
+
+    status: ModuleStatus
+    deadline: int
+    counts: dict[str, int]
+    waitSeconds: int
+    gate: bool  # the module waits for a person (an approval step)
+    gateTimeoutSeconds: int
+    summary: NotRequired[str]
+    reason: NotRequired[str]
+
+
+# the fields each state reads from a handler's answer (the ASL's ResultSelector)
+ANSWERS: dict[str, type] = {
+    "initialise": InitialiseAnswer,
+    "discover": DiscoverAnswer,
+    "plan": PlanAnswer,
+    "gate": GateAnswer,
+    "module_start": ModuleAnswer,
+    "module_status": ModuleAnswer,
+    "finalise": FinaliseAnswer,
+    "fail": FailAnswer,
+}
+CHECKPOINT_ANSWERS: dict[str, type] = {
+    "before-level": BeforeLevelAnswer,
+    "after-step": FailedAnswer,
+    "after-groups": FailedAnswer,
+    "after-level": AfterLevelAnswer,
+}
