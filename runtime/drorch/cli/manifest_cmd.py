@@ -24,6 +24,7 @@ from drorch.manifest import (
     wave_levels,
 )
 from drorch.manifest.convert import convert_layers
+from drorch.manifest.model import END_OF_RUN
 from drorch.manifest.validate import default_modules, parse_text
 
 app = typer.Typer(help="Recovery manifests: validate, convert, upload, plan.", no_args_is_help=True)
@@ -78,6 +79,7 @@ def _selector_text(selector: Any) -> str:
 def summary(manifest: Manifest, source: str, modules_checked: bool) -> dict[str, Any]:
     """What a valid manifest will do, as plain JSON."""
     levels = wave_levels(manifest)
+    wave_of = {g.id: w.name for w in manifest.waves for g in w.all_groups}
     return {
         "valid": True,
         "source": source,
@@ -124,6 +126,22 @@ def summary(manifest: Manifest, source: str, modules_checked: bool) -> dict[str,
             }
             for wave in manifest.waves
             for group in wave.groups
+        ],
+        "steps": [
+            {
+                "groupId": group.id,
+                "wave": END_OF_RUN if group in manifest.health_checks else wave_of[group.id],
+                "role": group.role,
+                "name": group.name,
+                "type": group.type,
+                "accounts": list(group.selector.accounts),
+                "failurePolicy": group.failure_policy,
+                "runInDrill": group.run_in_drill,
+                "phases": list(group.phases),
+                "parameters": group.parameters,
+            }
+            for group in manifest.groups
+            if group.is_step
         ],
         "modulesChecked": modules_checked,
     }
@@ -179,6 +197,28 @@ def _print_summary(manifest: Manifest, source: str, modules_checked: bool) -> No
                 escape(", ".join(group.parameters)) or "-",
             )
     console.print(table)
+    steps = [g for g in manifest.groups if g.is_step]
+    if steps:
+        wave_of = {g.id: w.name for w in manifest.waves for g in w.all_groups}
+        table = Table(title="wave actions and health checks (in run order)")
+        for column in ("wave", "kind", "name", "type", "runs in", "on failure", "in a drill"):
+            table.add_column(column)
+        labels = {"pre": "pre-wave action", "post": "post-wave action", "check": "health check"}
+        for group in steps:
+            runs = group.run_in_drill
+            if runs is None:  # the module's default
+                runs = getattr(default_modules().get(group.type), "runs_in_drill", False)
+            drill = "runs" if runs else "skipped"
+            table.add_row(
+                wave_of.get(group.id, END_OF_RUN),
+                labels[group.role],
+                escape(group.name),
+                group.type,
+                escape(", ".join(group.selector.accounts)) or "default",
+                group.failure_policy,
+                drill,
+            )
+        console.print(table)
     if not modules_checked:
         console.print(
             "[yellow]note:[/] no module registry available: module types and parameters not checked",
