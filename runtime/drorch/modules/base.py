@@ -506,6 +506,10 @@ class Module(ABC):
     aliases: tuple[str, ...] = ()  # layers-format names (seed 004 §3.1 ``action``)
     resource_types: tuple[str, ...] = ()  # Resource Explorer types it discovers
     identified_by: str = ""  # how a resource is named in a selector's ``ids``
+    # the ``dr:recovery-strategy`` tag values (TRS App. T.4) of the resources it recovers:
+    # strategy routing (``drorch.modules.routing``) hands a resource to the module its
+    # strategy names, and other modules leave it alone
+    strategies: tuple[str, ...] = ()
     phases: tuple[str, ...] = PHASES  # the phases it does something in
     runs_in_drill: bool = True  # steps and checks: whether they run in a drill by default
     probes: tuple[Probe, ...] = ()  # read calls `accounts verify` makes (permission checks)
@@ -546,6 +550,7 @@ class Module(ABC):
             "aliases": list(self.aliases),
             "resourceTypes": list(self.resource_types),
             "identifiedBy": self.identified_by,
+            "strategies": list(self.strategies),
             "parameters": self.parameters_schema,
             "iam": iam.to_dict(),
             "probes": [p.action for p in self.probes],
