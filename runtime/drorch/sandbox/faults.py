@@ -114,6 +114,31 @@ class SlowUrl(_Rule):
     seconds: float = 30.0
 
 
+@dataclass
+class DatastoreFailoverFailure(_Rule):
+    """An ElastiCache global datastore failover that ends without promoting anything."""
+
+    datastore: str | None = None  # global replication group id; None = any
+    reason: str = "Failover of the global datastore failed: simulated failure"
+
+
+@dataclass
+class GlobalReplicationLag(_Rule):
+    """Cross-region replication of a global table or global datastore that falls behind."""
+
+    service: str = ""  # "dynamodb" or "elasticache"
+    resource: str = ""  # table name, global datastore id or replication group id
+    seconds: float = 600.0
+
+
+@dataclass
+class MemoryDbRestoreFailure(_Rule):
+    """A MemoryDB cluster restored from a snapshot that ends in create-failed."""
+
+    cluster: str | None = None  # the new cluster's name; None = any restore
+    reason: str = "Restore from the snapshot failed: simulated failure"
+
+
 def _normal_url(url: str) -> str:
     return url.rstrip("/").lower()
 
@@ -132,6 +157,9 @@ class FaultPlan:
         self.function_failures: list[FunctionFailure] = []
         self.url_failures: list[UrlFailure] = []
         self.slow_urls: list[SlowUrl] = []
+        self.datastore_failover_failures: list[DatastoreFailoverFailure] = []
+        self.global_replication_lags: list[GlobalReplicationLag] = []
+        self.memorydb_restore_failures: list[MemoryDbRestoreFailure] = []
         self.calls: Counter[tuple[str, str, str, str]] = Counter()
 
     # --- declaring faults -------------------------------------------------
@@ -351,6 +379,9 @@ class FaultPlan:
             self.function_failures.clear()
             self.url_failures.clear()
             self.slow_urls.clear()
+            self.datastore_failover_failures.clear()
+            self.global_replication_lags.clear()
+            self.memorydb_restore_failures.clear()
 
     # --- consulted by the wire interceptor ---------------------------------
     def take_wire_fault(
@@ -508,6 +539,93 @@ class FaultPlan:
                 if rule.matches_scope(account, region) and matches(rule):
                     factor *= rule.factor
         return factor
+
+    # --- data tier: ElastiCache global datastores, DynamoDB global tables, MemoryDB ---------
+    def fail_datastore_failover(
+        self,
+        datastore: str | None = None,
+        *,
+        reason: str | None = None,
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> DatastoreFailoverFailure:
+        """Make the next ``times`` FailoverGlobalReplicationGroup calls (of ``datastore``, or
+        any) be accepted, then end with the old primary still primary."""
+        rule = DatastoreFailoverFailure(
+            datastore=datastore, times=times, account=account, region=region
+        )
+        if reason:
+            rule.reason = reason
+        return self._add(self.datastore_failover_failures, rule)
+
+    def lag_global_replication(
+        self,
+        service: str,
+        resource: str,
+        seconds: float,
+        *,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> GlobalReplicationLag:
+        """Make the cross-region replication of ``resource`` (a DynamoDB global table, or an
+        ElastiCache global datastore or its replication group) ``seconds`` behind, as its
+        CloudWatch metric reports it (``region``: where the replica that lags is)."""
+        if service not in ("dynamodb", "elasticache"):
+            raise ValueError(f"lag_global_replication: unknown service {service!r}")
+        _positive(seconds, "lag_global_replication")
+        rule = GlobalReplicationLag(
+            service=service, resource=resource, seconds=seconds, account=account, region=region
+        )
+        return self._add(self.global_replication_lags, rule)
+
+    def fail_memorydb_restore(
+        self,
+        cluster: str | None = None,
+        *,
+        reason: str | None = None,
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> MemoryDbRestoreFailure:
+        """Make the next ``times`` MemoryDB clusters created from a snapshot (named
+        ``cluster``, or any) end in ``create-failed``."""
+        rule = MemoryDbRestoreFailure(cluster=cluster, times=times, account=account, region=region)
+        if reason:
+            rule.reason = reason
+        return self._add(self.memorydb_restore_failures, rule)
+
+    def datastore_failover_failure_for(
+        self, account: str, region: str, datastore: str
+    ) -> DatastoreFailoverFailure | None:
+        """How a new failover of ``datastore`` must fail, or None (consumes a hit)."""
+        return self._take(
+            self.datastore_failover_failures,
+            account,
+            region,
+            lambda r: r.datastore in (None, datastore),
+        )
+
+    def global_replication_lag_for(
+        self, service: str, account: str, region: str, resources: tuple[str, ...]
+    ) -> float | None:
+        """The injected lag (seconds) of any of ``resources``, or None; nothing is consumed."""
+        rule = self._take(
+            self.global_replication_lags,
+            account,
+            region,
+            lambda r: r.service == service and r.resource in resources,
+            False,
+        )
+        return rule.seconds if rule is not None else None
+
+    def memorydb_restore_failure_for(
+        self, account: str, region: str, cluster: str
+    ) -> MemoryDbRestoreFailure | None:
+        """How a new restore into ``cluster`` must fail, or None (consumes a hit)."""
+        return self._take(
+            self.memorydb_restore_failures, account, region, lambda r: r.cluster in (None, cluster)
+        )
 
 
 def _positive(value: float, what: str) -> None:
