@@ -139,6 +139,31 @@ class MemoryDbRestoreFailure(_Rule):
     reason: str = "Restore from the snapshot failed: simulated failure"
 
 
+@dataclass
+class RdsFailoverFailure(_Rule):
+    """An RDS or Aurora role change that is accepted and then does not happen: a global
+    database switchover or failover that is cancelled, a read replica promotion that ends
+    with the instance still a replica, a reboot with failover that comes back in the same
+    Availability Zone."""
+
+    resource: str = ""  # DB cluster or DB instance identifier or ARN (the target)
+    reason: str = "simulated failure"
+
+
+@dataclass
+class RdsReplicationLag(_Rule):
+    """An Aurora global database secondary or an RDS read replica that falls behind, as its
+    CloudWatch metric (AuroraGlobalDBReplicationLag, ReplicaLag) reports it."""
+
+    resource: str = ""  # the secondary DB cluster's or read replica's identifier or ARN
+    seconds: float = 600.0
+
+
+@dataclass
+class SlowRds(_Rule):
+    factor: float = 10.0
+
+
 def _normal_url(url: str) -> str:
     return url.rstrip("/").lower()
 
@@ -160,6 +185,9 @@ class FaultPlan:
         self.datastore_failover_failures: list[DatastoreFailoverFailure] = []
         self.global_replication_lags: list[GlobalReplicationLag] = []
         self.memorydb_restore_failures: list[MemoryDbRestoreFailure] = []
+        self.rds_failover_failures: list[RdsFailoverFailure] = []
+        self.rds_replication_lags: list[RdsReplicationLag] = []
+        self.slow_rds_rules: list[SlowRds] = []
         self.calls: Counter[tuple[str, str, str, str]] = Counter()
 
     # --- declaring faults -------------------------------------------------
@@ -382,6 +410,9 @@ class FaultPlan:
             self.datastore_failover_failures.clear()
             self.global_replication_lags.clear()
             self.memorydb_restore_failures.clear()
+            self.rds_failover_failures.clear()
+            self.rds_replication_lags.clear()
+            self.slow_rds_rules.clear()
 
     # --- consulted by the wire interceptor ---------------------------------
     def take_wire_fault(
@@ -626,6 +657,77 @@ class FaultPlan:
         return self._take(
             self.memorydb_restore_failures, account, region, lambda r: r.cluster in (None, cluster)
         )
+
+    # --- data tier: Aurora global databases and RDS instances -------------------------------
+    def fail_rds_failover(
+        self,
+        resource: str,
+        *,
+        reason: str | None = None,
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> RdsFailoverFailure:
+        """Make the next ``times`` role changes towards ``resource`` (a DB cluster or DB
+        instance identifier or ARN) be accepted and then not happen: an Aurora global
+        switchover or failover is cancelled (FailoverState ``cancelling``, then the old
+        writer stays the writer), a PromoteReadReplica leaves a read replica, a reboot with
+        failover comes back in the same Availability Zone."""
+        rule = RdsFailoverFailure(resource=resource, times=times, account=account, region=region)
+        if reason:
+            rule.reason = reason
+        return self._add(self.rds_failover_failures, rule)
+
+    def lag_rds_replication(
+        self,
+        resource: str,
+        seconds: float,
+        *,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> RdsReplicationLag:
+        """Make an Aurora global secondary cluster or an RDS read replica (identifier or ARN)
+        ``seconds`` behind its source, as CloudWatch reports it (``region``: the lagging
+        copy's region)."""
+        _positive(seconds, "lag_rds_replication")
+        rule = RdsReplicationLag(resource=resource, seconds=seconds, account=account, region=region)
+        return self._add(self.rds_replication_lags, rule)
+
+    def slow_rds(
+        self, factor: float = 10.0, *, account: str | None = None, region: str | None = None
+    ) -> SlowRds:
+        """Make simulated RDS work (creating, restoring, promoting, switching over) take
+        ``factor`` times longer."""
+        _positive(factor, "slow_rds")
+        return self._add(
+            self.slow_rds_rules, SlowRds(factor=factor, account=account, region=region)
+        )
+
+    def rds_failover_failure_for(
+        self, account: str, region: str, resources: tuple[str, ...]
+    ) -> RdsFailoverFailure | None:
+        """How a new role change towards any of ``resources`` must fail, or None (consumes a
+        hit)."""
+        return self._take(
+            self.rds_failover_failures, account, region, lambda r: r.resource in resources
+        )
+
+    def rds_replication_lag_for(
+        self, account: str, region: str, resources: tuple[str, ...]
+    ) -> float | None:
+        """The injected lag (seconds) of any of ``resources``, or None; nothing is consumed."""
+        rule = self._take(
+            self.rds_replication_lags,
+            account,
+            region,
+            lambda r: r.resource in resources,
+            False,
+        )
+        return rule.seconds if rule is not None else None
+
+    def rds_slowdown_for(self, account: str, region: str) -> float:
+        """Multiplier for the duration of simulated RDS work in this account and region."""
+        return self._factor(self.slow_rds_rules, account, region, lambda r: True)
 
 
 def _positive(value: float, what: str) -> None:
