@@ -22,6 +22,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.http_check",
     "drorch.modules.route53_health_check",
     "drorch.modules.cloudwatch_alarm",
+    "drorch.modules.elasticache_global",
 )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drorch.sandbox.seeders.base import (
+    GLOBAL_REGION,
     SeedContext,
     SeededResource,
     Seeder,
@@ -37,8 +38,13 @@ class ElastiCacheReplicationGroup(Seeder):
     description = (
         "An ElastiCache (Redis OSS or Valkey) replication group and its cache subnet group "
         "(<name>-subnets) in the context's subnets. Without shards: cluster mode disabled, one "
-        "primary and `replicas` replicas; with shards: cluster mode enabled. Global datastores "
-        "are not seeded: moto 5.2.1 does not implement CreateGlobalReplicationGroup."
+        "primary and `replicas` replicas; with shards: cluster mode enabled. With "
+        "globalDatastore the group joins an ElastiCache global datastore (the "
+        "elasticache-global module's sandbox extension): role primary creates it "
+        "(CreateGlobalReplicationGroup with that id suffix), role secondary joins one a primary "
+        "entry created earlier in sourceRegion (CreateReplicationGroup with "
+        "GlobalReplicationGroupId; engine, version, node type and shards come from the primary). "
+        "Seeded datastores are associated and available at once, as if created an hour ago."
     )
     name_schema = identifier(f"a replication group id: {_CACHE_RULE}", _CACHE_ID, 40)
     properties = {
@@ -53,18 +59,38 @@ class ElastiCacheReplicationGroup(Seeder):
         "multiAz": {"type": "boolean", "description": "default: true when there are replicas"},
         "transitEncryption": {"type": "boolean", "default": True},
         "atRestEncryption": {"type": "boolean", "default": True},
+        "globalDatastore": {
+            "type": "string",
+            "pattern": "^[a-zA-Z0-9-]{1,40}$",
+            "description": "the id suffix of the global datastore (AWS adds a per-region prefix)",
+        },
+        "role": {"enum": ["primary", "secondary"], "default": "primary"},
+        "sourceRegion": {
+            "type": "string",
+            "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9]$",
+            "description": "role secondary: the region of the global datastore's primary",
+        },
     }
     required = ("engine", "nodeType")
     constraints = {
-        "if": {"properties": {"multiAz": {"const": True}}, "required": ["multiAz"]},
-        "then": {
-            "properties": {
-                "replicas": {
-                    "minimum": 1,
-                    "description": "Multi-AZ needs at least one replica",
-                }
+        "dependentRequired": {"role": ["globalDatastore"], "sourceRegion": ["globalDatastore"]},
+        "allOf": [
+            {
+                "if": {"properties": {"multiAz": {"const": True}}, "required": ["multiAz"]},
+                "then": {
+                    "properties": {
+                        "replicas": {
+                            "minimum": 1,
+                            "description": "Multi-AZ needs at least one replica",
+                        }
+                    },
+                },
             },
-        },
+            {
+                "if": {"properties": {"role": {"const": "secondary"}}, "required": ["role"]},
+                "then": {"required": ["sourceRegion"]},
+            },
+        ],
     }
 
     def check(self, ctx: SeedContext, spec: Mapping[str, Any], where: str) -> None:
@@ -75,6 +101,35 @@ class ElastiCacheReplicationGroup(Seeder):
             ReplicationGroupId=spec["name"],
         ):
             raise fail(f"{where}.name", f"replication group {spec['name']!r} already exists")
+        suffix = spec.get("globalDatastore")
+        if not suffix:
+            return
+        if spec.get("role", "primary") == "primary":
+            if _global_datastore(ctx, ctx.region, suffix) is not None:
+                raise fail(
+                    f"{where}.globalDatastore",
+                    f"global datastore {suffix!r} already exists in account {ctx.account_id}; "
+                    "a global datastore has one primary",
+                    hint="give the other entries role: secondary",
+                )
+            return
+        source = spec["sourceRegion"]
+        if source == ctx.region:
+            raise fail(f"{where}.region", f"a secondary must be in another region than {source}")
+        datastore = _global_datastore(ctx, source, suffix)
+        if datastore is None:
+            raise fail(
+                f"{where}.globalDatastore",
+                f"global datastore {suffix!r} does not exist in {source} in account "
+                f"{ctx.account_id}",
+                hint="list the entry with role: primary for it earlier in resources",
+            )
+        if datastore["Engine"] != spec["engine"]:
+            raise fail(
+                f"{where}.engine",
+                f"{spec['engine']} does not match global datastore {suffix!r} "
+                f"({datastore['Engine']})",
+            )
 
     def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:
         cache = ctx.client("elasticache")
@@ -93,6 +148,8 @@ class ElastiCacheReplicationGroup(Seeder):
             lambda: cache.delete_cache_subnet_group(CacheSubnetGroupName=group_name),
         )
         replicas = spec.get("replicas", 1)
+        suffix = spec.get("globalDatastore")
+        secondary = bool(suffix) and spec.get("role", "primary") == "secondary"
         kwargs: dict[str, Any] = {
             "ReplicationGroupId": name,
             "ReplicationGroupDescription": f"{spec['engine']} replication group {name}",
@@ -114,15 +171,48 @@ class ElastiCacheReplicationGroup(Seeder):
             kwargs["NumCacheClusters"] = 1 + replicas
         if ctx.security_group_id:
             kwargs["SecurityGroupIds"] = ctx.security_groups()
+        if secondary:
+            datastore = _global_datastore(ctx, spec["sourceRegion"], suffix)
+            assert datastore is not None  # check() found it
+            kwargs["GlobalReplicationGroupId"] = datastore["GlobalReplicationGroupId"]
         group = cache.create_replication_group(**kwargs)["ReplicationGroup"]
         undo.push(
             f"replication group {name}",
             lambda: cache.delete_replication_group(ReplicationGroupId=name),
         )
-        return [
+        seeded = [
             self.resource(ctx, group_name, subnet_group["ARN"], "subnet-group"),
             self.resource(ctx, name, group["ARN"]),
         ]
+        if suffix and not secondary:
+            created = cache.create_global_replication_group(
+                GlobalReplicationGroupIdSuffix=suffix,
+                GlobalReplicationGroupDescription=f"global datastore of {name}",
+                PrimaryReplicationGroupId=name,
+            )["GlobalReplicationGroup"]
+            seeded.append(
+                self.resource(
+                    ctx,
+                    created["GlobalReplicationGroupId"],
+                    created["ARN"],
+                    "global-datastore",
+                    GLOBAL_REGION,
+                )
+            )
+        if suffix:
+            from drorch.modules.elasticache_global.sandbox import as_if_long_ago
+
+            as_if_long_ago(ctx.account_id, ctx.region, name)
+        return seeded
+
+
+def _global_datastore(ctx: SeedContext, region: str, suffix: str) -> dict[str, Any] | None:
+    """The global datastore with this id suffix, as seen from ``region``, or None."""
+    found = ctx.client("elasticache", region=region).describe_global_replication_groups()
+    for datastore in found["GlobalReplicationGroups"]:
+        if datastore["GlobalReplicationGroupId"].split("-", 1)[-1] == suffix:
+            return datastore
+    return None
 
 
 class MemoryDbCluster(Seeder):
