@@ -46,9 +46,19 @@ def test_the_example_manifest_finds_each_tier_in_its_account(
         "data-servers": {data: 3},
         "app-servers": {app: 5},
         "web-servers": {web: 3},
+        # wave actions and checks: one resource (the step) where each runs
+        "app-pre-warm-caches": {app: 1},
+        "app-post-smoke-test": {app: 1},
+        "web-check-web-5xx": {web: 1},
+        "end-of-run-check-claims-health": {"hub": 1},
     }
-    assert summary.discovered == 11
-    assert summary.rto_targets() == {"data-servers": 15, "app-servers": 60, "web-servers": 120}
+    assert summary.discovered == 15
+    targets = summary.rto_targets()
+    assert {g: targets[g] for g in ("data-servers", "app-servers", "web-servers")} == {
+        "data-servers": 15,
+        "app-servers": 60,
+        "web-servers": 120,
+    }
 
     written = discovery.load_group(engine.s3, engine.bucket, execution_id, "app-servers")
     assert written["groupId"] == "app-servers"

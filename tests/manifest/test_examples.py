@@ -27,7 +27,11 @@ def test_example_loads(path, registry):
     manifest = load_manifest_file(path, modules)
     levels = wave_levels(manifest)
     assert sum(len(level) for level in levels) == len(manifest.waves)
-    assert all(group.type == "drs" for group in manifest.groups)
+    assert all(group.type == "drs" for wave in manifest.waves for group in wave.groups)
+    # wave actions and health checks are step and check modules
+    steps = [g for g in manifest.groups if g.is_step]
+    if registry == "installed":
+        assert all(default_modules()[g.type].kind in ("step", "check") for g in steps)
 
 
 def test_three_tier_example_selects_the_scenario_servers_by_tag():

@@ -223,6 +223,7 @@ def _check_groups(document: Any, modules: Mapping[str, Any]) -> list[Problem]:
             continue
         wave_name = wave.get("waveName") if isinstance(wave.get("waveName"), str) else None
         local: dict[str, int] = {}
+        routes = _category_routes(technologies, modules)
         for position, tech in enumerate(technologies):
             if not isinstance(tech, dict):
                 continue
@@ -264,6 +265,9 @@ def _check_groups(document: Any, modules: Mapping[str, Any]) -> list[Problem]:
             params = tech.get("parameters", {})
             if isinstance(params, dict):
                 problems += _reference_problems(params, f"{path}.parameters")
+            if routes[position] is not None:  # a TRS category: routed by dr:recovery-strategy
+                problems += _category_problems(kind, routes[position], params, path)
+                continue
             if modules and isinstance(kind, str):
                 module = modules.get(kind)
                 if module is None:
@@ -289,6 +293,37 @@ def _check_groups(document: Any, modules: Mapping[str, Any]) -> list[Problem]:
     else:
         problems += _check_steps(top, "$.healthChecks", "check", modules)
     return problems
+
+
+def _category_routes(technologies: list, modules: Mapping[str, Any]) -> list[list[str] | None]:
+    """Per technology: the modules a TRS category type routes to, None for a module."""
+    types = [t.get("type") if isinstance(t, dict) else None for t in technologies]
+    if not modules:
+        return [None] * len(types)
+    from drorch.modules.routing import wave_routes
+
+    return wave_routes(types, modules)
+
+
+def _category_problems(kind: str, members: list[str], params: Any, path: str) -> list[Problem]:
+    if not members:
+        return [
+            Problem(
+                f"{path}.type",
+                f"{kind!r} hands each resource to the module its dr:recovery-strategy tag "
+                "names, and no module is left to hand them to (the wave names each one "
+                "itself, or none declares strategies); remove it",
+            )
+        ]
+    if params:
+        return [
+            Problem(
+                f"{path}.parameters",
+                f"{kind!r} hands resources to several modules ({', '.join(members)}); give "
+                "parameters to a group of one module (type: <module>) instead",
+            )
+        ]
+    return []
 
 
 STEP_KINDS = {"pre": ("step", "check"), "post": ("step", "check"), "check": ("check", "step")}
@@ -462,6 +497,7 @@ def load_manifest(
         document = parse_text(text_or_dict, source)
     else:
         document = copy.deepcopy(text_or_dict)  # never share the caller's objects
+    modules = default_modules() if modules is None else modules
     problems = problems_in(document, modules)
     if problems:
         raise ManifestError(source, problems)
