@@ -48,6 +48,7 @@ STATES_ROLE = f"{names.PREFIX}-states"
 SCHEDULER_ROLE = f"{names.PREFIX}-scheduler"
 AUTOMATION_ROLE = f"{names.PREFIX}-automation"
 OPERATOR_POLICY = f"{names.PREFIX}-operator"
+OPERATOR_ROLE = f"{names.PREFIX}-operator"
 SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 LONG_RUNNING = frozenset({"discover", "plan"})
 
@@ -202,7 +203,11 @@ class HubStack(pulumi.ComponentResource):
                 opts=self._child,
             )
         self.event_bus = aws.cloudwatch.EventBus(
-            "events", name=names.EVENT_BUS, tags=self.tags, opts=self._child
+            "events",
+            name=names.EVENT_BUS,
+            kms_key_identifier=self.key.arn,
+            tags=self.tags,
+            opts=self._child,
         )
         self.event_bus_policy = self._event_bus_policy()
 
@@ -229,9 +234,15 @@ class HubStack(pulumi.ComponentResource):
         }
         for key in names.FUNCTIONS:
             self._function(key, code, external)
-        self.staging_principals: list[pulumi.Input[str]] = (
-            [external] if external else [self.roles[k].arn for k in permissions.STAGING_FUNCTIONS]
-        )
+        self.operator_role = self._operator_role()
+        self.staging_principals: list[pulumi.Input[str]] = [
+            *(
+                [external]
+                if external
+                else [self.roles[k].arn for k in permissions.STAGING_FUNCTIONS]
+            ),
+            self.operator_role.arn,  # `drorch manifest plan` discovers as the operator
+        ]
 
         self.states_role_arn = external or self._states_role().arn
         self.state_machines: dict[str, aws.sfn.StateMachine] = {}
@@ -316,6 +327,18 @@ class HubStack(pulumi.ComponentResource):
                             "kms:EncryptionContext:aws:logs:arn": (
                                 f"arn:{c.partition}:logs:{c.region}:{c.account_id}:log-group:*"
                             )
+                        }
+                    },
+                ),
+                statement(
+                    "EventBridgeEncryptsTheDrorchBus",
+                    ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "*",
+                    principal={"Service": "events.amazonaws.com"},
+                    condition={
+                        "StringEquals": {
+                            "aws:SourceAccount": c.account_id,
+                            "kms:EncryptionContext:aws:events:event-bus:arn": (c.arns.event_bus()),
                         }
                     },
                 ),
@@ -611,7 +634,24 @@ class HubStack(pulumi.ComponentResource):
                     ],
                     "*",
                 ),
+                self.machine_key_statement(),
             ]
+        )
+
+    def machine_key_statement(self) -> dict[str, Any]:
+        """Use of the hub key for the encrypted state machines' data (start, describe)."""
+        arns = self.config.arns
+        return statement(
+            "EncryptedStateMachines",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            [self.key.arn],
+            condition={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:states:stateMachineArn": [
+                        arns.state_machine(k) for k in ("master", "lifecycle", "executor")
+                    ]
+                }
+            },
         )
 
     def _states_role(self) -> aws.iam.Role:
@@ -663,6 +703,11 @@ class HubStack(pulumi.ComponentResource):
                 "level": "ALL",
             },
             tracing_configuration={"enabled": True},
+            encryption_configuration={
+                "type": "CUSTOMER_MANAGED_KMS_KEY",
+                "kms_key_id": self.key.arn,
+                "kms_data_key_reuse_period_seconds": 300,
+            },
             tags=self.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
@@ -691,7 +736,8 @@ class HubStack(pulumi.ComponentResource):
                             "StartMaster",
                             ["states:StartExecution"],
                             [self.config.arns.state_machine("master")],
-                        )
+                        ),
+                        self.machine_key_statement(),
                     ]
                 )
             ),
@@ -818,10 +864,15 @@ class HubStack(pulumi.ComponentResource):
                     ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
                     [arns.objects(c.manifest_bucket, MANIFEST_PREFIX)],
                 ),
-                statement(
-                    "ReadReports",
-                    ["s3:GetObject"],
+                statement(  # reports, and plans written by `drorch manifest plan`
+                    "ExecutionArtifacts",
+                    ["s3:GetObject", "s3:PutObject"],
                     [arns.objects(c.artifacts_bucket, permissions.ARTIFACTS_PREFIX)],
+                ),
+                statement(  # the staging accounts the hub works with (discover's settings)
+                    "HubConfiguration",
+                    ["lambda:GetFunctionConfiguration"],
+                    [arns.function(k) for k in names.FUNCTIONS],
                 ),
                 statement(
                     "ListStores",
@@ -841,10 +892,10 @@ class HubStack(pulumi.ComponentResource):
                     ],
                     [arns.executions("master")],
                 ),
-                statement(
+                statement(  # task-token actions accept only "*" (no resource types)
                     "AnswerGates",
-                    ["states:SendTaskSuccess", "states:SendTaskFailure"],
-                    [arns.state_machine("master")],
+                    list(permissions.TASK_TOKEN_ACTIONS),
+                    "*",
                 ),
                 statement(
                     "History",
@@ -863,6 +914,18 @@ class HubStack(pulumi.ComponentResource):
                 ),
                 statement("Events", ["events:PutEvents"], [arns.event_bus()]),
                 statement("Notify", ["sns:Publish"], [self.topic.arn]),
+                *(
+                    [
+                        statement(  # `manifest plan` discovers in the staging accounts
+                            "StagingAccounts",
+                            ["sts:AssumeRole"],
+                            sorted({a.execution_role_arn for a in c.staging_accounts}),
+                        )
+                    ]
+                    if c.staging_accounts
+                    else []
+                ),
+                self.machine_key_statement(),
                 statement(
                     "HubKey",
                     ["kms:Decrypt", "kms:GenerateDataKey"],
@@ -878,8 +941,33 @@ class HubStack(pulumi.ComponentResource):
             ]
         )
 
+    def _operator_role(self) -> aws.iam.Role:
+        """A role people and pipelines of the hub account assume to run drorch; the
+        staging execution roles trust it (with their ExternalId)."""
+        c = self.config
+        return aws.iam.Role(
+            "operator-role",
+            name=OPERATOR_ROLE,
+            description="Assume to run drorch against this hub (approve, plan, start, cancel)",
+            assume_role_policy=json.dumps(
+                document(
+                    [
+                        {
+                            "Sid": "HubAccountPrincipals",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:{c.partition}:iam::{c.account_id}:root"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ]
+                ),
+                sort_keys=True,
+            ),
+            tags=self.tags,
+            opts=self._child,
+        )
+
     def _operator_policy(self) -> aws.iam.Policy:
-        return aws.iam.Policy(
+        policy = aws.iam.Policy(
             "operator-policy",
             name=OPERATOR_POLICY,
             description="Attach to the people and pipelines that run drorch against this hub",
@@ -887,6 +975,13 @@ class HubStack(pulumi.ComponentResource):
             tags=self.tags,
             opts=self._child,
         )
+        aws.iam.RolePolicyAttachment(
+            "operator-role-policy",
+            role=self.operator_role.name,
+            policy_arn=policy.arn,
+            opts=self._child,
+        )
+        return policy
 
     # --- monitoring (TRS App. C) ---------------------------------------------------------------
     def _alarms(self) -> dict[str, aws.cloudwatch.MetricAlarm]:

@@ -23,7 +23,7 @@ FUNCTION_NEEDS: dict[str, frozenset[str]] = {
     "initialise": frozenset({"manifest", "history", "lock", "events", "notify"}),
     "discover": frozenset({"manifest", "history", "artifacts", "staging"}),
     "plan": frozenset({"manifest", "history", "artifacts"}),
-    "gate": frozenset({"history", "artifacts", "events", "notify"}),
+    "gate": frozenset({"history", "artifacts", "events", "notify", "tokens"}),
     "checkpoint": frozenset({"history", "artifacts", "events", "notify"}),
     "module_start": frozenset({"history", "artifacts", "idempotency", "staging"}),
     "module_status": frozenset({"history", "artifacts", "events", "staging"}),
@@ -45,6 +45,12 @@ IDEMPOTENCY_ACTIONS = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
+)
+# answer a gate's task token: these accept only Resource "*" (no resource types)
+TASK_TOKEN_ACTIONS = (
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    "states:SendTaskHeartbeat",
 )
 ARTIFACTS_PREFIX = names.ARTIFACTS_PREFIX
 MANIFEST_PREFIX = names.MANIFEST_PREFIX
@@ -124,6 +130,8 @@ def function_statements(
         found.append(
             statement("Notify", ["sns:Publish"], [topic_arn, *sorted(set(extra_topic_arns))])
         )
+    if "tokens" in needs:
+        found.append(statement("AnswerGates", TASK_TOKEN_ACTIONS, "*"))
     if "staging" in needs and staging_role_arns:
         found.append(
             statement("StagingAccounts", ["sts:AssumeRole"], sorted(set(staging_role_arns)))
@@ -177,6 +185,14 @@ def execution_statements(
             "ParameterReferences",
             ["ssm:GetParameters"],
             [f"arn:aws:ssm:{r}:{account_id}:parameter/*" for r in regions],
+        ),
+        statement(  # SecureString parameters: decrypted by SSM with the account's keys
+            "SecureParameterReferences",
+            ["kms:Decrypt"],
+            [f"arn:aws:kms:{r}:{account_id}:key/*" for r in regions],
+            condition={
+                "StringEquals": {"kms:ViaService": [f"ssm.{r}.amazonaws.com" for r in regions]}
+            },
         ),
         statement(
             "ExportReferences",

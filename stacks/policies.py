@@ -35,6 +35,11 @@ STAR_ONLY_ACTIONS: dict[str, str] = {
     "logs:PutResourcePolicy": "state machine logging",
     "logs:DescribeResourcePolicies": "state machine logging",
     "logs:DescribeLogGroups": "state machine logging",
+    # answering a gate's task token (operator and gate function)
+    "states:SendTaskSuccess": "approve / reject a gate",
+    "states:SendTaskFailure": "approve / reject a gate",
+    "states:SendTaskHeartbeat": "keep a gate's token alive",
+    "drs:ListTagsForResource": "DRS tags (selectors, recovery instances)",
     # reads without resource-level permissions, in staging accounts
     "drs:DescribeSourceServers": "DRS discovery",
     "drs:DescribeJobs": "DRS job tracking",

@@ -14,6 +14,7 @@ import pytest
 
 from drorch import names
 from drorch.engine import tables
+from drorch.modules import REGISTRY
 from stacks import permissions
 from stacks.config import build_config
 from stacks.policies import is_read
@@ -98,10 +99,12 @@ def test_inventory_of_the_hub_and_four_staging_accounts(deployed, config):
         MACHINE: 3,
         # a log group per function and per state machine
         "aws:cloudwatch/logGroup:LogGroup": n_functions + 3,
-        # per function + states + scheduler + automation; per account: execution + forwarder
-        ROLE: n_functions + 3 + 4 * 2,
+        # per function + states + scheduler + automation + operator; per account: execution
+        # + forwarder
+        ROLE: n_functions + 4 + 4 * 2,
         ROLE_POLICY: n_functions + 3 + 4 * 2,
         "aws:iam/policy:Policy": 1,
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,  # operator role + policy
         "aws:sns/topic:Topic": 1,
         "aws:sns/topicSubscription:TopicSubscription": 1,
         "aws:cloudwatch/eventBus:EventBus": 1,
@@ -180,9 +183,12 @@ def test_write_actions_name_their_resources(deployed):
                 assert resource.startswith("arn:aws:"), (where, resource)
                 writes = [a for a in _listed(s["Action"]) if not is_read(a)]
                 if writes:
-                    # scoped to an account (S3 ARNs have none; AMIs may be public)
+                    # scoped to an account (S3, EC2 snapshot and AMI ARNs and AWS-owned SSM
+                    # documents have none)
                     parts = resource.split(":")
-                    shared = parts[2] == "s3" or parts[5].startswith("image/")
+                    shared = parts[2] == "s3" or parts[5].startswith(
+                        ("image/", "snapshot/", "document/", "automation-definition/")
+                    )
                     assert parts[2] and (parts[4] or shared), (where, resource)
 
 
@@ -198,7 +204,8 @@ def test_key_policy_delegates_no_wildcard_and_scopes_services(deployed):
 def test_staging_execution_roles_require_the_external_id_and_trust_only_hub_roles(deployed, config):
     hub_roles = {r.inputs["name"]: r.state["arn"] for r in _hub(deployed, ROLE)}
     expected = sorted(
-        hub_roles[f"{names.FUNCTIONS[k]}-role"] for k in permissions.STAGING_FUNCTIONS
+        [hub_roles[f"{names.FUNCTIONS[k]}-role"] for k in permissions.STAGING_FUNCTIONS]
+        + [hub_roles[f"{names.PREFIX}-operator"]]  # `drorch manifest plan` as the operator
     )
     for account in config.accounts:
         role = next(
@@ -239,14 +246,25 @@ def test_execution_role_permissions_are_limited_to_drs_and_the_account_regions(d
         )
         statements = _statements(policy.inputs["policy"])
         services = {a.split(":")[0] for s in statements for a in _listed(s["Action"])}
-        assert services == {"drs", "ec2", "iam", "resource-explorer-2", "ssm", "cloudformation"}
+        base = permissions.execution_statements(account.account_id, ["us-east-1"], [])
+        expected = {a.split(":")[0] for s in base for a in _listed(s["Action"])} | {
+            a.split(":")[0]
+            for m in account.modules
+            for s in REGISTRY[m].iam(account.account_id, ["us-east-1"]).statements
+            for a in _listed(s["Action"])
+        }
+        assert services == expected
+        assert {"drs", "ec2", "iam", "resource-explorer-2", "ssm", "cloudformation"} <= services
         regions = {account.recovery_region, account.source_region}
         for s in statements:
             for resource in _listed(s["Resource"]):
+                global_only = all(a.startswith("route53:") for a in _listed(s["Action"]))
                 if resource == "*":
-                    assert set(s["Condition"]["StringEquals"]["aws:RequestedRegion"]) == regions
+                    if not global_only:  # Route 53 is global: no region
+                        assert set(s["Condition"]["StringEquals"]["aws:RequestedRegion"]) == regions
                 elif not resource.startswith("arn:aws:iam::"):
-                    assert resource.split(":")[3] in regions, resource
+                    # global services (Route 53) have no region in their ARNs
+                    assert resource.split(":")[3] in regions | {""}, resource
                     assert resource.split(":")[4] in (account.account_id, ""), resource
 
 
@@ -301,6 +319,17 @@ def test_every_store_is_encrypted_with_the_hub_key(deployed):
         assert group.inputs["kmsKeyId"] == key_arn
     for function in deployed.of_type(FUNCTION):
         assert function.inputs["kmsKeyArn"] == key_arn
+    machines = deployed.of_type(MACHINE)
+    assert len(machines) == 3
+    for machine in machines:
+        assert machine.inputs["encryptionConfiguration"]["type"] == "CUSTOMER_MANAGED_KMS_KEY"
+        assert machine.inputs["encryptionConfiguration"]["kmsKeyId"] == key_arn
+    (bus,) = deployed.of_type("aws:cloudwatch/eventBus:EventBus")
+    assert bus.inputs["kmsKeyIdentifier"] == key_arn
+    key_statements = {s["Sid"]: s for s in _statements(deployed.of_type(KEY)[0].inputs["policy"])}
+    assert key_statements["EventBridgeEncryptsTheDrorchBus"]["Principal"] == {
+        "Service": "events.amazonaws.com"
+    }
     for block in deployed.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
         assert all(
             block.inputs[k] is True
@@ -484,13 +513,16 @@ def test_an_existing_orchestrator_role_replaces_every_hub_role():
             {**SETTINGS, "orchestratorRoleArn": EXISTING, "organizationId": "o-abcdefghij"}, REPO
         )
     )
-    assert _hub(deployed, ROLE) == []
+    # only the operator role remains (for people and pipelines, not the orchestrator)
+    assert [r.inputs["name"] for r in _hub(deployed, ROLE)] == [f"{names.PREFIX}-operator"]
     assert {f.inputs["role"] for f in deployed.of_type(FUNCTION)} == {EXISTING}
     assert {m.inputs["roleArn"] for m in deployed.of_type(MACHINE)} == {EXISTING}
     for role in deployed.of_type(ROLE):
         if role.inputs["name"] != names.EXECUTION_ROLE:
             continue
         (trusted,) = _statements(role.inputs["assumeRolePolicy"])
-        assert trusted["Principal"] == {"AWS": [EXISTING]}
+        assert trusted["Principal"] == {
+            "AWS": [EXISTING, f"arn:aws:iam::{HUB_ACCOUNT}:role/{names.PREFIX}-operator"]
+        }
         assert trusted["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-abcdefghij"
         assert "sts:ExternalId" in trusted["Condition"]["StringEquals"]

@@ -39,31 +39,63 @@ EC2_READS = (
     "ec2:DescribeAvailabilityZones",
     "ec2:DescribeAccountAttributes",
 )
-EC2_LAUNCH_WRITES = (
+# DRS launches recovery instances with the caller's permissions (forward access
+# sessions), so every EC2 write carries aws:ViaAWSService; writes to existing
+# resources also need DRS's own tag, as in AWS's managed DRS policies.
+MANAGED_TAG = "AWSElasticDisasterRecoveryManaged"
+VIA_DRS = {"Bool": {"aws:ViaAWSService": "true"}}
+MANAGED_BY_DRS = {
+    "Bool": {"aws:ViaAWSService": "true"},
+    "Null": {f"aws:ResourceTag/{MANAGED_TAG}": "false"},
+}
+EC2_CREATES = (
     "ec2:RunInstances",
-    "ec2:StartInstances",
-    "ec2:StopInstances",
-    "ec2:TerminateInstances",
-    "ec2:ModifyInstanceAttribute",
     "ec2:CreateVolume",
-    "ec2:AttachVolume",
-    "ec2:DetachVolume",
-    "ec2:DeleteVolume",
     "ec2:CreateSnapshot",
-    "ec2:DeleteSnapshot",
-    "ec2:CreateTags",
     "ec2:CreateLaunchTemplate",
-    "ec2:CreateLaunchTemplateVersion",
-    "ec2:ModifyLaunchTemplate",
     "ec2:CreateSecurityGroup",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupEgress",
 )
-EC2_RESOURCE_TYPES = (
+# (actions, resource types) on resources DRS created and tagged
+EC2_MANAGED_WRITES = (
+    (
+        (
+            "ec2:StartInstances",
+            "ec2:StopInstances",
+            "ec2:TerminateInstances",
+            "ec2:ModifyInstanceAttribute",
+            "ec2:AttachVolume",
+            "ec2:DetachVolume",
+        ),
+        ("instance/*",),
+    ),
+    (("ec2:AttachVolume", "ec2:DetachVolume", "ec2:DeleteVolume"), ("volume/*",)),
+    (
+        (
+            "ec2:CreateLaunchTemplateVersion",
+            "ec2:ModifyLaunchTemplate",
+            "ec2:DeleteLaunchTemplateVersions",
+        ),
+        ("launch-template/*",),
+    ),
+    (
+        (
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupEgress",
+        ),
+        ("security-group/*",),
+    ),
+)
+EC2_LAUNCH_WRITES = tuple(
+    sorted(
+        {*EC2_CREATES, "ec2:CreateTags", "ec2:DeleteSnapshot"}
+        | {a for actions, _ in EC2_MANAGED_WRITES for a in actions}
+    )
+)
+# what RunInstances and the other creates name (snapshots and AMIs have no account)
+EC2_CREATE_TYPES = (
     "instance/*",
     "volume/*",
-    "snapshot/*",
     "launch-template/*",
     "security-group/*",
     "subnet/*",
@@ -76,9 +108,21 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
     def drs(*kinds: str) -> list[str]:
         return arns("drs", account_id, regions, *kinds)
 
-    images = [f"arn:aws:ec2:{r}::image/*" for r in sorted(set(regions))] + arns(
-        "ec2", account_id, regions, "image/*"
-    )
+    def ec2(*kinds: str) -> list[str]:
+        return arns("ec2", account_id, regions, *kinds)
+
+    def unowned(kind: str) -> list[str]:  # EC2 snapshot and AMI ARNs carry no account
+        return [f"arn:aws:ec2:{r}::{kind}" for r in sorted(set(regions))]
+
+    managed = [
+        statement(
+            f"Ec2Managed{''.join(k.split('/')[0].title().replace('-', '') for k in kinds)}",
+            actions,
+            ec2(*kinds),
+            condition=MANAGED_BY_DRS,
+        )
+        for actions, kinds in EC2_MANAGED_WRITES
+    ]
     return ModuleIam(
         read=[
             statement("DrsRead", DRS_READS, "*", condition=in_regions(regions)),
@@ -89,7 +133,7 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
             statement(
                 "DrsResourceRead",
                 DRS_RESOURCE_READS,
-                drs("source-server/*", "recovery-instance/*", "job/*"),
+                drs("source-server/*", "job/*"),
             ),
             statement("Ec2Read", EC2_READS, "*", condition=in_regions(regions)),
             statement(
@@ -108,7 +152,7 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
                     "drs:UpdateLaunchConfiguration",
                     "drs:CreateRecoveryInstanceForDrs",
                 ],
-                drs("source-server/*", "recovery-instance/*"),
+                drs("source-server/*"),
             ),
             statement(
                 "DrsTerminateRecoveryInstances",
@@ -118,9 +162,26 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
             statement("DrsTagJobs", ["drs:TagResource"], drs("job/*", "recovery-instance/*")),
             statement(
                 "Ec2Launch",
-                EC2_LAUNCH_WRITES,
-                arns("ec2", account_id, regions, *EC2_RESOURCE_TYPES) + images,
+                EC2_CREATES,
+                ec2(*EC2_CREATE_TYPES) + unowned("snapshot/*") + unowned("image/*"),
+                condition=VIA_DRS,
             ),
+            statement(
+                "Ec2TagOnCreate",
+                ["ec2:CreateTags"],
+                ec2(*EC2_CREATE_TYPES) + unowned("snapshot/*"),
+                condition={
+                    **VIA_DRS,
+                    "StringEquals": {"ec2:CreateAction": sorted(a[4:] for a in EC2_CREATES)},
+                },
+            ),
+            statement(
+                "Ec2ManagedSnapshot",
+                ["ec2:DeleteSnapshot"],
+                unowned("snapshot/*"),
+                condition=MANAGED_BY_DRS,
+            ),
+            *managed,
             statement(
                 "PassRecoveryInstanceRole",
                 ["iam:PassRole"],
