@@ -23,6 +23,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.route53_health_check",
     "drorch.modules.cloudwatch_alarm",
     "drorch.modules.elasticache_global",
+    "drorch.modules.dynamodb_global",
 )
 
 

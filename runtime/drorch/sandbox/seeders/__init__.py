@@ -28,6 +28,7 @@ from drorch.sandbox.seeders.base import (
 from drorch.sandbox.seeders.cache import ElastiCacheReplicationGroup, MemoryDbCluster
 from drorch.sandbox.seeders.compute import AutoscalingGroup, Ec2Instance, EcsService
 from drorch.sandbox.seeders.dns import Route53Zone
+from drorch.sandbox.seeders.dynamodb import DynamoDbTable
 from drorch.sandbox.seeders.monitoring import CloudWatchAlarm
 from drorch.sandbox.seeders.rds import AuroraCluster, RdsInstance
 from drorch.sandbox.seeders.serverless import EventBridgeRule, LambdaFunction
@@ -50,6 +51,7 @@ SEEDERS: dict[str, Seeder] = {
         Ec2Instance(),
         SsmDocument(),
         CloudWatchAlarm(),
+        DynamoDbTable(),
     )
 }
 

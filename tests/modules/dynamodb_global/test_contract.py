@@ -1,0 +1,186 @@
+"""dynamodb-global against the sandbox's global tables (simulated clock).
+
+The world: global table ``claims`` created in us-east-1 (the account's source region)
+with a replica in us-east-2 (the recovery region, where every case runs), both with
+point-in-time recovery, and a few items.
+"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from drorch.modules import REGISTRY
+from drorch.sandbox.seeders import SeedContext, seed_resource
+from tests.modules.contract import (
+    Case,
+    ModuleContract,
+    Phase,
+    Run,
+    Staging,
+    discover,
+    idempotency_key,
+    staging,
+)
+
+SOURCE = "us-east-1"
+SELECTOR = {"ids": ["claims"]}
+TAGS = {"dr:enabled": "true", "dr:wave": "1", "Application": "claims"}
+RESTORE = {"drillRestore": True, "maxReplicationLatencySeconds": 30}
+
+
+def global_table(world: Staging, pitr: bool = True) -> None:
+    session = world.sandbox.admin_session(world.account_id, SOURCE)
+    seed_resource(
+        SeedContext(session, world.account_id, SOURCE),
+        {
+            "account": world.account.name,
+            "type": "dynamodb-table",
+            "name": "claims",
+            "replicaRegions": [world.region],
+            "pointInTimeRecovery": pitr,
+            "sampleItems": 7,
+            "tags": TAGS,
+        },
+    )
+
+
+def tables(world: Staging) -> list[str]:
+    return sorted(world.admin("dynamodb").list_tables()["TableNames"])
+
+
+def untouched(world: Staging) -> None:
+    table = world.admin("dynamodb").describe_table(TableName="claims")["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    assert table["Replicas"] == [{"RegionName": SOURCE, "ReplicaStatus": "ACTIVE"}]
+
+
+def restored_and_deleted(world: Staging, run: Run) -> None:
+    untouched(world)
+    [activate] = run.phases[0].final.resources
+    copy = activate.detail["drillCopy"]
+    assert copy.startswith("drorch-drill-") and copy.endswith("-claims")
+    assert activate.detail["copyItems"] == 7
+    assert activate.detail["latencySeconds"] == {SOURCE: pytest.approx(0.45)}
+    [cleanup] = run.phases[1].final.resources
+    assert cleanup.detail["deleted"] == [copy]
+    assert tables(world) == ["claims"]
+
+
+def verified(world: Staging, run: Run) -> None:
+    untouched(world)
+    [activate] = run.phases[1].final.resources
+    assert activate.detail["replicas"] == {SOURCE: "ACTIVE"}
+    assert activate.detail["latencySeconds"] == {SOURCE: pytest.approx(0.45)}
+    writes = [c for c in run.calls if c.service == "dynamodb" and c.operation not in READS]
+    assert writes == [], writes  # ACTIVATE and REPLICATE only read
+
+
+READS = {"ListTables", "DescribeTable", "ListTagsOfResource"}
+
+
+def lagging(world: Staging) -> None:
+    global_table(world)
+    world.sandbox.faults.lag_global_replication("dynamodb", "claims", 95, region=world.region)
+
+
+def without_pitr(world: Staging) -> None:
+    global_table(world, pitr=False)
+
+
+class TestDynamoDbGlobalContract(ModuleContract):
+    module = "dynamodb-global"
+    cases = (
+        Case(
+            "drill-with-restore",
+            (Phase("ACTIVATE", RESTORE, poll_seconds=300), Phase("CLEANUP")),
+            drill=True,
+            seed=global_table,
+            selector=SELECTOR,
+            writes=(("dynamodb", "RestoreTableToPointInTime"), ("dynamodb", "DeleteTable")),
+            check=restored_and_deleted,
+        ),
+        Case(
+            "failover",
+            (
+                Phase("INSTANTIATE"),
+                Phase("ACTIVATE", {"maxReplicationLatencySeconds": 30}),
+                Phase("REPLICATE"),
+            ),
+            seed=global_table,
+            selector={"tags": {"Application": "claims"}},
+            effect=tables,
+            check=verified,
+        ),
+        Case(
+            "latency-too-high",
+            (
+                Phase(
+                    "ACTIVATE",
+                    {"maxReplicationLatencySeconds": 30},
+                    expect="FAILED",
+                    error="the replica in us-east-2 is 95 s behind us-east-1",
+                ),
+            ),
+            seed=lagging,
+            selector=SELECTOR,
+            extra=True,
+        ),
+        Case(
+            "drill-restore-without-pitr",
+            (
+                Phase(
+                    "ACTIVATE",
+                    RESTORE,
+                    expect="FAILED",
+                    error="turn on point-in-time recovery for the replica in this region",
+                ),
+            ),
+            drill=True,
+            seed=without_pitr,
+            selector=SELECTOR,
+            extra=True,
+        ),
+    )
+
+
+def test_a_throttled_restore_is_raised_for_the_state_machine_to_retry() -> None:
+    module = REGISTRY["dynamodb-global"]
+    case = Case(
+        "throttled", (Phase("ACTIVATE", RESTORE),), drill=True, seed=global_table, selector=SELECTOR
+    )
+    with staging(case) as world:
+        resources = discover(module, world, case)
+        world.sandbox.faults.throttle("dynamodb", "RestoreTableToPointInTime", times=None)
+        with pytest.raises(ClientError) as raised:
+            module.start(
+                world.ctx(True), "ACTIVATE", resources, RESTORE, True, idempotency_key("ACTIVATE")
+            )
+        assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+        assert tables(world) == ["claims"]
+
+
+def test_the_drill_guard_refuses_to_delete_anything_but_a_drill_copy() -> None:
+    module = REGISTRY["dynamodb-global"]
+    assert module.is_disruptive("DeleteTable", {"TableName": "claims"})
+    assert not module.is_disruptive("DeleteTable", {"TableName": "drorch-drill-0badc0de-claims"})
+    assert module.is_disruptive("UpdateTable", {"TableName": "drorch-drill-0badc0de-claims"})
+
+
+def test_a_table_without_replicas_is_excluded_and_said_so() -> None:
+    module = REGISTRY["dynamodb-global"]
+
+    def plain(world: Staging) -> None:
+        session = world.sandbox.admin_session(world.account_id, world.region)
+        seed_resource(
+            SeedContext(session, world.account_id, world.region),
+            {"account": world.account.name, "type": "dynamodb-table", "name": "local-only"},
+        )
+
+    case = Case("plain", (Phase("ACTIVATE"),), seed=plain, selector={"ids": ["local-only"]})
+    with staging(case) as world:
+        found = module.discover(world.ctx(), {"ids": ["local-only"]})
+    assert list(found) == []
+    assert [e.reasons for e in found.excluded] == [
+        ("not a global table: it has no replicas in other regions",)
+    ]
