@@ -19,6 +19,16 @@ WAVES = tuple(str(n) for n in range(1, 6))
 PRIORITY_DEFAULTS = {"critical": (15, 1), "high": (30, 2), "medium": (60, 3), "low": (240, 4)}
 
 
+def known_strategies() -> tuple[str, ...]:
+    """TRS App. T's strategy values, then those the registered modules declare beyond
+    them (``rds``, ``aurora``, ...: strategy routing, :mod:`drorch.modules.routing`)."""
+    try:
+        from drorch.modules.routing import declared_strategies
+    except ImportError:  # pragma: no cover - the tag rules without the modules package
+        return STRATEGIES
+    return STRATEGIES + tuple(sorted(declared_strategies() - set(STRATEGIES)))
+
+
 @dataclass(frozen=True)
 class TagCheck:
     dr_enabled: bool
@@ -52,7 +62,7 @@ def check_tags(tags: Mapping[str, str]) -> TagCheck:
     for key, allowed in (
         (names.TAG_WAVE, WAVES),
         (names.TAG_PRIORITY, PRIORITIES),
-        (names.TAG_STRATEGY, STRATEGIES),
+        (names.TAG_STRATEGY, known_strategies()),
     ):
         if key not in tags:
             errors.append(f"{key} is missing")

@@ -157,6 +157,14 @@ def health_check_entries(raw: Any) -> tuple[list[Mapping[str, Any]], int | None]
     return [], None
 
 
+def _routes(types: list[str], modules: Mapping[str, Any] | None) -> list[list[str] | None]:
+    if not modules:
+        return [None] * len(types)
+    from drorch.modules.routing import wave_routes
+
+    return wave_routes(types, modules)
+
+
 def _selector(raw: dict | None, number: int, customer: str, environment: str) -> Selector:
     if raw is None:  # TRS 2.0 manifests: the wave comes from the dr:wave tag
         return Selector(
@@ -186,17 +194,26 @@ def build(document: dict, modules: Mapping[str, Any] | None = None) -> Manifest:
         else:
             depends_on = (previous[index],) if previous.get(index) else ()
         groups = []
-        for position, tech in enumerate(raw["technologies"]):
+        routes = _routes([t["type"] for t in raw["technologies"]], modules)
+        for position, (tech, route) in enumerate(zip(raw["technologies"], routes, strict=True)):
             group_name = tech.get("name", f"{tech['type']}-{position}")
-            groups.append(
-                ModuleGroup(
-                    id=group_id(name, group_name),
-                    type=tech["type"],
-                    name=group_name,
-                    selector=_selector(tech.get("selector"), number, customer, environment),
-                    parameters=dict(tech.get("parameters", {})),
+            selector = _selector(tech.get("selector"), number, customer, environment)
+            # a TRS category (database, ...): one group per module its resources' dr:recovery-
+            # strategy tags can name (drorch.modules.routing); else the group of one module
+            for kind, routed_from in (
+                [(m, tech["type"]) for m in route] if route else [(tech["type"], "")]
+            ):
+                member = f"{group_name}-{kind}" if routed_from else group_name
+                groups.append(
+                    ModuleGroup(
+                        id=group_id(name, member),
+                        type=kind,
+                        name=member,
+                        selector=selector,
+                        parameters=dict(tech.get("parameters", {})),
+                        routed_from=routed_from,
+                    )
                 )
-            )
         waves.append(
             Wave(
                 name=name,

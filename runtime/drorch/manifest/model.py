@@ -60,6 +60,10 @@ class ModuleGroup:
     run_in_drill: bool | None = None  # None: the module's default
     phases: tuple[str, ...] = ()  # steps and checks: the phases they run in (empty: default)
     timeout_minutes: int | None = None  # None: the wave's
+    # the TRS technology category (``database``, ...) the group was made from: it hands
+    # the module only the resources of the module's dr:recovery-strategy values
+    # (drorch.modules.routing); "" for a group the manifest names itself
+    routed_from: str = ""
 
     @property
     def is_step(self) -> bool:

@@ -69,6 +69,7 @@ from drorch.modules.drs.settings import (
     default_settings_dir,
     launch_settings_schema,
 )
+from drorch.modules.routing import not_mine
 
 RESOURCE_TYPE = "drs:source-server"
 STATE_VERSION = 1
@@ -146,6 +147,7 @@ class DrsModule(Module):
     aliases = ("DRS", "enhanced_drs", "drs_recovery")
     resource_types = (RESOURCE_TYPE,)
     identified_by = "source server id (s-...), its ARN, or its hostname"
+    strategies = ("drs",)  # a server tagged for another strategy is excluded (routing)
     probes = PROBES
     sandbox_extension = "drorch.modules.drs.sandbox"
 
@@ -195,6 +197,12 @@ class DrsModule(Module):
             if not tags_match(tags, wanted_tags):
                 continue
             name = _hostname(server)
+            elsewhere = not_mine(self, tags)  # tagged sql-ag, rds, ...: never launched here
+            if elsewhere:
+                found.excluded.append(
+                    Exclusion(server_id, arn, ctx.account_id, ctx.region, name, (elsewhere,))
+                )
+                continue
             problems = replication_problems(server)
             if problems:
                 found.excluded.append(
