@@ -23,6 +23,7 @@ from drorch.errors import DrorchError
 from drorch.manifest import Manifest, ModuleGroup, Wave
 from drorch.manifest.model import END_OF_RUN
 from drorch.modules.base import AccountContext, Module, Resource
+from drorch.modules.routing import split_by_strategy
 from drorch.modules.steps import STEP_RESOURCE_TYPE
 from drorch.tags import check_tags
 
@@ -171,6 +172,9 @@ def discover_group(
         )
         resources = module.discover(ctx, group.selector)
         kept, excluded, skipped = sort_resources(list(resources), access.account_id)
+        if group.routed_from:  # a TRS category's group: only its module's strategies
+            kept, strayed = split_by_strategy(kept, module)
+            excluded += strayed
         for exclusion in getattr(resources, "excluded", []):  # the module's own exclusions
             excluded.append(exclusion.to_dict())
         found.resources[access.account_id] = kept

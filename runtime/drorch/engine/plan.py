@@ -87,6 +87,8 @@ def build_plan(
             "name": group.name,
             "module": group.type,
             "failurePolicy": group.failure_policy if group.is_step else None,
+            # a TRS category's group: its module gets the resources of its strategies
+            "routedFrom": group.routed_from or None,
         }
 
     def accounts_of(group: Any) -> list[str]:
