@@ -32,6 +32,7 @@ from drorch.sandbox.seeders.dynamodb import DynamoDbTable
 from drorch.sandbox.seeders.monitoring import CloudWatchAlarm
 from drorch.sandbox.seeders.rds import AuroraCluster, RdsInstance
 from drorch.sandbox.seeders.serverless import EventBridgeRule, LambdaFunction
+from drorch.sandbox.seeders.sqlserver import SqlServerAvailabilityGroup
 from drorch.sandbox.seeders.ssm import SsmDocument
 from drorch.sandbox.seeders.storage import EfsFileSystem
 
@@ -52,6 +53,7 @@ SEEDERS: dict[str, Seeder] = {
         SsmDocument(),
         CloudWatchAlarm(),
         DynamoDbTable(),
+        SqlServerAvailabilityGroup(),
     )
 }
 
