@@ -24,6 +24,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.cloudwatch_alarm",
     "drorch.modules.elasticache_global",
     "drorch.modules.dynamodb_global",
+    "drorch.modules.memorydb",
     "drorch.modules.sqlserver_ag",
 )
 

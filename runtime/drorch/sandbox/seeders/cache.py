@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from drorch.sandbox.seeders.base import (
     GLOBAL_REGION,
     SeedContext,
@@ -219,8 +221,16 @@ class MemoryDbCluster(Seeder):
     type = "memorydb-cluster"
     description = (
         "A MemoryDB cluster and its subnet group (<name>-subnets) in the context's subnets. "
-        "moto 5.2.1 ignores Engine/EngineVersion (it reports 7.1) and does not implement "
-        "multi-Region clusters, so none are seeded."
+        "With multiRegionCluster the cluster is the regional cluster of a MemoryDB "
+        "Multi-Region cluster with that name suffix (the first entry creates it; node type "
+        "and engine come from it). With exports its snapshot is exported as a DR pipeline "
+        "would: CreateSnapshot, CopySnapshot to the S3 bucket <bucket>-<region> in the "
+        "cluster's region, then each RDB file copied to the bucket in exports.region (what S3 "
+        "replication does), and a MemoryDB subnet group <name>-dr tagged "
+        "drorch:memorydb-source=<name> (and the entry's tags) is made there: the landing zone "
+        "the memorydb module restores into. moto 5.2.1 reports engine version 7.1 whatever "
+        "is asked; Multi-Region clusters, CopySnapshot and restores come from the memorydb "
+        "module's sandbox extension."
     )
     name_schema = identifier(f"a MemoryDB cluster name: {_CACHE_RULE}", _CACHE_ID, 40)
     properties = {
@@ -238,6 +248,34 @@ class MemoryDbCluster(Seeder):
             "pattern": "^[a-zA-Z][a-zA-Z0-9-]*$",
             "default": "open-access",
         },
+        "multiRegionCluster": {
+            "type": "string",
+            "pattern": "^[a-zA-Z0-9-]{1,40}$",
+            "description": "the name suffix of a Multi-Region cluster (AWS adds a prefix)",
+        },
+        "exports": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["bucket", "region"],
+            "properties": {
+                "bucket": {
+                    "type": "string",
+                    "pattern": "^[a-z0-9][a-z0-9.-]{2,40}[a-z0-9]$",
+                    "description": "the S3 bucket in the recovery region the RDB files reach",
+                },
+                "region": {
+                    "type": "string",
+                    "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9]$",
+                    "description": "the recovery region",
+                },
+                "snapshot": {
+                    "type": "string",
+                    "pattern": "^[a-zA-Z0-9-]{1,60}$",
+                    "description": "the export's name (default <name>-export); the files "
+                    "are <snapshot>-<shard>.rdb",
+                },
+            },
+        },
     }
     required = ("nodeType",)
 
@@ -248,6 +286,9 @@ class MemoryDbCluster(Seeder):
             ClusterName=spec["name"],
         ):
             raise fail(f"{where}.name", f"MemoryDB cluster {spec['name']!r} already exists")
+        exports = spec.get("exports")
+        if exports and exports["region"] == ctx.region:
+            raise fail(f"{where}.exports.region", "the exports go to another region")
 
     def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:
         memorydb = ctx.client("memorydb")
@@ -280,9 +321,90 @@ class MemoryDbCluster(Seeder):
         }
         if ctx.security_group_id:
             kwargs["SecurityGroupIds"] = ctx.security_groups()
+        seeded = [self.resource(ctx, group_name, subnet_group["ARN"], "subnet-group")]
+        suffix = spec.get("multiRegionCluster")
+        if suffix:
+            multi = _multi_region_cluster(ctx, suffix)
+            if multi is None:
+                multi = memorydb.create_multi_region_cluster(
+                    MultiRegionClusterNameSuffix=suffix,
+                    NodeType=spec["nodeType"],
+                    Engine=engine,
+                    NumShards=spec.get("shards", 1),
+                    TLSEnabled=spec.get("tls", True),
+                    Tags=tags,
+                )["MultiRegionCluster"]
+                seeded.append(
+                    self.resource(
+                        ctx,
+                        multi["MultiRegionClusterName"],
+                        multi["ARN"],
+                        "multi-region-cluster",
+                        GLOBAL_REGION,
+                    )
+                )
+            kwargs["MultiRegionClusterName"] = multi["MultiRegionClusterName"]
         cluster = memorydb.create_cluster(**kwargs)["Cluster"]
         undo.push(f"MemoryDB cluster {name}", lambda: memorydb.delete_cluster(ClusterName=name))
-        return [
-            self.resource(ctx, group_name, subnet_group["ARN"], "subnet-group"),
-            self.resource(ctx, name, cluster["ARN"]),
-        ]
+        seeded.append(self.resource(ctx, name, cluster["ARN"]))
+        from drorch.modules.memorydb.sandbox import as_if_long_ago
+
+        as_if_long_ago(ctx.account_id, ctx.region, name)
+        if spec.get("exports"):
+            seeded += self._export(ctx, spec, tags, undo)
+        return seeded
+
+    def _export(
+        self, ctx: SeedContext, spec: Mapping[str, Any], tags: list[dict[str, str]], undo: Undo
+    ) -> list[SeededResource]:
+        """Snapshot, export to S3 in this region, copy the files to the recovery region's
+        bucket (as S3 replication would) and make the landing zone there."""
+        memorydb, name = ctx.client("memorydb"), spec["name"]
+        exports = spec["exports"]
+        recovery = exports["region"]
+        export = exports.get("snapshot") or f"{name}-export"
+        snapshot = memorydb.create_snapshot(ClusterName=name, SnapshotName=f"{export}-source")
+        local_bucket = f"{exports['bucket']}-{ctx.region}"
+        for bucket, region in ((local_bucket, ctx.region), (exports["bucket"], recovery)):
+            _bucket(ctx.client("s3", region=region), bucket, region)
+        memorydb.copy_snapshot(
+            SourceSnapshotName=snapshot["Snapshot"]["Name"],
+            TargetSnapshotName=export,
+            TargetBucket=local_bucket,
+        )
+        s3 = ctx.client("s3", region=recovery)
+        listed = ctx.client("s3").list_objects_v2(Bucket=local_bucket, Prefix=f"{export}-")
+        for item in listed.get("Contents", []):
+            s3.copy_object(
+                Bucket=exports["bucket"],
+                Key=item["Key"],
+                CopySource={"Bucket": local_bucket, "Key": item["Key"]},
+            )
+        landing = SeedContext(ctx.session, ctx.account_id, recovery)
+        _, subnets = landing.network()
+        zone = landing.client("memorydb").create_subnet_group(
+            SubnetGroupName=f"{name}-dr",
+            Description=f"where the memorydb module restores {name}",
+            SubnetIds=subnets,
+            Tags=[*tags, {"Key": "drorch:memorydb-source", "Value": name}],
+        )["SubnetGroup"]
+        undo.push(
+            f"MemoryDB subnet group {name}-dr in {recovery}",
+            lambda: landing.client("memorydb").delete_subnet_group(SubnetGroupName=f"{name}-dr"),
+        )
+        return [self.resource(ctx, f"{name}-dr", zone["ARN"], "landing-zone", recovery)]
+
+
+def _multi_region_cluster(ctx: SeedContext, suffix: str) -> dict[str, Any] | None:
+    found = ctx.client("memorydb").describe_multi_region_clusters()["MultiRegionClusters"]
+    return next((m for m in found if m["MultiRegionClusterName"].split("-", 1)[-1] == suffix), None)
+
+
+def _bucket(s3: Any, bucket: str, region: str) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**kwargs)
