@@ -22,6 +22,8 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.http_check",
     "drorch.modules.route53_health_check",
     "drorch.modules.cloudwatch_alarm",
+    "drorch.modules.aurora_global",
+    "drorch.modules.rds_instance",
     "drorch.modules.elasticache_global",
     "drorch.modules.dynamodb_global",
     "drorch.modules.memorydb",

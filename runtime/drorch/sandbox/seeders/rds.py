@@ -50,6 +50,15 @@ RDS_ENGINE_VERSIONS = {
 _MASTER_USER = {"postgres": "postgres", "aurora-postgresql": "postgres"}
 
 
+def _ready() -> None:
+    """Seeded clusters and instances are available at once: the sandbox's RDS simulation
+    (``drorch.modules.rds_instance.sandbox``) puts their creation on the simulated clock,
+    so the seeder completes what it scheduled."""
+    from drorch.modules.rds_instance.sandbox import complete_pending
+
+    complete_pending()
+
+
 def _master_user(engine: str) -> str:
     return _MASTER_USER.get(engine, "admin")
 
@@ -223,6 +232,7 @@ class AuroraCluster(Seeder):
                 ),
             )
             seeded.append(self.resource(ctx, instance_id, instance["DBInstanceArn"], "instance"))
+        _ready()
         return seeded
 
 
@@ -346,4 +356,5 @@ class RdsInstance(Seeder):
             f"DB instance {name}",
             lambda: rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True),
         )
+        _ready()
         return [self.resource(ctx, name, instance["DBInstanceArn"])]

@@ -1,0 +1,1110 @@
+"""The aurora-global module: Aurora MySQL and PostgreSQL global databases.
+
+A resource is the global database's member cluster in the recovery Region (the
+secondary that becomes the writer). Discovery asks RDS directly in the recovery Region
+(``DescribeDBClusters`` for the selector's ids and tags, ``DescribeGlobalClusters`` for
+membership): an Aurora cluster that is neither a global member nor a cluster drorch
+detached is excluded and reported; drorch's own drill copies are never discovered.
+
+Phases (each ``start`` + ``status``; the status is read from RDS, never a timer):
+
+* INSTANTIATE (not drill-safe) — adds ``readers.count`` reader instances
+  (``<cluster>-drorch-<n>``, class ``readers.instanceClass``) to the secondary; done
+  when they are ``available``. A retried start finds them by name.
+* ACTIVATE by ``mode``:
+
+  - ``switchover`` (default): ``SwitchoverGlobalCluster``, planned and without data loss.
+    Refused (FAILED, nothing called) unless the primary cluster is ``available`` with an
+    available writer instance and the target is ``connected``.
+  - ``failover``: ``FailoverGlobalCluster`` with ``AllowDataLoss``. The target's
+    ``AuroraGlobalDBReplicationLag`` just before is recorded (the writes at risk);
+    above ``maxReplicationLagSeconds`` the failover is refused.
+  - ``detach-and-promote``: ``RemoveFromGlobalCluster``, for when the primary Region is
+    gone; the cluster is first tagged with the global database and primary it leaves
+    (``drorch:detached-from``, ``drorch:former-primary``) so that REPLICATE can rebuild.
+
+  Done when the target is the writer (a switchover/failover: ``IsWriter`` and no
+  ``FailoverState``; a detach: standalone) and ``available``; a ``FailoverState`` that
+  disappears with the old writer still writing is a FAILED (cancelled) role change. The
+  lag and the duration are in each resource's detail. ``targetRegion`` names another
+  member's Region (a failback towards the original primary).
+* CLEANUP — deletes the drill copies of the resources: clusters named
+  ``drorch-drill-*`` *and* tagged ``drorch:drill-copy-of=<resource>`` (their instances
+  first); nothing else is deleted.
+* REPLICATE (not drill-safe) — makes the old primary Region a secondary again, ready for
+  failback. After a switchover or failover Aurora keeps the old primary in the global
+  database: REPLICATE verifies it is a secondary and waits until it is ``connected``
+  (``pending-resync`` after a failover). After detach-and-promote it creates a new
+  global database from the promoted cluster (``CreateGlobalCluster``), then a secondary
+  cluster and ``failback.instanceCount`` instances in the old primary Region; done when
+  they are available. The old global database and primary are left as they are: they
+  may hold writes the promoted cluster never received.
+
+Drill (ACTIVATE): restores an isolated copy of the secondary in the recovery Region
+(``RestoreDBClusterToPointInTime`` at the latest restorable time, or
+``RestoreDBClusterFromSnapshot`` from its newest snapshot), named ``drorch-drill-...``,
+tagged, without deletion protection, then adds one instance; done when it is available.
+The copy is a new cluster outside the global database. It cannot harm production: the
+drill client refuses every role change (``FailoverGlobalCluster``,
+``SwitchoverGlobalCluster``, ``RemoveFromGlobalCluster``), every change to a global
+database or to a cluster (``Modify*``, ``CreateGlobalCluster``, ``DeleteGlobalCluster``,
+``FailoverDBCluster``, ``RebootDBCluster``), and every create, delete or tag call that
+does not name a ``drorch-drill-*`` copy — before it is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from drorch.modules.aurora_global import iam
+from drorch.modules.aurora_global.probes import LAG_METRIC, PROBES, readiness
+from drorch.modules.base import (
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    AccountContext,
+    Discovered,
+    Exclusion,
+    Finding,
+    LayerMapping,
+    Module,
+    ModuleError,
+    ModuleIam,
+    Resource,
+    ResourceResult,
+    StatusResult,
+    aggregate_status,
+    always,
+    load_schema,
+    selector_field,
+    selector_scope_matches,
+    tags_match,
+)
+from drorch.modules.rds_instance.common import (
+    BROKEN,
+    MANAGED,
+    TAG_COPY_OF,
+    TAG_MANAGED,
+    copy_identifier,
+    copy_tags,
+    dimension_sets,
+    elapsed,
+    fail,
+    is_copy_name,
+    is_drill_copy,
+    is_not_found,
+    iso,
+    latest_metric,
+    name_of,
+    not_a_copy,
+    problem,
+    rds_name,
+    region_of,
+    tag_list,
+    tags_of,
+)
+
+RESOURCE_TYPE = "rds:cluster"
+ENGINES = ("aurora-mysql", "aurora-postgresql")
+STATE_VERSION = 1
+TAG_DETACHED_FROM = "drorch:detached-from"
+TAG_FORMER_PRIMARY = "drorch:former-primary"
+QUIET_POLLS = 3  # polls without FailoverState and without a new writer before FAILED
+
+DISRUPTIVE_CALLS = {
+    "FailoverGlobalCluster": always,
+    "SwitchoverGlobalCluster": always,
+    "RemoveFromGlobalCluster": always,
+    "CreateGlobalCluster": always,
+    "ModifyGlobalCluster": always,
+    "DeleteGlobalCluster": always,
+    "ModifyDBCluster": always,
+    "FailoverDBCluster": always,
+    "RebootDBCluster": always,
+    "StopDBCluster": always,
+    "CreateDBCluster": always,
+    "ModifyDBInstance": always,
+    "RebootDBInstance": always,
+    "DeleteDBCluster": not_a_copy("DBClusterIdentifier"),
+    "DeleteDBInstance": not_a_copy("DBInstanceIdentifier"),
+    "CreateDBInstance": not_a_copy("DBClusterIdentifier"),
+    "AddTagsToResource": not_a_copy("ResourceName"),
+    "RemoveTagsFromResource": not_a_copy("ResourceName"),
+}
+
+PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
+MODES = ("switchover", "failover", "detach-and-promote")
+
+
+def _page(rds: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    return [
+        item
+        for page in rds.get_paginator(operation).paginate(**kwargs)
+        for item in page.get(key, [])
+    ]
+
+
+class AuroraGlobalModule(Module):
+    type = "aurora-global"
+    parameters_schema = PARAMETERS_SCHEMA
+    drill_safe_phases = frozenset({"ACTIVATE", "CLEANUP"})
+    disruptive_calls = DISRUPTIVE_CALLS
+    summary = (
+        "Aurora MySQL/PostgreSQL global databases: pre-warm readers, switchover, failover "
+        "or detach-and-promote, rebuild the old primary Region as a secondary"
+    )
+    drill = (
+        "Restores an isolated copy of the secondary (point in time or latest snapshot) in "
+        "the recovery Region as drorch-drill-*, waits until it is available; CLEANUP deletes "
+        "it. The global database is never touched: the drill client refuses every role "
+        "change, every Modify/Create/Delete of a global database or cluster, and every "
+        "create, delete or tag call that does not name a drorch-drill-* copy."
+    )
+    aliases = ("AuroraMySQL", "AuroraPostgreSQL", "aurora_cluster", "aurora_global")
+    resource_types = (RESOURCE_TYPE,)
+    identified_by = (
+        "DB cluster identifier or ARN in the recovery Region, or the global cluster identifier"
+    )
+    probes = PROBES
+    sandbox_extension = "drorch.modules.aurora_global.sandbox"
+
+    def iam(self, account_id: str, regions: Sequence[str]) -> ModuleIam:
+        return iam.statements(account_id, regions)
+
+    def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
+        return readiness(session, account_id, region)
+
+    def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
+        """Seed 004's AuroraMySQL: ``DBClusterIdentifier`` (the secondary) -> selector ids,
+        ``DBInstanceIdentifier`` (readers to create) -> readers.count, ``DBInstanceClass``
+        -> readers.instanceClass; ``GlobalClusterIdentifier`` is read from RDS."""
+        params = dict(resource.get("parameters") or {})
+        technology: dict[str, Any] = {"type": self.type, "parameters": {"mode": "failover"}}
+        notes = [
+            "mode is failover (the layers module calls FailoverGlobalCluster); "
+            "switchover avoids data loss when the primary is healthy"
+        ]
+        unmapped: list[str] = []
+        reasons: dict[str, str] = {}
+        cluster = params.pop("DBClusterIdentifier", None)
+        if cluster:
+            technology["selector"] = {"ids": [cluster]}
+        readers = params.pop("DBInstanceIdentifier", None)
+        instance_class = params.pop("DBInstanceClass", None)
+        if readers or instance_class:
+            names = readers if isinstance(readers, list) else [readers] if readers else []
+            technology["parameters"]["readers"] = {
+                **({"count": len(names)} if names else {}),
+                **({"instanceClass": instance_class} if instance_class else {}),
+            }
+            if names:
+                path = f"{where}.parameters.DBInstanceIdentifier"
+                unmapped.append(path)
+                reasons[path] = "drorch names the readers it adds <cluster>-drorch-<n>"
+        if params.pop("GlobalClusterIdentifier", None):
+            notes.append("GlobalClusterIdentifier is read from RDS (the cluster's membership)")
+        for key in params:
+            unmapped.append(f"{where}.parameters.{key}")
+        return LayerMapping(technology=technology, unmapped=unmapped, notes=notes, reasons=reasons)
+
+    # --- discovery ----------------------------------------------------------------------
+    def discover(self, ctx: AccountContext, selector: Any) -> Discovered:
+        found = Discovered()
+        if not selector_scope_matches(selector, ctx, RESOURCE_TYPE):
+            return found
+        wanted_tags = selector_field(selector, "tags")
+        ids = {str(i) for i in selector_field(selector, "ids")}
+        rds = ctx.client("rds")
+        try:
+            clusters = _page(
+                rds,
+                "describe_db_clusters",
+                "DBClusters",
+                Filters=[{"Name": "engine", "Values": list(ENGINES)}],
+            )
+            globals_ = _page(rds, "describe_global_clusters", "GlobalClusters")
+        except ClientError as error:
+            fail(error, ctx, "listing Aurora clusters", self.type)
+        membership = {
+            member["DBClusterArn"]: (g["GlobalClusterIdentifier"], member)
+            for g in globals_
+            for member in g.get("GlobalClusterMembers", [])
+        }
+        for cluster in clusters:
+            name, arn = cluster["DBClusterIdentifier"], cluster["DBClusterArn"]
+            tags = tags_of(cluster.get("TagList"))
+            if cluster["Engine"] not in ENGINES or TAG_COPY_OF in tags or is_copy_name(name):
+                continue
+            member = membership.get(arn)
+            global_id = member[0] if member else cluster.get("GlobalClusterIdentifier")
+            names = {name, arn} | ({global_id} if global_id else set())
+            if ids and not names & ids:
+                continue
+            if not tags_match(tags, wanted_tags):
+                continue
+            if member is None and TAG_DETACHED_FROM not in tags:
+                found.excluded.append(
+                    Exclusion(
+                        name,
+                        arn,
+                        ctx.account_id,
+                        ctx.region,
+                        name,
+                        (
+                            "not a member of an Aurora global database (and not one drorch "
+                            "detached)",
+                        ),
+                    )
+                )
+                continue
+            found.append(Resource(name, arn, ctx.account_id, ctx.region, name, tags, RESOURCE_TYPE))
+        found.sort(key=lambda r: r.id)
+        return found
+
+    # --- start / status -----------------------------------------------------------------
+    def start(
+        self,
+        ctx: AccountContext,
+        phase: str,
+        resources: list[Resource],
+        params: dict[str, Any],
+        drill: bool,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        drill = bool(drill or ctx.drill)
+        self.check_phase(phase, drill)
+        params = self.validate_parameters(params, "$.parameters")
+        if not idempotency_key:
+            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
+        items = sorted(
+            (
+                r if isinstance(r, Resource) else Resource.from_dict(r, ctx.account_id)
+                for r in resources
+            ),
+            key=lambda r: r.id,
+        )
+        state: dict[str, Any] = {
+            "v": STATE_VERSION,
+            "phase": phase,
+            "drill": drill,
+            "key": idempotency_key,
+            "mode": params["mode"],
+            "names": {r.id: r.name for r in items},
+            "arns": {r.id: r.arn for r in items},
+            "items": {},
+        }
+        rds = self._rds(ctx, state)
+        for resource in items:
+            item: dict[str, Any] = {"status": RUNNING, "startedAt": ctx.now}
+            state["items"][resource.id] = item
+            if phase == "INSTANTIATE":
+                self._start_readers(ctx, rds, resource, params, item)
+            elif phase == "ACTIVATE" and drill:
+                self._start_copy(ctx, rds, resource, params, state, item)
+            elif phase == "ACTIVATE":
+                self._start_role_change(ctx, rds, resource, params, state, item)
+            elif phase == "CLEANUP":
+                self._start_cleanup(ctx, rds, resource, item)
+            else:
+                self._start_replicate(ctx, rds, resource, params, item)
+        return state
+
+    def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
+        if state.get("phase") != phase:
+            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
+        rds = self._rds(ctx, state)
+        for resource_id, item in sorted(state["items"].items()):
+            if item["status"] != RUNNING:
+                continue
+            if phase == "INSTANTIATE":
+                self._poll_readers(ctx, rds, item)
+            elif phase == "ACTIVATE" and state["drill"]:
+                self._poll_copy(ctx, rds, resource_id, item)
+            elif phase == "ACTIVATE":
+                self._poll_role_change(ctx, item)
+            elif phase == "CLEANUP":
+                self._poll_cleanup(ctx, rds, item)
+            else:
+                self._poll_replicate(ctx, item)
+            if item["status"] != RUNNING:
+                item["finishedAt"] = ctx.now
+                item["durationSeconds"] = elapsed(item.get("startedAt"), ctx)
+        return self._result(state)
+
+    # --- shared -------------------------------------------------------------------------
+    def _rds(self, ctx: AccountContext, state: Mapping[str, Any], region: str | None = None) -> Any:
+        return ctx.client("rds", region=region, guard=self.drill_guard(bool(state.get("drill"))))
+
+    def _result(self, state: dict[str, Any]) -> StatusResult:
+        resources = []
+        for resource_id, item in sorted(state["items"].items()):
+            detail = {
+                k: v
+                for k, v in item.items()
+                if k not in ("status", "error", "quiet", "seen") and v is not None
+            }
+            for key in ("startedAt", "finishedAt"):
+                if key in detail:
+                    detail[key] = iso(detail[key])
+            resources.append(
+                ResourceResult(
+                    resource_id,
+                    state["names"].get(resource_id, resource_id),
+                    item["status"],
+                    detail,
+                    item.get("error"),
+                )
+            )
+        status = aggregate_status(r.status for r in resources)
+        return StatusResult(status, resources, state)
+
+    @staticmethod
+    def _cluster(ctx: AccountContext, rds: Any, identifier: str, doing: str) -> dict | None:
+        try:
+            found = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
+        except ClientError as error:
+            if is_not_found(error):
+                return None
+            fail(error, ctx, doing, "aurora-global")
+        return found[0] if found else None
+
+    @staticmethod
+    def _instance(ctx: AccountContext, rds: Any, identifier: str, doing: str) -> dict | None:
+        try:
+            found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+        except ClientError as error:
+            if is_not_found(error):
+                return None
+            fail(error, ctx, doing, "aurora-global")
+        return found[0] if found else None
+
+    @staticmethod
+    def _global(ctx: AccountContext, rds: Any, identifier: str) -> dict | None:
+        try:
+            found = rds.describe_global_clusters(GlobalClusterIdentifier=identifier)
+        except ClientError as error:
+            if is_not_found(error):
+                return None
+            fail(error, ctx, f"describing global cluster {identifier}", "aurora-global")
+        clusters = found.get("GlobalClusters", [])
+        return clusters[0] if clusters else None
+
+    def _instance_class(
+        self, ctx: AccountContext, rds: Any, cluster: Mapping[str, Any]
+    ) -> str | None:
+        """The class of an instance the cluster already has."""
+        for member in cluster.get("DBClusterMembers") or []:
+            instance = self._instance(
+                ctx, rds, member["DBInstanceIdentifier"], "describing an instance"
+            )
+            if instance:
+                return instance["DBInstanceClass"]
+        return None
+
+    # --- INSTANTIATE: readers in the secondary ------------------------------------------
+    def _start_readers(
+        self, ctx: AccountContext, rds: Any, resource: Resource, params: dict, item: dict
+    ) -> None:
+        readers = {"count": 1, **(params.get("readers") or {})}
+        if readers["count"] == 0:
+            item.update(status=SKIPPED, note="readers.count is 0: nothing to pre-warm")
+            return
+        cluster = self._cluster(ctx, rds, resource.id, "describing the secondary cluster")
+        if cluster is None:
+            item.update(status=FAILED, error=f"DB cluster {resource.id} no longer exists")
+            return
+        instance_class = readers.get("instanceClass") or self._instance_class(ctx, rds, cluster)
+        if instance_class is None:
+            instance_class = self._primary_class(ctx, resource.id, rds, cluster)
+        if instance_class is None:
+            item.update(
+                status=FAILED,
+                error="the secondary has no instance to copy the class from: give readers.instanceClass",
+            )
+            return
+        names = [
+            f"{rds_name(resource.id, limit=63 - len('-drorch-') - 2)}-drorch-{n}"
+            for n in range(1, readers["count"] + 1)
+        ]
+        item.update(instanceClass=instance_class, readers=names)
+        for name in names:
+            if self._instance(ctx, rds, name, "describing a reader") is not None:
+                continue  # a retried start: already asked for
+            try:
+                rds.create_db_instance(
+                    DBInstanceIdentifier=name,
+                    DBClusterIdentifier=cluster["DBClusterIdentifier"],
+                    Engine=cluster["Engine"],
+                    DBInstanceClass=instance_class,
+                    PromotionTier=1,
+                    Tags=tag_list({TAG_MANAGED: MANAGED, "drorch:pre-warm": "true"}),
+                )
+            except ClientError as error:
+                item.update(status=FAILED, error=problem(error, ctx, f"CreateDBInstance {name}"))
+                return
+
+    def _primary_class(
+        self, ctx: AccountContext, resource_id: str, rds: Any, cluster: dict
+    ) -> str | None:
+        global_id = cluster.get("GlobalClusterIdentifier")
+        found = self._global(ctx, rds, global_id) if global_id else None
+        for member in (found or {}).get("GlobalClusterMembers", []):
+            if member.get("IsWriter"):
+                region = region_of(member["DBClusterArn"])
+                other = self._rds(ctx, {}, region)
+                primary = self._cluster(
+                    ctx, other, member["DBClusterArn"], "describing the primary"
+                )
+                return self._instance_class(ctx, other, primary) if primary else None
+        return None
+
+    def _poll_readers(self, ctx: AccountContext, rds: Any, item: dict) -> None:
+        states = {}
+        for name in item["readers"]:
+            instance = self._instance(ctx, rds, name, "describing a reader")
+            states[name] = instance["DBInstanceStatus"] if instance else "missing"
+        item["readerStatus"] = states
+        broken = {n: s for n, s in states.items() if s in BROKEN or s == "missing"}
+        if broken:
+            item.update(
+                status=FAILED,
+                error="readers not available: "
+                + ", ".join(f"{n} is {s}" for n, s in broken.items()),
+            )
+        elif all(s == "available" for s in states.values()):
+            item["status"] = SUCCEEDED
+
+    # --- ACTIVATE (drill): an isolated copy -----------------------------------------------
+    def _start_copy(
+        self,
+        ctx: AccountContext,
+        rds: Any,
+        resource: Resource,
+        params: dict,
+        state: dict,
+        item: dict,
+    ) -> None:
+        options = {"source": "point-in-time", **(params.get("drillCopy") or {})}
+        copy = copy_identifier(resource.id, state["key"])
+        item.update(copy=copy, copySource=options["source"])
+        source = self._cluster(ctx, rds, resource.id, "describing the secondary cluster")
+        if source is None:
+            item.update(status=FAILED, error=f"DB cluster {resource.id} no longer exists")
+            return
+        item["instanceClass"] = (
+            options.get("instanceClass")
+            or self._instance_class(ctx, rds, source)
+            or self._primary_class(ctx, resource.id, rds, source)
+            or "db.r6g.large"
+        )
+        existing = self._cluster(ctx, rds, copy, "looking for the drill copy")
+        if existing is not None:
+            if not is_drill_copy(copy, tags_of(existing.get("TagList")), resource.id):
+                item.update(
+                    status=FAILED,
+                    error=f"a cluster named {copy} exists and is not drorch's drill copy of {resource.id}",
+                )
+            return  # a retried start: the restore was asked for
+        common: dict[str, Any] = {
+            "DBClusterIdentifier": copy,
+            "Tags": copy_tags(resource.id, ctx, state["key"]),
+            "DeletionProtection": False,
+            "CopyTagsToSnapshot": False,
+        }
+        if options.get("dbSubnetGroupName"):
+            common["DBSubnetGroupName"] = options["dbSubnetGroupName"]
+        if options.get("vpcSecurityGroupIds"):
+            common["VpcSecurityGroupIds"] = list(options["vpcSecurityGroupIds"])
+        try:
+            if options["source"] == "latest-snapshot":
+                snapshot = self._latest_snapshot(ctx, rds, resource.id)
+                if snapshot is None:
+                    item.update(
+                        status=FAILED,
+                        error=f"no available cluster snapshot of {resource.id} in {ctx.region}",
+                    )
+                    return
+                item["snapshot"] = snapshot["DBClusterSnapshotIdentifier"]
+                rds.restore_db_cluster_from_snapshot(
+                    SnapshotIdentifier=snapshot["DBClusterSnapshotArn"],
+                    Engine=source["Engine"],
+                    **common,
+                )
+            else:
+                item["restoredTo"] = "latest restorable time"
+                rds.restore_db_cluster_to_point_in_time(
+                    SourceDBClusterIdentifier=resource.id, UseLatestRestorableTime=True, **common
+                )
+        except ClientError as error:
+            item.update(status=FAILED, error=problem(error, ctx, f"restoring {copy}"))
+
+    @staticmethod
+    def _latest_snapshot(ctx: AccountContext, rds: Any, cluster: str) -> dict | None:
+        try:
+            snapshots = _page(
+                rds,
+                "describe_db_cluster_snapshots",
+                "DBClusterSnapshots",
+                DBClusterIdentifier=cluster,
+            )
+        except ClientError as error:
+            fail(error, ctx, f"listing the snapshots of {cluster}", "aurora-global")
+        ready = [
+            s for s in snapshots if s.get("Status") == "available" and s.get("SnapshotCreateTime")
+        ]
+        return max(ready, key=lambda s: s["SnapshotCreateTime"]) if ready else None
+
+    def _poll_copy(self, ctx: AccountContext, rds: Any, resource_id: str, item: dict) -> None:
+        copy = item["copy"]
+        cluster = self._cluster(ctx, rds, copy, "describing the drill copy")
+        if cluster is None:
+            item.update(status=FAILED, error=f"the drill copy {copy} disappeared")
+            return
+        item["copyStatus"] = cluster["Status"]
+        if cluster["Status"] in BROKEN:
+            item.update(status=FAILED, error=f"the drill copy {copy} is {cluster['Status']}")
+            return
+        if cluster["Status"] != "available":
+            return
+        item["copyEndpoint"] = cluster.get("Endpoint")
+        instance_id = f"{copy}-1"
+        instance = self._instance(ctx, rds, instance_id, "describing the drill copy's instance")
+        if instance is None:
+            try:
+                rds.create_db_instance(
+                    DBInstanceIdentifier=instance_id,
+                    DBClusterIdentifier=copy,
+                    Engine=cluster["Engine"],
+                    DBInstanceClass=item["instanceClass"],
+                    Tags=tag_list(tags_of(cluster.get("TagList"))),
+                )
+            except ClientError as error:
+                item.update(
+                    status=FAILED, error=problem(error, ctx, f"CreateDBInstance {instance_id}")
+                )
+            return
+        item["copyInstance"] = instance_id
+        item["copyInstanceStatus"] = instance["DBInstanceStatus"]
+        if instance["DBInstanceStatus"] in BROKEN:
+            item.update(
+                status=FAILED, error=f"the drill copy's instance is {instance['DBInstanceStatus']}"
+            )
+        elif instance["DBInstanceStatus"] == "available":
+            item["status"] = SUCCEEDED
+
+    # --- ACTIVATE: the role change ---------------------------------------------------------
+    def _start_role_change(
+        self,
+        ctx: AccountContext,
+        rds: Any,
+        resource: Resource,
+        params: dict,
+        state: dict,
+        item: dict,
+    ) -> None:
+        mode = params["mode"]
+        item["mode"] = mode
+        cluster = self._cluster(ctx, rds, resource.id, "describing the secondary cluster")
+        if cluster is None:
+            item.update(status=FAILED, error=f"DB cluster {resource.id} no longer exists")
+            return
+        tags = tags_of(cluster.get("TagList"))
+        global_id = cluster.get("GlobalClusterIdentifier") or tags.get(TAG_DETACHED_FROM)
+        item["globalCluster"] = global_id
+        found = self._global(ctx, rds, global_id) if global_id else None
+        members = (found or {}).get("GlobalClusterMembers", [])
+        target_region = params.get("targetRegion") or ctx.region
+        item["targetRegion"] = target_region
+        if target_region == ctx.region:
+            target_arn = cluster["DBClusterArn"]
+        else:
+            target_arn = next(
+                (
+                    m["DBClusterArn"]
+                    for m in members
+                    if region_of(m["DBClusterArn"]) == target_region
+                ),
+                None,
+            )
+            if target_arn is None:
+                item.update(
+                    status=FAILED,
+                    error=f"global cluster {global_id} has no member in {target_region}",
+                )
+                return
+        item["target"] = target_arn
+        member = next((m for m in members if m["DBClusterArn"] == target_arn), None)
+        writer = next((m for m in members if m.get("IsWriter")), None)
+        if writer is not None and writer["DBClusterArn"] != target_arn:
+            item["formerWriter"] = writer["DBClusterArn"]
+        if mode == "detach-and-promote":
+            self._start_detach(ctx, rds, item, cluster, found, member, writer)
+            return
+        if member is None:
+            if not cluster.get("GlobalClusterIdentifier") and TAG_DETACHED_FROM in tags:
+                item.update(
+                    status=SUCCEEDED, note=f"already detached from {global_id}: a standalone writer"
+                )
+            else:
+                item.update(
+                    status=FAILED, error=f"{target_arn} is not a member of a global database"
+                )
+            return
+        state_now = (found or {}).get("FailoverState") or {}
+        if state_now:
+            if state_now.get("ToDbClusterArn") == target_arn:
+                item.update(seen=True, failoverStatus=state_now.get("Status"))
+                return  # a retried start: already under way
+            item.update(
+                status=FAILED,
+                error=f"another switchover or failover of {global_id} is in progress (to {state_now.get('ToDbClusterArn')})",
+            )
+            return
+        if member.get("IsWriter"):
+            item.update(status=SUCCEEDED, note=f"{target_arn} is already the writer of {global_id}")
+            return
+        self._measure_lag(ctx, item, target_arn)
+        if mode == "switchover":
+            refusal = self._switchover_refusal(ctx, writer, member)
+            if refusal:
+                item.update(status=FAILED, error=refusal)
+                return
+        elif (
+            params.get("maxReplicationLagSeconds") is not None
+            and item.get("replicationLagSeconds") is not None
+        ):
+            if item["replicationLagSeconds"] > params["maxReplicationLagSeconds"]:
+                item.update(
+                    status=FAILED,
+                    error=(
+                        f"replication lag {item['replicationLagSeconds']:.1f} s at {item['lagMeasuredAt']} "
+                        f"exceeds maxReplicationLagSeconds {params['maxReplicationLagSeconds']}: a failover "
+                        "now would lose those writes (nothing was called)"
+                    ),
+                )
+                return
+        item["lossAllowed"] = mode == "failover"
+        try:
+            if mode == "switchover":
+                answer = rds.switchover_global_cluster(
+                    GlobalClusterIdentifier=global_id, TargetDbClusterIdentifier=target_arn
+                )
+            else:
+                answer = rds.failover_global_cluster(
+                    GlobalClusterIdentifier=global_id,
+                    TargetDbClusterIdentifier=target_arn,
+                    AllowDataLoss=True,
+                )
+        except ClientError as error:
+            name = "SwitchoverGlobalCluster" if mode == "switchover" else "FailoverGlobalCluster"
+            item.update(status=FAILED, error=problem(error, ctx, name))
+            return
+        failover = answer.get("GlobalCluster", {}).get("FailoverState") or {}
+        item.update(seen=bool(failover), failoverStatus=failover.get("Status"))
+
+    def _switchover_refusal(
+        self, ctx: AccountContext, writer: dict | None, member: dict
+    ) -> str | None:
+        """Why a switchover must not be tried (None: the primary is healthy)."""
+        if writer is None:
+            return "the global database has no writer: use mode failover or detach-and-promote"
+        region = region_of(writer["DBClusterArn"])
+        other = self._rds(ctx, {}, region)
+        try:
+            primary = self._cluster(
+                ctx, other, writer["DBClusterArn"], "describing the primary cluster"
+            )
+        except ModuleError as error:
+            return f"the primary {writer['DBClusterArn']} cannot be described ({error}): use mode failover"
+        if primary is None or primary["Status"] != "available":
+            state = primary["Status"] if primary else "gone"
+            return (
+                f"the primary {writer['DBClusterArn']} is {state}: a switchover needs a healthy "
+                "primary; use mode failover (allows data loss) or detach-and-promote"
+            )
+        writers = [m for m in primary.get("DBClusterMembers") or [] if m.get("IsClusterWriter")]
+        instance = (
+            self._instance(
+                ctx, other, writers[0]["DBInstanceIdentifier"], "describing the primary's writer"
+            )
+            if writers
+            else None
+        )
+        if instance is None or instance["DBInstanceStatus"] != "available":
+            return (
+                f"the primary {writer['DBClusterArn']} has no available writer instance: use mode "
+                "failover (allows data loss) or detach-and-promote"
+            )
+        sync = member.get("SynchronizationStatus", "connected")
+        if sync != "connected":
+            return f"the target is {sync}, not connected to the primary: wait, or use mode failover"
+        return None
+
+    def _measure_lag(self, ctx: AccountContext, item: dict, target_arn: str) -> None:
+        region = region_of(target_arn) or ctx.region
+        cloudwatch = ctx.client("cloudwatch", region=region)
+        name = name_of(target_arn)
+        lag = latest_metric(
+            ctx,
+            cloudwatch,
+            LAG_METRIC,
+            dimension_sets(ctx, cloudwatch, LAG_METRIC, "DBClusterIdentifier", name),
+        )
+        if lag is None:
+            item["lagNote"] = f"no {LAG_METRIC} datapoint in the last 10 minutes"
+            return
+        item.update(replicationLagSeconds=round(lag[0] / 1000.0, 3), lagMeasuredAt=lag[1])
+
+    def _start_detach(
+        self,
+        ctx: AccountContext,
+        rds: Any,
+        item: dict,
+        cluster: dict,
+        found: dict | None,
+        member: dict | None,
+        writer: dict | None,
+    ) -> None:
+        target_arn = item["target"]
+        if member is None:
+            if target_arn != cluster["DBClusterArn"] or TAG_DETACHED_FROM not in tags_of(
+                cluster.get("TagList")
+            ):
+                item.update(
+                    status=FAILED, error=f"{target_arn} is not a member of a global database"
+                )
+            # else: a retried start, the detach was asked for
+            return
+        if member.get("IsWriter"):
+            item.update(
+                status=SUCCEEDED,
+                note=f"{target_arn} is already the writer of {item['globalCluster']}",
+            )
+            return
+        self._measure_lag(ctx, item, target_arn)
+        other = (
+            rds
+            if region_of(target_arn) == ctx.region
+            else self._rds(ctx, {}, region_of(target_arn))
+        )
+        marks = {TAG_DETACHED_FROM: item["globalCluster"]}
+        if writer is not None:
+            marks[TAG_FORMER_PRIMARY] = writer["DBClusterArn"]
+        try:
+            other.add_tags_to_resource(ResourceName=target_arn, Tags=tag_list(marks))
+            other.remove_from_global_cluster(
+                GlobalClusterIdentifier=item["globalCluster"], DbClusterIdentifier=target_arn
+            )
+        except ClientError as error:
+            item.update(status=FAILED, error=problem(error, ctx, "RemoveFromGlobalCluster"))
+            return
+        item["lossAllowed"] = True
+
+    def _poll_role_change(self, ctx: AccountContext, item: dict) -> None:
+        target_arn = item["target"]
+        region = region_of(target_arn) or ctx.region
+        rds = self._rds(ctx, {}, region)
+        cluster = self._cluster(ctx, rds, target_arn, "describing the target cluster")
+        if cluster is None:
+            item.update(status=FAILED, error=f"the target cluster {target_arn} no longer exists")
+            return
+        item["clusterStatus"] = cluster["Status"]
+        if item["mode"] == "detach-and-promote":
+            if cluster.get("GlobalClusterIdentifier"):
+                item["quiet"] = item.get("quiet", 0) + 1
+                if item["quiet"] >= QUIET_POLLS:
+                    item.update(
+                        status=FAILED,
+                        error=f"{target_arn} is still a member of {cluster['GlobalClusterIdentifier']}",
+                    )
+                return
+            writers = [m for m in cluster.get("DBClusterMembers") or [] if m.get("IsClusterWriter")]
+            if cluster["Status"] == "available" and writers:
+                item["status"] = SUCCEEDED
+            elif cluster["Status"] in BROKEN:
+                item.update(status=FAILED, error=f"{target_arn} is {cluster['Status']}")
+            return
+        found = self._global(ctx, rds, item["globalCluster"])
+        failover = (found or {}).get("FailoverState") or {}
+        if failover:
+            item.update(seen=True, failoverStatus=failover.get("Status"))
+            return
+        member = next(
+            (
+                m
+                for m in (found or {}).get("GlobalClusterMembers", [])
+                if m["DBClusterArn"] == target_arn
+            ),
+            None,
+        )
+        if member and member.get("IsWriter") and cluster["Status"] == "available":
+            item.pop("failoverStatus", None)
+            item["status"] = SUCCEEDED
+            return
+        if member and member.get("IsWriter"):
+            return  # the writer, not yet available
+        item["quiet"] = item.get("quiet", 0) + 1
+        if item.get("seen") or item["quiet"] >= QUIET_POLLS:
+            writer = next(
+                (
+                    m["DBClusterArn"]
+                    for m in (found or {}).get("GlobalClusterMembers", [])
+                    if m.get("IsWriter")
+                ),
+                "none",
+            )
+            item.update(
+                status=FAILED,
+                error=(
+                    f"the {item['mode']} of {item['globalCluster']} ended without promoting {target_arn}: "
+                    f"it was cancelled or failed, and the writer is still {writer}"
+                ),
+            )
+
+    # --- CLEANUP: drill copies ---------------------------------------------------------------
+    def _start_cleanup(self, ctx: AccountContext, rds: Any, resource: Resource, item: dict) -> None:
+        try:
+            clusters = _page(rds, "describe_db_clusters", "DBClusters")
+        except ClientError as error:
+            fail(error, ctx, "listing drill copies", self.type)
+        copies = [
+            c
+            for c in clusters
+            if is_drill_copy(c["DBClusterIdentifier"], tags_of(c.get("TagList")), resource.id)
+        ]
+        if not copies:
+            item.update(status=SKIPPED, note="no drill copy to delete")
+            return
+        item["copies"] = sorted(c["DBClusterIdentifier"] for c in copies)
+        for copy in copies:
+            for member in copy.get("DBClusterMembers") or []:
+                self._delete_instance(ctx, rds, member["DBInstanceIdentifier"], item)
+
+    def _delete_instance(self, ctx: AccountContext, rds: Any, name: str, item: dict) -> None:
+        instance = self._instance(ctx, rds, name, "describing a drill copy's instance")
+        if instance is None or instance["DBInstanceStatus"] == "deleting":
+            return
+        try:
+            rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+        except ClientError as error:
+            if not is_not_found(error):
+                item.update(status=FAILED, error=problem(error, ctx, f"DeleteDBInstance {name}"))
+
+    def _poll_cleanup(self, ctx: AccountContext, rds: Any, item: dict) -> None:
+        left = []
+        for name in item["copies"]:
+            cluster = self._cluster(ctx, rds, name, "describing a drill copy")
+            if cluster is None:
+                continue
+            left.append(name)
+            if not is_drill_copy(name, tags_of(cluster.get("TagList"))):
+                item.update(
+                    status=FAILED, error=f"{name} is no longer tagged as a drill copy: not deleted"
+                )
+                return
+            members = cluster.get("DBClusterMembers") or []
+            for member in members:
+                self._delete_instance(ctx, rds, member["DBInstanceIdentifier"], item)
+            if members or cluster["Status"] == "deleting" or item["status"] == FAILED:
+                continue
+            try:
+                rds.delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=True)
+            except ClientError as error:
+                if not is_not_found(error):
+                    item.update(status=FAILED, error=problem(error, ctx, f"DeleteDBCluster {name}"))
+                    return
+        item["remaining"] = left
+        if not left and item["status"] == RUNNING:
+            item["status"] = SUCCEEDED
+            item.pop("remaining")
+            item["deleted"] = item["copies"]
+
+    # --- REPLICATE: the old primary Region as a secondary ------------------------------------
+    def _start_replicate(
+        self, ctx: AccountContext, rds: Any, resource: Resource, params: dict, item: dict
+    ) -> None:
+        cluster = self._cluster(ctx, rds, resource.id, "describing the cluster")
+        if cluster is None:
+            item.update(status=FAILED, error=f"DB cluster {resource.id} no longer exists")
+            return
+        tags = tags_of(cluster.get("TagList"))
+        global_id = cluster.get("GlobalClusterIdentifier")
+        found = self._global(ctx, rds, global_id) if global_id else None
+        members = (found or {}).get("GlobalClusterMembers", [])
+        me = next((m for m in members if m["DBClusterArn"] == cluster["DBClusterArn"]), None)
+        failback = params.get("failback") or {}
+        if me is not None and not me.get("IsWriter"):
+            item.update(
+                status=SKIPPED,
+                note=f"{resource.id} is still a secondary of {global_id}: nothing to fail back from",
+            )
+            return
+        others = [m for m in members if m["DBClusterArn"] != cluster["DBClusterArn"]]
+        if others:
+            # after a switchover or failover: Aurora keeps the old primary as a secondary
+            item.update(
+                mode="verify",
+                globalCluster=global_id,
+                secondaries=[m["DBClusterArn"] for m in others],
+            )
+            return
+        former = tags.get(TAG_FORMER_PRIMARY, "")
+        region = failback.get("region") or region_of(former)
+        if not region:
+            item.update(
+                status=FAILED,
+                error=f"{resource.id} has no former primary on record: give failback.region",
+            )
+            return
+        old_global = tags.get(TAG_DETACHED_FROM) or global_id or resource.id
+        new_global = (
+            global_id or failback.get("globalClusterIdentifier") or rds_name(old_global, "failback")
+        )
+        secondary = failback.get("clusterIdentifier") or rds_name(
+            name_of(former) or resource.id, "failback"
+        )
+        item.update(
+            mode="rebuild",
+            globalCluster=new_global,
+            secondaryRegion=region,
+            secondary=secondary,
+            formerPrimary=former or None,
+        )
+        item["instanceClass"] = (
+            failback.get("instanceClass")
+            or self._instance_class(ctx, rds, cluster)
+            or "db.r6g.large"
+        )
+        item["instanceCount"] = failback.get("instanceCount", 1)
+        item["options"] = {
+            k: failback[k]
+            for k in ("kmsKeyId", "dbSubnetGroupName", "vpcSecurityGroupIds")
+            if k in failback
+        }
+        if found is None:
+            try:
+                rds.create_global_cluster(
+                    GlobalClusterIdentifier=new_global,
+                    SourceDBClusterIdentifier=cluster["DBClusterArn"],
+                )
+            except ClientError as error:
+                item.update(
+                    status=FAILED, error=problem(error, ctx, f"CreateGlobalCluster {new_global}")
+                )
+                return
+        self._advance_rebuild(ctx, item, cluster["Engine"])
+
+    def _advance_rebuild(self, ctx: AccountContext, item: dict, engine: str | None = None) -> None:
+        """Create the secondary and its instances once the global database is there."""
+        remote = self._rds(ctx, {}, item["secondaryRegion"])
+        secondary = self._cluster(ctx, remote, item["secondary"], "describing the new secondary")
+        if secondary is None:
+            found = self._global(ctx, remote, item["globalCluster"])
+            if found is None or found.get("Status") != "available":
+                return
+            options = item.get("options") or {}
+            kwargs: dict[str, Any] = {
+                "DBClusterIdentifier": item["secondary"],
+                "Engine": engine or found["Engine"],
+                "EngineVersion": found.get("EngineVersion"),
+                "GlobalClusterIdentifier": item["globalCluster"],
+                "Tags": tag_list(
+                    {TAG_MANAGED: MANAGED, "drorch:failback-of": item["globalCluster"]}
+                ),
+            }
+            if found.get("StorageEncrypted"):
+                kwargs["StorageEncrypted"] = True
+                if options.get("kmsKeyId"):
+                    kwargs["KmsKeyId"] = options["kmsKeyId"]
+            if options.get("dbSubnetGroupName"):
+                kwargs["DBSubnetGroupName"] = options["dbSubnetGroupName"]
+            if options.get("vpcSecurityGroupIds"):
+                kwargs["VpcSecurityGroupIds"] = list(options["vpcSecurityGroupIds"])
+            try:
+                remote.create_db_cluster(**{k: v for k, v in kwargs.items() if v is not None})
+            except ClientError as error:
+                item.update(
+                    status=FAILED, error=problem(error, ctx, f"CreateDBCluster {item['secondary']}")
+                )
+                return
+            secondary = self._cluster(
+                ctx, remote, item["secondary"], "describing the new secondary"
+            )
+            if secondary is None:
+                return
+        names = [
+            f"{rds_name(item['secondary'], limit=58)}-{n}"
+            for n in range(1, item["instanceCount"] + 1)
+        ]
+        item["secondaryInstances"] = names
+        states: dict[str, str] = {}
+        for name in names:
+            instance = self._instance(ctx, remote, name, "describing the new secondary's instance")
+            if instance is None:
+                try:
+                    remote.create_db_instance(
+                        DBInstanceIdentifier=name,
+                        DBClusterIdentifier=item["secondary"],
+                        Engine=secondary["Engine"],
+                        DBInstanceClass=item["instanceClass"],
+                        Tags=tag_list({TAG_MANAGED: MANAGED}),
+                    )
+                except ClientError as error:
+                    item.update(
+                        status=FAILED, error=problem(error, ctx, f"CreateDBInstance {name}")
+                    )
+                    return
+                states[name] = "creating"
+            else:
+                states[name] = instance["DBInstanceStatus"]
+        item["secondaryStatus"] = secondary["Status"]
+        item["instanceStatus"] = states
+        broken = [f"{n} is {s}" for n, s in states.items() if s in BROKEN]
+        if secondary["Status"] in BROKEN or broken:
+            item.update(
+                status=FAILED,
+                error="; ".join(broken) or f"{item['secondary']} is {secondary['Status']}",
+            )
+        elif secondary["Status"] == "available" and all(s == "available" for s in states.values()):
+            item["status"] = SUCCEEDED
+
+    def _poll_replicate(self, ctx: AccountContext, item: dict) -> None:
+        if item["mode"] == "rebuild":
+            self._advance_rebuild(ctx, item)
+            return
+        rds = self._rds(ctx, {})
+        found = self._global(ctx, rds, item["globalCluster"])
+        if found is None:
+            item.update(
+                status=FAILED, error=f"global cluster {item['globalCluster']} no longer exists"
+            )
+            return
+        if found.get("FailoverState"):
+            item["failoverStatus"] = found["FailoverState"].get("Status")
+            return
+        states = {}
+        for arn in item["secondaries"]:
+            member = next(
+                (m for m in found.get("GlobalClusterMembers", []) if m["DBClusterArn"] == arn), None
+            )
+            if member is None:
+                item.update(status=FAILED, error=f"{arn} left the global database")
+                return
+            if member.get("IsWriter"):
+                item.update(
+                    status=SKIPPED, note=f"{arn} is the writer again: nothing to fail back from"
+                )
+                return
+            remote = self._rds(ctx, {}, region_of(arn))
+            cluster = self._cluster(ctx, remote, arn, "describing the old primary")
+            states[arn] = (
+                f"{cluster['Status'] if cluster else 'gone'}, {member.get('SynchronizationStatus', 'connected')}"
+            )
+        item["secondaryStatus"] = states
+        if all(s == "available, connected" for s in states.values()):
+            item["status"] = SUCCEEDED

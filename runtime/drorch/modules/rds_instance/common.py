@@ -1,0 +1,236 @@
+"""What the two RDS modules share (rds-instance and aurora-global import it).
+
+* the drill copy's name and tags: a drill restores a copy named ``drorch-drill-...`` and
+  tags it ``drorch:drill-copy-of=<source>``; CLEANUP deletes only clusters and instances
+  with both, and the drill guard refuses deleting (or adding to) anything else;
+* RDS errors by kind (not found, throttling, access denied);
+* the replication lag RDS publishes to CloudWatch, read just before a role change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from botocore.exceptions import ClientError
+
+from drorch.modules.base import (
+    AccountContext,
+    ModuleError,
+    error_code,
+    error_message,
+    raise_if_fatal,
+)
+
+COPY_PREFIX = "drorch-drill-"
+TAG_MANAGED = "drorch:managed-by"
+TAG_COPY_OF = "drorch:drill-copy-of"
+TAG_EXECUTION = "drorch:execution"
+TAG_KEY = "drorch:idempotency-key"
+MANAGED = "drorch"
+
+NOT_FOUND = frozenset(
+    {
+        "DBClusterNotFoundFault",
+        "DBInstanceNotFound",
+        "DBInstanceNotFoundFault",
+        "GlobalClusterNotFoundFault",
+        "DBClusterSnapshotNotFoundFault",
+        "DBSnapshotNotFound",
+    }
+)
+# DB instance and cluster statuses from which RDS does not come back by itself
+BROKEN = frozenset(
+    {
+        "failed",
+        "inaccessible-encryption-credentials",
+        "incompatible-network",
+        "incompatible-option-group",
+        "incompatible-parameters",
+        "incompatible-restore",
+        "restore-error",
+        "storage-full",
+        "cloning-failed",
+        "migration-failed",
+    }
+)
+LAG_WINDOW_SECONDS = 600
+
+
+def is_not_found(error: ClientError) -> bool:
+    return error_code(error) in NOT_FOUND
+
+
+def fail(error: ClientError, ctx: AccountContext, doing: str, module: str) -> NoReturn:
+    """Re-raise throttling and access denied; anything else as a ModuleError."""
+    raise_if_fatal(error, ctx, doing)
+    raise ModuleError(
+        f"{module}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
+        f"{error_code(error)}: {error_message(error)}"
+    ) from error
+
+
+def problem(error: ClientError, ctx: AccountContext, doing: str) -> str:
+    """What a failed call says, for a FAILED resource (throttling and access denied are
+    re-raised instead)."""
+    raise_if_fatal(error, ctx, doing)
+    return f"{doing}: {error_code(error)}: {error_message(error)}"
+
+
+def tags_of(tag_list: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in tag_list or []}
+
+
+def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def region_of(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[3] if arn.startswith("arn:") and len(parts) > 5 and parts[3] else None
+
+
+def name_of(arn_or_name: str) -> str:
+    return arn_or_name.rsplit(":", 1)[-1] if arn_or_name.startswith("arn:") else arn_or_name
+
+
+_INVALID = re.compile(r"[^a-z0-9-]+")
+
+
+def rds_name(*parts: str, limit: int = 63) -> str:
+    """An RDS identifier from parts: letters, digits, single hyphens, a letter first."""
+    text = _INVALID.sub("-", "-".join(parts).lower())
+    text = re.sub(r"-{2,}", "-", text).strip("-")
+    if not text or not text[0].isalpha():
+        text = f"d-{text}"
+    return text[:limit].rstrip("-")
+
+
+def copy_identifier(source: str, key: str) -> str:
+    """The drill copy of ``source`` for one execution: stable across retries."""
+    digest = hashlib.sha256(f"{key}|{source}".encode()).hexdigest()[:8]
+    stem = rds_name(name_of(source), limit=63 - len(COPY_PREFIX) - 9)
+    return f"{COPY_PREFIX}{stem}-{digest}"
+
+
+def is_copy_name(name: Any) -> bool:
+    return isinstance(name, str) and name_of(name).lower().startswith(COPY_PREFIX)
+
+
+def copy_tags(source: str, ctx: AccountContext, key: str) -> list[dict[str, str]]:
+    return tag_list(
+        {
+            TAG_MANAGED: MANAGED,
+            TAG_COPY_OF: source,
+            TAG_EXECUTION: ctx.execution_id or "unknown",
+            TAG_KEY: key[:256],
+        }
+    )
+
+
+def is_drill_copy(identifier: str, tags: Mapping[str, str], source: str | None = None) -> bool:
+    """Whether drorch made this cluster or instance as a drill copy (of ``source``)."""
+    return (
+        is_copy_name(identifier)
+        and tags.get(TAG_MANAGED) == MANAGED
+        and TAG_COPY_OF in tags
+        and (source is None or tags[TAG_COPY_OF] == source)
+    )
+
+
+def not_a_copy(field: str) -> Any:
+    """A disruptive-call predicate: the call is disruptive unless ``field`` names a drill
+    copy (``drorch-drill-...``)."""
+
+    def disruptive(params: Mapping[str, Any]) -> bool:
+        return not is_copy_name(params.get(field))
+
+    return disruptive
+
+
+def moment(ctx: AccountContext) -> datetime | None:
+    return datetime.fromtimestamp(ctx.now, UTC) if ctx.now is not None else None
+
+
+def latest_metric(
+    ctx: AccountContext,
+    cloudwatch: Any,
+    metric: str,
+    dimension_sets: Sequence[Sequence[Mapping[str, str]]],
+) -> tuple[float, str] | None:
+    """The latest Maximum of an AWS/RDS metric over the last minutes (value, ISO time), or
+    None when CloudWatch has no datapoint (or the engine gave no clock)."""
+    end = moment(ctx)
+    if end is None or not dimension_sets:
+        return None
+    queries = [
+        {
+            "Id": f"m{index}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/RDS",
+                    "MetricName": metric,
+                    "Dimensions": [dict(d) for d in dimensions],
+                },
+                "Period": 60,
+                "Stat": "Maximum",
+            },
+            "ReturnData": True,
+        }
+        for index, dimensions in enumerate(dimension_sets[:10])
+    ]
+    try:
+        answer = cloudwatch.get_metric_data(
+            MetricDataQueries=queries,
+            StartTime=end - timedelta(seconds=LAG_WINDOW_SECONDS),
+            EndTime=end,
+            ScanBy="TimestampDescending",
+        )
+    except ClientError as error:
+        raise_if_fatal(error, ctx, f"reading {metric} from CloudWatch")
+        return None
+    best: tuple[datetime, float] | None = None
+    for result in answer.get("MetricDataResults", []):
+        for when, value in zip(
+            result.get("Timestamps", []), result.get("Values", []), strict=False
+        ):
+            if best is None or when > best[0]:
+                best = (when, float(value))
+    if best is None:
+        return None
+    return best[1], best[0].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def dimension_sets(
+    ctx: AccountContext, cloudwatch: Any, metric: str, dimension: str, value: str
+) -> list[list[dict[str, str]]]:
+    """The dimension sets CloudWatch has for ``metric`` with ``dimension=value``."""
+    try:
+        answer = cloudwatch.list_metrics(
+            Namespace="AWS/RDS",
+            MetricName=metric,
+            Dimensions=[{"Name": dimension, "Value": value}],
+        )
+    except ClientError as error:
+        raise_if_fatal(error, ctx, f"listing {metric} in CloudWatch")
+        return []
+    found = [
+        [{"Name": d["Name"], "Value": d["Value"]} for d in m.get("Dimensions", [])]
+        for m in answer.get("Metrics", [])
+    ]
+    return found or [[{"Name": dimension, "Value": value}]]
+
+
+def elapsed(started: float | None, ctx: AccountContext) -> float | None:
+    if started is None or ctx.now is None:
+        return None
+    return round(ctx.now - started, 1)
+
+
+def iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
