@@ -35,7 +35,7 @@ def global_table(world: Staging, pitr: bool = True) -> None:
         SeedContext(session, world.account_id, SOURCE),
         {
             "account": world.account.name,
-            "type": "dynamodb-table",
+            "type": "dynamodb-global-table",
             "name": "claims",
             "replicaRegions": [world.region],
             "pointInTimeRecovery": pitr,
@@ -171,10 +171,11 @@ def test_a_table_without_replicas_is_excluded_and_said_so() -> None:
     module = REGISTRY["dynamodb-global"]
 
     def plain(world: Staging) -> None:
-        session = world.sandbox.admin_session(world.account_id, world.region)
-        seed_resource(
-            SeedContext(session, world.account_id, world.region),
-            {"account": world.account.name, "type": "dynamodb-table", "name": "local-only"},
+        world.admin("dynamodb").create_table(
+            TableName="local-only",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
         )
 
     case = Case("plain", (Phase("ACTIVATE"),), seed=plain, selector={"ids": ["local-only"]})

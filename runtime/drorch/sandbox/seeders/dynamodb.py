@@ -1,4 +1,4 @@
-"""DynamoDB tables, optionally global tables (version 2019.11.21) with replicas."""
+"""DynamoDB global tables (version 2019.11.21): a table and its replicas."""
 
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ _KEY = {
 }
 
 
-class DynamoDbTable(Seeder):
-    type = "dynamodb-table"
+class DynamoDbGlobalTable(Seeder):
+    type = "dynamodb-global-table"
     description = (
-        "A DynamoDB table (on-demand unless readCapacity/writeCapacity are given) with "
-        "point-in-time recovery, and with replicaRegions a global table (version 2019.11.21, "
-        "replicas added with UpdateTable ReplicaUpdates through the dynamodb-global module's "
-        "sandbox extension; point-in-time recovery is turned on in every replica). "
+        "A DynamoDB global table (version 2019.11.21): the table in the entry's region "
+        "(on-demand unless readCapacity/writeCapacity are given) and a replica in each of "
+        "replicaRegions, added with UpdateTable ReplicaUpdates through the dynamodb-global "
+        "module's sandbox extension; point-in-time recovery is turned on in every replica. "
         "sampleItems puts that many items before the replicas are made. Seeded replicas are "
         "ACTIVE at once, as if created an hour ago."
     )
@@ -54,11 +54,13 @@ class DynamoDbTable(Seeder):
             "type": "array",
             "items": _REGION,
             "uniqueItems": True,
+            "minItems": 1,
             "maxItems": 10,
             "description": "regions of the other replicas (the entry's region holds the first)",
         },
         "sampleItems": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0},
     }
+    required = ("replicaRegions",)
     constraints = {"dependentRequired": {"readCapacity": ["writeCapacity"]}}
 
     def check(self, ctx: SeedContext, spec: Mapping[str, Any], where: str) -> None:
