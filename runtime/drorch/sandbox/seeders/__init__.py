@@ -28,7 +28,6 @@ from drorch.sandbox.seeders.base import (
 from drorch.sandbox.seeders.cache import ElastiCacheReplicationGroup, MemoryDbCluster
 from drorch.sandbox.seeders.compute import AutoscalingGroup, Ec2Instance, EcsService
 from drorch.sandbox.seeders.dns import Route53Zone
-from drorch.sandbox.seeders.dynamodb import DynamoDbTable
 from drorch.sandbox.seeders.dynamodb import DynamoDbGlobalTable
 from drorch.sandbox.seeders.monitoring import CloudWatchAlarm
 from drorch.sandbox.seeders.rds import AuroraCluster, RdsInstance
@@ -53,7 +52,6 @@ SEEDERS: dict[str, Seeder] = {
         Ec2Instance(),
         SsmDocument(),
         CloudWatchAlarm(),
-        DynamoDbTable(),
         DynamoDbGlobalTable(),
         SqlServerAvailabilityGroup(),
     )
