@@ -54,7 +54,7 @@ def test_execute_with_a_rejected_gate_exits_1(capsys, tmp_path):
     assert [g["decision"] for g in final["gates"]] == ["rejected"]
     # INSTANTIATE ran before the approval gate; nothing was launched after it
     assert {r["phase"] for r in final["resources"]} == {"INSTANTIATE"}
-    assert len(final["resources"]) == 11
+    assert len(final["resources"]) == 10  # the DRS servers (acme-sqldw-01 is sql-ag's)
 
 
 def test_manifest_plan_is_a_dry_run(capsys):
@@ -66,7 +66,11 @@ def test_manifest_plan_is_a_dry_run(capsys):
     phases = {p["phase"]: p for p in result["plan"]["phases"]}
     assert set(phases) == {"INSTANTIATE", "ACTIVATE"} and phases["ACTIVATE"]["approval"] is True
     data = result["groups"]["data-servers"]["resources"]["333333333333"]
-    assert sorted(r["name"] for r in data) == ["acme-ora-01", "acme-ora-02", "acme-sqldw-01"]
+    assert sorted(r["name"] for r in data) == ["acme-ora-01", "acme-ora-02"]
+    excluded = {e["name"]: e["reasons"] for e in result["groups"]["data-servers"]["excluded"]}
+    assert excluded["acme-sqldw-01"] == [
+        "dr:recovery-strategy=sql-ag: recovered by the sqlserver-ag module, not by drs"
+    ]
 
 
 def test_commands_that_need_a_deployed_hub_say_so(capsys):

@@ -43,7 +43,7 @@ def test_the_example_manifest_finds_each_tier_in_its_account(
         hub.accounts[n].account_id for n in ("staging-data", "staging-app", "staging-web")
     )
     assert summary.counts() == {
-        "data-servers": {data: 3},
+        "data-servers": {data: 2},  # acme-sqldw-01 is sqlserver-ag's (dr:recovery-strategy)
         "app-servers": {app: 5},
         "web-servers": {web: 3},
         # wave actions and checks: one resource (the step) where each runs
@@ -52,10 +52,10 @@ def test_the_example_manifest_finds_each_tier_in_its_account(
         "web-check-web-5xx": {web: 1},
         "end-of-run-check-claims-health": {"hub": 1},
     }
-    assert summary.discovered == 15
+    assert summary.discovered == 14
     targets = summary.rto_targets()
     assert {g: targets[g] for g in ("data-servers", "app-servers", "web-servers")} == {
-        "data-servers": 15,
+        "data-servers": 30,
         "app-servers": 60,
         "web-servers": 120,
     }
@@ -112,9 +112,15 @@ def test_invalid_tags_are_excluded_and_reported_and_disabled_resources_skipped(
 
     data_group = discovery.load_group(engine.s3, engine.bucket, execution_id, "data-servers")
     assert [s["accountId"] for s in data_group["skipped"]] == [data]  # acme-dc-01, dr:enabled=false
-    assert summary.excluded == 2
+    # the SQL Server host is tagged sql-ag: the DRS module leaves it to sqlserver-ag
+    [sql] = data_group["excluded"]
+    assert (sql["name"], sql["reasons"]) == (
+        "acme-sqldw-01",
+        ["dr:recovery-strategy=sql-ag: recovered by the sqlserver-ag module, not by drs"],
+    )
+    assert summary.excluded == 3
     assert summary.skipped == 1
-    assert summary.counts()["data-servers"] == {data: 3}
+    assert summary.counts()["data-servers"] == {data: 2}
 
 
 def test_discovery_runs_as_the_execution_role_with_its_external_id(engine, hub, execution_id):
