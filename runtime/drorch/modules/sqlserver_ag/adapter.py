@@ -140,12 +140,24 @@ class SqlServerAgModule(Module):
 
     def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
         """Seed 004's ``SQLServer`` action and the TRS ``SQLServer-AG-Failover`` names:
-        ``AGName``/``AvailabilityGroup`` and ``ForceFailover`` map; the rest is named."""
+        ``AGName``/``AvailabilityGroup`` and ``ForceFailover`` map, ``SecondaryReplica`` /
+        ``InstanceIds`` (the replica the failover runs on) and ``Tags`` select; the rest
+        is named."""
         params = dict(resource.get("parameters") or {})
         mapped: dict[str, Any] = {}
+        selector: dict[str, Any] = {}
         unmapped: list[str] = []
         for key, value in params.items():
-            if key in ("AGName", "AvailabilityGroup", "availabilityGroup"):
+            if key in ("SecondaryReplica", "secondaryReplica", "InstanceId", "InstanceIds"):
+                selector["ids"] = [str(v) for v in (value if isinstance(value, list) else [value])]
+            elif key == "Tags" and isinstance(value, (dict, list)):
+                pairs = (
+                    value.items()
+                    if isinstance(value, dict)
+                    else ((t.get("Key"), t.get("Value")) for t in value if isinstance(t, dict))
+                )
+                selector["tags"] = {str(k): str(v) for k, v in pairs if k}
+            elif key in ("AGName", "AvailabilityGroup", "availabilityGroup"):
                 mapped["availabilityGroup"] = value[0] if isinstance(value, list) else value
             elif key in ("ForceFailover", "AllowDataLoss", "allowDataLoss"):
                 value = value[0] if isinstance(value, list) else value
@@ -154,7 +166,10 @@ class SqlServerAgModule(Module):
                 mapped[key] = value
             else:
                 unmapped.append(f"{where}.parameters.{key}")
-        return LayerMapping(technology={"type": self.type, "parameters": mapped}, unmapped=unmapped)
+        technology: dict[str, Any] = {"type": self.type, "parameters": mapped}
+        if selector:
+            technology["selector"] = selector
+        return LayerMapping(technology=technology, unmapped=unmapped)
 
     # --- discovery --------------------------------------------------------------------
     def discover(self, ctx: AccountContext, selector: Any) -> Discovered:
