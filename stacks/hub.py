@@ -49,6 +49,7 @@ SCHEDULER_ROLE = f"{names.PREFIX}-scheduler"
 AUTOMATION_ROLE = f"{names.PREFIX}-automation"
 OPERATOR_POLICY = f"{names.PREFIX}-operator"
 OPERATOR_ROLE = f"{names.PREFIX}-operator"
+RECONCILE_RULE = f"{names.PREFIX}-reconcile-on-master-end"
 SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 LONG_RUNNING = frozenset({"discover", "plan"})
 
@@ -250,6 +251,7 @@ class HubStack(pulumi.ComponentResource):
             self._state_machine(key)
 
         self.drill_rules = self._scheduled_drills(external)
+        self.reconcile_rule = self._reconcile_rule()
         self.document = self._start_execution_document(external)
         self.operator_policy = self._operator_policy()
         self.alarms = self._alarms()
@@ -790,6 +792,47 @@ class HubStack(pulumi.ComponentResource):
             )
             rules[drill.rule_name] = rule
         return rules
+
+    def _reconcile_rule(self) -> aws.cloudwatch.EventRule:
+        """The master's end, however it came (stopped from outside, timed out, failed),
+        goes to ``drorch-reconcile``, which makes the history and the lock agree."""
+        rule = aws.cloudwatch.EventRule(
+            "reconcile-rule",
+            name=RECONCILE_RULE,
+            description="drorch: repair the history and the lock when a master execution ends",
+            event_pattern=self.state_machines["master"].arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "source": ["aws.states"],
+                        "detail-type": ["Step Functions Execution Status Change"],
+                        "detail": {
+                            "stateMachineArn": [arn],
+                            "status": ["ABORTED", "FAILED", "TIMED_OUT", "SUCCEEDED"],
+                        },
+                    },
+                    sort_keys=True,
+                )
+            ),
+            state="ENABLED",
+            tags=self.tags,
+            opts=self._child,
+        )
+        aws.cloudwatch.EventTarget(
+            "reconcile-target",
+            rule=rule.name,
+            arn=self.functions["reconcile"].arn,
+            retry_policy={"maximum_retry_attempts": 185, "maximum_event_age_in_seconds": 86400},
+            opts=self._child,
+        )
+        aws.lambda_.Permission(
+            "reconcile-invoke",
+            action="lambda:InvokeFunction",
+            function=self.functions["reconcile"].name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=self._child,
+        )
+        return rule
 
     def _start_execution_document(self, external: str | None) -> aws.ssm.Document:
         role_arn = (

@@ -29,6 +29,7 @@ FUNCTION_NEEDS: dict[str, frozenset[str]] = {
     "module_status": frozenset({"history", "artifacts", "events", "staging"}),
     "finalise": frozenset({"history", "artifacts", "lock", "events", "notify"}),
     "fail": frozenset({"history", "artifacts", "lock", "events", "notify"}),
+    "reconcile": frozenset({"history", "lock", "events", "notify"}),
 }
 STAGING_FUNCTIONS = tuple(k for k, needs in FUNCTION_NEEDS.items() if "staging" in needs)
 

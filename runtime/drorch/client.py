@@ -19,7 +19,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from drorch import names
-from drorch.engine import aws, clock
+from drorch.engine import aws, clock, reconcile
+from drorch.engine.events import Publisher
 from drorch.engine.gates import Gates
 from drorch.engine.history import TERMINAL, History
 from drorch.engine.lock import ApplicationLock
@@ -46,8 +47,10 @@ class Client:
         self.session = session or aws.hub_session()
         self.config = aws.resolve_config(names.env_config(), self.session)
         self.history = History.from_config(self.config, self.session)
-        self.gates = Gates(self.history, self.session.client("stepfunctions"))
-        self.lock = ApplicationLock.from_config(self.config, self.history)
+        # the CLI's decisions are events too ("Gate Decided"), published best effort
+        self.publisher = Publisher.from_config(self.config, session=self.session)
+        self.gates = Gates(self.history, self.session.client("stepfunctions"), self.publisher)
+        self.lock = ApplicationLock.from_config(self.config, self.history, self.session)
         self._operator = operator
 
     # --- who and where ---------------------------------------------------------------
@@ -213,6 +216,17 @@ class Client:
     def cancel(self, execution_id: str, comment: str = "") -> dict[str, Any]:
         self._require_running(execution_id)
         return self.gates.cancel(execution_id, self.operator, comment)
+
+    def reconcile(self) -> list[dict[str, Any]]:
+        """Repair stale histories and locks against Step Functions; what was done."""
+        repairs = reconcile.sweep(
+            self.history,
+            self.lock,
+            self.session.client("stepfunctions"),
+            self.state_machine_arn(),
+            publisher=self.publisher,
+        )
+        return [r.to_dict() for r in repairs]
 
     def _require_running(self, execution_id: str) -> None:
         item = self.history.execution(execution_id)

@@ -61,6 +61,7 @@ FUNCTIONS = {
     "module_status": f"{PREFIX}-module-status",
     "finalise": f"{PREFIX}-finalise",
     "fail": f"{PREFIX}-fail",
+    "reconcile": f"{PREFIX}-reconcile",  # on the master's status changes (EventBridge)
 }
 STATE_MACHINES = {
     "master": f"{PREFIX}-master",

@@ -109,9 +109,10 @@ def test_inventory_of_the_hub_and_four_staging_accounts(deployed, config):
         "aws:sns/topicSubscription:TopicSubscription": 1,
         "aws:cloudwatch/eventBus:EventBus": 1,
         "aws:cloudwatch/eventBusPolicy:EventBusPolicy": 1,
-        # one scheduled drill + one forwarding rule per account
-        "aws:cloudwatch/eventRule:EventRule": 1 + 4,
-        "aws:cloudwatch/eventTarget:EventTarget": 1 + 4,
+        # one scheduled drill + the reconciler's + one forwarding rule per account
+        "aws:cloudwatch/eventRule:EventRule": 1 + 1 + 4,
+        "aws:cloudwatch/eventTarget:EventTarget": 1 + 1 + 4,
+        "aws:lambda/permission:Permission": 1,  # EventBridge invokes the reconciler
         # failed + timed out per machine, errors + throttles per function
         "aws:cloudwatch/metricAlarm:MetricAlarm": 3 * 2 + n_functions * 2,
         "aws:cloudwatch/dashboard:Dashboard": 1,
@@ -526,3 +527,20 @@ def test_an_existing_orchestrator_role_replaces_every_hub_role():
         }
         assert trusted["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-abcdefghij"
         assert "sts:ExternalId" in trusted["Condition"]["StringEquals"]
+
+
+def test_the_master_s_end_drives_the_reconciler(deployed):
+    master = next(m for m in deployed.of_type(MACHINE) if m.inputs["name"] == "drorch-master")
+    rule = deployed.named("aws:cloudwatch/eventRule:EventRule", "drorch-reconcile-on-master-end")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail"]["stateMachineArn"] == [master.state["arn"]]
+    assert {"ABORTED", "TIMED_OUT", "FAILED"} <= set(pattern["detail"]["status"])
+    (target,) = [
+        t
+        for t in deployed.of_type("aws:cloudwatch/eventTarget:EventTarget")
+        if t.inputs["rule"] == "drorch-reconcile-on-master-end"
+    ]
+    assert target.inputs["arn"].endswith(":function:drorch-reconcile")
+    (permission,) = deployed.of_type("aws:lambda/permission:Permission")
+    assert permission.inputs["principal"] == "events.amazonaws.com"

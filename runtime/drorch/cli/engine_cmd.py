@@ -1,4 +1,4 @@
-"""Executions: ``drorch execute|status|list|approve|reject|pause|resume|cancel|report``.
+"""Executions: ``drorch execute|status|list|approve|reject|pause|resume|cancel|report|reconcile``.
 
 Two targets. With ``--profile``/``--region`` the commands talk to a deployed
 hub in AWS. Without them they use the sandbox, which lives only as long as one
@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import boto3
 import typer
+from botocore.config import Config as BotoConfig
 from rich.live import Live
 from rich.markdown import Markdown
 
@@ -44,7 +45,12 @@ SANDBOX_ONLY_IN_PROCESS = (
 def aws_client(profile: str | None, region: str | None) -> Client:
     if profile is None and region is None:
         raise InputError(*SANDBOX_ONLY_IN_PROCESS)
-    return Client(boto3.Session(profile_name=profile, region_name=region))
+    session = boto3.Session(profile_name=profile, region_name=region)
+    # a throttled or briefly unavailable hub is retried (standard mode), not a crash
+    session._session.set_default_client_config(
+        BotoConfig(retries={"mode": "standard", "max_attempts": 8})
+    )
+    return Client(session)
 
 
 def _report_files(client: Client, execution_id: str, directory: Path) -> list[Path]:
@@ -328,9 +334,28 @@ def report(
         print(text)
 
 
+def reconcile(
+    profile: Profile = None,
+    region: Region = None,
+    json_output: Json = False,
+) -> None:
+    """Repair what an execution that ended outside drorch left behind (stopped from the
+    console, timed out, store denied): unfinished histories and held locks, checked
+    against Step Functions. Says what it did; safe to run at any time."""
+    repairs = aws_client(profile, region).reconcile()
+    if json_output:
+        print_json({"repairs": repairs})
+        return
+    if not repairs:
+        console.print("nothing to repair: every history and lock agrees with Step Functions")
+    for repair in repairs:
+        for action in repair["actions"]:
+            console.print(f"{repair['executionId']}: {action}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("execute")(execute)
     app.command("status")(status)
     app.command("list")(list_executions)
-    for command in (approve, reject, pause, resume, cancel, report):
+    for command in (approve, reject, pause, resume, cancel, report, reconcile):
         app.command(command.__name__)(command)

@@ -10,6 +10,7 @@ import os
 import sys
 
 import typer
+from botocore.exceptions import BotoCoreError, ClientError
 
 from drorch.cli import accounts_cmd, demo_cmd, engine_cmd, manifest_cmd, modules_cmd, sandbox_cmd
 from drorch.cli.output import fail
@@ -30,6 +31,36 @@ engine_cmd.register(app)
 app.command("demo")(demo_cmd.demo)
 
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 1, 2, 3
+RETRYABLE = (
+    "Throttling",
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "InternalServerError",
+    "ServiceUnavailable",
+)
+
+
+def aws_failure(exc: Exception) -> tuple[str, str]:
+    """A failed AWS call as (what happened, what to do): classified, not a traceback."""
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        operation = getattr(exc, "operation_name", "") or "an AWS call"
+        message = exc.response.get("Error", {}).get("Message", "")
+        if code in RETRYABLE or code.endswith("Throttling"):
+            return (
+                f"AWS throttled or could not serve {operation} ({code}) after retries; "
+                "nothing further was changed",
+                "run the same command again in a minute",
+            )
+        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+            return (
+                f"access denied to {operation}: {message}",
+                "attach the drorch-operator policy (or assume the drorch-operator role)",
+            )
+        return f"{operation} failed: {code}: {message}", "check the hub with `drorch reconcile`"
+    return f"AWS could not be reached: {exc}", "check the network and the region, then retry"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     except DrorchError as exc:
         fail(str(exc), exc.hint)
+        return EXIT_FAILED
+    except (ClientError, BotoCoreError) as exc:  # AWS said no, or was not there: not a bug
+        fail(*aws_failure(exc))
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
         if os.environ.get("DRORCH_DEBUG"):

@@ -36,7 +36,11 @@ RETRY_TRANSIENT = [
             "Lambda.TooManyRequestsException",
             "ThrottlingException",
             "InternalServerException",
+            "ProvisionedThroughputExceededException",
             "Transient",
+            # the idempotency store (Powertools) unreachable, throttled or mid-write
+            "IdempotencyPersistenceLayerError",
+            "IdempotencyAlreadyInProgressError",
         ],
         "IntervalSeconds": 2,
         "BackoffRate": 2.0,
@@ -411,7 +415,23 @@ def master_definition(targets: Targets) -> dict[str, Any]:
             "Catch": catch_all,
         },
         "Succeeded": {"Type": "Succeed"},
-        "RecordFailure": _lambda(targets, "fail", next_state="Failed", result_path="$.failure"),
+        # a failure that cannot be recorded (store denied) still ends the execution FAILED;
+        # the reconciler (rule on Step Functions status changes) repairs history and lock
+        "RecordFailure": {
+            **_lambda(targets, "fail", next_state="Failed", result_path="$.failure"),
+            "Catch": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": "$.failureNotRecorded",
+                    "Next": "FailedUnrecorded",
+                }
+            ],
+        },
+        "FailedUnrecorded": {
+            "Type": "Fail",
+            "Error": "ExecutionFailed",
+            "Cause": "the failure could not be recorded; drorch reconcile repairs the history",
+        },
         "Failed": {
             "Type": "Fail",
             "Error": "ExecutionFailed",

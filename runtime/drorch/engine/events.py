@@ -92,13 +92,23 @@ def message(event_type: str, detail: dict[str, Any]) -> str:
 
 @dataclass
 class Publisher:
-    """Publishes to the hub's bus and topic (plus optional extra topics, best effort)."""
+    """Publishes to the hub's bus and topic (plus optional extra topics).
+
+    Best effort: a denied, throttled or unreachable bus or topic is logged and kept in
+    :attr:`failures`, never raised, so a notification never fails a run.
+    """
 
     events: Any  # boto3 events client
     sns: Any  # boto3 sns client
     bus: str
     topic_arn: str | None
     extra_topics: tuple[str, ...] = field(default_factory=tuple)
+    failures: list[str] = field(default_factory=list)
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        text = f"{what}: {type(exc).__name__}: {exc}"[:500]
+        log.warning("best-effort publish failed: %s", text)
+        self.failures.append(text)
 
     @classmethod
     def from_config(
@@ -130,20 +140,34 @@ class Publisher:
             }
             for detail in details
         ]
+        sent = 0
         for start in range(0, len(entries), PUT_EVENTS_BATCH):
             batch = entries[start : start + PUT_EVENTS_BATCH]
-            answer = self.events.put_events(Entries=batch)
+            try:
+                answer = self.events.put_events(Entries=batch)
+            except Exception as exc:  # noqa: BLE001 - best effort (see the class)
+                self._failed(f"events:PutEvents on {self.bus}", exc)
+                continue
+            sent += len(batch) - int(answer.get("FailedEntryCount") or 0)
             if answer.get("FailedEntryCount"):
                 failed = [e for e in answer.get("Entries", []) if e.get("ErrorCode")]
-                raise RuntimeError(
-                    f"EventBridge refused {answer['FailedEntryCount']} event(s) on {self.bus}: "
-                    + "; ".join(f"{e['ErrorCode']}: {e.get('ErrorMessage', '')}" for e in failed)
+                self._failed(
+                    f"events:PutEvents on {self.bus}",
+                    RuntimeError(
+                        f"EventBridge refused {answer['FailedEntryCount']} event(s): "
+                        + "; ".join(
+                            f"{e['ErrorCode']}: {e.get('ErrorMessage', '')}" for e in failed
+                        )
+                    ),
                 )
-        return len(entries)
+        return sent
 
     def notify(self, subject_line: str, text: str) -> None:
         if self.topic_arn:
-            self.sns.publish(TopicArn=self.topic_arn, Subject=subject_line, Message=text)
+            try:
+                self.sns.publish(TopicArn=self.topic_arn, Subject=subject_line, Message=text)
+            except Exception as exc:  # noqa: BLE001 - best effort (see the class)
+                self._failed(f"sns:Publish to {self.topic_arn}", exc)
         for topic in self.extra_topics:
             try:  # the manifest's own topic: a customer's, whose failure must not stop a recovery
                 region = topic.split(":")[3] if topic.count(":") >= 5 else None

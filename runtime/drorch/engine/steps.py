@@ -410,10 +410,10 @@ def finalise(engine: Engine, event: Mapping[str, Any]) -> contracts.FinaliseAnsw
     execution = engine.history.set_status(execution_id, status)
     built, keys = write_report(engine, execution_id)
     report_uri = f"s3://{engine.bucket}/{keys['html']}"
+    engine.lock.release(execution["application"], execution_id)  # before the (best-effort) news
     _publisher(engine, execution).publish(
         ev.EXECUTION_STATUS, _execution_detail(execution, report=report_uri)
     )
-    engine.lock.release(execution["application"], execution_id)
     return {
         "executionId": execution_id,
         "status": status,
@@ -442,6 +442,35 @@ def error_of(event: Mapping[str, Any]) -> tuple[str, str]:
         except (json.JSONDecodeError, AttributeError):
             pass
     return str(error), str(cause)[:CAUSE_MAX]
+
+
+def close_running_resources(engine: Engine, execution_id: str, status: str, why: str) -> int:
+    """Resources still RUNNING when the execution ends: recorded with its end status, and
+    their job / work ids kept as orphaned (nothing is left RUNNING in the history)."""
+    closed = []
+    for item in engine.history.resources(execution_id):
+        if item.get("status") != RUNNING:
+            continue
+        detail = item.get("detail") if isinstance(item.get("detail"), dict) else {}
+        orphan = next(
+            (
+                str(detail[k])
+                for k in ("jobID", "jobId", "executionId", "commandId")
+                if detail.get(k)
+            ),
+            None,
+        )
+        closed.append(
+            {
+                **{k: v for k, v in item.items() if k not in ("pk", "sk", "executionId")},
+                "status": status,
+                "error": f"the execution ended while this was running ({why})"[:500],
+                **({"orphanedJobId": orphan} if orphan else {}),
+            }
+        )
+    if closed:
+        engine.history.put_resources(execution_id, closed)
+    return len(closed)
 
 
 def fail(engine: Engine, event: Mapping[str, Any]) -> contracts.FailAnswer:
@@ -477,6 +506,7 @@ def fail(engine: Engine, event: Mapping[str, Any]) -> contracts.FailAnswer:
             engine.history.wave_finished(
                 execution_id, wave["phase"], wave["level"], wave["wave"], status
             )
+    close_running_resources(engine, execution_id, status, f"{error}: {cause}")
     report_uri = None
     try:
         _, keys = write_report(engine, execution_id)
@@ -484,13 +514,13 @@ def fail(engine: Engine, event: Mapping[str, Any]) -> contracts.FailAnswer:
     except Exception:  # noqa: BLE001 - the failure is recorded and the lock released regardless
         log.exception("no report for failed execution %s", execution_id)
     execution = engine.history.require_execution(execution_id)
+    released = False  # the lock first: a notification that fails must not keep it held
+    if execution.get("application") and execution["status"] in TERMINAL:
+        released = engine.lock.release(execution["application"], execution_id)
     _publisher(engine, execution).publish(
         ev.EXECUTION_STATUS,
         _execution_detail(execution, error=error, cause=cause, report=report_uri),
     )
-    released = False
-    if execution.get("application") and execution["status"] in TERMINAL:
-        released = engine.lock.release(execution["application"], execution_id)
     return {
         "executionId": execution_id,
         "status": execution["status"],

@@ -56,6 +56,20 @@ def lambda_function(d: Record, s: Clients, t: Target, name: str, i: dict) -> tup
     }
 
 
+def lambda_permission(d: Record, s: Clients, t: Target, name: str, i: dict) -> tuple[str, dict]:
+    statement_id = i.get("statementId") or name
+    kwargs: dict[str, Any] = {
+        "FunctionName": i["function"],
+        "StatementId": statement_id,
+        "Action": i["action"],
+        "Principal": i["principal"],
+    }
+    if i.get("sourceArn"):
+        kwargs["SourceArn"] = i["sourceArn"]
+    s.client("lambda").add_permission(**kwargs)
+    return f"{i['function']}-{statement_id}", {"statementId": statement_id}
+
+
 # --- Step Functions -----------------------------------------------------------------------
 
 
@@ -100,6 +114,7 @@ def document(d: Record, s: Clients, t: Target, name: str, i: dict) -> tuple[str,
 
 CREATORS: dict[str, Creator] = {
     "aws:lambda/function:Function": lambda_function,
+    "aws:lambda/permission:Permission": lambda_permission,
     "aws:sfn/stateMachine:StateMachine": state_machine,
     "aws:ssm/document:Document": document,
 }
