@@ -50,6 +50,11 @@ drill client refuses every role change (``FailoverGlobalCluster``,
 database or to a cluster (``Modify*``, ``CreateGlobalCluster``, ``DeleteGlobalCluster``,
 ``FailoverDBCluster``, ``RebootDBCluster``), and every create, delete or tag call that
 does not name a ``drorch-drill-*`` copy — before it is sent.
+
+The module is in parts: this file (discovery, INSTANTIATE, the role change),
+:mod:`~drorch.modules.aurora_global.copies` (the drill copy and CLEANUP),
+:mod:`~drorch.modules.aurora_global.failback` (REPLICATE) and
+:mod:`~drorch.modules.aurora_global.calls` (the describe calls they share).
 """
 
 from __future__ import annotations
@@ -61,6 +66,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from drorch.modules.aurora_global import iam
+from drorch.modules.aurora_global.calls import page
+from drorch.modules.aurora_global.copies import DrillCopies
+from drorch.modules.aurora_global.failback import TAG_DETACHED_FROM, TAG_FORMER_PRIMARY, Failback
 from drorch.modules.aurora_global.probes import LAG_METRIC, PROBES, readiness
 from drorch.modules.base import (
     FAILED,
@@ -72,7 +80,6 @@ from drorch.modules.base import (
     Exclusion,
     Finding,
     LayerMapping,
-    Module,
     ModuleError,
     ModuleIam,
     Resource,
@@ -90,14 +97,10 @@ from drorch.modules.rds_instance.common import (
     MANAGED,
     TAG_COPY_OF,
     TAG_MANAGED,
-    copy_identifier,
-    copy_tags,
     dimension_sets,
     elapsed,
     fail,
     is_copy_name,
-    is_drill_copy,
-    is_not_found,
     iso,
     latest_metric,
     name_of,
@@ -112,8 +115,6 @@ from drorch.modules.rds_instance.common import (
 RESOURCE_TYPE = "rds:cluster"
 ENGINES = ("aurora-mysql", "aurora-postgresql")
 STATE_VERSION = 1
-TAG_DETACHED_FROM = "drorch:detached-from"
-TAG_FORMER_PRIMARY = "drorch:former-primary"
 QUIET_POLLS = 3  # polls without FailoverState and without a new writer before FAILED
 
 DISRUPTIVE_CALLS = {
@@ -141,15 +142,7 @@ PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parame
 MODES = ("switchover", "failover", "detach-and-promote")
 
 
-def _page(rds: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
-    return [
-        item
-        for page in rds.get_paginator(operation).paginate(**kwargs)
-        for item in page.get(key, [])
-    ]
-
-
-class AuroraGlobalModule(Module):
+class AuroraGlobalModule(DrillCopies, Failback):
     type = "aurora-global"
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"ACTIVATE", "CLEANUP"})
@@ -221,13 +214,13 @@ class AuroraGlobalModule(Module):
         ids = {str(i) for i in selector_field(selector, "ids")}
         rds = ctx.client("rds")
         try:
-            clusters = _page(
+            clusters = page(
                 rds,
                 "describe_db_clusters",
                 "DBClusters",
                 Filters=[{"Name": "engine", "Values": list(ENGINES)}],
             )
-            globals_ = _page(rds, "describe_global_clusters", "GlobalClusters")
+            globals_ = page(rds, "describe_global_clusters", "GlobalClusters")
         except ClientError as error:
             fail(error, ctx, "listing Aurora clusters", self.type)
         membership = {
@@ -337,9 +330,6 @@ class AuroraGlobalModule(Module):
         return self._result(state)
 
     # --- shared -------------------------------------------------------------------------
-    def _rds(self, ctx: AccountContext, state: Mapping[str, Any], region: str | None = None) -> Any:
-        return ctx.client("rds", region=region, guard=self.drill_guard(bool(state.get("drill"))))
-
     def _result(self, state: dict[str, Any]) -> StatusResult:
         resources = []
         for resource_id, item in sorted(state["items"].items()):
@@ -362,49 +352,6 @@ class AuroraGlobalModule(Module):
             )
         status = aggregate_status(r.status for r in resources)
         return StatusResult(status, resources, state)
-
-    @staticmethod
-    def _cluster(ctx: AccountContext, rds: Any, identifier: str, doing: str) -> dict | None:
-        try:
-            found = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
-        except ClientError as error:
-            if is_not_found(error):
-                return None
-            fail(error, ctx, doing, "aurora-global")
-        return found[0] if found else None
-
-    @staticmethod
-    def _instance(ctx: AccountContext, rds: Any, identifier: str, doing: str) -> dict | None:
-        try:
-            found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
-        except ClientError as error:
-            if is_not_found(error):
-                return None
-            fail(error, ctx, doing, "aurora-global")
-        return found[0] if found else None
-
-    @staticmethod
-    def _global(ctx: AccountContext, rds: Any, identifier: str) -> dict | None:
-        try:
-            found = rds.describe_global_clusters(GlobalClusterIdentifier=identifier)
-        except ClientError as error:
-            if is_not_found(error):
-                return None
-            fail(error, ctx, f"describing global cluster {identifier}", "aurora-global")
-        clusters = found.get("GlobalClusters", [])
-        return clusters[0] if clusters else None
-
-    def _instance_class(
-        self, ctx: AccountContext, rds: Any, cluster: Mapping[str, Any]
-    ) -> str | None:
-        """The class of an instance the cluster already has."""
-        for member in cluster.get("DBClusterMembers") or []:
-            instance = self._instance(
-                ctx, rds, member["DBInstanceIdentifier"], "describing an instance"
-            )
-            if instance:
-                return instance["DBInstanceClass"]
-        return None
 
     # --- INSTANTIATE: readers in the secondary ------------------------------------------
     def _start_readers(
@@ -448,21 +395,6 @@ class AuroraGlobalModule(Module):
                 item.update(status=FAILED, error=problem(error, ctx, f"CreateDBInstance {name}"))
                 return
 
-    def _primary_class(
-        self, ctx: AccountContext, resource_id: str, rds: Any, cluster: dict
-    ) -> str | None:
-        global_id = cluster.get("GlobalClusterIdentifier")
-        found = self._global(ctx, rds, global_id) if global_id else None
-        for member in (found or {}).get("GlobalClusterMembers", []):
-            if member.get("IsWriter"):
-                region = region_of(member["DBClusterArn"])
-                other = self._rds(ctx, {}, region)
-                primary = self._cluster(
-                    ctx, other, member["DBClusterArn"], "describing the primary"
-                )
-                return self._instance_class(ctx, other, primary) if primary else None
-        return None
-
     def _poll_readers(self, ctx: AccountContext, rds: Any, item: dict) -> None:
         states = {}
         for name in item["readers"]:
@@ -477,124 +409,6 @@ class AuroraGlobalModule(Module):
                 + ", ".join(f"{n} is {s}" for n, s in broken.items()),
             )
         elif all(s == "available" for s in states.values()):
-            item["status"] = SUCCEEDED
-
-    # --- ACTIVATE (drill): an isolated copy -----------------------------------------------
-    def _start_copy(
-        self,
-        ctx: AccountContext,
-        rds: Any,
-        resource: Resource,
-        params: dict,
-        state: dict,
-        item: dict,
-    ) -> None:
-        options = {"source": "point-in-time", **(params.get("drillCopy") or {})}
-        copy = copy_identifier(resource.id, state["key"])
-        item.update(copy=copy, copySource=options["source"])
-        source = self._cluster(ctx, rds, resource.id, "describing the secondary cluster")
-        if source is None:
-            item.update(status=FAILED, error=f"DB cluster {resource.id} no longer exists")
-            return
-        item["instanceClass"] = (
-            options.get("instanceClass")
-            or self._instance_class(ctx, rds, source)
-            or self._primary_class(ctx, resource.id, rds, source)
-            or "db.r6g.large"
-        )
-        existing = self._cluster(ctx, rds, copy, "looking for the drill copy")
-        if existing is not None:
-            if not is_drill_copy(copy, tags_of(existing.get("TagList")), resource.id):
-                item.update(
-                    status=FAILED,
-                    error=f"a cluster named {copy} exists and is not drorch's drill copy of {resource.id}",
-                )
-            return  # a retried start: the restore was asked for
-        common: dict[str, Any] = {
-            "DBClusterIdentifier": copy,
-            "Tags": copy_tags(resource.id, ctx, state["key"]),
-            "DeletionProtection": False,
-            "CopyTagsToSnapshot": False,
-        }
-        if options.get("dbSubnetGroupName"):
-            common["DBSubnetGroupName"] = options["dbSubnetGroupName"]
-        if options.get("vpcSecurityGroupIds"):
-            common["VpcSecurityGroupIds"] = list(options["vpcSecurityGroupIds"])
-        try:
-            if options["source"] == "latest-snapshot":
-                snapshot = self._latest_snapshot(ctx, rds, resource.id)
-                if snapshot is None:
-                    item.update(
-                        status=FAILED,
-                        error=f"no available cluster snapshot of {resource.id} in {ctx.region}",
-                    )
-                    return
-                item["snapshot"] = snapshot["DBClusterSnapshotIdentifier"]
-                rds.restore_db_cluster_from_snapshot(
-                    SnapshotIdentifier=snapshot["DBClusterSnapshotArn"],
-                    Engine=source["Engine"],
-                    **common,
-                )
-            else:
-                item["restoredTo"] = "latest restorable time"
-                rds.restore_db_cluster_to_point_in_time(
-                    SourceDBClusterIdentifier=resource.id, UseLatestRestorableTime=True, **common
-                )
-        except ClientError as error:
-            item.update(status=FAILED, error=problem(error, ctx, f"restoring {copy}"))
-
-    @staticmethod
-    def _latest_snapshot(ctx: AccountContext, rds: Any, cluster: str) -> dict | None:
-        try:
-            snapshots = _page(
-                rds,
-                "describe_db_cluster_snapshots",
-                "DBClusterSnapshots",
-                DBClusterIdentifier=cluster,
-            )
-        except ClientError as error:
-            fail(error, ctx, f"listing the snapshots of {cluster}", "aurora-global")
-        ready = [
-            s for s in snapshots if s.get("Status") == "available" and s.get("SnapshotCreateTime")
-        ]
-        return max(ready, key=lambda s: s["SnapshotCreateTime"]) if ready else None
-
-    def _poll_copy(self, ctx: AccountContext, rds: Any, resource_id: str, item: dict) -> None:
-        copy = item["copy"]
-        cluster = self._cluster(ctx, rds, copy, "describing the drill copy")
-        if cluster is None:
-            item.update(status=FAILED, error=f"the drill copy {copy} disappeared")
-            return
-        item["copyStatus"] = cluster["Status"]
-        if cluster["Status"] in BROKEN:
-            item.update(status=FAILED, error=f"the drill copy {copy} is {cluster['Status']}")
-            return
-        if cluster["Status"] != "available":
-            return
-        item["copyEndpoint"] = cluster.get("Endpoint")
-        instance_id = f"{copy}-1"
-        instance = self._instance(ctx, rds, instance_id, "describing the drill copy's instance")
-        if instance is None:
-            try:
-                rds.create_db_instance(
-                    DBInstanceIdentifier=instance_id,
-                    DBClusterIdentifier=copy,
-                    Engine=cluster["Engine"],
-                    DBInstanceClass=item["instanceClass"],
-                    Tags=tag_list(tags_of(cluster.get("TagList"))),
-                )
-            except ClientError as error:
-                item.update(
-                    status=FAILED, error=problem(error, ctx, f"CreateDBInstance {instance_id}")
-                )
-            return
-        item["copyInstance"] = instance_id
-        item["copyInstanceStatus"] = instance["DBInstanceStatus"]
-        if instance["DBInstanceStatus"] in BROKEN:
-            item.update(
-                status=FAILED, error=f"the drill copy's instance is {instance['DBInstanceStatus']}"
-            )
-        elif instance["DBInstanceStatus"] == "available":
             item["status"] = SUCCEEDED
 
     # --- ACTIVATE: the role change ---------------------------------------------------------
@@ -865,246 +679,3 @@ class AuroraGlobalModule(Module):
                     f"it was cancelled or failed, and the writer is still {writer}"
                 ),
             )
-
-    # --- CLEANUP: drill copies ---------------------------------------------------------------
-    def _start_cleanup(self, ctx: AccountContext, rds: Any, resource: Resource, item: dict) -> None:
-        try:
-            clusters = _page(rds, "describe_db_clusters", "DBClusters")
-        except ClientError as error:
-            fail(error, ctx, "listing drill copies", self.type)
-        copies = [
-            c
-            for c in clusters
-            if is_drill_copy(c["DBClusterIdentifier"], tags_of(c.get("TagList")), resource.id)
-        ]
-        if not copies:
-            item.update(status=SKIPPED, note="no drill copy to delete")
-            return
-        item["copies"] = sorted(c["DBClusterIdentifier"] for c in copies)
-        for copy in copies:
-            for member in copy.get("DBClusterMembers") or []:
-                self._delete_instance(ctx, rds, member["DBInstanceIdentifier"], item)
-
-    def _delete_instance(self, ctx: AccountContext, rds: Any, name: str, item: dict) -> None:
-        instance = self._instance(ctx, rds, name, "describing a drill copy's instance")
-        if instance is None or instance["DBInstanceStatus"] == "deleting":
-            return
-        try:
-            rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
-        except ClientError as error:
-            if not is_not_found(error):
-                item.update(status=FAILED, error=problem(error, ctx, f"DeleteDBInstance {name}"))
-
-    def _poll_cleanup(self, ctx: AccountContext, rds: Any, item: dict) -> None:
-        left = []
-        for name in item["copies"]:
-            cluster = self._cluster(ctx, rds, name, "describing a drill copy")
-            if cluster is None:
-                continue
-            left.append(name)
-            if not is_drill_copy(name, tags_of(cluster.get("TagList"))):
-                item.update(
-                    status=FAILED, error=f"{name} is no longer tagged as a drill copy: not deleted"
-                )
-                return
-            members = cluster.get("DBClusterMembers") or []
-            for member in members:
-                self._delete_instance(ctx, rds, member["DBInstanceIdentifier"], item)
-            if members or cluster["Status"] == "deleting" or item["status"] == FAILED:
-                continue
-            try:
-                rds.delete_db_cluster(DBClusterIdentifier=name, SkipFinalSnapshot=True)
-            except ClientError as error:
-                if not is_not_found(error):
-                    item.update(status=FAILED, error=problem(error, ctx, f"DeleteDBCluster {name}"))
-                    return
-        item["remaining"] = left
-        if not left and item["status"] == RUNNING:
-            item["status"] = SUCCEEDED
-            item.pop("remaining")
-            item["deleted"] = item["copies"]
-
-    # --- REPLICATE: the old primary Region as a secondary ------------------------------------
-    def _start_replicate(
-        self, ctx: AccountContext, rds: Any, resource: Resource, params: dict, item: dict
-    ) -> None:
-        cluster = self._cluster(ctx, rds, resource.id, "describing the cluster")
-        if cluster is None:
-            item.update(status=FAILED, error=f"DB cluster {resource.id} no longer exists")
-            return
-        tags = tags_of(cluster.get("TagList"))
-        global_id = cluster.get("GlobalClusterIdentifier")
-        found = self._global(ctx, rds, global_id) if global_id else None
-        members = (found or {}).get("GlobalClusterMembers", [])
-        me = next((m for m in members if m["DBClusterArn"] == cluster["DBClusterArn"]), None)
-        failback = params.get("failback") or {}
-        if me is not None and not me.get("IsWriter"):
-            item.update(
-                status=SKIPPED,
-                note=f"{resource.id} is still a secondary of {global_id}: nothing to fail back from",
-            )
-            return
-        others = [m for m in members if m["DBClusterArn"] != cluster["DBClusterArn"]]
-        if others:
-            # after a switchover or failover: Aurora keeps the old primary as a secondary
-            item.update(
-                mode="verify",
-                globalCluster=global_id,
-                secondaries=[m["DBClusterArn"] for m in others],
-            )
-            return
-        former = tags.get(TAG_FORMER_PRIMARY, "")
-        region = failback.get("region") or region_of(former)
-        if not region:
-            item.update(
-                status=FAILED,
-                error=f"{resource.id} has no former primary on record: give failback.region",
-            )
-            return
-        old_global = tags.get(TAG_DETACHED_FROM) or global_id or resource.id
-        new_global = (
-            global_id or failback.get("globalClusterIdentifier") or rds_name(old_global, "failback")
-        )
-        secondary = failback.get("clusterIdentifier") or rds_name(
-            name_of(former) or resource.id, "failback"
-        )
-        item.update(
-            mode="rebuild",
-            globalCluster=new_global,
-            secondaryRegion=region,
-            secondary=secondary,
-            formerPrimary=former or None,
-        )
-        item["instanceClass"] = (
-            failback.get("instanceClass")
-            or self._instance_class(ctx, rds, cluster)
-            or "db.r6g.large"
-        )
-        item["instanceCount"] = failback.get("instanceCount", 1)
-        item["options"] = {
-            k: failback[k]
-            for k in ("kmsKeyId", "dbSubnetGroupName", "vpcSecurityGroupIds")
-            if k in failback
-        }
-        if found is None:
-            try:
-                rds.create_global_cluster(
-                    GlobalClusterIdentifier=new_global,
-                    SourceDBClusterIdentifier=cluster["DBClusterArn"],
-                )
-            except ClientError as error:
-                item.update(
-                    status=FAILED, error=problem(error, ctx, f"CreateGlobalCluster {new_global}")
-                )
-                return
-        self._advance_rebuild(ctx, item, cluster["Engine"])
-
-    def _advance_rebuild(self, ctx: AccountContext, item: dict, engine: str | None = None) -> None:
-        """Create the secondary and its instances once the global database is there."""
-        remote = self._rds(ctx, {}, item["secondaryRegion"])
-        secondary = self._cluster(ctx, remote, item["secondary"], "describing the new secondary")
-        if secondary is None:
-            found = self._global(ctx, remote, item["globalCluster"])
-            if found is None or found.get("Status") != "available":
-                return
-            options = item.get("options") or {}
-            kwargs: dict[str, Any] = {
-                "DBClusterIdentifier": item["secondary"],
-                "Engine": engine or found["Engine"],
-                "EngineVersion": found.get("EngineVersion"),
-                "GlobalClusterIdentifier": item["globalCluster"],
-                "Tags": tag_list(
-                    {TAG_MANAGED: MANAGED, "drorch:failback-of": item["globalCluster"]}
-                ),
-            }
-            if found.get("StorageEncrypted"):
-                kwargs["StorageEncrypted"] = True
-                if options.get("kmsKeyId"):
-                    kwargs["KmsKeyId"] = options["kmsKeyId"]
-            if options.get("dbSubnetGroupName"):
-                kwargs["DBSubnetGroupName"] = options["dbSubnetGroupName"]
-            if options.get("vpcSecurityGroupIds"):
-                kwargs["VpcSecurityGroupIds"] = list(options["vpcSecurityGroupIds"])
-            try:
-                remote.create_db_cluster(**{k: v for k, v in kwargs.items() if v is not None})
-            except ClientError as error:
-                item.update(
-                    status=FAILED, error=problem(error, ctx, f"CreateDBCluster {item['secondary']}")
-                )
-                return
-            secondary = self._cluster(
-                ctx, remote, item["secondary"], "describing the new secondary"
-            )
-            if secondary is None:
-                return
-        names = [
-            f"{rds_name(item['secondary'], limit=58)}-{n}"
-            for n in range(1, item["instanceCount"] + 1)
-        ]
-        item["secondaryInstances"] = names
-        states: dict[str, str] = {}
-        for name in names:
-            instance = self._instance(ctx, remote, name, "describing the new secondary's instance")
-            if instance is None:
-                try:
-                    remote.create_db_instance(
-                        DBInstanceIdentifier=name,
-                        DBClusterIdentifier=item["secondary"],
-                        Engine=secondary["Engine"],
-                        DBInstanceClass=item["instanceClass"],
-                        Tags=tag_list({TAG_MANAGED: MANAGED}),
-                    )
-                except ClientError as error:
-                    item.update(
-                        status=FAILED, error=problem(error, ctx, f"CreateDBInstance {name}")
-                    )
-                    return
-                states[name] = "creating"
-            else:
-                states[name] = instance["DBInstanceStatus"]
-        item["secondaryStatus"] = secondary["Status"]
-        item["instanceStatus"] = states
-        broken = [f"{n} is {s}" for n, s in states.items() if s in BROKEN]
-        if secondary["Status"] in BROKEN or broken:
-            item.update(
-                status=FAILED,
-                error="; ".join(broken) or f"{item['secondary']} is {secondary['Status']}",
-            )
-        elif secondary["Status"] == "available" and all(s == "available" for s in states.values()):
-            item["status"] = SUCCEEDED
-
-    def _poll_replicate(self, ctx: AccountContext, item: dict) -> None:
-        if item["mode"] == "rebuild":
-            self._advance_rebuild(ctx, item)
-            return
-        rds = self._rds(ctx, {})
-        found = self._global(ctx, rds, item["globalCluster"])
-        if found is None:
-            item.update(
-                status=FAILED, error=f"global cluster {item['globalCluster']} no longer exists"
-            )
-            return
-        if found.get("FailoverState"):
-            item["failoverStatus"] = found["FailoverState"].get("Status")
-            return
-        states = {}
-        for arn in item["secondaries"]:
-            member = next(
-                (m for m in found.get("GlobalClusterMembers", []) if m["DBClusterArn"] == arn), None
-            )
-            if member is None:
-                item.update(status=FAILED, error=f"{arn} left the global database")
-                return
-            if member.get("IsWriter"):
-                item.update(
-                    status=SKIPPED, note=f"{arn} is the writer again: nothing to fail back from"
-                )
-                return
-            remote = self._rds(ctx, {}, region_of(arn))
-            cluster = self._cluster(ctx, remote, arn, "describing the old primary")
-            states[arn] = (
-                f"{cluster['Status'] if cluster else 'gone'}, {member.get('SynchronizationStatus', 'connected')}"
-            )
-        item["secondaryStatus"] = states
-        if all(s == "available, connected" for s in states.values()):
-            item["status"] = SUCCEEDED
