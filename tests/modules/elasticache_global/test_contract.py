@@ -174,7 +174,10 @@ class TestElastiCacheGlobalContract(ModuleContract):
     )
 
 
-def test_a_throttled_failover_is_raised_for_the_state_machine_to_retry() -> None:
+def test_a_throttled_failover_is_raised_for_the_state_machine_to_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda _: None)  # botocore's backoff
     module = REGISTRY["elasticache-global"]
     case = Case("throttled", (Phase("ACTIVATE"),), seed=datastore, selector=SELECTOR)
     with staging(case) as world:

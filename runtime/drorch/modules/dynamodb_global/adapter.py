@@ -13,12 +13,15 @@ Phases (each ``start`` + ``status``; status reads ``DescribeTable``, never a tim
 
 * INSTANTIATE — nothing (a replica is live already); the result says so.
 * ACTIVATE — checks that the recovery-region replica is ``ACTIVE`` (a replica being
-  created or updated is waited for) and reports the replication latency towards it:
-  CloudWatch ``ReplicationLatency`` (``Average`` of the last minutes), which DynamoDB
-  publishes in the region of each *sending* replica, with ``ReceivingRegion`` the
-  recovery region. A sending region that does not answer (it may be the one that is
-  down) is reported, not failed. With ``maxReplicationLatencySeconds`` a latency above
-  it fails the table. ACTIVATE makes no call that can change the table: it only reads.
+  created or updated is waited for) and reports the replication latency between it and
+  each other replica: CloudWatch ``ReplicationLatency`` (``Average``, latest minute),
+  read in the recovery region. DynamoDB publishes that metric in the *sending* region, so
+  what the recovery region holds is the latency of its link to each ``ReceivingRegion``;
+  the other direction's figure lives in the source region, which drorch does not call
+  (it may be the region that is down, and the execution role reads only the account's
+  regions). A link with no datapoints is reported, not failed. With
+  ``maxReplicationLatencySeconds`` a latency above it fails the table. ACTIVATE makes no
+  call that can change the table: it only reads.
 * CLEANUP — deletes this group's drill copies (tables named
   ``drorch-drill-<hash>-<table>``) and waits until they are gone. Nothing else is ever
   deleted: ``DeleteTable`` of any other name is refused by the drill client, and the
@@ -126,21 +129,21 @@ def is_copy_of(name: str, table: str) -> bool:
 
 
 def replication_latency(
-    ctx: AccountContext, table: str, sending_region: str
+    ctx: AccountContext, table: str, other_region: str
 ) -> tuple[float | None, str]:
-    """The latest ReplicationLatency (seconds) from ``sending_region`` towards ``ctx.region``,
-    and a note when it is not known."""
+    """The latest ReplicationLatency (seconds) of the link between ``ctx.region``'s replica
+    and ``other_region``'s, as published in ``ctx.region``, and a note when it is not known."""
     if ctx.now is None:
         return None, "no engine clock to read the metric with"
     end = datetime.fromtimestamp(ctx.now, UTC)
-    cloudwatch = ctx.client("cloudwatch", region=sending_region)
+    cloudwatch = ctx.client("cloudwatch")
     try:
         answer = cloudwatch.get_metric_statistics(
             Namespace=LATENCY_NAMESPACE,
             MetricName=LATENCY_METRIC,
             Dimensions=[
                 {"Name": "TableName", "Value": table},
-                {"Name": "ReceivingRegion", "Value": ctx.region},
+                {"Name": "ReceivingRegion", "Value": other_region},
             ],
             StartTime=end - LATENCY_WINDOW,
             EndTime=end,
@@ -150,10 +153,10 @@ def replication_latency(
     except ClientError as error:
         if classify(error) in ("retryable", "access-denied"):
             raise
-        return None, f"{sending_region} did not answer: {error_code(error)}"
+        return None, f"{LATENCY_METRIC} towards {other_region}: {error_code(error)}"
     points = sorted(answer.get("Datapoints") or [], key=lambda p: p["Timestamp"])
     if not points:
-        return None, f"no {LATENCY_METRIC} datapoints from {sending_region} in the last 10 minutes"
+        return None, f"no {LATENCY_METRIC} datapoints towards {other_region} in 10 minutes"
     return float(points[-1]["Average"]) / 1000.0, ""
 
 
@@ -368,8 +371,8 @@ class DynamoDbGlobalModule(Module):
             worst = max(behind, key=behind.__getitem__)
             result.update(
                 status=FAILED,
-                error=f"the replica in {ctx.region} is {behind[worst]:g} s behind {worst} "
-                f"(maxReplicationLatencySeconds {limit:g})",
+                error=f"replication between {ctx.region} and {worst} is {behind[worst]:g} s "
+                f"behind (maxReplicationLatencySeconds {limit:g})",
             )
         return result
 

@@ -1,9 +1,7 @@
 """What the dynamodb-global module may call in a staging account.
 
-Table reads in the account's regions; the ``ReplicationLatency`` metric, which
-DynamoDB publishes in each *sending* replica's region, so it is read wherever the
-table's other replicas are (``cloudwatch:GetMetricStatistics`` takes no resource, and a
-global table's replicas need not be in the account's regions). A drill's writes are
+Table reads and the ``ReplicationLatency`` metric in the account's regions (the
+module reads both in the recovery region only). A drill's writes are
 limited to its own copies, named ``drorch-drill-*``: the restore (which needs the item
 writes on the new table), tagging it and deleting it.
 """
@@ -46,7 +44,12 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
                 "*",
                 condition=in_regions(regions),
             ),
-            statement("DynamoDbGlobalReadLatency", ["cloudwatch:GetMetricStatistics"], "*"),
+            statement(
+                "DynamoDbGlobalReadLatency",
+                ["cloudwatch:GetMetricStatistics"],
+                "*",
+                condition=in_regions(regions),
+            ),
         ],
         drill_safe=[
             # the source replica is only read; the restore writes the new table
