@@ -295,14 +295,17 @@ class ElastiCacheGlobalModule(Module):
         for group_id, item in state["items"].items():
             if "result" in item:
                 continue
-            if phase == "INSTANTIATE":
-                self._check_instantiate(client, group_id, item)
-            elif phase == "ACTIVATE" and state.get("drill"):
-                self._check_drill(ctx, client, group_id, item, params)
-            elif phase == "ACTIVATE":
-                self._advance_failover(ctx, client, group_id, item, params)
-            elif phase == "REPLICATE":
-                self._check_replicate(ctx, client, group_id, item)
+            try:
+                if phase == "INSTANTIATE":
+                    self._check_instantiate(client, group_id, item)
+                elif phase == "ACTIVATE" and state.get("drill"):
+                    self._check_drill(ctx, client, group_id, item, params)
+                elif phase == "ACTIVATE":
+                    self._advance_failover(ctx, client, group_id, item, params)
+                elif phase == "REPLICATE":
+                    self._check_replicate(ctx, client, group_id, item)
+            except ClientError as error:
+                self._raise(error, ctx, f"checking {group_id}")
         return self._result(state)
 
     # --- shared -------------------------------------------------------------------------------
