@@ -69,7 +69,7 @@ from drorch.modules.aurora_global import iam
 from drorch.modules.aurora_global.calls import page
 from drorch.modules.aurora_global.copies import DrillCopies
 from drorch.modules.aurora_global.failback import TAG_DETACHED_FROM, TAG_FORMER_PRIMARY, Failback
-from drorch.modules.aurora_global.probes import LAG_METRIC, PROBES, readiness
+from drorch.modules.aurora_global.probes import LAG_METRIC, PROBES, lag_dimensions, readiness
 from drorch.modules.base import (
     FAILED,
     RUNNING,
@@ -97,7 +97,6 @@ from drorch.modules.rds_instance.common import (
     MANAGED,
     TAG_COPY_OF,
     TAG_MANAGED,
-    dimension_sets,
     elapsed,
     fail,
     is_copy_name,
@@ -563,12 +562,8 @@ class AuroraGlobalModule(DrillCopies, Failback):
         region = region_of(target_arn) or ctx.region
         cloudwatch = ctx.client("cloudwatch", region=region)
         name = name_of(target_arn)
-        lag = latest_metric(
-            ctx,
-            cloudwatch,
-            LAG_METRIC,
-            dimension_sets(ctx, cloudwatch, LAG_METRIC, "DBClusterIdentifier", name),
-        )
+        source = region_of(item.get("formerWriter") or "")
+        lag = latest_metric(ctx, cloudwatch, LAG_METRIC, lag_dimensions(name, source))
         if lag is None:
             item["lagNote"] = f"no {LAG_METRIC} datapoint in the last 10 minutes"
             return

@@ -12,14 +12,12 @@ from collections.abc import Sequence
 
 from drorch.modules.base import ModuleIam, arns, in_regions, statement
 
-READS = (
+CLUSTER_READS = (
     "rds:DescribeDBClusters",
-    "rds:DescribeDBInstances",
-    "rds:DescribeGlobalClusters",
     "rds:DescribeDBClusterSnapshots",
+    "rds:DescribeDBInstances",
     "rds:ListTagsForResource",
 )
-METRIC_READS = ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics")
 COPY = "drorch-drill-*"
 
 
@@ -28,22 +26,37 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
         return arns("rds", account_id, regions, *kinds)
 
     global_clusters = [f"arn:aws:rds::{account_id}:global-cluster:*"]
-    groups = rds("og:*", "pg:*", "cluster-pg:*", "subgrp:*", "secgrp:*")
+    # the option, parameter and subnet groups (and security groups) a create names
+    cluster_groups = rds("og:*", "cluster-pg:*", "subgrp:*")
+    instance_groups = rds("og:*", "pg:*", "subgrp:*", "secgrp:*")
     return ModuleIam(
         read=[
-            statement("AuroraRead", READS, "*", condition=in_regions(regions)),
-            statement("AuroraLagRead", METRIC_READS, "*", condition=in_regions(regions)),
+            statement("AuroraRead", CLUSTER_READS, rds("cluster:*", "cluster-snapshot:*", "db:*")),
+            # a global cluster's ARN has no Region: the condition keeps it to the account's
+            statement(
+                "AuroraGlobalRead",
+                ["rds:DescribeGlobalClusters"],
+                global_clusters,
+                condition=in_regions(regions),
+            ),
+            # the lag metric: GetMetricStatistics is authorised on "*" only
+            statement(
+                "AuroraLagRead",
+                ["cloudwatch:GetMetricStatistics"],
+                "*",
+                condition=in_regions(regions),
+            ),
         ],
         drill_safe=[
             statement(
                 "AuroraDrillCopyRestore",
                 ["rds:RestoreDBClusterToPointInTime", "rds:RestoreDBClusterFromSnapshot"],
-                rds("cluster:*", "cluster-snapshot:*", "cluster-auto-backup:*") + groups,
+                rds("cluster:*", "cluster-snapshot:*", "cluster-auto-backup:*") + cluster_groups,
             ),
             statement(
                 "AuroraDrillCopyInstance",
                 ["rds:CreateDBInstance"],
-                rds(f"db:{COPY}", f"cluster:{COPY}") + groups,
+                rds(f"db:{COPY}", f"cluster:{COPY}") + instance_groups,
             ),
             statement(
                 "AuroraDrillCopyTags",
@@ -69,12 +82,12 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
             statement(
                 "AuroraPrewarmAndMark",
                 ["rds:CreateDBInstance", "rds:AddTagsToResource"],
-                rds("db:*", "cluster:*") + groups,
+                rds("db:*", "cluster:*") + instance_groups,
             ),
             statement(
                 "AuroraFailbackSecondary",
                 ["rds:CreateGlobalCluster", "rds:CreateDBCluster"],
-                rds("cluster:*", "db:*") + groups + global_clusters,
+                rds("cluster:*", "db:*") + cluster_groups + global_clusters,
             ),
         ],
     )

@@ -8,16 +8,24 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from drorch.modules.base import AccountContext, Finding, Probe, error_code, error_message
-from drorch.modules.rds_instance.common import dimension_sets, latest_metric
+from drorch.modules.rds_instance.common import latest_metric
 
 PROBES: tuple[Probe, ...] = (
     Probe("rds:DescribeDBClusters", "rds", "describe_db_clusters", {"MaxRecords": 20}),
     Probe("rds:DescribeGlobalClusters", "rds", "describe_global_clusters", {"MaxRecords": 20}),
     Probe("rds:DescribeDBInstances", "rds", "describe_db_instances", {"MaxRecords": 20}),
-    Probe("cloudwatch:ListMetrics", "cloudwatch", "list_metrics", {"Namespace": "AWS/RDS"}),
 )
 LAG_WARNING_SECONDS = 60.0
 LAG_METRIC = "AuroraGlobalDBReplicationLag"
+
+
+def lag_dimensions(cluster: str, source_region: str | None) -> list[list[dict[str, str]]]:
+    """The dimension sets RDS publishes a secondary's lag under: with the primary's Region,
+    and the cluster alone."""
+    alone = [{"Name": "DBClusterIdentifier", "Value": cluster}]
+    if not source_region:
+        return [alone]
+    return [[*alone, {"Name": "SourceRegion", "Value": source_region}], alone]
 
 
 def readiness(
@@ -73,12 +81,11 @@ def readiness(
             )
             continue
         sync = member.get("SynchronizationStatus", "connected")
-        lag = latest_metric(
-            ctx,
-            cloudwatch,
-            LAG_METRIC,
-            dimension_sets(ctx, cloudwatch, LAG_METRIC, "DBClusterIdentifier", name),
+        writer = next(
+            (m for m in global_cluster.get("GlobalClusterMembers", []) if m.get("IsWriter")), None
         )
+        source = writer["DBClusterArn"].split(":")[3] if writer else None
+        lag = latest_metric(ctx, cloudwatch, LAG_METRIC, lag_dimensions(name, source))
         if lag is None:
             found.append(Finding(check, "OK", f"available, {sync}; no lag datapoint"))
         elif lag[0] / 1000.0 > LAG_WARNING_SECONDS:

@@ -161,67 +161,33 @@ def latest_metric(
     metric: str,
     dimension_sets: Sequence[Sequence[Mapping[str, str]]],
 ) -> tuple[float, str] | None:
-    """The latest Maximum of an AWS/RDS metric over the last minutes (value, ISO time), or
-    None when CloudWatch has no datapoint (or the engine gave no clock)."""
+    """The latest one-minute Maximum of an AWS/RDS metric over the last minutes (value, ISO
+    time), from the first of ``dimension_sets`` CloudWatch has datapoints for; None when it
+    has none (or the engine gave no clock). ``GetMetricStatistics``: IAM authorises it on
+    ``*`` only, so the read needs no resource grant."""
     end = moment(ctx)
-    if end is None or not dimension_sets:
+    if end is None:
         return None
-    queries = [
-        {
-            "Id": f"m{index}",
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": "AWS/RDS",
-                    "MetricName": metric,
-                    "Dimensions": [dict(d) for d in dimensions],
-                },
-                "Period": 60,
-                "Stat": "Maximum",
-            },
-            "ReturnData": True,
-        }
-        for index, dimensions in enumerate(dimension_sets[:10])
-    ]
-    try:
-        answer = cloudwatch.get_metric_data(
-            MetricDataQueries=queries,
-            StartTime=end - timedelta(seconds=LAG_WINDOW_SECONDS),
-            EndTime=end,
-            ScanBy="TimestampDescending",
-        )
-    except ClientError as error:
-        raise_if_fatal(error, ctx, f"reading {metric} from CloudWatch")
-        return None
-    best: tuple[datetime, float] | None = None
-    for result in answer.get("MetricDataResults", []):
-        for when, value in zip(
-            result.get("Timestamps", []), result.get("Values", []), strict=False
-        ):
-            if best is None or when > best[0]:
-                best = (when, float(value))
-    if best is None:
-        return None
-    return best[1], best[0].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def dimension_sets(
-    ctx: AccountContext, cloudwatch: Any, metric: str, dimension: str, value: str
-) -> list[list[dict[str, str]]]:
-    """The dimension sets CloudWatch has for ``metric`` with ``dimension=value``."""
-    try:
-        answer = cloudwatch.list_metrics(
-            Namespace="AWS/RDS",
-            MetricName=metric,
-            Dimensions=[{"Name": dimension, "Value": value}],
-        )
-    except ClientError as error:
-        raise_if_fatal(error, ctx, f"listing {metric} in CloudWatch")
-        return []
-    found = [
-        [{"Name": d["Name"], "Value": d["Value"]} for d in m.get("Dimensions", [])]
-        for m in answer.get("Metrics", [])
-    ]
-    return found or [[{"Name": dimension, "Value": value}]]
+    for dimensions in dimension_sets:
+        try:
+            answer = cloudwatch.get_metric_statistics(
+                Namespace="AWS/RDS",
+                MetricName=metric,
+                Dimensions=[dict(d) for d in dimensions],
+                StartTime=end - timedelta(seconds=LAG_WINDOW_SECONDS),
+                EndTime=end,
+                Period=60,
+                Statistics=["Maximum"],
+            )
+        except ClientError as error:
+            raise_if_fatal(error, ctx, f"reading {metric} from CloudWatch")
+            return None
+        points = [p for p in answer.get("Datapoints", []) if "Maximum" in p]
+        if points:
+            latest = max(points, key=lambda p: p["Timestamp"])
+            when = latest["Timestamp"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return float(latest["Maximum"]), when
+    return None
 
 
 def elapsed(started: float | None, ctx: AccountContext) -> float | None:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from drorch.modules.base import ModuleIam, arns, in_regions, statement
 
 READS = ("rds:DescribeDBInstances", "rds:DescribeDBSnapshots", "rds:ListTagsForResource")
-METRIC_READS = ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics")
 COPY = "drorch-drill-*"
 
 
@@ -21,11 +20,17 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
     def rds(*kinds: str) -> list[str]:
         return arns("rds", account_id, regions, *kinds)
 
-    groups = rds("og:*", "pg:*", "subgrp:*", "secgrp:*")
+    groups = rds("og:*", "pg:*", "subgrp:*")  # the groups a restore or replica names
     return ModuleIam(
         read=[
-            statement("RdsInstanceRead", READS, "*", condition=in_regions(regions)),
-            statement("RdsReplicaLagRead", METRIC_READS, "*", condition=in_regions(regions)),
+            statement("RdsInstanceRead", READS, rds("db:*", "snapshot:*")),
+            # the lag metric: GetMetricStatistics is authorised on "*" only
+            statement(
+                "RdsReplicaLagRead",
+                ["cloudwatch:GetMetricStatistics"],
+                "*",
+                condition=in_regions(regions),
+            ),
         ],
         drill_safe=[
             statement(

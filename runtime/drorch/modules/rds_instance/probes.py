@@ -12,7 +12,6 @@ from drorch.modules.rds_instance.common import latest_metric
 
 PROBES: tuple[Probe, ...] = (
     Probe("rds:DescribeDBInstances", "rds", "describe_db_instances", {"MaxRecords": 20}),
-    Probe("cloudwatch:ListMetrics", "cloudwatch", "list_metrics", {"Namespace": "AWS/RDS"}),
 )
 LAG_WARNING_SECONDS = 60.0
 
