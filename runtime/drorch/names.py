@@ -6,12 +6,38 @@ them by these names, and the sandbox creates its simulated copies with them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 PREFIX = "drorch"
+
+# Step Functions execution names: at most 80 characters of [A-Za-z0-9_-]. A child's name
+# is its execution id and an MD5 of what makes it unique (32 hex characters), so the id
+# may have at most 80 - 1 - 32 characters.
+EXECUTION_NAME_MAX = 80
+EXECUTION_NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+EXECUTION_ID_MAX = EXECUTION_NAME_MAX - 1 - 32
+
+
+def child_execution_name(execution_id: str, *parts: str) -> str:
+    """What the master and the lifecycle name a child execution (the ASL computes the same
+    with ``States.Hash``): stable for a retried start, within the limits whatever the parts."""
+    digest = hashlib.md5("-".join((execution_id, *parts)).encode()).hexdigest()  # noqa: S324
+    return f"{execution_id}-{digest}"
+
+
+def execution_id_problem(execution_id: str) -> str | None:
+    """Why ``execution_id`` cannot name executions (None when it can)."""
+    if not execution_id or len(execution_id) > EXECUTION_ID_MAX:
+        return f"must have 1 to {EXECUTION_ID_MAX} characters (has {len(execution_id)})"
+    bad = sorted(set(execution_id) - set(EXECUTION_NAME_CHARS))
+    if bad:
+        return f"has characters Step Functions does not allow in names: {''.join(bad)!r}"
+    return None
+
 
 # IAM roles
 ORCHESTRATOR_ROLE = f"{PREFIX}-orchestrator"  # hub: assumed by the Lambdas and state machines

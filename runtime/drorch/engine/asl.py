@@ -145,8 +145,14 @@ def _child_iterator(
     """A Map iterator that runs one child state machine (``.sync:2``) and records,
     rather than raises, its failure: the caller's checkpoint applies the policy."""
     run_state = f"Run{key.capitalize()}"
-    name_format = "-".join("{}" for _ in ("executionId", *name_keys))
-    name_args = ", ".join(f"$.{k}" for k in ("executionId", *name_keys))
+    # <executionId>-<MD5 of executionId-key-...>: at most 80 characters of [A-Za-z0-9-]
+    # whatever the group ids (names.child_execution_name computes the same)
+    unique_format = "-".join("{}" for _ in ("executionId", *name_keys))
+    unique_args = ", ".join(f"$.{k}" for k in ("executionId", *name_keys))
+    name = (
+        f"States.Format('{{}}-{{}}', $.executionId, "
+        f"States.Hash(States.Format('{unique_format}', {unique_args}), 'MD5'))"
+    )
     return {
         "StartAt": run_state,
         "States": {
@@ -156,7 +162,7 @@ def _child_iterator(
                 "Parameters": {
                     "StateMachineArn": targets.state_machine(key),
                     # a retried start with the same name returns the same child execution
-                    "Name.$": f"States.Format('{name_format}', {name_args})",
+                    "Name.$": name,
                     "Input": {
                         **_context(*input_keys),
                         "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from drorch import names
 from drorch.engine import clock, contracts, discovery
 from drorch.engine import events as ev
 from drorch.engine import plan as planning
@@ -60,6 +61,9 @@ def _publisher(engine: Engine, execution: Mapping[str, Any]) -> ev.Publisher:
 def initialise(engine: Engine, event: Mapping[str, Any]) -> contracts.InitialiseAnswer:
     """Load and validate the manifest, record the execution, take the application's lock."""
     execution_id = event["executionId"]
+    problem = names.execution_id_problem(execution_id)
+    if problem:  # child executions are named after it (names.child_execution_name)
+        raise ManifestInvalid(f"execution id {execution_id!r} {problem}")
     operation = event["operation"]
     ref = dict(event["manifest"])
     manifest = engine.manifest(ref)
