@@ -75,6 +75,15 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "a mapping key must be a plain value, not a list or mapping",
+                key_node.start_mark,
+            ) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None,
@@ -93,12 +102,76 @@ _StrictLoader.add_constructor(
 )
 
 
+# safe-loading limits: a manifest is a few KB; these stop bombs, not real manifests
+MAX_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIASES = 200
+MAX_EXPANDED_NODES = 100_000
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Depth, aliases and expanded size, before anything is constructed (an alias bomb
+    is small on disk and expands only when walked)."""
+    depth = aliases = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise ManifestError(
+                    source, [Problem("$", f"nested deeper than {MAX_DEPTH} levels (line {line})")]
+                )
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise ManifestError(
+                    source,
+                    [Problem("$", f"more than {MAX_ALIASES} YAML aliases (*name); write it out")],
+                )
+    if not aliases:
+        return
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) not in sizes:
+            if isinstance(node, yaml.MappingNode):
+                sizes[id(node)] = 1 + sum(size(k) + size(v) for k, v in node.value)
+            elif isinstance(node, yaml.SequenceNode):
+                sizes[id(node)] = 1 + sum(size(v) for v in node.value)
+            else:
+                sizes[id(node)] = 1
+        return sizes[id(node)]
+
+    for document in yaml.compose_all(text, Loader=yaml.SafeLoader):
+        if document is not None and size(document) > MAX_EXPANDED_NODES:
+            raise ManifestError(
+                source,
+                [Problem("$", f"its aliases expand to more than {MAX_EXPANDED_NODES} values")],
+            )
+
+
 def parse_text(text: str | bytes, source: str) -> Any:
-    """YAML (a superset of JSON) to Python; a syntax error is an InputError with its line."""
+    """YAML (a superset of JSON) to Python; a syntax error is an InputError with its line.
+
+    Safe loading with limits: size, nesting depth and aliases (see the constants)."""
+    if len(text) > MAX_BYTES:
+        raise ManifestError(
+            source, [Problem("$", f"larger than {MAX_BYTES // 1024} KiB; split the manifest")]
+        )
     if isinstance(text, bytes):
-        text = text.decode("utf-8-sig")
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ManifestError(
+                source, [Problem("$", f"not UTF-8 text (byte {exc.start}); save it as UTF-8")]
+            ) from exc
     try:
+        _check_shape(text, source)
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError as exc:
+        raise ManifestError(source, [Problem("$", "nested too deeply to read")]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
