@@ -68,6 +68,7 @@ def test_scenarios_and_accounts_lists(capsys):
     assert {s["name"]: s["sourceServers"] for s in json.loads(out)} == {
         "large-estate": 1050,
         "three-tier": 13,
+        "full-stack": 13,
     }
     code, out, _ = run(capsys, "accounts", "list", "--json", "--accounts-dir", str(ACCOUNTS_DIR))
     assert code == 0

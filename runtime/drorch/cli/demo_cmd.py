@@ -25,6 +25,7 @@ from drorch.sandbox.scenario import load_scenario
 EXAMPLES = {
     "three-tier": Path("manifests/examples/three-tier-claims.yaml"),
     "large-estate": Path("manifests/examples/large-estate.yaml"),
+    "full-stack": Path("manifests/examples/full-stack.yaml"),
 }
 
 

@@ -286,6 +286,21 @@ def _steps(
     )
 
 
+def resource_note(resource: Mapping[str, Any]) -> str:
+    """The measures a module recorded that a DR report must show: replication lag, latency,
+    RPO, the mode and the writer or role after the change."""
+    detail = resource.get("detail") or {}
+    parts = []
+    for key, value in sorted(detail.items()):
+        lowered = key.lower()
+        if any(word in lowered for word in ("lag", "latency", "rpo")) and not key.endswith("At"):
+            parts.append(f"{key} {json.dumps(value, default=str)}")
+    for key in ("mode", "role", "targetRegion", "durationSeconds"):
+        if key in detail:
+            parts.append(f"{key} {detail[key]}")
+    return "; ".join(parts)[:300]
+
+
 def step_outcome(step: Mapping[str, Any]) -> str:
     """One line: the step's error, or what it returned."""
     if step.get("error"):
@@ -408,14 +423,15 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             "",
             "## Resources",
             "",
-            "| Phase | Group | Account | Resource | Status | Error |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| Phase | Group | Account | Resource | Status | Duration | Lag, RPO, result | Error |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for res in report["resources"]:
             label = f"{res['name']} ({res['resourceId']})" if res["name"] else res["resourceId"]
+            took = duration(seconds_between(res.get("startedAt"), res.get("finishedAt")))
             lines.append(
                 f"| {res['phase']} | {_md(res['groupId'])} | {res['accountId']} | {_md(label)} | "
-                f"{res['status']} | {_md(res.get('error'))} |"
+                f"{res['status']} | {took} | {_md(resource_note(res))} | {_md(res.get('error'))} |"
             )
     if report["excluded"]:
         lines += [
@@ -607,7 +623,16 @@ def render_html(report: Mapping[str, Any]) -> str:
         parts.append("<h2>Resources</h2>")
         parts.append(
             _table(
-                ["Phase", "Group", "Account", "Resource", "Status", "Error"],
+                [
+                    "Phase",
+                    "Group",
+                    "Account",
+                    "Resource",
+                    "Status",
+                    "Duration",
+                    "Lag, RPO, result",
+                    "Error",
+                ],
                 [
                     [
                         _e(r["phase"]),
@@ -615,6 +640,8 @@ def render_html(report: Mapping[str, Any]) -> str:
                         _e(r["accountId"]),
                         _e(f"{r['name']} ({r['resourceId']})" if r["name"] else r["resourceId"]),
                         f'<span class="{_e(r["status"])}">{_e(r["status"])}</span>',
+                        _e(duration(seconds_between(r.get("startedAt"), r.get("finishedAt")))),
+                        _e(resource_note(r)),
                         _e(r.get("error")),
                     ]
                     for r in report["resources"]
