@@ -63,7 +63,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from drorch.modules.aurora_global import iam
 from drorch.modules.aurora_global.calls import page
@@ -75,6 +75,7 @@ from drorch.modules.base import (
     RUNNING,
     SKIPPED,
     SUCCEEDED,
+    AccessDenied,
     AccountContext,
     Discovered,
     Exclusion,
@@ -532,8 +533,13 @@ class AuroraGlobalModule(DrillCopies, Failback):
             primary = self._cluster(
                 ctx, other, writer["DBClusterArn"], "describing the primary cluster"
             )
-        except ModuleError as error:
-            return f"the primary {writer['DBClusterArn']} cannot be described ({error}): use mode failover"
+        except AccessDenied:
+            raise
+        except (ModuleError, BotoCoreError) as error:  # its Region may be the one that is down
+            return (
+                f"the primary {writer['DBClusterArn']} cannot be described ({error}): a "
+                "switchover needs a healthy primary; use mode failover or detach-and-promote"
+            )
         if primary is None or primary["Status"] != "available":
             state = primary["Status"] if primary else "gone"
             return (
