@@ -24,10 +24,13 @@ def test_there_are_examples():
 @pytest.mark.parametrize("registry", ["installed", "fake"])
 def test_example_loads(path, registry):
     modules = default_modules() if registry == "installed" else FAKE_MODULES
+    if registry == "fake" and path.name == "full-stack.yaml":
+        pytest.skip("the full-stack example uses the data-tier modules: the installed registry")
     manifest = load_manifest_file(path, modules)
     levels = wave_levels(manifest)
     assert sum(len(level) for level in levels) == len(manifest.waves)
-    assert all(group.type == "drs" for wave in manifest.waves for group in wave.groups)
+    resource_modules = {name for name, m in default_modules().items() if m.kind == "resource"}
+    assert all(g.type in resource_modules for wave in manifest.waves for g in wave.groups)
     # wave actions and health checks are step and check modules
     steps = [g for g in manifest.groups if g.is_step]
     if registry == "installed":
