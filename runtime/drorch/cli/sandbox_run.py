@@ -19,6 +19,7 @@ from drorch.client import Client
 from drorch.sandbox import Sandbox, SimClock
 from drorch.sandbox.pulumi_deploy import HubDeployment, deploy_hub
 from drorch.sandbox.scenario import SeedReport, load_scenario, seed
+from drorch.sandbox.stepfunctions import stop_executions
 
 # Manual clock: simulated time moves when the state machines wait (a 30-second
 # poll costs milliseconds), so measured durations are the simulated ones.
@@ -50,4 +51,8 @@ def sandbox_hub(
         seeded = seed(sandbox, loaded, accounts)
         operator = f"arn:aws:iam::{sandbox.hub.account_id}:user/{names.OPERATOR_USER}"
         client = Client(sandbox.operator_session(), operator=operator)
-        yield SandboxHub(sandbox, client, deployment, seeded)
+        try:
+            yield SandboxHub(sandbox, client, deployment, seeded)
+        finally:
+            # a failed or cancelled execution can leave child executions running
+            stop_executions(sandbox.operator_session(), deployment.state_machines.values())

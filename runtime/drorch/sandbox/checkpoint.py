@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drorch import names
-from drorch.sandbox import activity
 from drorch.sandbox.core import Sandbox
 from drorch.sandbox.drs.models import LOCK as DRS_LOCK
 from drorch.sandbox.drs.models import drs_backends
 from drorch.sandbox.pulumi_deploy import HubDeployment
 from drorch.sandbox.state import DrsQuotas, DrsTimings
+from drorch.sandbox.stepfunctions import stop_executions
 
 _DRS_STATE = (
     "initialized",
@@ -67,7 +67,7 @@ class Checkpoint:
         return saved
 
     def restore(self) -> None:
-        self._stop_executions()
+        stop_executions(self._hub(), self.deployment.state_machines.values())
         self._empty_stores()
         with DRS_LOCK:
             for account_id, region, backend in _drs_backends():
@@ -101,25 +101,6 @@ class Checkpoint:
 
     def _hub(self) -> Any:
         return self.sandbox.admin_session(self.deployment.account_id, self.deployment.region)
-
-    def _stop_executions(self, timeout: float = 30.0) -> None:
-        """Stop what still runs, and wait until it has stopped (a stopped execution's
-        last state may still be finishing on its interpreter thread)."""
-        sfn = self._hub().client("stepfunctions")
-
-        def running() -> list[str]:
-            return [
-                execution["executionArn"]
-                for arn in self.deployment.state_machines.values()
-                for page in sfn.get_paginator("list_executions").paginate(
-                    stateMachineArn=arn, statusFilter="RUNNING"
-                )
-                for execution in page["executions"]
-            ]
-
-        for arn in running():
-            sfn.stop_execution(executionArn=arn, cause="sandbox restored")
-        activity.wait_for(lambda: not running(), timeout)
 
     def _empty_stores(self) -> None:
         hub = self._hub()

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import sys
 import threading
 import time
 import traceback
@@ -29,6 +31,20 @@ from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 
 from drorch.sandbox import activity
+
+_in_flight = 0  # invocations whose handler has not returned yet
+_in_flight_lock = threading.Lock()
+
+
+def in_flight() -> int:
+    """How many in-process invocations are running now (in any sandbox of the process)."""
+    return _in_flight
+
+
+def _count(change: int) -> None:
+    global _in_flight
+    with _in_flight_lock:
+        _in_flight += change
 
 
 @dataclass
@@ -98,6 +114,7 @@ def invoke_in_process(runtime: LambdaRuntime, request: Any) -> AWSResponse | Non
     headers = {"X-Amz-Executed-Version": "$LATEST", "Content-Type": "application/json"}
     if isinstance(default, ThreadLocalDefaultSession):
         default.use(runtime.session)
+    _count(+1)
     try:
         result = handler(event, _Context(arn))
         payload = json.dumps(result).encode()
@@ -113,8 +130,23 @@ def invoke_in_process(runtime: LambdaRuntime, request: Any) -> AWSResponse | Non
     finally:
         if isinstance(default, ThreadLocalDefaultSession):
             default.use(None)
+        _drop_unpublished_metrics()
+        _count(-1)
         activity.notify()
     return AWSResponse(request.url, 200, headers, MockRawResponse(payload))
+
+
+def _drop_unpublished_metrics() -> None:
+    """With ``POWERTOOLS_METRICS_DISABLED`` (the sandbox's setting) Powertools never clears
+    its metric set, which is shared by the whole process: it grows with every invocation
+    and is printed to stdout, whatever the setting, once a metric has 100 values. In
+    Lambda each invocation's metrics are flushed (and cleared) at its end; here they are
+    dropped."""
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("true", "1"):
+        return
+    metrics = sys.modules.get("aws_lambda_powertools.metrics")
+    if metrics is not None:
+        metrics.Metrics().clear_metrics()
 
 
 def use_thread_local_default_session() -> None:

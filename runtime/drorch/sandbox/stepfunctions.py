@@ -30,10 +30,11 @@ import copy
 import logging
 import sys
 import threading
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from drorch.sandbox import activity
+from drorch.sandbox import activity, lambda_runtime
 from drorch.sandbox.lambda_runtime import (  # re-exported: the interceptor and core use them
     LambdaRuntime,
     invoke_in_process,
@@ -50,6 +51,7 @@ __all__ = [
     "LambdaRuntime",
     "SimulatedTimeEvent",
     "install",
+    "stop_executions",
     "invoke_in_process",
     "use_thread_local_default_session",
     "wait_on_simulated_clock",
@@ -72,6 +74,33 @@ def _answer_in_pascal_case(parsed: Any, **_: Any) -> None:
         for key in list(parsed):
             if key and key[0].islower():
                 parsed.setdefault(key[0].upper() + key[1:], parsed[key])
+
+
+def stop_executions(session: Any, state_machine_arns: Iterable[str], timeout: float = 30.0) -> None:
+    """Stop every running execution of these state machines and wait until none runs
+    and no in-process Lambda invocation is still returning.
+
+    A failed or cancelled parent leaves its ``.sync`` children running (in AWS too);
+    whoever ends a sandbox run stops them, so that no interpreter thread goes on
+    calling the hub's functions once the sandbox (and the functions' environment) is
+    gone.
+    """
+    sfn = session.client("stepfunctions")
+    arns = list(state_machine_arns)
+
+    def running() -> list[str]:
+        return [
+            execution["executionArn"]
+            for arn in arns
+            for page in sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=arn, statusFilter="RUNNING"
+            )
+            for execution in page["executions"]
+        ]
+
+    for arn in running():
+        sfn.stop_execution(executionArn=arn, cause="the sandbox run ended")
+    activity.wait_for(lambda: not running() and lambda_runtime.in_flight() == 0, timeout)
 
 
 REAL_PAUSE_SECONDS = 0.01
