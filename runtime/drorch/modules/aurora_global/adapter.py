@@ -160,6 +160,9 @@ class AuroraGlobalModule(DrillCopies, Failback):
     )
     aliases = ("AuroraMySQL", "AuroraPostgreSQL", "aurora_cluster", "aurora_global")
     resource_types = (RESOURCE_TYPE,)
+    # dr:recovery-strategy=aurora routes a resource here (a TRS category group keeps only
+    # those); an explicit group keeps whatever its selector picks
+    strategies = ("aurora",)
     identified_by = (
         "DB cluster identifier or ARN in the recovery Region, or the global cluster identifier"
     )

@@ -136,6 +136,9 @@ class RdsInstanceModule(Module):
     )
     aliases = ("rds_instance", "RdsInstance")
     resource_types = (RESOURCE_TYPE,)
+    # dr:recovery-strategy=rds routes a resource here (a TRS category group keeps only
+    # those); an explicit group keeps whatever its selector picks
+    strategies = ("rds",)
     identified_by = "DB instance identifier or ARN in the recovery Region"
     probes = PROBES
     sandbox_extension = "drorch.modules.rds_instance.sandbox"
