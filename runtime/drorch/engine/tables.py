@@ -1,6 +1,6 @@
 """The hub's DynamoDB tables: keys, indexes and TTL, defined once.
 
-The Pulumi hub stack (``stacks/hub.py``) and the sandbox (``drorch.sandbox.hub``)
+The Pulumi hub stack (``stacks/hub.py``) and the sandbox (the same program under ``drorch.sandbox.pulumi_deploy``)
 both create the tables from these definitions, so the keys the engine reads and
 writes (:mod:`drorch.engine.history`, :mod:`drorch.engine.lock`, Powertools
 idempotency) are the keys that exist.
