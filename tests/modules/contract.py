@@ -258,8 +258,11 @@ class Staging:
         """A client with administrator access to the account (for seeding, not the module)."""
         return self.sandbox.admin_session(self.account_id, self.region).client(service)
 
-    def ctx(self, drill: bool = False) -> AccountContext:
-        """What the engine gives the module: the execution role, the engine's clock."""
+    def ctx(
+        self, drill: bool = False, recorded: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> AccountContext:
+        """What the engine gives the module: the execution role, the engine's clock and,
+        for CLEANUP and REPLICATE, what the earlier run recorded (``recorded``)."""
         session = self.sandbox.execution_session(self.account_id, self.region)
         return AccountContext(
             session=self.recorder.session(session),
@@ -269,6 +272,8 @@ class Staging:
             drill=drill,
             now=self.sandbox.now().timestamp(),
             execution_id=EXECUTION_ID,
+            recorded=dict(recorded or {}),
+            recorded_from=EXECUTION_ID if recorded else "",
         )
 
 
@@ -405,12 +410,13 @@ def drive(
     resources: list[Resource],
     run: PhaseRun,
     retry: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    recorded: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Start a phase and poll it as the engine does, until it is no longer RUNNING."""
     recorder = world.recorder
     key = idempotency_key(phase.name)
     # outside the window: assuming the role is the engine's call, the params the case's
-    ctx, params = world.ctx(case.drill), phase.params_in(world)
+    ctx, params = world.ctx(case.drill, recorded), phase.params_in(world)
     with recorder.window(f"{phase.name} start"):
         state = module.start(ctx, phase.name, resources, params, case.drill, key)
     assert isinstance(state, dict), f"{phase.name} start returned {type(state).__name__}"
@@ -431,7 +437,7 @@ def drive(
         else:
             # the executor's Wait state: what the module asks for, or the poll interval
             world.sandbox.advance(float(state.get("waitSeconds") or phase.poll_seconds))
-        ctx = world.ctx(case.drill)
+        ctx = world.ctx(case.drill, recorded)
         with recorder.window(f"{phase.name} status"):
             result = module.status(ctx, phase.name, state)
         check_shape(result, f"{phase.name} status #{poll + 1}")
@@ -452,6 +458,20 @@ def discover(module: Module, world: Staging, case: Case) -> list[Resource]:
     return list(found)
 
 
+def recorded_by(phase: Phase, earlier: Sequence[PhaseRun]) -> dict[str, dict[str, Any]] | None:
+    """What the engine gives a CLEANUP or REPLICATE as ``AccountContext.recorded``: each
+    resource's last detail in the run's ACTIVATE, else its INSTANTIATE (here: the earlier
+    phases of the case stand for the earlier run). None for the other phases."""
+    if phase.name not in ("CLEANUP", "REPLICATE"):
+        return None
+    found: dict[str, dict[str, Any]] = {}
+    for wanted in ("INSTANTIATE", "ACTIVATE"):
+        for phase_run in earlier:
+            if phase_run.phase.name == wanted and phase_run.final is not None:
+                found.update({r.id: dict(r.detail) for r in phase_run.final.resources})
+    return found
+
+
 def run_in(module: Module, world: Staging, case: Case) -> Run:
     """Run every phase of a case in a seeded world; what it raises is kept in the run."""
     run = Run(case)
@@ -464,7 +484,8 @@ def run_in(module: Module, world: Staging, case: Case) -> Run:
                 phase_run.skipped = plan_decision(module, case, phase, world)
                 if phase_run.skipped:
                     continue
-            drive(module, world, case, phase, run.resources, phase_run)
+            recorded = recorded_by(phase, run.phases)
+            drive(module, world, case, phase, run.resources, phase_run, recorded=recorded)
     except Exception as exc:  # noqa: BLE001 - reported by the test that looks at the run
         run.error = exc
     run.calls = list(world.recorder.calls)
@@ -693,13 +714,14 @@ def retry_start(
     phase: Phase,
     resources: list[Resource],
     first: list[Call],
+    recorded: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Start ``phase`` again with the same idempotency key; ``first``: the first start's calls."""
     recorder = world.recorder
     counts = {w: world.sandbox.faults.call_count(*w, world.account_id) for w in case.writes}
     seen = case.effect(world) if case.effect else None
     mark = len(recorder.calls)
-    ctx, params = world.ctx(case.drill), phase.params_in(world)
+    ctx, params = world.ctx(case.drill, recorded), phase.params_in(world)
     with recorder.window(f"{phase.name} start (retried)"):
         state = module.start(
             ctx,
@@ -733,17 +755,22 @@ def check_retry(module: Module, case: Case) -> None:
     with staging(case) as world:
         recorder = world.recorder
         resources = discover(module, world, case)
+        done: list[PhaseRun] = []
         for phase in case.phases:
             if phase.expect == SKIPPED_BY_PLAN:
                 continue
             mark = len(recorder.calls)
+            recorded = recorded_by(phase, done)
 
-            def again(state: dict[str, Any], phase: Phase = phase, mark: int = mark) -> dict:
+            def again(
+                state: dict[str, Any], phase: Phase = phase, mark: int = mark, recorded=recorded
+            ) -> dict:
                 first = recorder.calls[mark:]
-                return retry_start(module, world, case, phase, resources, first)
+                return retry_start(module, world, case, phase, resources, first, recorded)
 
             phase_run = PhaseRun(phase)
-            drive(module, world, case, phase, resources, phase_run, retry=again)
+            done.append(phase_run)
+            drive(module, world, case, phase, resources, phase_run, retry=again, recorded=recorded)
             final = phase_run.final
             assert final is not None and final.status == phase.expect, (
                 f"{phase.name} after a retried start ended {final and final.status}"

@@ -22,7 +22,7 @@ from drorch.engine.runtime import Engine
 from drorch.errors import DrorchError
 from drorch.manifest import is_reference, resolve_parameters
 from drorch.modules.base import AccountContext, Resource, StatusResult
-from drorch.vocabulary import DONE, FAILED, RUNNING, SUCCEEDED
+from drorch.vocabulary import CLEANUP, DONE, FAILED, REPLICATE, RUNNING, SUCCEEDED
 
 SUMMARY_MAX = 2000
 
@@ -44,8 +44,47 @@ def _has_references(value: Any) -> bool:
     return is_reference(value)
 
 
+# which earlier runs a phase restores from (CLEANUP puts back what a drill or failover
+# changed; REPLICATE, in a failback, what the failover changed)
+RECORDED_BY: dict[str, tuple[str, ...]] = {
+    CLEANUP: ("drill", "failover"),
+    REPLICATE: ("failover",),
+}
+RECORDED_LOOKBACK = 20  # earlier executions of the application searched
+
+
+def recorded_for(
+    engine: Engine, execution: Mapping[str, Any], group_id: str, account_id: str, phase: str
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """What the run a CLEANUP or REPLICATE follows recorded for this group in this account,
+    and that run's id: the newest earlier execution of the application, of an operation
+    the phase restores from, that recorded anything for the group there."""
+    operations = RECORDED_BY.get(phase)
+    if not operations:
+        return {}, ""
+    earlier = [
+        e
+        for e in engine.history.list_executions(
+            application=execution["application"], limit=RECORDED_LOOKBACK + 1
+        )
+        if e["executionId"] != execution["executionId"]
+        and e.get("operation") in operations
+        and str(e.get("startedAt", "")) <= str(execution.get("startedAt", ""))
+    ]
+    earlier.sort(key=lambda e: str(e.get("startedAt", "")), reverse=True)
+    for candidate in earlier[:RECORDED_LOOKBACK]:
+        found = engine.history.recorded_details(candidate["executionId"], group_id, account_id)
+        if found:
+            return found, candidate["executionId"]
+    return {}, ""
+
+
 def account_context(
-    engine: Engine, account_id: str, drill: bool, execution_id: str = ""
+    engine: Engine,
+    account_id: str,
+    drill: bool,
+    execution_id: str = "",
+    recorded: tuple[Mapping[str, Mapping[str, Any]], str] = ({}, ""),
 ) -> AccountContext:
     """Where a module runs: a staging account through its execution role, or the hub itself
     (``names.HUB_TARGET``, for steps such as HTTP checks)."""
@@ -59,6 +98,8 @@ def account_context(
             drill=drill,
             now=clock.epoch(),
             execution_id=execution_id,
+            recorded=dict(recorded[0]),
+            recorded_from=recorded[1],
         )
     access = engine.accounts.get(account_id)
     if access is None:
@@ -74,6 +115,8 @@ def account_context(
         drill=drill,
         now=clock.epoch(),
         execution_id=execution_id,
+        recorded=dict(recorded[0]),
+        recorded_from=recorded[1],
     )
 
 
@@ -179,11 +222,14 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
         )  # fmt: skip
         return _answer(saved, SUCCEEDED, request.get("pollSeconds"))
 
-    ctx = account_context(engine, account_id, drill, execution_id)
+    recorded = recorded_for(engine, execution, group_id, account_id, phase)
+    ctx = account_context(engine, account_id, drill, execution_id, recorded)
     params = dict(group.get("parameters") or {})
     if _has_references(params):
         params = resolve_parameters(params, ctx.client("ssm"), ctx.client("cloudformation"))
     resources = [Resource.from_dict(e, account_id, type=e.get("type", "")) for e in entries]
+    if recorded[1]:
+        saved["recordedFrom"] = recorded[1]
     saved["state"] = module.start(
         ctx,
         phase,
@@ -197,6 +243,7 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
     engine.history.put_module(
         execution_id, phase, group_id, account_id,
         status=RUNNING, startedAt=started_at, deadline=deadline, resources=len(tracked),
+        recordedFrom=recorded[1] or None,
     )  # fmt: skip
     return _answer(saved, RUNNING, request.get("pollSeconds"))
 
@@ -250,7 +297,11 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         summary = f"FAILED: timeout after {minutes} min; {len(changed)} resource(s) unfinished"
     else:
         module = engine.modules[saved["module"]]
-        ctx = account_context(engine, account_id, bool(saved.get("drill")), execution_id)
+        recorded = ({}, "")
+        if saved.get("recordedFrom"):
+            found = engine.history.recorded_details(saved["recordedFrom"], group_id, account_id)
+            recorded = (found, saved["recordedFrom"])
+        ctx = account_context(engine, account_id, bool(saved.get("drill")), execution_id, recorded)
         result = module.status(ctx, phase, saved["state"])
         saved["state"] = result.state
         changed = _apply(saved, result, now)

@@ -473,6 +473,21 @@ class History:
     def resources(self, execution_id: str, phase: str | None = None) -> list[dict[str, Any]]:
         return list(self._query(execution_id, f"RES#{phase}#" if phase else "RES#"))
 
+    def recorded_details(
+        self, execution_id: str, group_id: str, account_id: str
+    ) -> dict[str, dict[str, Any]]:
+        """What a module group recorded for each resource in one account: resource id ->
+        its last ``detail`` in ACTIVATE, else INSTANTIATE (what CLEANUP and REPLICATE
+        restore from)."""
+        found: dict[str, dict[str, Any]] = {}
+        for phase in ("INSTANTIATE", "ACTIVATE"):  # ACTIVATE's detail wins
+            prefix = f"RES#{phase}#{group_id}#{account_id}#"
+            for item in self._query(execution_id, prefix):
+                detail = item.get("detail")
+                if isinstance(detail, dict) and detail:
+                    found[str(item["resourceId"])] = detail
+        return found
+
     # --- gates ------------------------------------------------------------------------
     def next_gate_number(self, execution_id: str) -> int:
         updated = self.table.update_item(

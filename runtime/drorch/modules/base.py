@@ -282,6 +282,14 @@ class AccountContext:
     # read a clock themselves (in the sandbox this is simulated time)
     now: float | None = None
     execution_id: str = ""
+    # CLEANUP and REPLICATE: what the run they follow recorded for this module group in this
+    # account — resource id -> that resource's last ``detail`` in its ACTIVATE (else
+    # INSTANTIATE) — and that run's execution id. A module that changes something a later
+    # phase must put back (capacity) records the value before its change in ``detail``, and
+    # restores it from here: kept in the history, never guessed. Empty: no earlier run
+    # recorded anything for the group (the module says so rather than guess).
+    recorded: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    recorded_from: str = ""
 
     def client(
         self,
