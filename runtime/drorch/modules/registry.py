@@ -28,6 +28,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.dynamodb_global",
     "drorch.modules.memorydb",
     "drorch.modules.sqlserver_ag",
+    "drorch.modules.eventbridge_rule",
 )
 
 
