@@ -26,6 +26,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.rds_instance",
     "drorch.modules.elasticache_global",
     "drorch.modules.dynamodb_global",
+    "drorch.modules.efs_replication",
     "drorch.modules.memorydb",
     "drorch.modules.sqlserver_ag",
     "drorch.modules.eventbridge_rule",

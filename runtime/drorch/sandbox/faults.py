@@ -729,6 +729,93 @@ class FaultPlan:
         """Multiplier for the duration of simulated RDS work in this account and region."""
         return self._factor(self.slow_rds_rules, account, region, lambda r: True)
 
+    # --- efs-replication, fsx ---
+    @dataclass
+    class StorageFault(_Rule):
+        """An EFS replication or an FSx restore that goes wrong (``kind``): ``efs-error``
+        (the replication reports ERROR), ``efs-stuck-delete`` (a deleted replication stays
+        DELETING), ``efs-lag`` (LastReplicatedTimestamp ``seconds`` behind), ``fsx-restore``
+        (a file system created from a backup ends FAILED)."""
+
+        kind: str = ""
+        resource: str | None = None  # file system id (EFS: source or destination; FSx: backup)
+        message: str = ""
+        seconds: float = 0.0
+
+    def _storage_faults(self) -> list[StorageFault]:
+        # created on first use: FaultPlan.clear() does not know these rules, a new sandbox does
+        return self.__dict__.setdefault("storage_faults", [])
+
+    def fail_efs_replication(
+        self,
+        file_system: str,
+        *,
+        message: str = "Replication failed: simulated failure",
+        account: str | None = None,
+        region: str | None = None,
+    ) -> StorageFault:
+        """Make the EFS replication of ``file_system`` (its source or destination id) report
+        ``ERROR`` with ``message`` until cleared."""
+        rule = self.StorageFault(kind="efs-error", resource=file_system, message=message)
+        rule.account, rule.region = account, region
+        return self._add(self._storage_faults(), rule)
+
+    def stick_efs_replication_deletion(
+        self, file_system: str, *, account: str | None = None, region: str | None = None
+    ) -> StorageFault:
+        """Make a deleted EFS replication of ``file_system`` stay ``DELETING`` until cleared."""
+        rule = self.StorageFault(kind="efs-stuck-delete", resource=file_system)
+        rule.account, rule.region = account, region
+        return self._add(self._storage_faults(), rule)
+
+    def lag_efs_replication(
+        self,
+        file_system: str,
+        seconds: float,
+        *,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> StorageFault:
+        """Make the EFS replication of ``file_system`` ``seconds`` behind: its destination's
+        LastReplicatedTimestamp is that long ago."""
+        _positive(seconds, "lag_efs_replication")
+        rule = self.StorageFault(kind="efs-lag", resource=file_system, seconds=seconds)
+        rule.account, rule.region = account, region
+        return self._add(self._storage_faults(), rule)
+
+    def fail_fsx_restore(
+        self,
+        backup: str | None = None,
+        *,
+        message: str = "Restore from the backup failed: simulated failure",
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> StorageFault:
+        """Make the next ``times`` FSx file systems created from ``backup`` (or any backup)
+        end ``FAILED`` with ``FailureDetails.Message`` ``message``."""
+        rule = self.StorageFault(kind="fsx-restore", resource=backup, message=message)
+        rule.account, rule.region, rule.times = account, region, times
+        return self._add(self._storage_faults(), rule)
+
+    def storage_fault_for(
+        self,
+        kind: str,
+        account: str,
+        region: str,
+        resources: tuple[str, ...],
+        *,
+        consume: bool = False,
+    ) -> StorageFault | None:
+        """The rule of ``kind`` for any of ``resources`` (None: any), or None."""
+        return self._take(
+            self._storage_faults(),
+            account,
+            region,
+            lambda r: r.kind == kind and (r.resource is None or r.resource in resources),
+            consume,
+        )
+
 
 def _positive(value: float, what: str) -> None:
     if value <= 0:

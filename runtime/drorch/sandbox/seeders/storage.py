@@ -1,4 +1,5 @@
-"""Storage: EFS file systems with a mount target per Availability Zone."""
+"""Storage: EFS file systems with a mount target per Availability Zone (and, optionally, a
+replica in another region), and FSx file systems with backups."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ class EfsFileSystem(Seeder):
         "provisionedThroughputMibps": {"type": "number", "minimum": 1, "maximum": 3414},
         "encrypted": {"type": "boolean", "default": True},
         "mountTargets": {"type": "boolean", "default": True},
+        "replicationRegion": {
+            "type": "string",
+            "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9]$",
+            "description": "the region of the replica (the destination); another region",
+        },
     }
     constraints = {
         "allOf": [
@@ -72,6 +78,10 @@ class EfsFileSystem(Seeder):
         found = ctx.client("efs").describe_file_systems(CreationToken=spec["name"])["FileSystems"]
         if found:
             raise fail(f"{where}.name", f"EFS file system {spec['name']!r} already exists")
+        if spec.get("replicationRegion") == ctx.region:
+            raise fail(
+                f"{where}.replicationRegion", f"{ctx.region} holds the source: name another region"
+            )
 
     def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:
         efs, ec2 = ctx.client("efs"), ctx.client("ec2")
@@ -109,4 +119,32 @@ class EfsFileSystem(Seeder):
                 if ctx.security_group_id:
                     target["SecurityGroups"] = ctx.security_groups()
                 mount_targets.append(efs.create_mount_target(**target)["MountTargetId"])
-        return [self.resource(ctx, name, file_system["FileSystemArn"])]
+        seeded = [self.resource(ctx, name, file_system["FileSystemArn"])]
+        if spec.get("replicationRegion"):
+            seeded.append(self._replicate(ctx, spec, file_system_id, undo))
+        return seeded
+
+    def _replicate(
+        self, ctx: SeedContext, spec: Mapping[str, Any], source_id: str, undo: Undo
+    ) -> SeededResource:
+        from drorch.modules.efs_replication.sandbox import as_if_long_ago
+
+        efs, region = ctx.client("efs"), spec["replicationRegion"]
+        replica_client = ctx.client("efs", region=region)
+        created = efs.create_replication_configuration(
+            SourceFileSystemId=source_id, Destinations=[{"Region": region}]
+        )
+        replica_id = created["Destinations"][0]["FileSystemId"]
+
+        def remove_replica() -> None:
+            efs.delete_replication_configuration(
+                SourceFileSystemId=source_id, DeletionMode="LOCAL_CONFIGURATION_ONLY"
+            )
+
+        undo.push(f"EFS replica {replica_id} in {region}", remove_replica)
+        as_if_long_ago(ctx.account_id, source_id)
+        replica = replica_client.describe_file_systems(FileSystemId=replica_id)["FileSystems"][0]
+        replica_client.tag_resource(
+            ResourceId=replica_id, Tags=tag_list(with_name(spec.get("tags", {}), spec["name"]))
+        )
+        return self.resource(ctx, spec["name"], replica["FileSystemArn"], "replica", region)

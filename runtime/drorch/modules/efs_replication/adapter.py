@@ -1,0 +1,567 @@
+"""The efs-replication module: EFS file systems replicated to the recovery region.
+
+A resource is the *destination* of an EFS replication: the read-only replica in the
+recovery region (the account's region), ``elasticfilesystem:file-system``. Discovery
+makes direct calls there (``DescribeFileSystems``, ``DescribeReplicationConfigurations``)
+by the selector's ids (file system ids or ARNs) and tags (the file systems' own tags). A
+file system that is the *source* of a replication out of the recovery region is a
+primary, not a replica: it is excluded and said so (after a failback, the recovery
+file system is one).
+
+Phases (each ``start`` + ``status``; status asks EFS, never a timer):
+
+* INSTANTIATE — nothing (the replica exists already); the result says so.
+* ACTIVATE (failover) — deletes the replication configuration the replica is the
+  destination of: ``DeleteReplicationConfiguration`` with the *source* file system's id,
+  called in the recovery region (the destination's; the API takes the request from
+  either side, and the recovery region is the side that is up when the source region is
+  not). ``deletionMode`` ``ALL_CONFIGURATIONS`` (default) removes both sides; when the
+  source region cannot be reached, run it with ``LOCAL_CONFIGURATION_ONLY``. Done when
+  ``DescribeReplicationConfigurations`` no longer lists a configuration for the replica
+  and the file system is ``available`` with ``ReplicationOverwriteProtection``
+  ``ENABLED`` (writable). The detail records the source and destination file system
+  ids and regions, and the last replicated time (what the failover may have lost);
+  REPLICATE reads them back from ``AccountContext.recorded``. A retried start finds the
+  configuration ``DELETING`` and does not delete it again; a deletion still
+  ``DELETING`` after ``maxWaitSeconds`` fails the file system.
+* CLEANUP — nothing: a drill restores nothing, and a failover leaves nothing behind.
+* REPLICATE (failback) — replicates the recovery file system back over the original
+  source, as AWS documents a failback: ``UpdateFileSystemProtection``
+  ``ReplicationOverwriteProtection=DISABLED`` on the original file system (in the source
+  region), then ``CreateReplicationConfiguration`` from the recovery file system to it
+  (called in the recovery region). Done when the new replication is ``ENABLED``. The
+  original file system comes from what the failover recorded; without that record the
+  phase fails and says so rather than guess. Moving the application back (and a second
+  failover to make the original the source again) is a later run's ACTIVATE in the
+  other direction.
+
+Drill: ACTIVATE only reads. It checks that the replication is ``ENABLED`` and that the
+destination's ``LastReplicatedTimestamp`` is within ``rpoSeconds`` of the engine's
+clock; a replication in ``ERROR`` (or paused, or being deleted) fails the drill with
+EFS's status message. It restores nothing (EFS has no copy of a replica that does not
+end the replication) and creates nothing, so CLEANUP has nothing to delete. The drill
+client refuses every call in ``DISRUPTIVE_CALLS`` before it is sent, and a drill-only
+role has no EFS write at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from botocore.exceptions import ClientError
+
+from drorch.modules.base import (
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    AccountContext,
+    Discovered,
+    Exclusion,
+    Finding,
+    Module,
+    ModuleError,
+    ModuleIam,
+    Resource,
+    ResourceResult,
+    StatusResult,
+    aggregate_status,
+    always,
+    error_code,
+    error_message,
+    load_schema,
+    raise_if_fatal,
+    selector_field,
+    selector_scope_matches,
+    tags_match,
+)
+from drorch.modules.efs_replication import iam
+from drorch.modules.efs_replication.probes import PROBES, readiness
+
+RESOURCE_TYPE = "elasticfilesystem:file-system"
+STATE_VERSION = 1
+POLL_SECONDS = 60
+NOT_REPLICATED = "ReplicationNotFound"
+NOT_FOUND = "FileSystemNotFound"
+
+# API calls that change production; a drill makes none of them (the drill client refuses them).
+DISRUPTIVE_CALLS = {
+    "DeleteReplicationConfiguration": always,
+    "CreateReplicationConfiguration": always,
+    "UpdateFileSystemProtection": always,
+    "DeleteFileSystem": always,
+    "PutFileSystemPolicy": always,
+    "UpdateFileSystem": always,
+}
+
+PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
+
+
+def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
+    if isinstance(item, Resource):
+        return item
+    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
+
+
+def bare_id(value: str) -> str:
+    """``fs-...`` from a file system id or ARN."""
+    return value.rsplit("/", 1)[-1]
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).timestamp()
+    return float(value)
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+class EfsReplicationModule(Module):
+    type = "efs-replication"
+    parameters_schema = PARAMETERS_SCHEMA
+    drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
+    disruptive_calls = DISRUPTIVE_CALLS
+    summary = (
+        "EFS replication: fail over by deleting the replication configuration (the replica "
+        "becomes writable); fail back by replicating to the original file system"
+    )
+    drill = (
+        "Reads only: checks the replication to the recovery region is ENABLED and its last "
+        "replicated time is within rpoSeconds. Nothing is restored or created, so CLEANUP has "
+        "nothing to do; the drill client refuses DeleteReplicationConfiguration and every "
+        "other EFS write before it is sent."
+    )
+    aliases = ("EFS", "EfsReplication", "efs_replication", "EFSReplication")
+    resource_types = (RESOURCE_TYPE,)
+    identified_by = "the replica's file system id (fs-...) or ARN in the recovery region"
+    probes = PROBES
+    sandbox_extension = "drorch.modules.efs_replication.sandbox"
+
+    def iam(self, account_id: str, regions: Sequence[str]) -> ModuleIam:
+        return iam.statements(account_id, regions)
+
+    def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
+        return readiness(session, account_id, region)
+
+    # --- discovery ------------------------------------------------------------------------
+    def discover(self, ctx: AccountContext, selector: Any) -> Discovered:
+        found = Discovered()
+        if not selector_scope_matches(selector, ctx, RESOURCE_TYPE):
+            return found
+        wanted_tags = selector_field(selector, "tags")
+        ids = {bare_id(i) for i in selector_field(selector, "ids")}
+        client = ctx.client("efs")
+        try:
+            file_systems = [
+                f
+                for page in client.get_paginator("describe_file_systems").paginate()
+                for f in page.get("FileSystems", [])
+            ]
+            replications = [
+                r
+                for page in client.get_paginator("describe_replication_configurations").paginate()
+                for r in page.get("Replications", [])
+            ]
+        except ClientError as error:
+            self._raise(error, ctx, "listing EFS file systems")
+        sources = {
+            r["SourceFileSystemId"]: r["Destinations"][0]["Region"]
+            for r in replications
+            if r.get("SourceFileSystemRegion") == ctx.region and r.get("Destinations")
+        }
+        for file_system in file_systems:
+            fs_id = file_system["FileSystemId"]
+            if ids and fs_id not in ids:
+                continue
+            tags = {t["Key"]: t.get("Value", "") for t in file_system.get("Tags", [])}
+            if not tags_match(tags, wanted_tags):
+                continue
+            arn = file_system["FileSystemArn"]
+            name = file_system.get("Name") or fs_id
+            if fs_id in sources:
+                found.excluded.append(
+                    Exclusion(
+                        fs_id,
+                        arn,
+                        ctx.account_id,
+                        ctx.region,
+                        name,
+                        (
+                            f"the source of a replication to {sources[fs_id]}: a primary, "
+                            "not a replica",
+                        ),
+                    )
+                )
+                continue
+            found.append(
+                Resource(fs_id, arn, ctx.account_id, ctx.region, name, tags, RESOURCE_TYPE)
+            )
+        found.sort(key=lambda r: r.id)
+        return found
+
+    # --- start / status -----------------------------------------------------------------
+    def start(
+        self,
+        ctx: AccountContext,
+        phase: str,
+        resources: list[Resource],
+        params: dict[str, Any],
+        drill: bool,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        drill = bool(drill or ctx.drill)
+        self.check_phase(phase, drill)
+        params = self.validate_parameters(params, "$.parameters")
+        if not idempotency_key:
+            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
+        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
+        state: dict[str, Any] = {
+            "v": STATE_VERSION,
+            "phase": phase,
+            "drill": drill,
+            "params": params,
+            "startedAt": ctx.now,
+            "waitSeconds": POLL_SECONDS,
+            "items": {r.id: {"name": r.name} for r in items},
+        }
+        client = self._client(ctx, drill)
+        for resource in items:
+            item = state["items"][resource.id]
+            try:
+                if phase == "INSTANTIATE":
+                    item["result"] = {
+                        "status": SKIPPED,
+                        "note": "nothing to pre-warm: the replica exists already",
+                    }
+                elif phase == "CLEANUP":
+                    item["result"] = {
+                        "status": SKIPPED,
+                        "note": "nothing to remove: a drill creates nothing, a failover "
+                        "leaves nothing behind",
+                    }
+                elif phase == "ACTIVATE" and not drill:
+                    self._start_failover(ctx, client, resource.id, item, params)
+                elif phase == "REPLICATE":
+                    self._start_failback(ctx, client, resource.id, item, drill)
+            except ClientError as error:
+                self._raise(error, ctx, f"starting {phase} of {resource.id}")
+        return state
+
+    def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
+        if state.get("phase") != phase:
+            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
+        drill = bool(state.get("drill"))
+        client = self._client(ctx, drill)
+        params = state.get("params") or {}
+        for fs_id, item in state["items"].items():
+            if "result" in item:
+                continue
+            try:
+                if phase == "ACTIVATE" and drill:
+                    self._check_drill(ctx, client, fs_id, item, params, state)
+                elif phase == "ACTIVATE":
+                    self._check_failover(ctx, client, fs_id, item, params, state)
+                elif phase == "REPLICATE":
+                    self._check_failback(ctx, client, fs_id, item, params, state)
+            except ClientError as error:
+                self._raise(error, ctx, f"checking {phase} of {fs_id}")
+        return self._result(state)
+
+    # --- shared -------------------------------------------------------------------------------
+    def _client(self, ctx: AccountContext, drill: bool, region: str | None = None) -> Any:
+        return ctx.client("efs", region=region, guard=self.drill_guard(drill))
+
+    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
+        raise_if_fatal(error, ctx, doing)
+        raise ModuleError(
+            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
+            f"{error_code(error)}: {error_message(error)}"
+        ) from error
+
+    @staticmethod
+    def _result(state: dict[str, Any]) -> StatusResult:
+        resources = []
+        for fs_id, item in sorted(state["items"].items()):
+            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
+            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
+            resources.append(
+                ResourceResult(
+                    fs_id, item.get("name") or fs_id, result["status"], detail, result.get("error")
+                )
+            )
+        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
+
+    @staticmethod
+    def _replication(client: Any, fs_id: str) -> dict[str, Any] | None:
+        """The replication configuration ``fs_id`` is part of, or None."""
+        try:
+            found = client.describe_replication_configurations(FileSystemId=fs_id)
+        except ClientError as error:
+            if error_code(error) == NOT_REPLICATED:
+                return None
+            raise
+        replications = found.get("Replications") or []
+        return replications[0] if replications else None
+
+    @staticmethod
+    def _file_system(client: Any, fs_id: str) -> dict[str, Any] | None:
+        try:
+            return client.describe_file_systems(FileSystemId=fs_id)["FileSystems"][0]
+        except ClientError as error:
+            if error_code(error) == NOT_FOUND:
+                return None
+            raise
+
+    @staticmethod
+    def _waited_too_long(ctx: AccountContext, state: Mapping, params: Mapping) -> float | None:
+        started, now = state.get("startedAt"), ctx.now
+        if started is None or now is None:
+            return None
+        waited = now - started
+        return waited if waited > params.get("maxWaitSeconds", 7200) else None
+
+    @staticmethod
+    def _links(replication: Mapping[str, Any]) -> dict[str, Any]:
+        destination = (replication.get("Destinations") or [{}])[0]
+        found: dict[str, Any] = {
+            "sourceFileSystemId": replication["SourceFileSystemId"],
+            "sourceRegion": replication["SourceFileSystemRegion"],
+            "destinationFileSystemId": destination.get("FileSystemId", ""),
+            "destinationRegion": destination.get("Region", ""),
+            "replicationStatus": destination.get("Status", ""),
+        }
+        last = destination.get("LastReplicatedTimestamp")
+        if last is not None:
+            found["lastReplicated"] = _iso(_seconds(last))
+        return found
+
+    # --- ACTIVATE: drill ------------------------------------------------------------------------
+    def _check_drill(
+        self,
+        ctx: AccountContext,
+        client: Any,
+        fs_id: str,
+        item: dict,
+        params: Mapping,
+        state: Mapping,
+    ) -> None:
+        replication = self._replication(client, fs_id)
+        if replication is None:
+            item["result"] = {
+                "status": FAILED,
+                "error": f"{fs_id} is not replicated: no replication configuration names it",
+            }
+            return
+        links = self._links(replication)
+        if links["destinationFileSystemId"] != fs_id:
+            item["result"] = {
+                "status": FAILED,
+                "error": f"{fs_id} is the source of the replication, not its replica",
+                **links,
+            }
+            return
+        status = links["replicationStatus"]
+        if status == "ENABLING":
+            waited = self._waited_too_long(ctx, state, params)
+            if waited is None:
+                item["live"] = links
+                return
+            item["result"] = {
+                "status": FAILED,
+                "error": f"the replication is still ENABLING after {waited:g} s",
+                **links,
+            }
+            return
+        if status != "ENABLED":
+            message = replication["Destinations"][0].get("StatusMessage", "")
+            item["result"] = {
+                "status": FAILED,
+                "error": f"the replication is {status}" + (f": {message}" if message else ""),
+                **links,
+            }
+            return
+        last = replication["Destinations"][0].get("LastReplicatedTimestamp")
+        if last is None or ctx.now is None:
+            item["result"] = {
+                "status": FAILED,
+                "error": "no LastReplicatedTimestamp (or no engine clock) to judge the RPO by",
+                **links,
+            }
+            return
+        behind = max(0.0, ctx.now - _seconds(last))
+        result = {"status": SUCCEEDED, **links, "secondsBehind": round(behind, 3)}
+        if behind > params["rpoSeconds"]:
+            result.update(
+                status=FAILED,
+                error=f"last replicated {behind:g} s ago, beyond rpoSeconds "
+                f"{params['rpoSeconds']:g}",
+            )
+        item["result"] = result
+
+    # --- ACTIVATE: failover ---------------------------------------------------------------------
+    def _start_failover(
+        self, ctx: AccountContext, client: Any, fs_id: str, item: dict, params: Mapping
+    ) -> None:
+        replication = self._replication(client, fs_id)
+        if replication is None:
+            # a failover that already happened (or a file system that was never replicated):
+            # status checks it is writable
+            item["note"] = "no replication configuration: nothing to delete"
+            return
+        links = self._links(replication)
+        item["links"] = links
+        if links["destinationFileSystemId"] != fs_id:
+            item["result"] = {
+                "status": FAILED,
+                "error": f"{fs_id} is the source of the replication to "
+                f"{links['destinationRegion']}, not its replica: nothing to fail over",
+                **links,
+            }
+            return
+        if links["replicationStatus"] == "DELETING":  # a retried start: it is being deleted
+            return
+        client.delete_replication_configuration(
+            SourceFileSystemId=links["sourceFileSystemId"], DeletionMode=params["deletionMode"]
+        )
+
+    def _check_failover(
+        self,
+        ctx: AccountContext,
+        client: Any,
+        fs_id: str,
+        item: dict,
+        params: Mapping,
+        state: Mapping,
+    ) -> None:
+        links = item.get("links") or {}
+        recorded = {k: v for k, v in links.items() if k != "replicationStatus"}
+        replication = self._replication(client, fs_id)
+        if replication is not None:
+            now = self._links(replication)
+            waited = self._waited_too_long(ctx, state, params)
+            if waited is not None:
+                item["result"] = {
+                    "status": FAILED,
+                    "error": f"the replication is still {now['replicationStatus']} after "
+                    f"{waited:g} s",
+                    **recorded,
+                }
+            else:
+                item["live"] = {**recorded, "replicationStatus": now["replicationStatus"]}
+            return
+        described = self._file_system(client, fs_id)
+        if described is None:
+            item["result"] = {"status": FAILED, "error": f"no file system {fs_id} here"}
+            return
+        protection = (described.get("FileSystemProtection") or {}).get(
+            "ReplicationOverwriteProtection", ""
+        )
+        lifecycle = described.get("LifeCycleState", "")
+        if lifecycle != "available" or protection == "REPLICATING":
+            item["live"] = {**recorded, "lifeCycleState": lifecycle, "protection": protection}
+            return
+        result = {
+            "status": SUCCEEDED,
+            **recorded,
+            "writable": True,
+            "replicationOverwriteProtection": protection,
+        }
+        if "note" in item:
+            result["note"] = item["note"]
+        item["result"] = result
+
+    # --- REPLICATE: failback --------------------------------------------------------------------
+    def _start_failback(
+        self, ctx: AccountContext, client: Any, fs_id: str, item: dict, drill: bool
+    ) -> None:
+        recorded = ctx.recorded.get(fs_id) or {}
+        original, region = recorded.get("sourceFileSystemId"), recorded.get("sourceRegion")
+        if not original or not region:
+            item["result"] = {
+                "status": FAILED,
+                "error": "no failover of this file system was recorded "
+                f"({ctx.recorded_from or 'no earlier run'}): the original file system to fail "
+                "back to is not known",
+            }
+            return
+        item["target"] = {"fileSystemId": original, "region": region}
+        replication = self._replication(client, fs_id)
+        if replication is not None:
+            links = self._links(replication)
+            if links["sourceFileSystemId"] == fs_id and (
+                links["destinationFileSystemId"],
+                links["destinationRegion"],
+            ) == (original, region):
+                return  # a retried start: the reverse replication exists
+            item["result"] = {
+                "status": FAILED,
+                "error": f"{fs_id} is already part of a replication "
+                f"({links['sourceFileSystemId']} -> {links['destinationFileSystemId']})",
+                **links,
+            }
+            return
+        there = self._client(ctx, drill, region)
+        described = self._file_system(there, original)
+        if described is None:
+            item["result"] = {
+                "status": FAILED,
+                "error": f"the original file system {original} is gone from {region}: "
+                "replicate to a new one (CreateReplicationConfiguration without a "
+                "FileSystemId; drorch does not)",
+            }
+            return
+        protection = (described.get("FileSystemProtection") or {}).get(
+            "ReplicationOverwriteProtection"
+        )
+        if protection != "DISABLED":
+            there.update_file_system_protection(
+                FileSystemId=original, ReplicationOverwriteProtection="DISABLED"
+            )
+        client.create_replication_configuration(
+            SourceFileSystemId=fs_id,
+            Destinations=[{"Region": region, "FileSystemId": original}],
+        )
+
+    def _check_failback(
+        self,
+        ctx: AccountContext,
+        client: Any,
+        fs_id: str,
+        item: dict,
+        params: Mapping,
+        state: Mapping,
+    ) -> None:
+        target = item["target"]
+        replication = self._replication(client, fs_id)
+        if replication is None:
+            item["result"] = {
+                "status": FAILED,
+                "error": f"the replication from {fs_id} to {target['fileSystemId']} is gone",
+            }
+            return
+        links = self._links(replication)
+        status = links["replicationStatus"]
+        if status == "ENABLED":
+            item["result"] = {"status": SUCCEEDED, **links}
+        elif status == "ENABLING":
+            waited = self._waited_too_long(ctx, state, params)
+            if waited is None:
+                item["live"] = links
+            else:
+                item["result"] = {
+                    "status": FAILED,
+                    "error": f"the replication is still ENABLING after {waited:g} s",
+                    **links,
+                }
+        else:
+            message = replication["Destinations"][0].get("StatusMessage", "")
+            item["result"] = {
+                "status": FAILED,
+                "error": f"the replication is {status}" + (f": {message}" if message else ""),
+                **links,
+            }
