@@ -30,6 +30,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.memorydb",
     "drorch.modules.sqlserver_ag",
     "drorch.modules.eventbridge_rule",
+    "drorch.modules.lambda_function",
 )
 
 

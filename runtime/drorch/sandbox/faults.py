@@ -816,6 +816,81 @@ class FaultPlan:
             consume,
         )
 
+    # --- lambda-function, eventbridge-rule, eventbridge-archive ---
+    @dataclass
+    class ServerlessFault(_Rule):
+        """Lambda provisioned concurrency that ends ``FAILED`` (``kind`` ``provisioned``,
+        ``resource`` the function name, ``qualifier`` its alias or version or None for
+        any) or an EventBridge replay that ends ``FAILED`` (``kind`` ``replay``,
+        ``resource`` the archive name); ``reason`` is the StatusReason / StateReason."""
+
+        kind: str = ""
+        resource: str = ""
+        qualifier: str | None = None
+        reason: str = ""
+
+    def _serverless_faults(self) -> list[ServerlessFault]:
+        # created on first use: FaultPlan.clear() does not know these rules, a new sandbox does
+        return self.__dict__.setdefault("serverless_faults", [])
+
+    def fail_provisioned_concurrency(
+        self,
+        function: str,
+        *,
+        reason: str = "FUNCTION_ERROR_INIT_FAILURE: simulated failure",
+        qualifier: str | None = None,
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ServerlessFault:
+        """Make the next ``times`` provisioned concurrency configurations of ``function``
+        (on ``qualifier``, or any) end ``FAILED`` with ``reason``."""
+        rule = self.ServerlessFault(kind="provisioned", resource=function, qualifier=qualifier)
+        rule.reason, rule.times, rule.account, rule.region = reason, times, account, region
+        return self._add(self._serverless_faults(), rule)
+
+    def fail_replay(
+        self,
+        archive: str,
+        *,
+        reason: str = "Replay failed: simulated failure",
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ServerlessFault:
+        """Make the next ``times`` replays from ``archive`` end ``FAILED`` with ``reason``."""
+        rule = self.ServerlessFault(kind="replay", resource=archive)
+        rule.reason, rule.times, rule.account, rule.region = reason, times, account, region
+        return self._add(self._serverless_faults(), rule)
+
+    def provisioned_concurrency_failure_for(
+        self, account: str, region: str, function: str, qualifier: str
+    ) -> str | None:
+        """The StatusReason a new provisioned concurrency configuration must fail with, or
+        None (consumes a hit)."""
+        rule = self._take(
+            self._serverless_faults(),
+            account,
+            region,
+            lambda r: (
+                r.kind == "provisioned"
+                and r.resource == function
+                and r.qualifier in (None, qualifier)
+            ),
+        )
+        return rule.reason if rule is not None else None
+
+    def replay_failure_for(self, account: str, region: str, archive: str) -> str | None:
+        """The StateReason a new replay from ``archive`` must fail with, or None (consumes
+        a hit)."""
+        rule = self._take(
+            self._serverless_faults(),
+            account,
+            region,
+            lambda r: r.kind == "replay" and r.resource == archive,
+        )
+        return rule.reason if rule is not None else None
+
 
 def _positive(value: float, what: str) -> None:
     if value <= 0:

@@ -76,7 +76,9 @@ class LambdaFunction(Seeder):
         "A Lambda function with a tiny generated handler and its execution role "
         "(<name>-role, with an inline policy granting what AWSLambdaBasicExecutionRole does). "
         "reservedConcurrency 0 throttles it (a standby function); vpc: true places it in the "
-        "context's subnets; answer is what Invoke returns in the sandbox."
+        "context's subnets; answer is what Invoke returns in the sandbox. alias publishes a "
+        "version and points an alias at it (for provisioned concurrency); eventSources map "
+        "SQS queues (created if missing) to it, Disabled by default (a standby's)."
     )
     name_schema = identifier(
         "a Lambda function name: 1-64 letters, digits, hyphens and underscores",
@@ -103,6 +105,30 @@ class LambdaFunction(Seeder):
             "additionalProperties": {"type": "string"},
         },
         "vpc": {"type": "boolean", "default": False},
+        "alias": {
+            "type": "string",
+            "pattern": r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$",
+            "description": "publish version 1 and point this alias at it",
+        },
+        "eventSources": {
+            "type": "array",
+            "maxItems": 5,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["sqsQueue"],
+                "properties": {
+                    "sqsQueue": identifier(
+                        "an SQS queue name: 1-80 letters, digits, hyphens and underscores",
+                        r"^[a-zA-Z0-9_-]+$",
+                        80,
+                    ),
+                    "enabled": {"type": "boolean", "default": False},
+                    "batchSize": {"type": "integer", "minimum": 1, "maximum": 10, "default": 10},
+                },
+            },
+            "description": "event source mappings from SQS queues (created if missing)",
+        },
         "answer": {
             "type": "object",
             "additionalProperties": False,
@@ -177,11 +203,44 @@ class LambdaFunction(Seeder):
             lam.put_function_concurrency(
                 FunctionName=name, ReservedConcurrentExecutions=spec["reservedConcurrency"]
             )
-        _declare_answer(ctx, name, spec.get("answer"))
-        return [
+        if spec.get("alias"):
+            version = lam.publish_version(FunctionName=name)["Version"]
+            lam.create_alias(FunctionName=name, Name=spec["alias"], FunctionVersion=version)
+        seeded = [
             self.resource(ctx, role, role_arn, "role", GLOBAL_REGION),
             self.resource(ctx, name, function_arn),
         ]
+        for source in spec.get("eventSources", []):
+            seeded += self._event_source(ctx, name, source, undo)
+        _declare_answer(ctx, name, spec.get("answer"))
+        return seeded
+
+    def _event_source(
+        self, ctx: SeedContext, function: str, source: Mapping[str, Any], undo: Undo
+    ) -> list[SeededResource]:
+        sqs, lam = ctx.client("sqs"), ctx.client("lambda")
+        queue = source["sqsQueue"]
+        seeded = []
+        if exists(sqs.get_queue_url, "AWS.SimpleQueueService.NonExistentQueue", QueueName=queue):
+            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        else:
+            url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+            undo.push(f"SQS queue {queue}", lambda: sqs.delete_queue(QueueUrl=url))
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        seeded.append(self.resource(ctx, queue, arn, "queue"))
+        uuid = lam.create_event_source_mapping(
+            EventSourceArn=arn,
+            FunctionName=function,
+            Enabled=source.get("enabled", False),
+            BatchSize=source.get("batchSize", 10),
+        )["UUID"]
+        undo.push(
+            f"event source mapping {queue} -> {function}",
+            lambda: lam.delete_event_source_mapping(UUID=uuid),
+        )
+        return seeded
 
 
 def _declare_answer(ctx: SeedContext, name: str, answer: Mapping[str, Any] | None) -> None:
