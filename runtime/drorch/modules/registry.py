@@ -29,6 +29,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.efs_replication",
     "drorch.modules.memorydb",
     "drorch.modules.sqlserver_ag",
+    "drorch.modules.ecs_service",
     "drorch.modules.eventbridge_rule",
     "drorch.modules.lambda_function",
 )
