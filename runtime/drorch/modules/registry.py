@@ -27,6 +27,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.elasticache_global",
     "drorch.modules.dynamodb_global",
     "drorch.modules.efs_replication",
+    "drorch.modules.fsx_restore",
     "drorch.modules.memorydb",
     "drorch.modules.sqlserver_ag",
     "drorch.modules.ecs_service",

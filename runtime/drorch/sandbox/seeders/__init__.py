@@ -34,7 +34,7 @@ from drorch.sandbox.seeders.rds import AuroraCluster, RdsInstance
 from drorch.sandbox.seeders.serverless import EventBridgeRule, LambdaFunction
 from drorch.sandbox.seeders.sqlserver import SqlServerAvailabilityGroup
 from drorch.sandbox.seeders.ssm import SsmDocument
-from drorch.sandbox.seeders.storage import EfsFileSystem
+from drorch.sandbox.seeders.storage import EfsFileSystem, FsxFileSystem
 
 SEEDERS: dict[str, Seeder] = {
     seeder.type: seeder
@@ -49,6 +49,7 @@ SEEDERS: dict[str, Seeder] = {
         LambdaFunction(),
         EventBridgeRule(),
         EfsFileSystem(),
+        FsxFileSystem(),
         Ec2Instance(),
         SsmDocument(),
         CloudWatchAlarm(),

@@ -148,3 +148,114 @@ class EfsFileSystem(Seeder):
             ResourceId=replica_id, Tags=tag_list(with_name(spec.get("tags", {}), spec["name"]))
         )
         return self.resource(ctx, spec["name"], replica["FileSystemArn"], "replica", region)
+
+
+_FSX_DEFAULT_CAPACITY = {"WINDOWS": 32, "LUSTRE": 1200, "OPENZFS": 64}
+
+
+class FsxFileSystem(Seeder):
+    type = "fsx-file-system"
+    description = (
+        "An FSx file system (Windows, Lustre or OpenZFS; the name is its Name tag) in the "
+        "first subnet of the context's network, with `backups` user-initiated backups, each "
+        "copied to copyBackupsTo when given (CreateBackup and CopyBackup through the fsx "
+        "module's sandbox extension). Seeded file systems and backups are AVAILABLE at once, "
+        "as if made an hour ago."
+    )
+    name_schema = identifier(
+        "a Name tag: 1-256 letters, digits, spaces and _.:/=+-@",
+        r"^[\w _.:/=+\-@]{1,256}$",
+        256,
+    )
+    properties = {
+        "fileSystemType": {"enum": ["WINDOWS", "LUSTRE", "OPENZFS"], "default": "WINDOWS"},
+        "storageCapacity": {
+            "type": "integer",
+            "minimum": 32,
+            "maximum": 65536,
+            "description": "GiB; default 32 (Windows), 1200 (Lustre), 64 (OpenZFS)",
+        },
+        "storageType": {"enum": ["SSD", "HDD"], "default": "SSD"},
+        "throughputCapacity": {"type": "integer", "minimum": 8, "default": 32},
+        "backups": {"type": "integer", "minimum": 0, "maximum": 10, "default": 1},
+        "copyBackupsTo": {
+            "type": "string",
+            "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9]$",
+            "description": "a region to copy every backup to (another region: the recovery one)",
+        },
+    }
+
+    def check(self, ctx: SeedContext, spec: Mapping[str, Any], where: str) -> None:
+        if spec.get("copyBackupsTo") == ctx.region:
+            raise fail(f"{where}.copyBackupsTo", f"{ctx.region} holds the file system already")
+        for page in ctx.client("fsx").get_paginator("describe_file_systems").paginate():
+            for found in page["FileSystems"]:
+                if {"Key": "Name", "Value": spec["name"]} in found.get("Tags", []):
+                    raise fail(f"{where}.name", f"FSx file system {spec['name']!r} already exists")
+
+    def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:
+        from drorch.modules.fsx_restore.sandbox import as_if_long_ago
+
+        fsx, name = ctx.client("fsx"), spec["name"]
+        kind = spec.get("fileSystemType", "WINDOWS")
+        _, subnet_ids = ctx.network()
+        kwargs: dict[str, Any] = {
+            "FileSystemType": kind,
+            "StorageCapacity": spec.get("storageCapacity", _FSX_DEFAULT_CAPACITY[kind]),
+            "StorageType": spec.get("storageType", "SSD"),
+            "SubnetIds": subnet_ids[:1],
+            "Tags": tag_list(with_name(spec.get("tags", {}), name)),
+        }
+        throughput = spec.get("throughputCapacity", 32)
+        if kind == "WINDOWS":
+            kwargs["WindowsConfiguration"] = {
+                "ThroughputCapacity": throughput,
+                "DeploymentType": "SINGLE_AZ_2",
+            }
+        elif kind == "OPENZFS":
+            kwargs["OpenZFSConfiguration"] = {
+                "ThroughputCapacity": throughput,
+                "DeploymentType": "SINGLE_AZ_2",
+            }
+        elif kind == "LUSTRE":
+            kwargs["LustreConfiguration"] = {"DeploymentType": "PERSISTENT_2"}
+        if ctx.security_group_id:
+            kwargs["SecurityGroupIds"] = ctx.security_groups()
+        file_system = fsx.create_file_system(**kwargs)["FileSystem"]
+        fs_id = file_system["FileSystemId"]
+        options = {
+            "WINDOWS": "WindowsConfiguration",
+            "LUSTRE": "LustreConfiguration",
+            "OPENZFS": "OpenZFSConfiguration",
+        }[kind]
+        undo.push(
+            f"FSx file system {name}",
+            lambda: fsx.delete_file_system(
+                FileSystemId=fs_id, **{options: {"SkipFinalBackup": True}}
+            ),
+        )
+        as_if_long_ago(ctx.account_id, ctx.region, fs_id)
+        seeded = [self.resource(ctx, name, file_system["ResourceARN"])]
+        target = spec.get("copyBackupsTo")
+        copies = ctx.client("fsx", region=target) if target else None
+        for n in range(spec.get("backups", 1)):
+            backup = fsx.create_backup(
+                FileSystemId=fs_id, Tags=tag_list({**spec.get("tags", {}), "Name": f"{name}-{n}"})
+            )["Backup"]
+            backup_id = backup["BackupId"]
+            undo.push(f"FSx backup {backup_id}", lambda b=backup_id: fsx.delete_backup(BackupId=b))
+            as_if_long_ago(ctx.account_id, ctx.region, backup_id)
+            seeded.append(self.resource(ctx, f"{name}-{n}", backup["ResourceARN"], "backup"))
+            if copies is not None:
+                copy = copies.copy_backup(
+                    SourceBackupId=backup_id, SourceRegion=ctx.region, CopyTags=True
+                )["Backup"]
+                undo.push(
+                    f"FSx backup copy {copy['BackupId']}",
+                    lambda b=copy["BackupId"]: copies.delete_backup(BackupId=b),
+                )
+                as_if_long_ago(ctx.account_id, target, copy["BackupId"])
+                seeded.append(
+                    self.resource(ctx, f"{name}-{n}", copy["ResourceARN"], "backup-copy", target)
+                )
+        return seeded
