@@ -69,8 +69,11 @@ RESOURCE_SCHEMA: dict[str, Any] = {
         "resourceType": {"type": "string", "minLength": 1},
         "resourceName": {"type": "string", "minLength": 1},
         "AccountId": {"type": "string", "pattern": "^[0-9]{12}$"},
-        "parameters": {"type": "object"},
+        "parameters": {"type": ["object", "array"]},
     },
+    # a mapping, but a list of records for seed 004's R53Record (its module maps them)
+    "if": {"not": {"required": ["action"], "properties": {"action": {"const": "R53Record"}}}},
+    "then": {"properties": {"parameters": {"type": "object"}}},
 }
 LAYER_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -435,6 +438,11 @@ def convert_layers(
         module = _module_for(item, registry, by_alias)
         if isinstance(module, Problem):
             problems.append(module)
+            continue
+        if isinstance(item.data["parameters"], list) and not getattr(
+            module, "layer_parameters_list", False
+        ):
+            problems.append(Problem(f"{item.path}.parameters", "must be a mapping, not a list"))
             continue
         resource = {**item.data, "parameters": _reference(item.data["parameters"])}
         mapping = module.from_layer(resource, item.path)

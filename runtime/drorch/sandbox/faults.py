@@ -1046,6 +1046,236 @@ class FaultPlan:
         )
         return rule.reason if rule is not None else None
 
+    # --- route53-record, arc-routing-control ---
+    def _dns_arc_rules(self) -> dict[str, list[dict]]:
+        """This block's rules (a fresh plan has none; kept beside the plan's own lists)."""
+        return self.__dict__.setdefault("_dns_arc", {"reject": [], "slow": [], "down": []})
+
+    def _dns_arc_add(self, kind: str, rule: dict) -> dict:
+        with self._lock:
+            self._dns_arc_rules()[kind].append({**rule, "hits": 0})
+        return rule
+
+    def _dns_arc_take(self, kind: str, account: str | None, matches, consume=True):  # type: ignore[no-untyped-def]
+        with self._lock:
+            for rule in self._dns_arc_rules()[kind]:
+                if rule["times"] is not None and rule["hits"] >= rule["times"]:
+                    continue
+                if rule["account"] not in (None, account) or not matches(rule):
+                    continue
+                if consume:
+                    rule["hits"] += 1
+                return rule
+        return None
+
+    def reject_record_change(
+        self,
+        name: str | None = None,
+        message: str = "RRSet of type CNAME with DNS name {name} is not permitted",
+        *,
+        times: int | None = None,
+        account: str | None = None,
+    ) -> dict:
+        """Route 53 refuses a ChangeResourceRecordSets batch (``InvalidChangeBatch``) that
+        changes ``name`` (any batch with None); nothing of the batch is changed."""
+        rule = {"name": name and name.rstrip(".").lower(), "message": message}
+        return self._dns_arc_add("reject", {**rule, "times": times, "account": account})
+
+    def slow_record_propagation(
+        self,
+        seconds: float,
+        name: str | None = None,
+        *,
+        times: int | None = None,
+        account: str | None = None,
+    ) -> dict:
+        """A record change (of ``name``; any with None) takes ``seconds`` longer to be INSYNC."""
+        _positive(seconds, "slow_record_propagation")
+        rule = {"name": name and name.rstrip(".").lower(), "seconds": seconds}
+        return self._dns_arc_add("slow", {**rule, "times": times, "account": account})
+
+    def record_change_rejection_for(self, account: str, names: list[str]) -> str | None:
+        """Why a change batch of ``names`` is refused, or None (consumes a hit)."""
+        rule = self._dns_arc_take(
+            "reject", account, lambda r: r["name"] is None or r["name"] in names
+        )
+        return rule["message"].format(name=rule["name"] or names[0]) if rule else None
+
+    def record_propagation_delay_for(self, account: str, names: list[str]) -> float:
+        """Extra seconds a change batch of ``names`` takes to propagate (consumes a hit)."""
+        rule = self._dns_arc_take(
+            "slow", account, lambda r: r["name"] is None or r["name"] in names
+        )
+        return float(rule["seconds"]) if rule else 0.0
+
+    def arc_endpoint_unreachable(
+        self, region: str | None = None, *, times: int | None = None, account: str | None = None
+    ) -> dict:
+        """A Route 53 ARC cluster endpoint (the one in ``region``; every one with None)
+        does not answer: the connection fails, as when that Region is impaired."""
+        return self._dns_arc_add("down", {"region": region, "times": times, "account": account})
+
+    def arc_endpoint_down(self, account: str | None, region: str) -> bool:
+        """Whether the cluster endpoint in ``region`` must not answer now (consumes a hit)."""
+        rule = self._dns_arc_take(
+            "down", account, lambda r: r["region"] is None or r["region"] == region
+        )
+        return rule is not None
+
+    # --- capacity: ecs-service, auto-scaling, ec2-instance ---
+    @dataclass
+    class ComputeFault(_Rule):
+        """ECS tasks that fail to start, Auto Scaling launches that fail, or an EC2
+        status check that is impaired (``kind``: ecs-tasks, asg-launch, ec2-status)."""
+
+        kind: str = ""
+        target: str | None = None  # service name, group name or instance id; None = any
+        reason: str = ""
+        check: str = "instance"  # ec2-status: "instance" or "system"
+
+    def _compute_faults(self) -> list:  # type: ignore[type-arg]
+        return self.__dict__.setdefault("compute_faults", [])
+
+    def fail_ecs_tasks(
+        self,
+        service: str | None = None,
+        *,
+        reason: str = "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+        times: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ComputeFault:
+        """Make the tasks an UpdateService asks for (of ``service``, or any) fail to start:
+        the service stays below its desired count, ``failedTasks`` grows and its events say
+        ``reason`` (``times``: how many UpdateService calls it affects)."""
+        rule = self.ComputeFault(
+            kind="ecs-tasks", target=service, reason=reason, times=times, account=account,
+            region=region,
+        )  # fmt: skip
+        return self._add(self._compute_faults(), rule)
+
+    def fail_asg_launches(
+        self,
+        group: str | None = None,
+        *,
+        reason: str = "We currently do not have sufficient capacity in the Availability Zone "
+        "you requested. Launching EC2 instance failed.",
+        times: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ComputeFault:
+        """Make the next ``times`` launch attempts of Auto Scaling group ``group`` (or any)
+        fail: a Failed scaling activity with ``reason`` as its StatusMessage, no instance."""
+        rule = self.ComputeFault(
+            kind="asg-launch", target=group, reason=reason, times=times, account=account,
+            region=region,
+        )  # fmt: skip
+        return self._add(self._compute_faults(), rule)
+
+    def impair_ec2_status(
+        self,
+        instance: str | None = None,
+        *,
+        check: str = "instance",
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ComputeFault:
+        """Make the ``check`` (instance or system) status check of ``instance`` (or any)
+        impaired once it has run after a start (until cleared)."""
+        if check not in ("instance", "system"):
+            raise ValueError(f"impair_ec2_status: check must be instance or system, not {check!r}")
+        rule = self.ComputeFault(
+            kind="ec2-status", target=instance, check=check, account=account, region=region
+        )
+        return self._add(self._compute_faults(), rule)
+
+    def compute_fault_for(
+        self, kind: str, account: str, region: str, names: tuple[str, ...], consume: bool = True
+    ) -> ComputeFault | None:
+        """The capacity fault of ``kind`` for any of ``names``, or None (``consume``: a hit)."""
+        return self._take(
+            self._compute_faults(),
+            account,
+            region,
+            lambda r: r.kind == kind and (r.target is None or r.target in names),
+            consume,
+        )
+
+    # --- lambda-function, eventbridge-rule, eventbridge-archive ---
+    @dataclass
+    class ServerlessFault(_Rule):
+        """Lambda provisioned concurrency that ends ``FAILED`` (``kind`` ``provisioned``,
+        ``resource`` the function name, ``qualifier`` its alias or version or None for
+        any) or an EventBridge replay that ends ``FAILED`` (``kind`` ``replay``,
+        ``resource`` the archive name); ``reason`` is the StatusReason / StateReason."""
+
+        kind: str = ""
+        resource: str = ""
+        qualifier: str | None = None
+        reason: str = ""
+
+    def _serverless_faults(self) -> list[ServerlessFault]:
+        # created on first use: FaultPlan.clear() does not know these rules, a new sandbox does
+        return self.__dict__.setdefault("serverless_faults", [])
+
+    def fail_provisioned_concurrency(
+        self,
+        function: str,
+        *,
+        reason: str = "FUNCTION_ERROR_INIT_FAILURE: simulated failure",
+        qualifier: str | None = None,
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ServerlessFault:
+        """Make the next ``times`` provisioned concurrency configurations of ``function``
+        (on ``qualifier``, or any) end ``FAILED`` with ``reason``."""
+        rule = self.ServerlessFault(kind="provisioned", resource=function, qualifier=qualifier)
+        rule.reason, rule.times, rule.account, rule.region = reason, times, account, region
+        return self._add(self._serverless_faults(), rule)
+
+    def fail_replay(
+        self,
+        archive: str,
+        *,
+        reason: str = "Replay failed: simulated failure",
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ServerlessFault:
+        """Make the next ``times`` replays from ``archive`` end ``FAILED`` with ``reason``."""
+        rule = self.ServerlessFault(kind="replay", resource=archive)
+        rule.reason, rule.times, rule.account, rule.region = reason, times, account, region
+        return self._add(self._serverless_faults(), rule)
+
+    def provisioned_concurrency_failure_for(
+        self, account: str, region: str, function: str, qualifier: str
+    ) -> str | None:
+        """The StatusReason a new provisioned concurrency configuration must fail with, or
+        None (consumes a hit)."""
+        rule = self._take(
+            self._serverless_faults(),
+            account,
+            region,
+            lambda r: (
+                r.kind == "provisioned"
+                and r.resource == function
+                and r.qualifier in (None, qualifier)
+            ),
+        )
+        return rule.reason if rule is not None else None
+
+    def replay_failure_for(self, account: str, region: str, archive: str) -> str | None:
+        """The StateReason a new replay from ``archive`` must fail with, or None (consumes
+        a hit)."""
+        rule = self._take(
+            self._serverless_faults(),
+            account,
+            region,
+            lambda r: r.kind == "replay" and r.resource == archive,
+        )
+        return rule.reason if rule is not None else None
+
 
 def _positive(value: float, what: str) -> None:
     if value <= 0:
