@@ -31,6 +31,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.fsx_restore",
     "drorch.modules.memorydb",
     "drorch.modules.sqlserver_ag",
+    "drorch.modules.eks_nodegroup",
     "drorch.modules.ecs_service",
     "drorch.modules.eventbridge_rule",
     "drorch.modules.lambda_function",

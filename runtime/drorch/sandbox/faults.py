@@ -1276,6 +1276,84 @@ class FaultPlan:
         )
         return rule.reason if rule is not None else None
 
+    # --- eks-nodegroup, opensearch-domain ---
+    @dataclass
+    class CapacityFault(_Rule):
+        """A capacity change that goes wrong (``kind``): ``eks-update`` (an EKS node group
+        update ends ``Failed`` with ``error_code``/``reason``), ``opensearch-stuck`` (an
+        OpenSearch configuration change stays ``Processing``), ``opensearch-fail`` (it ends
+        with the domain back on its previous configuration)."""
+
+        kind: str = ""
+        resource: str | None = None  # node group or domain name (None: any)
+        error_code: str = "NodeCreationFailure"
+        reason: str = "simulated failure"
+
+    def _capacity_faults(self) -> list[CapacityFault]:
+        # created on first use: FaultPlan.clear() does not know these rules, a new sandbox does
+        return self.__dict__.setdefault("capacity_faults", [])
+
+    def fail_nodegroup_update(
+        self,
+        nodegroup: str | None = None,
+        *,
+        error_code: str = "NodeCreationFailure",
+        reason: str = "Instances failed to join the kubernetes cluster",
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> CapacityFault:
+        """Make the next ``times`` UpdateNodegroupConfig of ``nodegroup`` (or any) be accepted,
+        then end ``Failed`` with ``error_code`` (an EKS ErrorCode) and ``reason``; the node
+        group keeps its previous scaling configuration."""
+        rule = self.CapacityFault(
+            kind="eks-update", resource=nodegroup, error_code=error_code, reason=reason
+        )
+        rule.account, rule.region, rule.times = account, region, times
+        return self._add(self._capacity_faults(), rule)
+
+    def stick_opensearch_change(
+        self,
+        domain: str | None = None,
+        *,
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> CapacityFault:
+        """Make the next ``times`` UpdateDomainConfig of ``domain`` (or any) stay
+        ``Processing`` (DomainProcessingStatus ``Modifying``) until the rule is cleared."""
+        rule = self.CapacityFault(kind="opensearch-stuck", resource=domain)
+        rule.account, rule.region, rule.times = account, region, times
+        return self._add(self._capacity_faults(), rule)
+
+    def fail_opensearch_change(
+        self,
+        domain: str | None = None,
+        *,
+        reason: str = "The blue/green deployment failed: simulated failure",
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> CapacityFault:
+        """Make the next ``times`` UpdateDomainConfig of ``domain`` (or any) be accepted, then
+        end with the domain back on its previous cluster configuration and the change's
+        ``ChangeProgressDetails`` saying ``reason``."""
+        rule = self.CapacityFault(kind="opensearch-fail", resource=domain, reason=reason)
+        rule.account, rule.region, rule.times = account, region, times
+        return self._add(self._capacity_faults(), rule)
+
+    def capacity_fault_for(
+        self, kind: str, account: str, region: str, resource: str, *, consume: bool = True
+    ) -> CapacityFault | None:
+        """The rule of ``kind`` for ``resource``, or None (consumes a hit by default)."""
+        return self._take(
+            self._capacity_faults(),
+            account,
+            region,
+            lambda r: r.kind == kind and r.resource in (None, resource),
+            consume,
+        )
+
 
 def _positive(value: float, what: str) -> None:
     if value <= 0:
