@@ -180,11 +180,12 @@ def test_term_order_does_not_matter(term_list, rnd, resource):
 @given(terms(), terms(), resources())
 def test_adding_a_term_of_another_kind_only_narrows(first, second, resource):
     both = parse_query(f"{first} {second}")
-    if parse_query(first).terms[0].kind != parse_query(second).terms[0].kind:
+    one, two = parse_query(first).terms[0], parse_query(second).terms[0]
+    if (one.group or one.kind) != (two.group or two.kind):  # tag: groups by tag key
         assert both.matches(resource) == (
             parse_query(first).matches(resource) and parse_query(second).matches(resource)
         )
-    else:  # same prefix (or both keywords): OR
+    else:  # same prefix (or tag key, or both keywords): OR
         assert both.matches(resource) == (
             parse_query(first).matches(resource) or parse_query(second).matches(resource)
         )

@@ -19,6 +19,26 @@ from typing import Any
 
 from botocore.model import OperationModel, Shape, StructureShape
 
+# Errors any operation of any service may answer, whatever its model declares: the
+# "Common Errors" of every AWS API reference (e.g.
+# https://docs.aws.amazon.com/drs/latest/APIReference/CommonErrors.html), with their
+# HTTP status, plus UnknownOperationException, what a JSON endpoint answers for an
+# operation it does not know.
+COMMON_ERRORS = {
+    "AccessDeniedException": 400,
+    "IncompleteSignature": 400,
+    "InternalFailure": 500,
+    "InvalidAction": 400,
+    "InvalidClientTokenId": 403,
+    "NotAuthorized": 400,
+    "OptInRequired": 403,
+    "RequestExpired": 400,
+    "ServiceUnavailable": 503,
+    "ThrottlingException": 400,
+    "ValidationError": 400,
+    "UnknownOperationException": 404,
+}
+
 
 class FidelityError(AssertionError):
     """A fake answered something the real service could not have sent."""
@@ -146,6 +166,8 @@ def check_response(
         )
         code = code.split(":")[0].split("#")[-1]
         known = {shape.name: shape for shape in operation.error_shapes}
+        if code not in known and code in COMMON_ERRORS:
+            return problems
         if code not in known:
             problems.append(
                 f"{operation.name}: error {code or '(none)'} is not one this operation declares "

@@ -9,6 +9,10 @@ moto's handler so that, for every request of every service, the sandbox can:
   the service's own protocol so botocore parses and retries it like the real one;
 * enforce what moto does not: an ``sts:AssumeRole`` into a role whose trust
   policy requires an ``sts:ExternalId`` fails without the right ExternalId;
+* answer an operation that no fake implements (moto raises ``NotImplementedError``,
+  drorch's DRS and Resource Explorer fakes leave a few out) the way an AWS endpoint
+  answers an operation it does not know, naming the operation — never with a
+  Python exception in the client;
 * check every answer of drorch's own fakes against the botocore model: the
   custom services and the operations the modules' extensions add to moto's
   services (:mod:`drorch.sandbox.registry`), tolerating only the constraints AWS's
@@ -85,6 +89,24 @@ _PROTOCOL_ERRORS = {
         "query": ("AccessDenied", 403),
         "ec2": ("UnauthorizedOperation", 403),
         "rest-xml": ("AccessDenied", 403),
+    },
+    # What an endpoint answers for an operation it does not know (AWS's "common errors":
+    # UnknownOperationException on the JSON protocols, InvalidAction on the query ones).
+    "unsupported": {
+        "rest-json": ("UnknownOperationException", 404),
+        "json": ("UnknownOperationException", 400),
+        "query": ("InvalidAction", 400),
+        "ec2": ("InvalidAction", 400),
+        "rest-xml": ("NotImplemented", 501),
+    },
+    # A fake that fails with a Python exception: AWS's common InternalFailure (HTTP 500),
+    # recorded as a fidelity violation so that tests see the fake's bug.
+    "internal": {
+        "rest-json": ("InternalFailure", 500),
+        "json": ("InternalFailure", 500),
+        "query": ("InternalFailure", 500),
+        "ec2": ("InternalError", 500),
+        "rest-xml": ("InternalError", 500),
     },
 }
 _SERVICE_ERRORS = {
@@ -207,13 +229,42 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
         from drorch.sandbox.drs.models import settle_all
 
         settle_all()
-    with _MOTO_LOCK:
-        answer = botocore_stubber.process_request(request)
+    try:
+        with _MOTO_LOCK:
+            answer = botocore_stubber.process_request(request)
+    except NotImplementedError:
+        answer = (404, {}, "Not yet implemented")
+    except Exception as error:  # noqa: BLE001 - a fake's bug must not reach the client raw
+        problem = f"{service_id}:{operation}: the fake raised {type(error).__name__}: {error}"
+        STATE.fidelity.violations.append(problem)
+        status, headers, body = error_response(
+            service_id, operation, None, None, problem, "internal"
+        )
+        return AWSResponse(request.url, status, headers, MockRawResponse(body))
     if answer is None:
         return None
     status, headers, body = answer
+    if status == 404 and body == "Not yet implemented":  # moto knows the URL, not the operation
+        return unsupported_operation(request, service_id, operation)
     if service_id in STATE.fidelity.services or registry.is_checked(service_id, operation):
         _check_fidelity(service_id, operation, status, headers, body)
+    return AWSResponse(request.url, status, headers, MockRawResponse(body))
+
+
+def unsupported_message(service_id: str, operation: str) -> str:
+    name = service_model(service_id).service_name
+    return (
+        f"{name}:{operation} is not supported by the drorch sandbox (AWS supports it; "
+        "the sandbox's fake does not implement it yet)"
+    )
+
+
+def unsupported_operation(request: Any, service_id: str, operation: str) -> AWSResponse:
+    """An AWS-shaped "unknown operation" error naming the operation the sandbox lacks."""
+    message = unsupported_message(service_id, operation)
+    status, headers, body = error_response(
+        service_id, operation, None, None, message, "unsupported"
+    )
     return AWSResponse(request.url, status, headers, MockRawResponse(body))
 
 

@@ -17,6 +17,14 @@ and this module supplies them:
   :func:`drorch.sandbox.activity.wait_for`;
 * **StopExecution** ends an execution that waits for a task token at once, as in
   AWS (moto leaves it RUNNING until the token's timeout);
+* **what AWS refuses** and moto accepts (:func:`install_fidelity`): definitions
+  are validated at CreateStateMachine/UpdateStateMachine
+  (:mod:`drorch.sandbox.asl_validation`), execution names are checked and an
+  unnamed execution gets a UUID, a Choice rule on a missing path fails the
+  execution with ``States.Runtime``, a ``TimeoutSecondsPath`` or
+  ``HeartbeatSecondsPath`` that is not a positive integer fails it too, and an
+  execution's output is always JSON (a string output is quoted, a null one is
+  ``null``);
 * **three moto gaps** (moto 5.2): the interpreter's optimised integrations pass
   ASL's PascalCase parameters straight to boto3 and expect PascalCase answers
   (translated here both ways); and a state machine with a running execution
@@ -27,6 +35,7 @@ and this module supplies them:
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import sys
 import threading
@@ -250,7 +259,186 @@ def install() -> None:
 
         json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
 
+        install_fidelity()
+
         # moto logs every failed state (a rejected gate, a failed wave: normal outcomes
         # in DR) at ERROR with the whole parsed program; drorch records them itself.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         _installed = True
+
+
+# --- what AWS refuses and moto accepts -------------------------------------------------
+# StartExecution: "A name must not contain: white space, brackets < > { } [ ], wildcard
+# characters ? *, special characters " # % \\ ^ | ~ ` $ & , ; : /, control characters
+# (U+0000-001F, U+007F-009F)" and is 1-80 characters long
+# (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+NAME_FORBIDDEN = set(' <>{}[]?*"#%\\^|~`$&,;:/')
+
+
+def execution_name_problem(name: str) -> str | None:
+    """Why Step Functions refuses ``name`` for an execution (None when it accepts it)."""
+    for char in name:
+        code = ord(char)
+        if char in NAME_FORBIDDEN or char.isspace() or code <= 0x1F or 0x7F <= code <= 0x9F:
+            return f"the character {char!r} is not allowed in a name"
+    return None
+
+
+def _runtime_failure(env: Any, cause: str) -> Exception:
+    """A ``States.Runtime`` failure of the execution (what AWS raises for a bad path)."""
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    runtime = StatesErrorNameType.StatesRuntime
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=runtime),
+            event_type=HistoryEventType.ExecutionFailed,
+            event_details=EventDetails(
+                executionFailedEventDetails=ExecutionFailedEventDetails(
+                    error=runtime.to_name(), cause=cause
+                )
+            ),
+        )
+    )
+
+
+def install_fidelity() -> None:
+    """Patch moto's Step Functions so that it refuses and fails what AWS does."""
+    import uuid
+
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.exceptions import InvalidName, NameTooLongException
+    from moto.stepfunctions.parser.api import InvalidDefinition as ParserInvalidDefinition
+
+    class InvalidDefinition(AWSError):  # the parser's own class serializes without a code
+        TYPE = "InvalidDefinition"
+
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    from drorch.sandbox.asl_validation import definition_problems, invalid_definition_message
+
+    # definitions: validated as AWS does before moto's parser sees them
+    parse_definition = StepFunctionsParserBackend._validate_definition
+
+    def validate_definition(definition: str) -> None:
+        problems = definition_problems(definition)
+        if problems:
+            raise InvalidDefinition(invalid_definition_message(problems))
+        try:
+            parse_definition(definition=definition)
+        except ParserInvalidDefinition as error:
+            raise InvalidDefinition(str(error) or "Invalid State Machine Definition") from None
+
+    StepFunctionsParserBackend._validate_definition = staticmethod(validate_definition)
+
+    # execution names: validated; an unnamed execution gets a UUID (moto names it None)
+    start_execution = StepFunctionsParserBackend.start_execution
+
+    def start_named_execution(
+        self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        if name is None:
+            name = str(uuid.uuid4())
+        elif len(name) > 80:
+            raise NameTooLongException(name)
+        elif (problem := execution_name_problem(name)) is not None:
+            raise InvalidName(f"Invalid Name: '{name}' ({problem})")
+        return start_execution(self, state_machine_arn, name, *args, **kwargs)
+
+    StepFunctionsParserBackend.start_execution = start_named_execution
+
+    # output: always a JSON text ("abc" is '"abc"', None is 'null'); moto passes a
+    # string output through unquoted and leaves a null one out
+    describe_execution = StepFunctionResponse.describe_execution
+
+    def describe_execution_json_output(self: Any) -> Any:
+        result = describe_execution(self)
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        body = result.result
+        interpreted = hasattr(execution, "exec_worker")
+        if interpreted and isinstance(body, dict) and body.get("status") == "SUCCEEDED":
+            body["output"] = json.dumps(execution.output, separators=(",", ":"))
+        return result
+
+    StepFunctionResponse.describe_execution = describe_execution_json_output
+
+    # a Choice rule on a path that is not there fails with States.Runtime (IsPresent
+    # excepted), where moto's comparison is false and the Default branch runs
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_operator_type import (
+        ComparisonOperatorType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable import (
+        ComparisonVariable,
+    )
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.variable import (
+        NoSuchVariable,
+    )
+
+    def compare_present_variable(self: Any, env: Any) -> None:
+        self.variable.eval(env)
+        value = env.stack[-1]
+        if (
+            isinstance(value, NoSuchVariable)
+            and self.comparison_function.operator_type != ComparisonOperatorType.IsPresent
+        ):
+            path = self.variable.string_sampler.literal_value
+            raise _runtime_failure(
+                env,
+                f"Invalid path '{path}': The choice state's condition path references an "
+                "invalid value.",
+            )
+        self.comparison_function.eval(env)
+
+    ComparisonVariable._eval_body = compare_present_variable
+
+    # TimeoutSecondsPath / HeartbeatSecondsPath: a positive integer, or States.Runtime
+    from moto.stepfunctions.parser.asl.component.common.timeouts.heartbeat import (
+        HeartbeatSecondsPath,
+    )
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import (
+        TimeoutSecondsPath,
+    )
+
+    for cls, field in (
+        (TimeoutSecondsPath, "TimeoutSecondsPath"),
+        (HeartbeatSecondsPath, "HeartbeatSecondsPath"),
+    ):
+        _check_seconds_path(cls, field)
+
+
+def _check_seconds_path(cls: Any, field: str) -> None:
+    from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
+
+    def eval_seconds(self: Any, env: Any) -> int:
+        path = self.string_sampler.literal_value
+        try:
+            self.string_sampler.eval(env=env)
+        except NoSuchJsonPathError as error:
+            raise _runtime_failure(
+                env,
+                f"Invalid path '{error.json_path}' : No results for path: "
+                f"$['{error.json_path[2:]}']",
+            ) from None
+        value = env.stack.pop()
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 99999999:
+            raise _runtime_failure(
+                env,
+                f"The value for the field '{field}' must be a positive integer "
+                f"(1-99999999), got {json.dumps(value)} at '{path}'",
+            )
+        return value
+
+    cls._eval_seconds = eval_seconds

@@ -39,6 +39,14 @@ class ValidationException(ServiceException):
             self.fieldList = [{"name": name, "message": text} for name, text in fields]
 
 
+class ValidationError(ServiceException):
+    """AWS's common error for a request that fails the service's constraints (HTTP 400),
+    for the operations whose model declares no ValidationException
+    (https://docs.aws.amazon.com/drs/latest/APIReference/CommonErrors.html)."""
+
+    code = "ValidationError"
+
+
 class ResourceNotFoundException(ServiceException):
     code = "ResourceNotFoundException"
 

@@ -16,9 +16,10 @@ from typing import Any
 import botocore.session
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 
+from drorch.sandbox.drs.exceptions import ValidationError
 from drorch.sandbox.drs.models import LOCK, DrsBackend, drs_backends
 from drorch.sandbox.drs.util import paginate
-from drorch.sandbox.drs.validation import validate_request
+from drorch.sandbox.drs.validation import missing_required, validate_request
 
 
 @cache
@@ -46,6 +47,14 @@ class DrsResponse(BaseResponse):
         with LOCK:
             if "ValidationException" in errors:
                 validate_request(operation.input_shape, params)
+            elif missing := missing_required(operation.input_shape, params):
+                # the operation declares no ValidationException: AWS's common error
+                raise ValidationError(
+                    "; ".join(
+                        f"Value null at '{name}' failed to satisfy constraint: {text}"
+                        for name, text in missing
+                    )
+                )
             backend: DrsBackend = drs_backends[self.current_account][self.region]
             backend.settle()
             if "UninitializedAccountException" in errors:

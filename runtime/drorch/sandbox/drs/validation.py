@@ -78,9 +78,21 @@ def problems_in(shape: Shape | None, params: dict[str, Any]) -> list[tuple[str, 
     return problems
 
 
+def missing_required(shape: Shape | None, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The top-level required members a request leaves out (botocore checks them on the
+    client; a client with ``parameter_validation=False`` or the AWS CLI's raw JSON may not)."""
+    if shape is None:
+        return []
+    return [
+        (name, "Member must not be null")
+        for name in getattr(shape, "required_members", [])
+        if params.get(name) is None
+    ]
+
+
 def validate_request(shape: Shape | None, params: dict[str, Any]) -> None:
     """Raise one ValidationException naming every invalid field of ``params``."""
-    problems = problems_in(shape, params)
+    problems = missing_required(shape, params) + problems_in(shape, params)
     if problems:
         summary = "; ".join(f"{name}: {text}" for name, text in problems)
         raise ValidationException(

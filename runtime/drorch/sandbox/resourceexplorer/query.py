@@ -18,6 +18,11 @@ The syntax follows the "Search query syntax reference for Resource Explorer":
 * filters that share a prefix are joined with OR, filters with different
   prefixes and the keyword group are joined with AND
   (``region:us-east-1 region:us-west-2 service:ec2`` is "EC2 in either Region");
+  for ``tag:`` the "same filter" is the same tag key: ``tag:env=prod tag:env=dev``
+  is either value, ``tag:env=prod tag:team=data`` needs both tags;
+* a filter value may be a comma-separated list, any of which matches
+  (``region:us-east-1,us-west-2``, ``tag:env=prod,dev``); a comma inside double
+  quotes is literal; a negated list excludes every value in it;
 * ``-`` in front of any term negates it (``-tag:stage=prod``, ``-service:iam``);
   negated terms are each ANDed as exclusions;
 * ``*`` at the end of a value matches any suffix (``region:us-*``); a ``*``
@@ -98,6 +103,7 @@ class Term:
     pattern: Pattern
     tag_value: Pattern | None = None  # tag:key=value -> the value part
     special: str = ""  # tag:none / tag:all
+    group: str = ""  # terms of one group are ORed, groups are ANDed (default: kind)
 
     def test(self, resource: Searchable) -> bool:
         """Whether the resource satisfies the term, ignoring ``negated``."""
@@ -119,7 +125,7 @@ class Query:
                 if term.test(resource):
                     return False
             else:
-                groups.setdefault(term.kind, []).append(term)
+                groups.setdefault(term.group or term.kind, []).append(term)
         return all(any(term.test(resource) for term in group) for group in groups.values())
 
     def filter(self, resources: Iterable[Searchable]) -> list[Searchable]:
@@ -227,20 +233,37 @@ def _split_prefix(token: _Token) -> tuple[str, _Token] | None:
     return None
 
 
-def _parse_tag(rest: _Token, negated: bool, source: str) -> Term:
+def _split_values(token: _Token) -> list[_Token]:
+    """A filter value's comma-separated alternatives (a quoted comma is literal)."""
+    values: list[_Token] = [[]]
+    for pair in token:
+        if pair == (",", False):
+            values.append([])
+        else:
+            values[-1].append(pair)
+    return values
+
+
+def _parse_tag(rest: _Token, negated: bool, source: str) -> list[Term]:
     split = next((i for i, pair in enumerate(rest) if pair == ("=", False)), None)
     if split is None:
         bare = _plain(rest)
         if not any(quoted for _, quoted in rest) and bare.lower() in ("none", "all"):
-            return Term("tag", negated, Pattern(bare.lower()), special=bare.lower())
-        return Term("tag", negated, _pattern(rest, source))
-    key, value = rest[:split], rest[split + 1 :]
-    if not key:
+            special = bare.lower()
+            return [Term("tag", negated, Pattern(special), special=special, group=f"tag {special}")]
+        keys = [_pattern(key, source) for key in _split_values(rest)]
+        return [Term("tag", negated, key, group=f"tag {key}") for key in keys]
+    key_token, value = rest[:split], rest[split + 1 :]
+    if not key_token:
         raise QuerySyntaxError(f"{source}: the tag key is empty; use tag:<key>=<value>")
-    return Term("tag", negated, _pattern(key, source), tag_value=_pattern(value, source))
+    key = _pattern(key_token, source)
+    return [
+        Term("tag", negated, key, tag_value=_pattern(alternative, source), group=f"tag {key}")
+        for alternative in _split_values(value)
+    ]
 
 
-def _parse_term(token: _Token, allow_keywords: bool) -> Term:
+def _parse_term(token: _Token, allow_keywords: bool) -> list[Term]:
     source = _plain(token)
     negated = bool(token) and token[0] == ("-", False)
     body = token[1:] if negated else token
@@ -255,20 +278,29 @@ def _parse_term(token: _Token, allow_keywords: bool) -> Term:
             )
         if not body:
             raise QuerySyntaxError('an empty quoted keyword ("") matches nothing; remove it')
-        return Term("keyword", negated, _pattern(body, source))
+        return [Term("keyword", negated, _pattern(body, source))]
     prefix, rest = split
     if not rest:
         raise QuerySyntaxError(f"{source}: the filter {prefix}: needs a value")
     if prefix == "tag":
         return _parse_tag(rest, negated, source)
-    pattern = _pattern(rest, source)
-    if prefix == "resourcetype.supports" and pattern.text not in SUPPORTS_VALUES:
-        raise QuerySyntaxError(
-            f"{source}: resourcetype.supports: accepts only {', '.join(SUPPORTS_VALUES)}"
-        )
-    return Term(prefix, negated, pattern)
+    terms = []
+    for alternative in _split_values(rest):
+        if not alternative:
+            raise QuerySyntaxError(f"{source}: an empty value in the list; remove the comma")
+        pattern = _pattern(alternative, source)
+        if prefix == "resourcetype.supports" and pattern.text not in SUPPORTS_VALUES:
+            raise QuerySyntaxError(
+                f"{source}: resourcetype.supports: accepts only {', '.join(SUPPORTS_VALUES)}"
+            )
+        terms.append(Term(prefix, negated, pattern))
+    return terms
 
 
 def parse_query(text: str, *, allow_keywords: bool = True) -> Query:
     """Parse a Search ``QueryString`` (or, with ``allow_keywords=False``, a view filter)."""
-    return Query(tuple(_parse_term(token, allow_keywords) for token in _tokenize(text or "")))
+    return Query(
+        tuple(
+            term for token in _tokenize(text or "") for term in _parse_term(token, allow_keywords)
+        )
+    )
