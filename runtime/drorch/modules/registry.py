@@ -31,6 +31,8 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.fsx_restore",
     "drorch.modules.memorydb",
     "drorch.modules.sqlserver_ag",
+    "drorch.modules.ecs_service",
+    "drorch.modules.auto_scaling",
     "drorch.modules.eks_nodegroup",
     "drorch.modules.ecs_service",
     "drorch.modules.eventbridge_rule",
