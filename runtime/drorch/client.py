@@ -22,7 +22,7 @@ from drorch import names
 from drorch.engine import aws, clock, reconcile
 from drorch.engine.events import Publisher
 from drorch.engine.gates import Gates
-from drorch.engine.history import TERMINAL, History
+from drorch.engine.history import STATUSES, TERMINAL, History
 from drorch.engine.lock import ApplicationLock
 from drorch.errors import DrorchError, InputError
 from drorch.manifest import OPERATIONS, Manifest, load_manifest
@@ -52,6 +52,7 @@ class Client:
         self.gates = Gates(self.history, self.session.client("stepfunctions"), self.publisher)
         self.lock = ApplicationLock.from_config(self.config, self.history, self.session)
         self._operator = operator
+        self._wave_of_group: dict[str, dict[str, str]] = {}
 
     # --- who and where ---------------------------------------------------------------
     @property
@@ -147,8 +148,28 @@ class Client:
             return self.session.client("stepfunctions").describe_execution(executionArn=arn)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
-                raise InputError(f"no execution {execution_id!r}") from error
+                raise InputError(
+                    f"no execution {execution_id!r}", hint="`drorch list` shows the executions"
+                ) from error
             raise
+
+    def _waves_of_groups(self, execution_id: str) -> dict[str, str]:
+        """Which wave each module group of the execution belongs to (from its plan)."""
+        if execution_id not in self._wave_of_group:
+            from drorch.engine import plan as planning
+
+            try:
+                full = planning.read_plan(
+                    self.session.client("s3"), self.config.artifacts_bucket, execution_id
+                )
+            except ClientError:
+                return {}  # not planned yet
+            self._wave_of_group[execution_id] = {
+                group: wave
+                for wave, info in full.get("waves", {}).items()
+                for group in info.get("groups", [])
+            }
+        return self._wave_of_group[execution_id]
 
     def describe(self, execution_id: str) -> dict[str, Any]:
         """The execution as the history records it, with its waves, gates and resources."""
@@ -162,10 +183,20 @@ class Client:
             if machine.get("error"):
                 item |= {"error": machine.get("error"), "cause": machine.get("cause")}
         resources = self.history.resources(execution_id)
+        wave_of = self._waves_of_groups(execution_id) if resources else {}
+        for resource in resources:
+            resource.setdefault("wave", wave_of.get(resource.get("groupId", ""), ""))
+        phases = list(item.get("phases") or [])
+        waves = self.history.waves(execution_id)
+        for wave in waves:
+            if wave.get("phase") not in phases:
+                phases.append(wave.get("phase"))
+        # phases in the order they run, then waves by level
+        waves.sort(key=lambda w: (phases.index(w.get("phase")), w.get("level", 0), w["wave"]))
         return {
             "execution": item,
             "machineStatus": machine["status"],
-            "waves": self.history.waves(execution_id),
+            "waves": waves,
             "gates": self.history.gates(execution_id),
             "resources": resources,
         }
@@ -173,17 +204,37 @@ class Client:
     def list_executions(
         self, status: str | None = None, application: str | None = None, limit: int = 50
     ) -> list[dict[str, Any]]:
+        if status is not None and status not in STATUSES:
+            raise InputError(
+                f"unknown status {status!r}", hint=f"use one of: {', '.join(sorted(STATUSES))}"
+            )
+        if limit < 1:
+            raise InputError(f"--limit {limit} must be at least 1")
         return self.history.list_executions(status=status, application=application, limit=limit)
 
     def open_gates(self, execution_id: str) -> list[dict[str, Any]]:
         return self.gates.open_gates(execution_id)
 
     def _gate_number(self, execution_id: str, gate: int | None) -> int:
-        if gate is not None:
-            return gate
+        item = self._require_running(execution_id)
         waiting = self.gates.open_gates(execution_id)
+        if gate is not None:
+            if gate not in {int(g["gate"]) for g in waiting}:
+                raise InputError(
+                    f"gate {gate} of execution {execution_id} is not open",
+                    hint=f"`drorch status {execution_id}` shows its gates"
+                    + (
+                        f"; open now: {', '.join(str(g['gate']) for g in waiting)}"
+                        if waiting
+                        else ""
+                    ),
+                )
+            return gate
         if not waiting:
-            raise InputError(f"execution {execution_id} waits on no gate")
+            raise InputError(
+                f"execution {execution_id} has no open gate (it is {item['status']})",
+                hint=f"`drorch status {execution_id} --wait` follows it until a gate opens or it ends",
+            )
         if len(waiting) > 1:
             raise InputError(
                 f"execution {execution_id} waits on {len(waiting)} gates",
@@ -206,11 +257,21 @@ class Client:
         )
 
     def pause(self, execution_id: str) -> dict[str, Any]:
-        self._require_running(execution_id)
+        item = self._require_running(execution_id)
+        if item.get("paused"):
+            raise InputError(
+                f"execution {execution_id} is already paused",
+                hint=f"`drorch resume {execution_id}` lets it continue",
+            )
         return self.gates.pause(execution_id, self.operator)
 
     def resume(self, execution_id: str) -> dict[str, Any]:
-        self._require_running(execution_id)
+        item = self._require_running(execution_id)
+        if not item.get("paused") and item["status"] != "PAUSED":
+            raise InputError(
+                f"execution {execution_id} is not paused (it is {item['status']})",
+                hint=f"`drorch pause {execution_id}` stops it at the next wave boundary",
+            )
         return self.gates.resume(execution_id, self.operator)
 
     def cancel(self, execution_id: str, comment: str = "") -> dict[str, Any]:
@@ -228,12 +289,18 @@ class Client:
         )
         return [r.to_dict() for r in repairs]
 
-    def _require_running(self, execution_id: str) -> None:
+    def _require_running(self, execution_id: str) -> dict[str, Any]:
         item = self.history.execution(execution_id)
         if item is None:
-            raise InputError(f"no execution {execution_id!r} in the history")
+            raise InputError(
+                f"no execution {execution_id!r}", hint="`drorch list` shows the executions"
+            )
         if item["status"] in TERMINAL:
-            raise InputError(f"execution {execution_id} already finished ({item['status']})")
+            raise InputError(
+                f"execution {execution_id} already finished ({item['status']})",
+                hint=f"`drorch report {execution_id}` shows what happened",
+            )
+        return item
 
     # --- dry run ---------------------------------------------------------------------
     def staging_accounts(self) -> dict[str, aws.AccountAccess]:
@@ -278,6 +345,8 @@ class Client:
             modules=registry(),
             rto_targets=summary.rto_targets(),
             execution_id=plan_id,
+            excluded={k: len(g.excluded) for k, g in summary.groups.items()},
+            skipped_off={k: len(g.skipped) for k, g in summary.groups.items()},
         )
         return {"plan": full, "groups": {k: g.to_dict() for k, g in summary.groups.items()}}
 
@@ -322,11 +391,14 @@ class Client:
                     if number in decided:
                         continue
                     verdict = on_gate(gate)
-                    if verdict is True:
-                        self.approve(execution_id, number)
-                        decided.add(number)
-                    elif verdict is False:
-                        self.reject(execution_id, number)
+                    try:
+                        if verdict is True:
+                            self.approve(execution_id, number)
+                        elif verdict is False:
+                            self.reject(execution_id, number)
+                    except InputError:
+                        pass  # closed meanwhile (timed out, cancelled): the next look shows it
+                    if verdict is not None:
                         decided.add(number)
             if timeout is not None and time.monotonic() - started > timeout:
                 raise TimeoutError(f"execution {execution_id} still running after {timeout}s")

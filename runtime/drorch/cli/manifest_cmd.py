@@ -355,10 +355,12 @@ def render_plan(result: dict[str, Any]) -> None:
             for group in level["groups"]:
                 found = groups[group["groupId"]]
                 for account in group["accounts"]:
-                    names_ = [r.get("name") or r["id"] for r in found["resources"].get(account, [])]
+                    names_ = [_named(r) for r in found["resources"].get(account, [])]
                     console.print(
                         f"    {group['groupId']} ({found['module']}) in {account}: "
-                        f"{len(names_)}: {', '.join(names_[:12])}{' ...' if len(names_) > 12 else ''}"
+                        f"{len(names_)}: {', '.join(names_[:12])}{' ...' if len(names_) > 12 else ''}",
+                        highlight=False,
+                        soft_wrap=True,
                     )
     for group_id, found in groups.items():
         for excluded in found.get("excluded", []):
@@ -370,6 +372,19 @@ def render_plan(result: dict[str, Any]) -> None:
         console.print(
             f"[dim]skipped[/] {skipped['groupId']} in {skipped['phase']}: {skipped['reason']}"
         )
+    for warning in plan.get("warnings", []):
+        console.print(f"[yellow]warning[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    for error in plan.get("errors", []):
+        errors.print(f"[red]error[/] {escape(error)}", highlight=False, soft_wrap=True)
+
+
+def _named(resource: dict[str, Any]) -> str:
+    """A resource as the plan lists it: its name, and the selector id that matched it."""
+    name = resource.get("name") or resource["id"]
+    matched = resource.get("matchedBy")
+    if matched and matched != name:
+        return f"{name} (matched {matched})"
+    return name
 
 
 @app.command("plan")
@@ -398,3 +413,5 @@ def plan(
         print_json(result)
     else:
         render_plan(result)
+    if result["plan"].get("errors"):  # a selector that matched nothing: fix the manifest
+        raise typer.Exit(EXIT_INPUT)

@@ -37,6 +37,15 @@ class ModuleFailed(EngineError):
     """A module group's phase ended FAILED in a staging account."""
 
 
+class EmptySelection(EngineError):
+    """A module group's selector matched nothing and the manifest does not allow that."""
+
+
+class PreconditionFailed(EngineError):
+    """An operation's precondition does not hold (e.g. a failback with nothing failed over):
+    refused before the first change."""
+
+
 class InvalidTransition(DrorchError):
     """A status change the canonical lifecycle does not allow (e.g. reopening a finished run)."""
 
@@ -52,4 +61,6 @@ ASL_ERRORS = (
     GateRejected,
     Cancelled,
     ModuleFailed,
+    EmptySelection,
+    PreconditionFailed,
 )

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drorch import names
+from drorch.engine.errors import EmptySelection
 from drorch.manifest import Manifest, wave_levels
 from drorch.manifest.model import END_OF_RUN
 
@@ -28,6 +29,52 @@ DRILL = "drill"
 
 def plan_key(execution_id: str) -> str:
     return names.plan_key(execution_id)
+
+
+def empty_selections(
+    manifest: Manifest,
+    counts: Mapping[str, Mapping[str, int]],
+    excluded: Mapping[str, int] | None = None,
+    skipped: Mapping[str, int] | None = None,
+) -> tuple[list[str], list[str]]:
+    """(errors, warnings): each technology of a wave whose groups found nothing to act on.
+
+    The groups routed from one TRS category count together (one of them finding
+    resources is enough). Nothing matched, or everything matched was excluded, is an
+    error unless the technology says ``allowEmpty: true`` (then a warning); everything
+    matched being ``dr:enabled=false`` is a warning."""
+    excluded, skipped = excluded or {}, skipped or {}
+    errors: list[str] = []
+    warnings: list[str] = []
+    for wave in manifest.waves:
+        technologies: dict[str, list[Any]] = {}
+        for group in wave.groups:
+            technologies.setdefault(group.technology or group.id, []).append(group)
+        for groups in technologies.values():
+            if any(sum(counts.get(g.id, {}).values()) for g in groups):
+                continue
+            first = groups[0]
+            label = first.routed_from or first.type
+            what = (
+                f"wave {wave.name!r}, group {first.technology or first.name!r} ({label}): "
+                f"the selector [{first.selector.describe()}]"
+            )
+            out = sum(excluded.get(g.id, 0) for g in groups)
+            off = sum(skipped.get(g.id, 0) for g in groups)
+            if out:
+                problem = (
+                    f"{what} matched {out} resource(s), all excluded (see the plan's excluded)"
+                )
+            elif off:
+                warnings.append(f"{what} matched only dr:enabled=false resources ({off})")
+                continue
+            else:
+                problem = f"{what} matched no resource in any staging account"
+            if first.allow_empty:
+                warnings.append(f"{problem} (allowEmpty)")
+            else:
+                errors.append(problem)
+    return errors, warnings
 
 
 def _drill_safe(module: Any, phase: str) -> bool:
@@ -43,6 +90,8 @@ def build_plan(
     modules: Mapping[str, Any] | None = None,
     rto_targets: Mapping[str, int | None] | None = None,
     execution_id: str = "",
+    excluded: Mapping[str, int] | None = None,
+    skipped_off: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """The full plan.
 
@@ -53,6 +102,7 @@ def build_plan(
     """
     phases = manifest.phases_for(operation)
     levels = wave_levels(manifest)
+    empty_errors, empty_warnings = empty_selections(manifest, counts, excluded, skipped_off)
     drill = operation == DRILL
     rto_targets = rto_targets or {}
     skipped: list[dict[str, str]] = []
@@ -203,7 +253,20 @@ def build_plan(
         "waves": waves,
         "groups": kinds,
         "skipped": skipped,
+        "errors": empty_errors,
+        "warnings": empty_warnings,
     }
+
+
+def check_plan(plan: Mapping[str, Any]) -> None:
+    """Refuse a plan with errors (a selector that matched nothing), before anything runs."""
+    errors = plan.get("errors") or []
+    if errors:
+        raise EmptySelection(
+            "; ".join(errors)[:3000],
+            hint="fix the selector (ids accept a source server id, hostname, instance id or ARN) "
+            "or set allowEmpty: true on the technology",
+        )
 
 
 def payload(plan: Mapping[str, Any]) -> dict[str, Any]:

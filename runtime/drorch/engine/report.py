@@ -195,6 +195,8 @@ def build_report(
             ),
         ),
         "excluded": excluded,
+        # the plan's warnings: a technology that selected nothing under allowEmpty, ...
+        "planWarnings": list((plan or {}).get("warnings", [])),
         "steps": _steps(step_items, kinds, wave_of_group, phases, plan),
         "approvals": [
             {
@@ -397,6 +399,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 f"{step['module']} | {step['accountId']} | {step['status']} | "
                 f"{duration(step['durationSeconds'])} | {_md(step_outcome(step))} |"
             )
+    for warning in report.get("planWarnings", []):
+        lines.append(f"\n- Warning (plan): {_md(warning)}")
     for phase in report["phases"]:
         for wave in phase["waves"]:
             for warning in wave.get("warnings", []):
@@ -532,6 +536,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         parts.append(
             f'<li class="FAILED">Error: <b>{_e(report["error"])}</b>: {_e(report.get("cause"))}</li>'
         )
+    for warning in report.get("planWarnings", []):
+        parts.append(f'<li class="warning">Warning (plan): {_e(warning)}</li>')
     parts += ["</ul>", "<h2>Timeline</h2>", _timeline(report)]
     for phase in report["phases"]:
         rows = []

@@ -127,10 +127,14 @@ def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
     manifest = engine.manifest(execution["manifest"])
     counts: dict[str, dict[str, int]] = {}
     targets: dict[str, int | None] = {}
+    excluded: dict[str, int] = {}
+    skipped: dict[str, int] = {}
     for group in manifest.groups:
         found = discovery.load_group(engine.s3, engine.bucket, execution_id, group.id)
         counts[group.id] = discovery.resource_counts(found["resources"])
         targets[group.id] = discovery.rto_target_minutes(found["resources"])
+        excluded[group.id] = len(found.get("excluded", []))
+        skipped[group.id] = len(found.get("skipped", []))
     full = planning.build_plan(
         manifest,
         execution["operation"],
@@ -138,8 +142,11 @@ def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
         modules=engine.modules,
         rto_targets=targets,
         execution_id=execution_id,
+        excluded=excluded,
+        skipped_off=skipped,
     )
     planning.write_plan(engine.s3, engine.bucket, execution_id, full)
+    planning.check_plan(full)  # nothing has changed yet: a selector matching nothing ends it here
     for phase in full["phases"]:
         for level in phase["levels"]:
             for wave in level["waves"]:

@@ -212,6 +212,8 @@ def build(document: dict, modules: Mapping[str, Any] | None = None) -> Manifest:
                         selector=selector,
                         parameters=dict(tech.get("parameters", {})),
                         routed_from=routed_from,
+                        technology=group_name,
+                        allow_empty=bool(tech.get("allowEmpty", False)),
                     )
                 )
         waves.append(

@@ -35,6 +35,19 @@ class Selector:
     regions: tuple[str, ...] = ()  # empty = each account's source region
     ids: tuple[str, ...] = ()  # explicit ARNs or ids
 
+    def describe(self) -> str:
+        """The selector as one line, for messages and the plan."""
+        parts = [f"{k}={v}" for k, v in self.tags.items()]
+        for label, values in (
+            ("ids", self.ids),
+            ("types", self.resource_types),
+            ("accounts", self.accounts),
+            ("regions", self.regions),
+        ):
+            if values:
+                parts.append(f"{label}: {', '.join(values)}")
+        return "; ".join(parts) or "(empty)"
+
 
 # What a module group is for: the wave's resources, or a step/check around them.
 ROLES: tuple[str, ...] = ("module", "pre", "post", "check")
@@ -64,6 +77,10 @@ class ModuleGroup:
     # the module only the resources of the module's dr:recovery-strategy values
     # (drorch.modules.routing); "" for a group the manifest names itself
     routed_from: str = ""
+    # the manifest's technology entry it was made from (its name): the groups routed from one
+    # TRS category share it, and a technology selecting nothing is an error unless allowEmpty
+    technology: str = ""
+    allow_empty: bool = False
 
     @property
     def is_step(self) -> bool:

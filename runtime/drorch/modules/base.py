@@ -137,10 +137,12 @@ class Resource:
     name: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
     type: str = ""
+    matched_by: str = ""  # the selector id that named it (an id, hostname, instance id, ARN)
 
     def to_dict(self) -> dict[str, Any]:
-        """The discovery-output shape (plus ``accountId`` and ``type``)."""
-        return {
+        """The discovery-output shape (plus ``accountId`` and ``type``; ``matchedBy``
+        when a selector id named it)."""
+        found = {
             "id": self.id,
             "arn": self.arn,
             "accountId": self.account_id,
@@ -149,6 +151,9 @@ class Resource:
             "tags": dict(self.tags),
             "type": self.type,
         }
+        if self.matched_by:
+            found["matchedBy"] = self.matched_by
+        return found
 
     @classmethod
     def from_dict(
@@ -162,6 +167,7 @@ class Resource:
             name=data.get("name", ""),
             tags=dict(data.get("tags", {})),
             type=data.get("type") or type,
+            matched_by=data.get("matchedBy", ""),
         )
 
 

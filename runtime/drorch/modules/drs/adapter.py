@@ -106,6 +106,20 @@ def _hostname(server: Mapping[str, Any]) -> str:
     return hints.get("hostname") or hints.get("fqdn") or server["sourceServerID"]
 
 
+def identifiers(server: Mapping[str, Any]) -> set[str]:
+    """Every name ``selector.ids`` may give a source server: its id, ARN, hostname, FQDN
+    and source EC2 instance id (``manifest convert`` writes a layer's HostNames)."""
+    hints = (server.get("sourceProperties") or {}).get("identificationHints") or {}
+    named = {
+        server.get("sourceServerID"),
+        server.get("arn"),
+        hints.get("hostname"),
+        hints.get("fqdn"),
+        hints.get("awsInstanceID"),
+    }
+    return {n for n in named if n}
+
+
 def replication_problems(server: Mapping[str, Any]) -> list[str]:
     """Why a source server cannot be recovered with current data (empty: it can)."""
     info = server.get("dataReplicationInfo") or {}
@@ -146,7 +160,10 @@ class DrsModule(Module):
     )
     aliases = ("DRS", "enhanced_drs", "drs_recovery")
     resource_types = (RESOURCE_TYPE,)
-    identified_by = "source server id (s-...), its ARN, or its hostname"
+    identified_by = (
+        "source server id (s-...), its ARN, its hostname or FQDN, or its source EC2 "
+        "instance id (i-...)"
+    )
     strategies = ("drs",)  # a server tagged for another strategy is excluded (routing)
     probes = PROBES
     sandbox_extension = "drorch.modules.drs.sandbox"
@@ -189,9 +206,8 @@ class DrsModule(Module):
             self._raise(error, ctx, "listing DRS source servers")
         for server in servers:
             server_id, arn = server["sourceServerID"], server.get("arn", "")
-            hints = (server.get("sourceProperties") or {}).get("identificationHints") or {}
-            names = {hints.get("hostname"), hints.get("fqdn")} - {None, ""}
-            if ids and server_id not in ids and arn not in ids and not names & ids:
+            matched = identifiers(server) & ids
+            if ids and not matched:
                 continue
             tags = server.get("tags") or {}
             if not tags_match(tags, wanted_tags):
@@ -211,7 +227,14 @@ class DrsModule(Module):
                 continue
             found.append(
                 Resource(
-                    server_id, arn, ctx.account_id, ctx.region, name, dict(tags), RESOURCE_TYPE
+                    server_id,
+                    arn,
+                    ctx.account_id,
+                    ctx.region,
+                    name,
+                    dict(tags),
+                    RESOURCE_TYPE,
+                    matched_by=", ".join(sorted(matched)),
                 )
             )
         found.sort(key=lambda r: (r.name, r.id))
