@@ -264,3 +264,18 @@ def test_a_replication_source_in_the_recovery_region_is_excluded() -> None:
     assert [e.reasons for e in found.excluded] == [
         ("the source of a replication to us-east-1: a primary, not a replica",)
     ]
+
+
+def test_readiness_reports_each_replica_and_its_state() -> None:
+    module = REGISTRY["efs-replication"]
+    case = Case("ready", (Phase("ACTIVATE"),), seed=in_error)
+    with staging(case) as world:
+        session = world.sandbox.execution_session(world.account_id, world.region)
+        [finding] = module.readiness(session, world.account_id, world.region)
+        assert (finding.check, finding.result) == (f"EFS {ids(world)[1]}", "FAIL")
+        assert "ERROR Destination unreachable" in finding.detail
+        world.sandbox.faults.storage_faults.clear()
+        [finding] = module.readiness(session, world.account_id, world.region)
+        assert finding.result == "OK"
+        [empty] = module.readiness(session, world.account_id, "us-west-2")
+        assert empty.result == "SKIP"

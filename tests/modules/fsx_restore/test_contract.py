@@ -74,6 +74,10 @@ def params(world: Staging) -> dict[str, Any]:
     return {"subnetIds": world.sandbox.accounts[world.account_id].recovery_subnet_ids[:1]}
 
 
+def tagged(world: Staging) -> dict[str, Any]:
+    return {"subnetTags": {"Purpose": "recovery"}}
+
+
 def copy_params(world: Staging) -> dict[str, Any]:
     return {**params(world), "copyFromRegion": SOURCE}
 
@@ -88,6 +92,12 @@ def file_systems(world: Staging) -> list[tuple[str, str]]:
 
 def backups(world: Staging) -> list[str]:
     return sorted(b["BackupId"] for b in fsx(world).describe_backups()["Backups"])
+
+
+def subnet_zone(world: Staging) -> Any:
+    ec2 = world.admin("ec2")
+    zones = {s["SubnetId"]: s["AvailabilityZone"] for s in ec2.describe_subnets()["Subnets"]}
+    return lambda subnet: (zones[subnet], subnet)
 
 
 def restored_and_deleted(world: Staging, run: Run) -> None:
@@ -111,6 +121,8 @@ def recovered(world: Staging, run: Run) -> None:
     assert described["FileSystemType"] == "WINDOWS"
     tags = {t["Key"]: t["Value"] for t in described["Tags"]}
     assert tags["drorch:recovered-from"] == activate.id
+    subnets = world.sandbox.accounts[world.account_id].recovery_subnet_ids
+    assert described["SubnetIds"] == [min(subnets, key=subnet_zone(world))]
     [cleanup] = run.phases[2].final.resources
     assert cleanup.detail == {"deleted": [], "note": "no drill copies"}
 
@@ -139,10 +151,10 @@ class TestFsxContract(ModuleContract):
         Case(
             "failover",
             (
-                Phase("INSTANTIATE", params),
-                Phase("ACTIVATE", params, poll_seconds=300),
-                Phase("CLEANUP", params),
-                Phase("REPLICATE", params),
+                Phase("INSTANTIATE", tagged),
+                Phase("ACTIVATE", tagged, poll_seconds=300),
+                Phase("CLEANUP", tagged),
+                Phase("REPLICATE", tagged),
             ),
             seed=seeded,
             selector=SELECTOR,
@@ -266,3 +278,15 @@ def test_a_failover_copies_the_newest_backup_from_the_source_region_once() -> No
         assert activate.detail["backupId"] == copy["BackupId"]
         assert activate.detail["copiedFrom"] == copy["SourceBackupId"]
         assert [n for _, n in file_systems(world)] == ["home"]
+
+
+def test_readiness_reports_the_backed_up_file_systems() -> None:
+    module = REGISTRY["fsx"]
+    case = Case("ready", (Phase("ACTIVATE"),), seed=seeded)
+    with staging(case) as world:
+        session = world.sandbox.execution_session(world.account_id, world.region)
+        [finding] = module.readiness(session, world.account_id, world.region)
+        assert (finding.check, finding.result) == (f"FSx {source_id(world)}", "OK")
+        assert finding.detail.startswith("1 AVAILABLE backup(s)")
+        [empty] = module.readiness(session, world.account_id, "us-west-2")
+        assert empty.result == "SKIP"

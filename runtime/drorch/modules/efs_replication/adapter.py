@@ -62,6 +62,7 @@ from drorch.modules.base import (
     Discovered,
     Exclusion,
     Finding,
+    LayerMapping,
     Module,
     ModuleError,
     ModuleIam,
@@ -121,6 +122,47 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
+def layer_tags(value: Any) -> dict[str, str]:
+    """Layers ``Tags``: a mapping or a list of ``{"Key", "Value"}``."""
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return {
+            str(t["Key"]): str(t.get("Value", ""))
+            for t in value
+            if isinstance(t, Mapping) and "Key" in t
+        }
+    return {}
+
+
+def layer_mapping(module: Module, resource: Mapping[str, Any], where: str) -> LayerMapping:
+    params = dict(resource.get("parameters") or {})
+    selector: dict[str, Any] = {}
+    ids: list[str] = []
+    for key in ("FileSystemId", "FileSystemIds", "DestinationFileSystemId"):
+        value = params.pop(key, None)
+        ids += [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
+    if ids:
+        selector["ids"] = list(dict.fromkeys(ids))
+    tags = layer_tags(params.pop("Tags", None))
+    if tags:
+        selector["tags"] = tags
+    unmapped, reasons, notes = [], {}, []
+    if params.pop("SourceFileSystemId", None):
+        notes.append(
+            "SourceFileSystemId is read from EFS (the replica's replication configuration)"
+        )
+    known = set(module.parameters_schema.get("properties", {}))
+    kept = {k: v for k, v in params.items() if k in known}
+    for key in params:
+        if key not in known:
+            unmapped.append(f"{where}.parameters.{key}")
+    technology: dict[str, Any] = {"type": module.type, "parameters": kept}
+    if selector:
+        technology["selector"] = selector
+    return LayerMapping(technology=technology, unmapped=unmapped, notes=notes, reasons=reasons)
+
+
 class EfsReplicationModule(Module):
     type = "efs-replication"
     parameters_schema = PARAMETERS_SCHEMA
@@ -147,6 +189,12 @@ class EfsReplicationModule(Module):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
+        """A layers ``EFS`` resource: ``FileSystemId``/``FileSystemIds``/
+        ``DestinationFileSystemId`` (the replica) -> selector ids, ``Tags`` -> selector tags;
+        ``SourceFileSystemId`` is read from the replication configuration."""
+        return layer_mapping(self, resource, where)
 
     # --- discovery ------------------------------------------------------------------------
     def discover(self, ctx: AccountContext, selector: Any) -> Discovered:

@@ -16,7 +16,8 @@ Phases (each ``start`` + ``status``; status reads ``DescribeFileSystems``/
 * ACTIVATE (failover) — restores the file system in the recovery region: the newest
   ``AVAILABLE`` backup of it there, or — with ``copyFromRegion`` and none here — first a
   ``CopyBackup`` of its newest ``AVAILABLE`` backup in that region (waited for while it is
-  ``COPYING``); then ``CreateFileSystemFromBackup`` into ``subnetIds``, tagged
+  ``COPYING``); then ``CreateFileSystemFromBackup`` into ``subnetIds`` (or the subnets tagged
+  ``subnetTags``, one per Availability Zone), tagged
   ``drorch:recovered-from=<file system id>`` and with the source's ``Name``. Both
   creates carry a ``ClientRequestToken`` made from the idempotency key, so a retried
   start gets the first copy and the first file system back instead of making new ones.
@@ -60,6 +61,7 @@ from drorch.modules.base import (
     AccountContext,
     Discovered,
     Finding,
+    LayerMapping,
     Module,
     ModuleError,
     ModuleIam,
@@ -76,6 +78,7 @@ from drorch.modules.base import (
     selector_scope_matches,
     tags_match,
 )
+from drorch.modules.efs_replication.adapter import layer_tags
 from drorch.modules.fsx_restore import iam
 from drorch.modules.fsx_restore.probes import COPY_TAG, PROBES, readiness
 
@@ -93,6 +96,14 @@ CONFIGURATIONS = {
 DERIVED = {
     "WINDOWS": ("DeploymentType", "ThroughputCapacity"),
     "OPENZFS": ("DeploymentType", "ThroughputCapacity"),
+}
+
+# layers parameters -> this module's
+LAYER_PARAMETERS = {
+    "SubnetIds": "subnetIds",
+    "SecurityGroupIds": "securityGroupIds",
+    "StorageType": "storageType",
+    "SourceRegion": "copyFromRegion",
 }
 
 
@@ -187,6 +198,42 @@ class FsxModule(Module):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
+        """A layers ``FSx`` resource: ``FileSystemId``/``FileSystemIds`` -> selector ids,
+        ``Tags`` -> selector tags, ``SubnetIds``/``SecurityGroupIds``/``StorageType``/
+        ``SourceRegion`` -> subnetIds/securityGroupIds/storageType/copyFromRegion; a
+        ``BackupId`` is not kept (drorch restores the newest AVAILABLE backup)."""
+        params = dict(resource.get("parameters") or {})
+        selector: dict[str, Any] = {}
+        ids: list[str] = []
+        for key in ("FileSystemId", "FileSystemIds"):
+            value = params.pop(key, None)
+            ids += [
+                str(v) for v in (value if isinstance(value, list) else [value] if value else [])
+            ]
+        if ids:
+            selector["ids"] = list(dict.fromkeys(ids))
+        tags = layer_tags(params.pop("Tags", None))
+        if tags:
+            selector["tags"] = tags
+        kept: dict[str, Any] = {}
+        for key, name in LAYER_PARAMETERS.items():
+            if key in params:
+                kept[name] = params.pop(key)
+        unmapped, reasons = [], {}
+        if "BackupId" in params:
+            params.pop("BackupId")
+            path = f"{where}.parameters.BackupId"
+            unmapped.append(path)
+            reasons[path] = "drorch restores the newest AVAILABLE backup in the recovery region"
+        known = set(self.parameters_schema.get("properties", {}))
+        kept.update({k: v for k, v in params.items() if k in known})
+        unmapped += [f"{where}.parameters.{k}" for k in params if k not in known]
+        technology: dict[str, Any] = {"type": self.type, "parameters": kept}
+        if selector:
+            technology["selector"] = selector
+        return LayerMapping(technology=technology, unmapped=unmapped, reasons=reasons)
 
     # --- discovery ------------------------------------------------------------------------
     def discover(self, ctx: AccountContext, selector: Any) -> Discovered:
@@ -398,9 +445,33 @@ class FsxModule(Module):
                     "backupTime": item["backupTime"],
                 }
                 return
-        self._create(client, fs_id, item, params, state)
+        self._create(ctx, client, fs_id, item, params, state)
 
-    def _create(self, client: Any, fs_id: str, item: dict, params: Mapping, state: Mapping) -> None:
+    @staticmethod
+    def _tagged_subnets(ctx: AccountContext, tags: Mapping[str, str], count: int) -> list[str]:
+        """``count`` subnets with these tags, in different Availability Zones, zone order."""
+        ec2 = ctx.client("ec2")
+        filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in sorted(tags.items())]
+        subnets = [
+            s
+            for page in ec2.get_paginator("describe_subnets").paginate(Filters=filters)
+            for s in page.get("Subnets", [])
+        ]
+        chosen: dict[str, str] = {}
+        for subnet in sorted(subnets, key=lambda s: (s["AvailabilityZone"], s["SubnetId"])):
+            chosen.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
+        found = list(chosen.values())[:count]
+        return found if len(found) == count else []
+
+    def _create(
+        self,
+        ctx: AccountContext,
+        client: Any,
+        fs_id: str,
+        item: dict,
+        params: Mapping,
+        state: Mapping,
+    ) -> None:
         key, drill, source = state["key"], state["drill"], item["source"]
         kind = source.get("FileSystemType", "")
         if kind not in CONFIGURATIONS:
@@ -417,22 +488,37 @@ class FsxModule(Module):
         else:
             name = source_tags.get("Name", fs_id)
             tags = {"Name": name, RECOVERED_TAG: fs_id}
+        configuration = params.get("configuration")
+        if configuration is None and kind in DERIVED:
+            described = source.get(CONFIGURATIONS[kind]) or {}
+            configuration = {k: described[k] for k in DERIVED[kind] if k in described}
+        configuration = dict(configuration or {})
+        multi_az = str(configuration.get("DeploymentType", "")).startswith("MULTI_AZ")
+        subnets = list(params.get("subnetIds") or [])
+        if not subnets:
+            subnets = self._tagged_subnets(ctx, params["subnetTags"], 2 if multi_az else 1)
+            if not subnets:
+                item["result"] = {
+                    "status": FAILED,
+                    "error": f"no subnet in {ctx.region} is tagged "
+                    + ", ".join(f"{k}={v}" for k, v in sorted(params["subnetTags"].items()))
+                    + (" in two Availability Zones (a Multi-AZ deployment)" if multi_az else ""),
+                }
+                return
+        if multi_az and kind in ("WINDOWS", "OPENZFS"):
+            configuration.setdefault("PreferredSubnetId", subnets[0])
         kwargs: dict[str, Any] = {
             "BackupId": item["backupId"],
             "ClientRequestToken": token(key, fs_id, "restore"),
-            "SubnetIds": list(params["subnetIds"]),
+            "SubnetIds": subnets,
             "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
         }
         if params.get("securityGroupIds"):
             kwargs["SecurityGroupIds"] = list(params["securityGroupIds"])
         if params.get("storageType"):
             kwargs["StorageType"] = params["storageType"]
-        configuration = params.get("configuration")
-        if configuration is None and kind in DERIVED:
-            described = source.get(CONFIGURATIONS[kind]) or {}
-            configuration = {k: described[k] for k in DERIVED[kind] if k in described}
         if configuration:
-            kwargs[CONFIGURATIONS[kind]] = dict(configuration)
+            kwargs[CONFIGURATIONS[kind]] = configuration
         created = client.create_file_system_from_backup(**kwargs)["FileSystem"]
         item["fileSystemId"] = created["FileSystemId"]
         item["copyName"] = name
@@ -457,7 +543,7 @@ class FsxModule(Module):
                     **base,
                 }
                 return
-            self._create(client, fs_id, item, state["params"], state)
+            self._create(ctx, client, fs_id, item, state["params"], state)
             if "result" in item:
                 return
         described = self._file_system(client, item["fileSystemId"])

@@ -1,6 +1,7 @@
 """What the fsx module may call in a staging account.
 
-FSx's Describe calls are authorised on ``*`` only (limited to the account's Regions).
+FSx's Describe calls (and ``ec2:DescribeSubnets``, which finds the subnets named by
+``subnetTags``) are authorised on ``*`` only (limited to the account's Regions).
 Restoring reads a backup and creates a new file system; copying a backup creates a new
 backup: neither can change production, so a drill-only role has them (``drill_safe``),
 with the tagging a create with ``Tags`` needs. ``DeleteFileSystem`` is granted on the
@@ -25,7 +26,7 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
         read=[
             statement(
                 "FsxRead",
-                ["fsx:DescribeBackups", "fsx:DescribeFileSystems"],
+                ["fsx:DescribeBackups", "fsx:DescribeFileSystems", "ec2:DescribeSubnets"],
                 "*",
                 condition=in_regions(regions),
             ),
