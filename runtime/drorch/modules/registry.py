@@ -37,6 +37,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.ecs_service",
     "drorch.modules.eventbridge_rule",
     "drorch.modules.lambda_function",
+    "drorch.modules.eventbridge_archive",
 )
 
 

@@ -57,6 +57,7 @@ from drorch.modules.base import (
     Discovered,
     Exclusion,
     Finding,
+    LayerMapping,
     Module,
     ModuleError,
     ModuleIam,
@@ -115,6 +116,13 @@ def parse_rule_id(value: str) -> tuple[str, str, str]:
     return region, bus or DEFAULT_BUS, name
 
 
+def _layer_tags(value: Any) -> dict[str, str]:
+    """Layers-format ``Tags``: a mapping, or a list of ``{"Key", "Value"}``."""
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    return {str(t["Key"]): str(t.get("Value", "")) for t in value or [] if "Key" in t}
+
+
 def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
     if isinstance(item, Resource):
         return item
@@ -148,6 +156,30 @@ class EventBridgeRuleModule(Module):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
+        """``Name``/``RuleName``/``RuleNames`` (on ``EventBusName``) -> selector ids,
+        ``Tags`` -> selector tags, ``SourceRegion`` -> sourceRegion."""
+        params = dict(resource.get("parameters") or {})
+        technology: dict[str, Any] = {"type": self.type, "parameters": {}}
+        selector: dict[str, Any] = {}
+        bus = params.pop("EventBusName", DEFAULT_BUS)
+        names: list[str] = []
+        for key in ("Name", "RuleName", "RuleNames"):
+            value = params.pop(key, None)
+            names += value if isinstance(value, list) else [value] if value else []
+        if names:
+            selector["ids"] = [n if n.startswith("arn:") else rule_id(bus, n) for n in names]
+        if params.get("Tags"):
+            selector["tags"] = _layer_tags(params.pop("Tags"))
+        if selector:
+            technology["selector"] = selector
+        if params.get("SourceRegion"):
+            technology["parameters"]["sourceRegion"] = params.pop("SourceRegion")
+        known = set(self.parameters_schema["properties"])
+        technology["parameters"].update({k: v for k, v in params.items() if k in known})
+        unmapped = [f"{where}.parameters.{k}" for k in params if k not in known]
+        return LayerMapping(technology=technology, unmapped=unmapped)
 
     # --- discovery ------------------------------------------------------------------------
     def discover(self, ctx: AccountContext, selector: Any) -> Discovered:

@@ -56,6 +56,7 @@ from drorch.modules.base import (
     AccountContext,
     Discovered,
     Finding,
+    LayerMapping,
     Module,
     ModuleError,
     ModuleIam,
@@ -107,6 +108,13 @@ def function_name(value: str) -> tuple[str, str]:
     return "", value
 
 
+def _layer_tags(value: Any) -> dict[str, str]:
+    """Layers-format ``Tags``: a mapping, or a list of ``{"Key", "Value"}``."""
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    return {str(t["Key"]): str(t.get("Value", "")) for t in value or [] if "Key" in t}
+
+
 def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
     if isinstance(item, Resource):
         return item
@@ -140,6 +148,36 @@ class LambdaFunctionModule(Module):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
+        """``FunctionName`` -> selector ids, ``Tags`` -> selector tags,
+        ``ReservedConcurrentExecutions`` -> reservedConcurrency,
+        ``ProvisionedConcurrentExecutions`` + ``Qualifier`` -> provisionedConcurrency,
+        ``Enabled`` (of the event source mappings) -> eventSourceMappings enable/disable."""
+        params = dict(resource.get("parameters") or {})
+        technology: dict[str, Any] = {"type": self.type, "parameters": {}}
+        mapped = technology["parameters"]
+        selector: dict[str, Any] = {}
+        names = params.pop("FunctionName", None)
+        if names:
+            selector["ids"] = names if isinstance(names, list) else [names]
+        if params.get("Tags"):
+            selector["tags"] = _layer_tags(params.pop("Tags"))
+        if selector:
+            technology["selector"] = selector
+        if "ReservedConcurrentExecutions" in params:
+            mapped["reservedConcurrency"] = params.pop("ReservedConcurrentExecutions")
+        if "ProvisionedConcurrentExecutions" in params and "Qualifier" in params:
+            mapped["provisionedConcurrency"] = {
+                "qualifier": params.pop("Qualifier"),
+                "executions": params.pop("ProvisionedConcurrentExecutions"),
+            }
+        if isinstance(params.get("Enabled"), bool):
+            mapped["eventSourceMappings"] = "enable" if params.pop("Enabled") else "disable"
+        known = set(self.parameters_schema["properties"])
+        mapped.update({k: v for k, v in params.items() if k in known})
+        unmapped = [f"{where}.parameters.{k}" for k in params if k not in known]
+        return LayerMapping(technology=technology, unmapped=unmapped)
 
     # --- discovery ------------------------------------------------------------------------
     def discover(self, ctx: AccountContext, selector: Any) -> Discovered:

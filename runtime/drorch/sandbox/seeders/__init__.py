@@ -32,7 +32,11 @@ from drorch.sandbox.seeders.dynamodb import DynamoDbGlobalTable
 from drorch.sandbox.seeders.kubernetes import EksCluster
 from drorch.sandbox.seeders.monitoring import CloudWatchAlarm
 from drorch.sandbox.seeders.rds import AuroraCluster, RdsInstance
-from drorch.sandbox.seeders.serverless import EventBridgeRule, LambdaFunction
+from drorch.sandbox.seeders.serverless import (
+    EventBridgeArchive,
+    EventBridgeRule,
+    LambdaFunction,
+)
 from drorch.sandbox.seeders.sqlserver import SqlServerAvailabilityGroup
 from drorch.sandbox.seeders.ssm import SsmDocument
 from drorch.sandbox.seeders.storage import EfsFileSystem, FsxFileSystem
@@ -49,6 +53,7 @@ SEEDERS: dict[str, Seeder] = {
         MemoryDbCluster(),
         LambdaFunction(),
         EventBridgeRule(),
+        EventBridgeArchive(),
         EfsFileSystem(),
         FsxFileSystem(),
         Ec2Instance(),

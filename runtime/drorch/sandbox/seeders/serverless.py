@@ -390,3 +390,77 @@ class EventBridgeRule(Seeder):
             events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
         seeded.append(self.resource(ctx, name, rule_arn))
         return seeded
+
+
+class EventBridgeArchive(Seeder):
+    type = "eventbridge-archive"
+    description = (
+        "An EventBridge archive of an event bus (the default bus, or a custom bus created if "
+        "missing), optionally with an event pattern and a retention; sampleEvents puts that "
+        "many events (source sampleSource) on the bus afterwards, so the archive holds them."
+    )
+    name_schema = identifier(
+        "an archive name: 1-48 letters, digits, dots, hyphens and underscores",
+        r"^[.\-_A-Za-z0-9]+$",
+        48,
+    )
+    properties = {
+        "eventBus": identifier(
+            "an event bus name: 1-256 letters, digits, / . - _", r"^[/.\-_A-Za-z0-9]+$", 256
+        ),
+        "eventPattern": {"type": "object", "minProperties": 1},
+        "retentionDays": {"type": "integer", "minimum": 0, "maximum": 36500, "default": 0},
+        "description": {"type": "string", "maxLength": 512},
+        "sampleEvents": {"type": "integer", "minimum": 0, "maximum": 100, "default": 0},
+        "sampleSource": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "default": "acme.claims",
+        },
+    }
+
+    def check(self, ctx: SeedContext, spec: Mapping[str, Any], where: str) -> None:
+        events = ctx.client("events")
+        if exists(events.describe_archive, "ResourceNotFoundException", ArchiveName=spec["name"]):
+            raise fail(f"{where}.name", f"archive {spec['name']!r} already exists")
+
+    def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:
+        events = ctx.client("events")
+        name, bus = spec["name"], spec.get("eventBus", "default")
+        seeded: list[SeededResource] = []
+        if bus != "default" and not exists(
+            events.describe_event_bus, "ResourceNotFoundException", Name=bus
+        ):
+            bus_arn = events.create_event_bus(Name=bus, Tags=tag_list(spec.get("tags", {})))[
+                "EventBusArn"
+            ]
+            undo.push(f"event bus {bus}", lambda: events.delete_event_bus(Name=bus))
+            seeded.append(self.resource(ctx, bus, bus_arn, "event-bus"))
+        else:
+            bus_arn = events.describe_event_bus(Name=bus)["Arn"]
+        kwargs: dict[str, Any] = {
+            "ArchiveName": name,
+            "EventSourceArn": bus_arn,
+            "RetentionDays": spec.get("retentionDays", 0),
+        }
+        if "eventPattern" in spec:
+            kwargs["EventPattern"] = json.dumps(spec["eventPattern"])
+        if "description" in spec:
+            kwargs["Description"] = spec["description"]
+        archive_arn = events.create_archive(**kwargs)["ArchiveArn"]
+        undo.push(f"archive {name}", lambda: events.delete_archive(ArchiveName=name))
+        source = spec.get("sampleSource", "acme.claims")
+        for index in range(spec.get("sampleEvents", 0)):
+            events.put_events(
+                Entries=[
+                    {
+                        "Source": source,
+                        "DetailType": "sample",
+                        "Detail": json.dumps({"n": index}),
+                        "EventBusName": bus,
+                    }
+                ]
+            )
+        seeded.append(self.resource(ctx, name, archive_arn))
+        return seeded
