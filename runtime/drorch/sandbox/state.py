@@ -23,6 +23,9 @@ class DrsQuotas:
     max_concurrent_jobs: int = 20
     max_servers_in_active_jobs: int = 500
     max_source_servers: int = 3000
+    # "Max replicating source servers per account": 300 (AWS Elastic Disaster Recovery
+    # endpoints and quotas, https://docs.aws.amazon.com/general/latest/gr/drs.html)
+    max_replicating_source_servers: int = 300
 
 
 @dataclass

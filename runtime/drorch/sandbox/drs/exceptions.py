@@ -16,6 +16,7 @@ QUOTA_SERVERS_PER_JOB = "sandbox-max-source-servers-per-job"
 QUOTA_CONCURRENT_JOBS = "sandbox-max-concurrent-jobs"
 QUOTA_SERVERS_IN_ACTIVE_JOBS = "sandbox-max-source-servers-in-all-active-jobs"
 QUOTA_SOURCE_SERVERS = "sandbox-max-source-servers"
+QUOTA_REPLICATING_SOURCE_SERVERS = "sandbox-max-replicating-source-servers"
 
 
 class UninitializedAccountException(ServiceException):

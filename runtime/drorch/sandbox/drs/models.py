@@ -22,6 +22,7 @@ from moto.utilities.utils import get_partition
 from drorch.sandbox.drs import ec2, snapshots
 from drorch.sandbox.drs.exceptions import (
     QUOTA_CONCURRENT_JOBS,
+    QUOTA_REPLICATING_SOURCE_SERVERS,
     QUOTA_SERVERS_IN_ACTIVE_JOBS,
     QUOTA_SERVERS_PER_JOB,
     QUOTA_SOURCE_SERVERS,
@@ -31,6 +32,7 @@ from drorch.sandbox.drs.exceptions import (
     UninitializedAccountException,
     ValidationException,
 )
+from drorch.sandbox.drs.recovery_plans import RecoveryPlans
 from drorch.sandbox.drs.resources import (
     FLOWING,
     FailbackConfiguration,
@@ -58,6 +60,8 @@ DATA_REPLICATION_STATES = {
     "STALLED",
     "DISCONNECTED",
 }
+# States of a source server that does not count as replicating (for the quota)
+NOT_REPLICATING = {"STOPPED", "DISCONNECTED"}
 # Seeded servers that are already replicating have this much history (the
 # longest retention of DRS's default point-in-time policy).
 DEFAULT_HISTORY = timedelta(days=7)
@@ -91,7 +95,10 @@ LAUNCH_DEFAULTS: dict[str, Any] = {
     "postLaunchEnabled": False,
     "launchIntoSourceInstance": False,
 }
-LAUNCH_TEMPLATE_FIELDS = [*LAUNCH_DEFAULTS, "exportBucketArn"]
+# recoveryMode (FAST or OPTIMAL) has no documented default: it is kept when set and
+# left out of the answers until then, as DRS does for optional members.
+LAUNCH_OPTIONAL_FIELDS = ["recoveryMode"]
+LAUNCH_TEMPLATE_FIELDS = [*LAUNCH_DEFAULTS, "exportBucketArn", *LAUNCH_OPTIONAL_FIELDS]
 LAUNCH_CONFIGURATION_FIELDS = [
     "launchDisposition",
     "targetInstanceTypeRightSizingMethod",
@@ -156,6 +163,9 @@ class DrsBackend(BaseBackend):
         self.recovery_instances: dict[str, RecoveryInstance] = {}
         self.replication_templates: dict[str, dict[str, Any]] = {}
         self.launch_templates: dict[str, dict[str, Any]] = {}
+        self.recovery_plans = RecoveryPlans(self)
+        # post-launch actions per resource (a source server or launch template), by id
+        self.launch_actions: dict[str, dict[str, dict[str, Any]]] = {}
 
     # --- basics -------------------------------------------------------------
     def now(self) -> datetime:
@@ -178,6 +188,24 @@ class DrsBackend(BaseBackend):
         server.sync_started = now
         server.sync_done = self._initial_sync_end(now)
         server.windows.append(snapshots.ReplicationWindow(server.sync_done))
+
+    def _replicating_count(self, now: datetime) -> int:
+        return sum(
+            1
+            for server in self.source_servers.values()
+            if server.state_at(now) not in NOT_REPLICATING
+        )
+
+    def _check_replicating_quota(self) -> None:
+        """The quota of replicating source servers per account (and Region, where DRS runs):
+        installing the agent on one server more fails."""
+        quota = STATE.drs_quotas.max_replicating_source_servers
+        if self._replicating_count(self.now()) >= quota:
+            raise ServiceQuotaExceededException(
+                f"This account already replicates {quota} source servers in {self.region_name}",
+                quota_code=QUOTA_REPLICATING_SOURCE_SERVERS,
+                resource_type="SOURCE_SERVER",
+            )
 
     def require_initialized(self) -> None:
         if not self.initialized:
@@ -223,6 +251,7 @@ class DrsBackend(BaseBackend):
         due.sort(key=lambda pair: (pair[0].at, pair[0].seq))
         for step, job in due:
             self._apply(job, step)
+        self.recovery_plans.advance(now)
 
     def _log(self, job: Job, step: Step, event: str, **data: Any) -> None:
         event_data = {k: v for k, v in data.items() if v}
@@ -380,6 +409,8 @@ class DrsBackend(BaseBackend):
                 quota_code=QUOTA_SOURCE_SERVERS,
                 resource_type="SOURCE_SERVER",
             )
+        if replication_state not in NOT_REPLICATING:
+            self._check_replicating_quota()
         windows_os = os_type.upper() == "WINDOWS"
         disk_list: list[tuple[str, int]] = []
         for disk in disks or [("c:0" if windows_os else "/dev/sda", 50 * GIB)]:
@@ -456,6 +487,8 @@ class DrsBackend(BaseBackend):
         if template is not None:
             settings.update({k: _copy(template[k]) for k in LAUNCH_DEFAULTS if k in template})
         config = {k: settings[k] for k in LAUNCH_CONFIGURATION_FIELDS}
+        if template is not None:
+            config.update({k: template[k] for k in LAUNCH_OPTIONAL_FIELDS if k in template})
         config["sourceServerID"] = server.source_server_id
         config["name"] = server.hostname
         config["ec2LaunchTemplateID"] = ec2.create_launch_template(
@@ -542,6 +575,17 @@ class DrsBackend(BaseBackend):
             raise ConflictException(
                 f"Replication of source server {source_server_id} can only be started when it "
                 f"is STOPPED (it is {state})",
+                resource_id=source_server_id,
+                resource_type="SOURCE_SERVER",
+            )
+        quota = STATE.drs_quotas.max_replicating_source_servers
+        if self._replicating_count(now) >= quota:
+            # StartReplication declares no ServiceQuotaExceededException: DRS refuses the
+            # state change itself
+            raise ConflictException(
+                f"Replication of source server {source_server_id} cannot start: the account "
+                f"already replicates {quota} source servers in {self.region_name} (the quota "
+                "of replicating source servers)",
                 resource_id=source_server_id,
                 resource_type="SOURCE_SERVER",
             )
@@ -748,7 +792,11 @@ class DrsBackend(BaseBackend):
         config = server.launch_configuration
         updated = {
             **config,
-            **{k: _copy(params[k]) for k in [*LAUNCH_CONFIGURATION_FIELDS, "name"] if k in params},
+            **{
+                k: _copy(params[k])
+                for k in [*LAUNCH_CONFIGURATION_FIELDS, *LAUNCH_OPTIONAL_FIELDS, "name"]
+                if k in params
+            },
         }
         if "launchIntoInstanceProperties" in params:
             target = (params["launchIntoInstanceProperties"] or {}).get("launchIntoEC2InstanceID")
@@ -1348,6 +1396,9 @@ class DrsBackend(BaseBackend):
             raise missing
         if parts[3] != self.region_name or parts[4] != self.account_id:
             raise missing
+        plan_tags = self.recovery_plans.tags_of(arn)
+        if plan_tags is not None:
+            return plan_tags
         kind, _, resource_id = parts[5].partition("/")
         if kind == "source-server" and resource_id in self.source_servers:
             return self.source_servers[resource_id].tags
@@ -1380,6 +1431,73 @@ class DrsBackend(BaseBackend):
         current = self._tags_of(arn)
         for key in keys:
             current.pop(key, None)
+
+    # --- post-launch actions ----------------------------------------------------------
+    def _launch_action_store(self, resource_id: str) -> dict[str, dict[str, Any]]:
+        known = resource_id in self.source_servers or resource_id in self.launch_templates
+        if not known:
+            kind = (
+                "SOURCE_SERVER" if resource_id.startswith("s-") else "LAUNCH_CONFIGURATION_TEMPLATE"
+            )
+            raise ResourceNotFoundException(
+                f"Resource {resource_id} not found", resource_id=resource_id, resource_type=kind
+            )
+        return self.launch_actions.setdefault(resource_id, {})
+
+    def put_launch_action(self, params: dict[str, Any]) -> dict[str, Any]:
+        store = self._launch_action_store(params["resourceId"])
+        action = {
+            k: _copy(params[k])
+            for k in (
+                "actionId",
+                "actionCode",
+                "name",
+                "active",
+                "order",
+                "actionVersion",
+                "optional",
+                "parameters",
+                "description",
+                "category",
+            )
+            if k in params
+        }
+        # SSM Automation runbooks are what DRS's post-launch actions run (AWS-* documents
+        # and the customer's own Automation documents)
+        action["type"] = "SSM_AUTOMATION"
+        store[action["actionId"]] = action
+        return {"resourceId": params["resourceId"], **_copy(action)}
+
+    def list_launch_actions(
+        self, resource_id: str, filters: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        wanted = set(filters.get("actionIds") or [])
+        store = self._launch_action_store(resource_id)
+        actions = sorted(store.values(), key=lambda a: (a.get("order", 0), a["actionId"]))
+        return [_copy(a) for a in actions if not wanted or a["actionId"] in wanted]
+
+    def delete_launch_action(self, resource_id: str, action_id: str) -> None:
+        store = self._launch_action_store(resource_id)
+        if action_id not in store:
+            raise ResourceNotFoundException(
+                f"Launch action {action_id} not found on {resource_id}",
+                resource_id=action_id,
+                resource_type="LAUNCH_ACTION",
+            )
+        del store[action_id]
+
+    # --- extended source servers ------------------------------------------------------
+    def list_staging_accounts(self) -> list[dict[str, str]]:
+        """The staging accounts of this account's extended source servers (the sandbox
+        creates none: CreateExtendedSourceServer is not supported)."""
+        return []
+
+    def list_extensible_source_servers(self, staging_account_id: str) -> list[dict[str, Any]]:
+        staging = drs_backends[staging_account_id][self.region_name]
+        return [
+            {"hostname": server.hostname, "arn": server.arn, "tags": dict(server.tags)}
+            for server in staging.source_servers.values()
+        ]
 
 
 class _LaunchError(Exception):

@@ -61,7 +61,9 @@ class DrsResponse(BaseResponse):
                 backend.require_initialized()
             yield backend, params
 
-    def _page(self, items: list[Any], params: dict[str, Any]) -> ActionResult:
+    def _page(
+        self, items: list[Any], params: dict[str, Any], member: str = "items"
+    ) -> ActionResult:
         operation = _operation(self._get_action())
         declares = any(s.name == "ValidationException" for s in operation.error_shapes)
         page, token = paginate(
@@ -71,7 +73,7 @@ class DrsResponse(BaseResponse):
             next_token=params.get("nextToken"),
             token_errors=declares,
         )
-        result: dict[str, Any] = {"items": page}
+        result: dict[str, Any] = {member: page}
         if token:
             result["nextToken"] = token
         return ActionResult(result)
@@ -260,3 +262,132 @@ class DrsResponse(BaseResponse):
         with self._backend_for() as (backend, params):
             backend.untag_resource(params["resourceArn"], params.get("tagKeys") or [])
         return EmptyResult()
+
+    # --- post-launch actions -----------------------------------------------------------
+    def put_launch_action(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            return ActionResult(backend.put_launch_action(params))
+
+    def list_launch_actions(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            items = backend.list_launch_actions(params["resourceId"], params.get("filters") or {})
+            return self._page(items, params)
+
+    def delete_launch_action(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            backend.delete_launch_action(params["resourceId"], params["actionId"])
+        return EmptyResult()
+
+    # --- extended source servers -----------------------------------------------------------
+    def list_staging_accounts(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            return self._page(backend.list_staging_accounts(), params, "accounts")
+
+    def list_extensible_source_servers(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            items = backend.list_extensible_source_servers(params["stagingAccountID"])
+            return self._page(items, params)
+
+    # --- recovery plans ----------------------------------------------------------------------
+    def create_recovery_plan(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            return ActionResult({"recoveryPlan": backend.recovery_plans.create_plan(params)})
+
+    def get_recovery_plan(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            plan = backend.recovery_plans.plan(params["recoveryPlanArn"])
+            return ActionResult({"recoveryPlan": plan.describe()})
+
+    def update_recovery_plan(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            return ActionResult({"recoveryPlan": backend.recovery_plans.update_plan(params)})
+
+    def delete_recovery_plan(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            backend.recovery_plans.delete_plan(params["recoveryPlanArn"])
+        return ActionResult({"recoveryPlanArn": params["recoveryPlanArn"]})
+
+    def list_recovery_plans(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            return self._page(backend.recovery_plans.list_plans(), params, "recoveryPlans")
+
+    def create_recovery_plan_step(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            step = backend.recovery_plans.create_step(params)
+        return ActionResult({"recoveryPlanStep": step})
+
+    def get_recovery_plan_step(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            step = backend.recovery_plans.get_step(params["recoveryPlanStepArn"])
+        return ActionResult({"recoveryPlanStep": step})
+
+    def update_recovery_plan_step(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            step = backend.recovery_plans.update_step(params)
+        return ActionResult({"recoveryPlanStep": step})
+
+    def delete_recovery_plan_step(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            backend.recovery_plans.delete_step(params["recoveryPlanStepArn"])
+        return ActionResult({"recoveryPlanStepArn": params["recoveryPlanStepArn"]})
+
+    def list_recovery_plan_steps(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            steps = backend.recovery_plans.list_steps(params["recoveryPlanArn"])
+            return self._page(steps, params, "recoveryPlanSteps")
+
+    def reorder_recovery_plan_steps(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            steps = backend.recovery_plans.reorder_steps(
+                params["recoveryPlanArn"], params["orderedStepArns"]
+            )
+        return ActionResult({"recoveryPlanSteps": steps})
+
+    def start_recovery_plan_execution(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            execution = backend.recovery_plans.start_execution(params)
+        return ActionResult({"recoveryPlanExecution": execution})
+
+    def get_recovery_plan_execution(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            execution = backend.recovery_plans.execution(params["recoveryPlanExecutionArn"])
+            return ActionResult({"recoveryPlanExecution": execution.describe()})
+
+    def cancel_recovery_plan_execution(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            execution = backend.recovery_plans.cancel_execution(params["recoveryPlanExecutionArn"])
+        return ActionResult({"recoveryPlanExecution": execution})
+
+    def delete_recovery_plan_execution(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            backend.recovery_plans.delete_execution(params["recoveryPlanExecutionArn"])
+        return ActionResult({"recoveryPlanExecutionArn": params["recoveryPlanExecutionArn"]})
+
+    def list_recovery_plan_executions(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            items = backend.recovery_plans.list_executions(
+                params.get("recoveryPlanArn"), params.get("status")
+            )
+            return self._page(items, params, "recoveryPlanExecutions")
+
+    def get_recovery_plan_execution_step(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            _, step = backend.recovery_plans.execution_step(params["recoveryPlanExecutionStepArn"])
+            return ActionResult({"recoveryPlanExecutionStep": step.describe()})
+
+    def list_recovery_plan_execution_steps(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            steps = backend.recovery_plans.list_execution_steps(
+                params["recoveryPlanExecutionArn"], (params.get("filter") or {}).get("status")
+            )
+            return self._page(steps, params, "recoveryPlanExecutionSteps")
+
+    def retry_recovery_plan_execution_step(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            step = backend.recovery_plans.retry_step(params["recoveryPlanExecutionStepArn"])
+        return ActionResult({"recoveryPlanExecutionStep": step})
+
+    def update_recovery_plan_execution_step(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            step = backend.recovery_plans.update_execution_step(params)
+        return ActionResult({"recoveryPlanExecutionStep": step})

@@ -1,0 +1,291 @@
+"""DRS in the sandbox does what the DRS documentation says.
+
+Sources: *AWS Elastic Disaster Recovery API Reference*
+(https://docs.aws.amazon.com/drs/latest/APIReference/) for the operations and shapes,
+*AWS Elastic Disaster Recovery endpoints and quotas*
+(https://docs.aws.amazon.com/general/latest/gr/drs.html) for the quotas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from drorch.sandbox.state import DrsQuotas
+
+TO_LAUNCHED = 30 + 60 + 240 + 120  # the default DrsTimings of a launch job
+
+
+def servers(env: Any, count: int) -> list[Any]:
+    env.drs.initialize_service()
+    return [env.seed(f"srv-{n}", ip=f"172.31.9.{n + 10}") for n in range(count)]
+
+
+def job(env: Any, job_id: str) -> dict[str, Any]:
+    return env.drs.describe_jobs(filters={"jobIDs": [job_id]})["items"][0]
+
+
+# --- launch configuration -------------------------------------------------------------------
+def test_recovery_mode_is_kept(env):
+    """API_UpdateLaunchConfiguration / API_CreateLaunchConfigurationTemplate: recoveryMode
+    (FAST | OPTIMAL) is a member of the request and of the answer: the value set is the
+    value read back (GetLaunchConfiguration, DescribeLaunchConfigurationTemplates)."""
+    (server,) = servers(env, 1)
+    sid = server.source_server_id
+    updated = env.drs.update_launch_configuration(sourceServerID=sid, recoveryMode="FAST")
+    assert updated["recoveryMode"] == "FAST"
+    assert env.drs.get_launch_configuration(sourceServerID=sid)["recoveryMode"] == "FAST"
+    template = env.drs.create_launch_configuration_template(recoveryMode="OPTIMAL")[
+        "launchConfigurationTemplate"
+    ]
+    assert template["recoveryMode"] == "OPTIMAL"
+    tid = template["launchConfigurationTemplateID"]
+    env.drs.update_launch_configuration_template(
+        launchConfigurationTemplateID=tid, recoveryMode="FAST"
+    )
+    (listed,) = env.drs.describe_launch_configuration_templates(
+        launchConfigurationTemplateIDs=[tid]
+    )["items"]
+    assert listed["recoveryMode"] == "FAST"
+
+
+# --- jobs ---------------------------------------------------------------------------------
+def test_a_finished_job_still_lists_its_participating_servers(env):
+    """API_Job: participatingServers is "A list of servers that the Job is acting upon",
+    and API_ParticipatingServer's launchStatus has the final values LAUNCHED, FAILED and
+    TERMINATED, which only a finished job can show: DescribeJobs keeps listing the servers
+    (with their final launchStatus and recoveryInstanceID) after the job is COMPLETED."""
+    (server,) = servers(env, 1)
+    started = env.drs.start_recovery(
+        sourceServers=[{"sourceServerID": server.source_server_id}], isDrill=True
+    )["job"]
+    env.sandbox.advance(TO_LAUNCHED)
+    finished = job(env, started["jobID"])
+    assert finished["status"] == "COMPLETED"
+    (participant,) = finished["participatingServers"]
+    assert participant["sourceServerID"] == server.source_server_id
+    assert participant["launchStatus"] == "LAUNCHED"
+    assert participant["recoveryInstanceID"].startswith("i-")
+
+
+# --- quotas -------------------------------------------------------------------------------------
+@pytest.fixture
+def small(env):
+    """The same quotas, made small enough to reach in a test."""
+    saved = env.sandbox.state.drs_quotas
+    env.sandbox.state.drs_quotas = DrsQuotas(
+        max_servers_per_job=2,
+        max_concurrent_jobs=1,
+        max_servers_in_active_jobs=2,
+        max_replicating_source_servers=3,
+    )
+    yield env
+    env.sandbox.state.drs_quotas = saved
+
+
+def test_default_quotas_are_the_documented_ones():
+    """Quotas page: max source servers in a single job 100, max concurrent jobs 20, max
+    source servers in all active jobs 500, max replicating source servers 300."""
+    quotas = DrsQuotas()
+    assert (
+        quotas.max_servers_per_job,
+        quotas.max_concurrent_jobs,
+        quotas.max_servers_in_active_jobs,
+        quotas.max_replicating_source_servers,
+    ) == (100, 20, 500, 300)
+
+
+def test_replicating_source_servers_quota(small):
+    """Quotas page: "Max replicating source servers" per account. A server more cannot
+    start replicating (an agent installation fails; StartReplication is refused)."""
+    env = small
+    live = servers(env, 3)
+    with pytest.raises(Exception, match="replicates 3 source servers"):
+        env.seed("one-too-many", ip="172.31.9.99")
+    stopped = env.seed("stopped", ip="172.31.9.98", replication_state="STOPPED")
+    with pytest.raises(ClientError) as caught:
+        env.drs.start_replication(sourceServerID=stopped.source_server_id)
+    assert caught.value.response["Error"]["Code"] == "ConflictException"
+    env.drs.stop_replication(sourceServerID=live[0].source_server_id)
+    env.drs.start_replication(sourceServerID=stopped.source_server_id)  # room again
+
+
+def test_job_quotas_answer_service_quota_exceeded(small):
+    """Quotas page: servers per job and concurrent jobs; API_StartRecovery:
+    ServiceQuotaExceededException (HTTP 402) names the quota."""
+    env = small
+    ids = [s.source_server_id for s in servers(env, 3)]
+    with pytest.raises(ClientError) as caught:
+        env.drs.start_recovery(sourceServers=[{"sourceServerID": i} for i in ids], isDrill=True)
+    assert caught.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 402
+    env.drs.start_recovery(sourceServers=[{"sourceServerID": ids[0]}], isDrill=True)
+    with pytest.raises(ClientError) as caught:  # a second concurrent job
+        env.drs.start_recovery(sourceServers=[{"sourceServerID": ids[1]}], isDrill=True)
+    assert caught.value.response["quotaCode"] == "sandbox-max-concurrent-jobs"
+
+
+# --- post-launch actions ---------------------------------------------------------------------
+def test_launch_actions_round_trip(env):
+    """API_PutLaunchAction / API_ListLaunchActions / API_DeleteLaunchAction on a source
+    server: the action put is listed, then deleted; an unknown resource is
+    ResourceNotFoundException."""
+    (server,) = servers(env, 1)
+    sid = server.source_server_id
+    action_id = "0b6f6cd0-2a3c-4e1f-9d55-0123456789ab"
+    put = env.drs.put_launch_action(
+        resourceId=sid,
+        actionId=action_id,
+        actionCode="AWS-CreateImage",
+        order=2,
+        name="ami",
+        active=True,
+        actionVersion="$DEFAULT",
+        optional=True,
+        category="OTHER",
+        parameters={"InstanceId": {"type": "DYNAMIC", "value": "InstanceId"}},
+        description="take an AMI",
+    )
+    assert put["type"] == "SSM_AUTOMATION" and put["resourceId"] == sid
+    assert [a["actionId"] for a in env.drs.list_launch_actions(resourceId=sid)["items"]] == [
+        action_id
+    ]
+    env.drs.delete_launch_action(resourceId=sid, actionId=action_id)
+    assert env.drs.list_launch_actions(resourceId=sid)["items"] == []
+    with pytest.raises(ClientError) as caught:
+        env.drs.list_launch_actions(resourceId="s-0123456789abcdef0")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+# --- recovery plans -----------------------------------------------------------------------------
+def plan_with(env: Any, *steps: dict[str, Any]) -> str:
+    plan = env.drs.create_recovery_plan(name="tiers", description="web after db")["recoveryPlan"]
+    assert plan["status"] == "ACTIVE"
+    for index, configuration in enumerate(steps, 1):
+        env.drs.create_recovery_plan_step(
+            recoveryPlanArn=plan["recoveryPlanArn"],
+            stepName=f"step {index}",
+            configuration=configuration,
+        )
+    return plan["recoveryPlanArn"]
+
+
+def launch(*arns: str, impact: str = "CRITICAL") -> dict[str, Any]:
+    return {
+        "serverStepConfiguration": {
+            "servers": [{"serverArn": arn, "impactLevel": impact} for arn in arns]
+        }
+    }
+
+
+def test_recovery_plan_runs_its_steps_in_order_on_the_simulated_clock(env):
+    """API_CreateRecoveryPlan, API_CreateRecoveryPlanStep, API_StartRecoveryPlanExecution,
+    API_GetRecoveryPlanExecution, API_ListRecoveryPlanExecutionSteps: a plan's steps run in
+    order, a server step as a DRS launch job (a drill in DRILL mode) and a wait step for its
+    minutes; the execution is COMPLETED when the last step is."""
+    db, web = servers(env, 2)
+    arn = plan_with(
+        env, launch(db.arn), {"waitStepConfiguration": {"waitDurationMinutes": 5}}, launch(web.arn)
+    )
+    assert [
+        s["stepOrder"]
+        for s in env.drs.list_recovery_plan_steps(recoveryPlanArn=arn)["recoveryPlanSteps"]
+    ] == [1, 2, 3]
+    execution = env.drs.start_recovery_plan_execution(recoveryPlanArn=arn, mode="DRILL")[
+        "recoveryPlanExecution"
+    ]
+    execution_arn = execution["recoveryPlanExecutionArn"]
+    assert execution["status"] == "IN_PROGRESS"
+
+    def statuses() -> list[str]:
+        steps = env.drs.list_recovery_plan_execution_steps(recoveryPlanExecutionArn=execution_arn)
+        return [s["status"] for s in steps["recoveryPlanExecutionSteps"]]
+
+    assert statuses() == ["EXECUTING", "NOT_STARTED", "NOT_STARTED"]
+    first = env.drs.list_recovery_plan_execution_steps(recoveryPlanExecutionArn=execution_arn)[
+        "recoveryPlanExecutionSteps"
+    ][0]
+    (server,) = first["configuration"]["executionServerStepConfiguration"]["servers"]
+    assert job(env, server["jobID"])["initiatedBy"] == "START_DRILL"
+    env.sandbox.advance(TO_LAUNCHED)
+    assert statuses() == ["COMPLETED", "WAITING", "NOT_STARTED"]
+    env.sandbox.advance(5 * 60)
+    assert statuses() == ["COMPLETED", "COMPLETED", "EXECUTING"]
+    env.sandbox.advance(TO_LAUNCHED)
+    assert statuses() == ["COMPLETED", "COMPLETED", "COMPLETED"]
+    done = env.drs.get_recovery_plan_execution(recoveryPlanExecutionArn=execution_arn)[
+        "recoveryPlanExecution"
+    ]
+    assert done["status"] == "COMPLETED" and "completedAt" in done
+    listed = env.drs.list_recovery_plan_executions(recoveryPlanArn=arn)["recoveryPlanExecutions"]
+    assert [e["status"] for e in listed] == ["COMPLETED"]
+
+
+def test_a_critical_launch_failure_fails_the_execution_and_retry_runs_the_step_again(env):
+    """API_RecoveryPlanServer impactLevel (CRITICAL | OPTIONAL) and
+    API_RetryRecoveryPlanExecutionStep: a critical server that fails to launch fails its
+    step and the execution; retrying the step runs it again with attempt 2."""
+    (server,) = servers(env, 1)
+    env.sandbox.faults.fail_launch("srv-0", account=env.account)
+    arn = plan_with(env, launch(server.arn))
+    execution_arn = env.drs.start_recovery_plan_execution(recoveryPlanArn=arn, mode="RECOVERY")[
+        "recoveryPlanExecution"
+    ]["recoveryPlanExecutionArn"]
+    env.sandbox.advance(TO_LAUNCHED)
+    failed = env.drs.get_recovery_plan_execution(recoveryPlanExecutionArn=execution_arn)[
+        "recoveryPlanExecution"
+    ]
+    assert failed["status"] == "FAILED" and failed["errorDetail"]["code"] == "LAUNCH_FAILED"
+    step_arn = env.drs.list_recovery_plan_execution_steps(recoveryPlanExecutionArn=execution_arn)[
+        "recoveryPlanExecutionSteps"
+    ][0]["recoveryPlanExecutionStepArn"]
+    env.sandbox.faults.clear()
+    retried = env.drs.retry_recovery_plan_execution_step(recoveryPlanExecutionStepArn=step_arn)
+    assert retried["recoveryPlanExecutionStep"]["attempt"] == 2
+    env.sandbox.advance(TO_LAUNCHED)
+    assert (
+        env.drs.get_recovery_plan_execution(recoveryPlanExecutionArn=execution_arn)[
+            "recoveryPlanExecution"
+        ]["status"]
+        == "COMPLETED"
+    )
+
+
+def test_plan_conflicts_and_cancel(env):
+    """API_DeleteRecoveryPlan / API_DeleteRecoveryPlanExecution: ConflictException while an
+    execution runs; API_CancelRecoveryPlanExecution: CANCELLING, then CANCELLED with the
+    steps not started SKIPPED; API_ReorderRecoveryPlanSteps takes every step once."""
+    a, b = servers(env, 2)
+    arn = plan_with(env, launch(a.arn), launch(b.arn, impact="OPTIONAL"))
+    steps = env.drs.list_recovery_plan_steps(recoveryPlanArn=arn)["recoveryPlanSteps"]
+    reordered = env.drs.reorder_recovery_plan_steps(
+        recoveryPlanArn=arn, orderedStepArns=[s["recoveryPlanStepArn"] for s in reversed(steps)]
+    )["recoveryPlanSteps"]
+    assert [s["stepName"] for s in reordered] == ["step 2", "step 1"]
+    with pytest.raises(ClientError) as caught:
+        env.drs.reorder_recovery_plan_steps(
+            recoveryPlanArn=arn, orderedStepArns=[steps[0]["recoveryPlanStepArn"]]
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    execution_arn = env.drs.start_recovery_plan_execution(recoveryPlanArn=arn, mode="DRILL")[
+        "recoveryPlanExecution"
+    ]["recoveryPlanExecutionArn"]
+    for call in (
+        lambda: env.drs.delete_recovery_plan(recoveryPlanArn=arn),
+        lambda: env.drs.delete_recovery_plan_execution(recoveryPlanExecutionArn=execution_arn),
+    ):
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert caught.value.response["Error"]["Code"] == "ConflictException"
+    cancelling = env.drs.cancel_recovery_plan_execution(recoveryPlanExecutionArn=execution_arn)
+    assert cancelling["recoveryPlanExecution"]["status"] == "CANCELLING"
+    env.sandbox.advance(TO_LAUNCHED)
+    cancelled = env.drs.get_recovery_plan_execution(recoveryPlanExecutionArn=execution_arn)
+    assert cancelled["recoveryPlanExecution"]["status"] == "CANCELLED"
+    steps = env.drs.list_recovery_plan_execution_steps(recoveryPlanExecutionArn=execution_arn)
+    assert [s["status"] for s in steps["recoveryPlanExecutionSteps"]] == ["COMPLETED", "SKIPPED"]
+    env.drs.delete_recovery_plan_execution(recoveryPlanExecutionArn=execution_arn)
+    env.drs.delete_recovery_plan(recoveryPlanArn=arn)
+    assert env.drs.list_recovery_plans()["recoveryPlans"] == []
