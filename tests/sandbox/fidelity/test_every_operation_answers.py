@@ -36,17 +36,10 @@ STILL_UNSUPPORTED: dict[str, list[str]] = {
         "StopSourceNetworkReplication",
     ],
     "resource-explorer-2": [
+        # the organization-wide setup task (CreateResourceExplorerSetup and its kin)
         "CreateResourceExplorerSetup",
         "DeleteResourceExplorerSetup",
-        "GetManagedView",
         "GetResourceExplorerSetup",
-        "GetServiceIndex",
-        "GetServiceView",
-        "ListIndexesForMembers",
-        "ListManagedViews",
-        "ListServiceIndexes",
-        "ListServiceViews",
-        "ListStreamingAccessForServices",
     ],
 }
 

@@ -80,3 +80,23 @@ def search(env):
 )
 def test_search_follows_the_documented_query_syntax(search, query, expected):
     assert search(query) == expected
+
+
+def test_service_views_and_member_indexes(env):
+    """API_GetServiceIndex ("the index of this account in this Region"), API_ListServiceViews,
+    API_ListManagedViews, API_ListStreamingAccessForServices (empty: no AWS service made
+    any in the sandbox), API_GetManagedView (ResourceNotFoundException for an unknown ARN)
+    and API_ListIndexesForMembers (the member accounts' indexes, with their account)."""
+    rex = env.sandbox.admin_session(env.account, REGION).client("resource-explorer-2")
+    arn = rex.create_index()["Arn"]
+    assert rex.get_service_index()["Arn"] == arn
+    assert rex.list_service_indexes()["Indexes"][0]["Arn"] == arn
+    assert rex.list_service_views()["ServiceViews"] == []
+    assert rex.list_managed_views()["ManagedViews"] == []
+    assert rex.list_streaming_access_for_services()["StreamingAccessForServices"] == []
+    with pytest.raises(rex.exceptions.ResourceNotFoundException):
+        rex.get_managed_view(
+            ManagedViewArn=f"arn:aws:resource-explorer-2:{REGION}:{env.account}:managed-view/x/1"
+        )
+    members = rex.list_indexes_for_members(AccountIdList=[env.account])["Indexes"]
+    assert members == [{"AccountId": env.account, "Region": REGION, "Arn": arn, "Type": "LOCAL"}]

@@ -11,6 +11,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 
+from drorch.sandbox.resourceexplorer.exceptions import ResourceNotFoundException
 from drorch.sandbox.resourceexplorer.inventory import supported_resource_types
 from drorch.sandbox.resourceexplorer.models import (
     ResourceExplorerBackend,
@@ -164,3 +165,62 @@ class ResourceExplorerResponse(BaseResponse):
 
     def list_tags_for_resource(self) -> ActionResult:
         return ActionResult({"Tags": self.backend.list_tags_for_resource(self._p("resourceArn"))})
+
+    # --- service-owned views and indexes, organizations ----------------------------------
+    # No AWS service creates managed views or service indexes in the sandbox, and no
+    # service streams resources from it: the lists are empty and a named one is not found.
+    def get_service_index(self) -> ActionResult:
+        index = self.backend.get_index()
+        return ActionResult({"Arn": index.arn, "Type": index.type})
+
+    def list_service_indexes(self) -> ActionResult:
+        indexes = self.backend.list_indexes(None, self._p("Regions"))
+        page, token = paginate(
+            indexes,
+            self._p("MaxResults"),
+            self._p("NextToken"),
+            "ListServiceIndexes",
+            ",".join(sorted(self._p("Regions", []))),
+        )
+        return ActionResult({"Indexes": page, "NextToken": token})
+
+    def list_managed_views(self) -> ActionResult:
+        return ActionResult({"ManagedViews": []})
+
+    def get_managed_view(self) -> ActionResult:
+        raise ResourceNotFoundException(f"There is no managed view {self._p('ManagedViewArn')}")
+
+    def list_service_views(self) -> ActionResult:
+        return ActionResult({"ServiceViews": []})
+
+    def get_service_view(self) -> ActionResult:
+        raise ResourceNotFoundException(f"There is no service view {self._p('ServiceViewArn')}")
+
+    def list_streaming_access_for_services(self) -> ActionResult:
+        return ActionResult({"StreamingAccessForServices": []})
+
+    def list_indexes_for_members(self) -> ActionResult:
+        """The indexes of the member accounts named (the caller is taken to be the
+        organization's management account or delegated administrator)."""
+        indexes = []
+        for account_id in self._p("AccountIdList", []):
+            account = resourceexplorer_backends[account_id]
+            for region in sorted(dict.keys(account)):
+                index = dict.__getitem__(account, region).index
+                if index is not None:
+                    indexes.append(
+                        {
+                            "AccountId": account_id,
+                            "Region": region,
+                            "Arn": index.arn,
+                            "Type": index.type,
+                        }
+                    )
+        page, token = paginate(
+            indexes,
+            self._p("MaxResults"),
+            self._p("NextToken"),
+            "ListIndexesForMembers",
+            ",".join(sorted(self._p("AccountIdList", []))),
+        )
+        return ActionResult({"Indexes": page, "NextToken": token})
