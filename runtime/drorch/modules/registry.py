@@ -21,6 +21,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.approval",
     "drorch.modules.http_check",
     "drorch.modules.route53_health_check",
+    "drorch.modules.arc_routing_control",
     "drorch.modules.route53_record",
     "drorch.modules.cloudwatch_alarm",
     "drorch.modules.aurora_global",

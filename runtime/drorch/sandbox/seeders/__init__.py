@@ -27,7 +27,7 @@ from drorch.sandbox.seeders.base import (
 )
 from drorch.sandbox.seeders.cache import ElastiCacheReplicationGroup, MemoryDbCluster
 from drorch.sandbox.seeders.compute import AutoscalingGroup, Ec2Instance, EcsService
-from drorch.sandbox.seeders.dns import Route53Zone
+from drorch.sandbox.seeders.dns import ArcRoutingControls, Route53Zone
 from drorch.sandbox.seeders.dynamodb import DynamoDbGlobalTable
 from drorch.sandbox.seeders.kubernetes import EksCluster
 from drorch.sandbox.seeders.monitoring import CloudWatchAlarm
@@ -49,6 +49,7 @@ SEEDERS: dict[str, Seeder] = {
         EcsService(),
         AutoscalingGroup(),
         Route53Zone(),
+        ArcRoutingControls(),
         ElastiCacheReplicationGroup(),
         MemoryDbCluster(),
         LambdaFunction(),

@@ -280,3 +280,180 @@ class Route53Zone(Seeder):
         if "healthCheck" in record:
             rrset["HealthCheckId"] = health_checks[record["healthCheck"]]
         return rrset
+
+
+# --- Route 53 Application Recovery Controller ----------------------------------------------------
+_ARC_NAME = r"^\S{1,64}$"
+CONTROL_PLANE_REGION = "us-west-2"  # ARC's control plane API answers in US West (Oregon) only
+
+SAFETY_RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "type", "rule"],
+    "properties": {
+        "name": {"type": "string", "pattern": _ARC_NAME},
+        "type": {"enum": ["assertion", "gating"]},
+        "controls": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string"},
+            "description": "assertion: the routing controls (names in this panel) it asserts on",
+        },
+        "gatingControls": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        "targetControls": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        "rule": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["type"],
+            "properties": {
+                "type": {"enum": ["ATLEAST", "AND", "OR"]},
+                "threshold": {"type": "integer", "minimum": 0, "default": 1},
+                "inverted": {"type": "boolean", "default": False},
+            },
+        },
+        "waitPeriodMs": {"type": "integer", "minimum": 0, "default": 5000},
+    },
+    "if": {"properties": {"type": {"const": "assertion"}}},
+    "then": {"required": ["controls"]},
+    "else": {"required": ["gatingControls", "targetControls"]},
+}
+
+CONTROL_PANEL = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "routingControls"],
+    "properties": {
+        "name": {"type": "string", "pattern": _ARC_NAME},
+        "routingControls": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "pattern": _ARC_NAME},
+                    "state": {"enum": ["On", "Off"], "default": "Off"},
+                },
+            },
+        },
+        "safetyRules": {"type": "array", "items": SAFETY_RULE},
+    },
+}
+
+
+class ArcRoutingControls(Seeder):
+    type = "arc-routing-controls"
+    description = (
+        "A Route 53 ARC cluster (the entry's name) with control panels, their routing "
+        "controls (initial state On or Off) and safety rules naming controls of their panel. "
+        "ARC is global: seeded resources have region 'global'; tags go to the cluster, the "
+        "control panels and the safety rules (routing controls take none)."
+    )
+    name_schema = identifier("a cluster name (no spaces)", _ARC_NAME, 64)
+    properties = {"controlPanels": {"type": "array", "minItems": 1, "items": CONTROL_PANEL}}
+    required = ("controlPanels",)
+
+    def check(self, ctx: SeedContext, spec: Mapping[str, Any], where: str) -> None:
+        for p_index, panel in enumerate(spec["controlPanels"]):
+            at = f"{where}.controlPanels[{p_index}]"
+            names = [c["name"] for c in panel["routingControls"]]
+            for name in names:
+                if names.count(name) > 1:
+                    raise fail(f"{at}.routingControls", f"routing control {name!r} is used twice")
+            for r_index, rule in enumerate(panel.get("safetyRules", [])):
+                for key in ("controls", "gatingControls", "targetControls"):
+                    for name in rule.get(key, []):
+                        if name not in names:
+                            raise fail(
+                                f"{at}.safetyRules[{r_index}].{key}",
+                                f"{name!r} is not a routing control of panel {panel['name']} "
+                                f"({', '.join(names)})",
+                            )
+
+    def create(self, ctx: SeedContext, spec: Mapping[str, Any], undo: Undo) -> list[SeededResource]:
+        config = ctx.client("route53-recovery-control-config", CONTROL_PLANE_REGION)
+        tags = dict(spec.get("tags", {}))
+        cluster = config.create_cluster(
+            ClientToken=str(uuid.uuid4()), ClusterName=spec["name"], Tags=tags
+        )["Cluster"]
+        seeded = [self.resource(ctx, spec["name"], cluster["ClusterArn"], region=GLOBAL_REGION)]
+        states: list[dict[str, str]] = []
+        for panel_spec in spec["controlPanels"]:
+            panel = config.create_control_panel(
+                ClientToken=str(uuid.uuid4()),
+                ClusterArn=cluster["ClusterArn"],
+                ControlPanelName=panel_spec["name"],
+                Tags=tags,
+            )["ControlPanel"]
+            seeded.append(
+                self.resource(
+                    ctx,
+                    panel_spec["name"],
+                    panel["ControlPanelArn"],
+                    "control-panel",
+                    GLOBAL_REGION,
+                )
+            )
+            controls: dict[str, str] = {}
+            for control_spec in panel_spec["routingControls"]:
+                control = config.create_routing_control(
+                    ClientToken=str(uuid.uuid4()),
+                    ClusterArn=cluster["ClusterArn"],
+                    ControlPanelArn=panel["ControlPanelArn"],
+                    RoutingControlName=control_spec["name"],
+                )["RoutingControl"]
+                controls[control_spec["name"]] = control["RoutingControlArn"]
+                seeded.append(
+                    self.resource(
+                        ctx,
+                        control_spec["name"],
+                        control["RoutingControlArn"],
+                        "routing-control",
+                        GLOBAL_REGION,
+                    )
+                )
+                if control_spec.get("state", "Off") == "On":
+                    states.append(
+                        {
+                            "RoutingControlArn": control["RoutingControlArn"],
+                            "RoutingControlState": "On",
+                        }
+                    )
+            if states:  # the initial states, before any safety rule holds them
+                self._set_states(ctx, cluster, states)
+                states = []
+            for rule_spec in panel_spec.get("safetyRules", []):
+                body: dict[str, Any] = {
+                    "ControlPanelArn": panel["ControlPanelArn"],
+                    "Name": rule_spec["name"],
+                    "RuleConfig": {
+                        "Type": rule_spec["rule"]["type"],
+                        "Threshold": rule_spec["rule"].get("threshold", 1),
+                        "Inverted": rule_spec["rule"].get("inverted", False),
+                    },
+                    "WaitPeriodMs": rule_spec.get("waitPeriodMs", 5000),
+                }
+                if rule_spec["type"] == "assertion":
+                    body["AssertedControls"] = [controls[n] for n in rule_spec["controls"]]
+                    rule = config.create_safety_rule(AssertionRule=body, Tags=tags)["AssertionRule"]
+                else:
+                    body["GatingControls"] = [controls[n] for n in rule_spec["gatingControls"]]
+                    body["TargetControls"] = [controls[n] for n in rule_spec["targetControls"]]
+                    rule = config.create_safety_rule(GatingRule=body, Tags=tags)["GatingRule"]
+                seeded.append(
+                    self.resource(
+                        ctx, rule_spec["name"], rule["SafetyRuleArn"], "safety-rule", GLOBAL_REGION
+                    )
+                )
+        return seeded
+
+    @staticmethod
+    def _set_states(ctx: SeedContext, cluster: Mapping[str, Any], states: list[dict]) -> None:
+        endpoint = cluster["ClusterEndpoints"][0]
+        data = ctx.session.client(
+            "route53-recovery-cluster",
+            region_name=endpoint["Region"],
+            endpoint_url=endpoint["Endpoint"],
+        )
+        data.update_routing_control_states(UpdateRoutingControlStateEntries=states)

@@ -1,0 +1,1 @@
+"""Route 53 ARC (cluster service) in the sandbox: see ``..models``."""

@@ -1,0 +1,1 @@
+"""Route 53 ARC (config service) in the sandbox: see ``..models``."""
