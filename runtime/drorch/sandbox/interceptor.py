@@ -13,6 +13,10 @@ moto's handler so that, for every request of every service, the sandbox can:
   drorch's DRS and Resource Explorer fakes leave a few out) the way an AWS endpoint
   answers an operation it does not know, naming the operation — never with a
   Python exception in the client;
+* make botocore's retry back-off and waiter delays simulated time
+  (:func:`sandbox_sleep`): with a manual clock the clock moves to the end of the
+  delay and real time barely passes; with a scaled clock the real pause is the
+  delay divided by the speed;
 * check every answer of drorch's own fakes against the botocore model: the
   custom services and the operations the modules' extensions add to moto's
   services (:mod:`drorch.sandbox.registry`), tolerating only the constraints AWS's
@@ -26,7 +30,9 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -281,8 +287,48 @@ def _check_fidelity(service_id: str, operation: str, status: int, headers: Any, 
         raise FidelityError("; ".join(problems))
 
 
+REAL_PAUSE_SECONDS = 0.01
+_real_sleep = time.sleep
+
+
+def sandbox_sleep(seconds: float) -> None:
+    """``time.sleep`` for botocore while a sandbox runs: the delay passes on the sandbox's
+    clock. Outside a sandbox it is the real ``time.sleep``."""
+    if not botocore_stubber.enabled or seconds <= 0:
+        _real_sleep(max(seconds, 0))
+        return
+    clock = STATE.clock
+    if clock.speed > 0:
+        _real_sleep(seconds / clock.speed)
+        return
+    # like a Wait state: parallel waiters move the clock to the end of the delay once
+    clock.advance_to(clock.now() + timedelta(seconds=seconds))
+    _real_sleep(REAL_PAUSE_SECONDS)
+
+
+class _SandboxTime:
+    """The ``time`` module as botocore's retry and waiter code sees it (sleep replaced)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        sandbox_sleep(seconds)
+
+
+def _sleep_on_the_sandbox_clock() -> None:
+    import botocore.endpoint
+    import botocore.waiter
+
+    for module in (botocore.endpoint, botocore.waiter):
+        if not isinstance(module.time, _SandboxTime):
+            module.time = _SandboxTime()  # type: ignore[assignment]
+
+
 def install() -> None:
     """Put :func:`intercept` in place of moto's handler for sessions created from now on."""
+    _sleep_on_the_sandbox_clock()
     handlers = botocore.handlers.BUILTIN_HANDLERS
     for index, spec in enumerate(handlers):
         if spec[0] == "before-send" and spec[1] is botocore_stubber:
