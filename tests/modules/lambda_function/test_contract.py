@@ -112,6 +112,10 @@ def mappings_untouched(world: Staging, run: Run) -> None:
     assert observed(world)[2] == ["Disabled", "Disabled"]  # no events for a function that failed
 
 
+def unchanged(world: Staging, run: Run) -> None:
+    assert observed(world) == STANDBY
+
+
 class TestLambdaFunctionContract(ModuleContract):
     module = "lambda-function"
     cases = (
@@ -150,6 +154,22 @@ class TestLambdaFunctionContract(ModuleContract):
             seed=failing,
             selector={"ids": [NAME]},
             check=mappings_untouched,
+            extra=True,
+        ),
+        Case(
+            "provisioned-concurrency-above-the-reservation",
+            (
+                Phase(
+                    "ACTIVATE",
+                    {"provisionedConcurrency": {"qualifier": "live", "executions": 5}},
+                    expect="FAILED",
+                    error="PutProvisionedConcurrencyConfig refused for claims-intake: "
+                    "InvalidParameterValueException",
+                ),
+            ),
+            seed=standby,
+            selector={"ids": [NAME]},
+            check=unchanged,
             extra=True,
         ),
     )

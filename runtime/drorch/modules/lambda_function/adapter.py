@@ -65,6 +65,7 @@ from drorch.modules.base import (
     StatusResult,
     aggregate_status,
     always,
+    classify,
     error_code,
     error_message,
     load_schema,
@@ -273,8 +274,28 @@ class LambdaFunctionModule(Module):
             try:
                 self._converge(client, name, item)
             except ClientError as error:
-                self._raise(error, ctx, f"changing function {name}")
+                if classify(error) in ("retryable", "access-denied"):
+                    self._raise(error, ctx, f"changing function {name}")
+                self._refused(error, name, item)
         return self._result(state)
+
+    @staticmethod
+    def _refused(error: ClientError, name: str, item: dict) -> None:
+        """Lambda refused a change (a validation, conflict or quota error): the function
+        fails, and what was recorded so far stays in its detail for CLEANUP."""
+        message = error_message(error)
+        hint = (
+            " (give it at least as much reservedConcurrency)"
+            if "reservedConcurrentExecution" in message
+            else ""
+        )
+        item["result"] = {
+            "status": FAILED,
+            "error": f"{error.operation_name} refused for {name}: {error_code(error)}: "
+            f"{message}{hint}",
+            **item.get("live", {}),
+            **{k: item[k] for k in ("before", "restoring", "changed") if k in item},
+        }
 
     # --- shared -------------------------------------------------------------------------------
     def _client(self, ctx: AccountContext, drill: bool) -> Any:
