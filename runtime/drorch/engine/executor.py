@@ -14,6 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from drorch import names
 from drorch.engine import aws, clock, contracts
 from drorch.engine import events as ev
@@ -21,7 +23,8 @@ from drorch.engine.discovery import load_group
 from drorch.engine.runtime import Engine
 from drorch.errors import DrorchError
 from drorch.manifest import is_reference, resolve_parameters
-from drorch.modules.base import AccountContext, Resource, StatusResult
+from drorch.manifest.references import walk
+from drorch.modules.base import AccountContext, Resource, StatusResult, classify
 from drorch.vocabulary import CLEANUP, DONE, FAILED, REPLICATE, RUNNING, SUCCEEDED
 
 SUMMARY_MAX = 2000
@@ -34,14 +37,6 @@ def state_key(execution_id: str, group_id: str, account_id: str, phase: str) -> 
 def idempotency_key(execution_id: str, phase: str, group_id: str, account_id: str) -> str:
     """The key a module tags its jobs with, so a retried start finds the first one."""
     return f"{execution_id}/{phase}/{group_id}/{account_id}"
-
-
-def _has_references(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return any(_has_references(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_references(v) for v in value)
-    return is_reference(value)
 
 
 # which earlier runs a phase restores from (CLEANUP puts back what a drill or failover
@@ -85,6 +80,7 @@ def account_context(
     drill: bool,
     execution_id: str = "",
     recorded: tuple[Mapping[str, Mapping[str, Any]], str] = ({}, ""),
+    operation: str = "",
 ) -> AccountContext:
     """Where a module runs: a staging account through its execution role, or the hub itself
     (``names.HUB_TARGET``, for steps such as HTTP checks)."""
@@ -100,6 +96,7 @@ def account_context(
             execution_id=execution_id,
             recorded=dict(recorded[0]),
             recorded_from=recorded[1],
+            operation=operation,
         )
     access = engine.accounts.get(account_id)
     if access is None:
@@ -117,6 +114,7 @@ def account_context(
         execution_id=execution_id,
         recorded=dict(recorded[0]),
         recorded_from=recorded[1],
+        operation=operation,
     )
 
 
@@ -208,6 +206,7 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
         "startedAt": started_at,
         "deadline": deadline,
         "drill": drill,
+        "operation": execution["operation"],
         "state": {},
         "resources": tracked,
     }
@@ -223,21 +222,31 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
         return _answer(saved, SUCCEEDED, request.get("pollSeconds"))
 
     recorded = recorded_for(engine, execution, group_id, account_id, phase)
-    ctx = account_context(engine, account_id, drill, execution_id, recorded)
+    ctx = account_context(
+        engine, account_id, drill, execution_id, recorded, operation=execution["operation"]
+    )
     params = dict(group.get("parameters") or {})
-    if _has_references(params):
-        params = resolve_parameters(params, ctx.client("ssm"), ctx.client("cloudformation"))
     resources = [Resource.from_dict(e, account_id, type=e.get("type", "")) for e in entries]
     if recorded[1]:
         saved["recordedFrom"] = recorded[1]
-    saved["state"] = module.start(
-        ctx,
-        phase,
-        resources,
-        params,
-        drill,
-        idempotency_key(execution_id, phase, group_id, account_id),
-    )
+    refs = sorted({v for _, v in walk(params) if is_reference(v)})
+    doing = f"resolving {', '.join(refs)}"
+    try:
+        if refs:
+            params = resolve_parameters(params, ctx.client("ssm"), ctx.client("cloudformation"))
+        doing = f"starting {phase}"
+        saved["state"] = module.start(
+            ctx,
+            phase,
+            resources,
+            params,
+            drill,
+            idempotency_key(execution_id, phase, group_id, account_id),
+        )
+    except (DrorchError, ClientError) as exc:
+        if isinstance(exc, ClientError) and classify(exc) == "retryable":
+            raise  # the state machine retries throttling and 5xx
+        return _start_failed(engine, request, key, saved, ctx, doing, exc)
     _save(engine, key, saved)
     engine.history.put_resources(execution_id, _resource_items(request, tracked, list(tracked)))
     engine.history.put_module(
@@ -246,6 +255,42 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
         recordedFrom=recorded[1] or None,
     )  # fmt: skip
     return _answer(saved, RUNNING, request.get("pollSeconds"))
+
+
+def _start_failed(
+    engine: Engine,
+    request: Mapping[str, Any],
+    key: str,
+    saved: dict[str, Any],
+    ctx: AccountContext,
+    doing: str,
+    exc: Exception,
+) -> contracts.ModuleAnswer:
+    """A start refused before (or while) changing anything: the group, its resources and
+    the cause (which resource, call and reference) recorded as FAILED, not "did not run"."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        what = f"{exc.operation_name}: {error.get('Code')}: {error.get('Message')}"
+    else:
+        what = str(exc)
+    group_id, account_id = request["groupId"], request["accountId"]
+    where = f"account {account_id} ({ctx.region})" if ctx.region else f"account {account_id}"
+    cause = f"{group_id} in {where}, {doing}: {what}"[: SUMMARY_MAX - 8]
+    now = clock.iso()
+    for entry in saved["resources"].values():
+        entry.update(status=FAILED, error=cause[:500], finishedAt=now)
+    summary = f"FAILED: {cause}"
+    saved.update(finished=FAILED, summary=summary, reason="start-failed", finishedAt=now)
+    _save(engine, key, saved)
+    execution_id, phase = request["executionId"], request["phase"]
+    tracked = saved["resources"]
+    engine.history.put_resources(execution_id, _resource_items(request, tracked, list(tracked)))
+    engine.history.put_module(
+        execution_id, phase, group_id, account_id,
+        status=FAILED, startedAt=saved["startedAt"], finishedAt=now, resources=len(tracked),
+        summary=summary, reason="start-failed", counts=counts(tracked),
+    )  # fmt: skip
+    return _answer(saved, FAILED, request.get("pollSeconds"), summary=summary)
 
 
 def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> list[str]:
@@ -301,7 +346,14 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         if saved.get("recordedFrom"):
             found = engine.history.recorded_details(saved["recordedFrom"], group_id, account_id)
             recorded = (found, saved["recordedFrom"])
-        ctx = account_context(engine, account_id, bool(saved.get("drill")), execution_id, recorded)
+        ctx = account_context(
+            engine,
+            account_id,
+            bool(saved.get("drill")),
+            execution_id,
+            recorded,
+            operation=saved.get("operation", ""),
+        )
         result = module.status(ctx, phase, saved["state"])
         saved["state"] = result.state
         changed = _apply(saved, result, now)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drorch import names
-from drorch.engine import clock, contracts, discovery
+from drorch.engine import clock, contracts, discovery, preconditions
 from drorch.engine import events as ev
 from drorch.engine import plan as planning
 from drorch.engine import report as reporting
@@ -147,6 +147,7 @@ def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
     )
     planning.write_plan(engine.s3, engine.bucket, execution_id, full)
     planning.check_plan(full)  # nothing has changed yet: a selector matching nothing ends it here
+    preconditions.check(engine, execution, full)  # nothing to fail back or clean: refused here
     for phase in full["phases"]:
         for level in phase["levels"]:
             for wave in level["waves"]:

@@ -85,6 +85,14 @@ def resolve_parameters(
     Every missing value is reported at once in one InputError.
     """
     refs = {value for _, value in walk(params) if is_reference(value)}
+    where: dict[str, list[str]] = {}
+    for path, value in walk(params):
+        if is_reference(value):
+            where.setdefault(value, []).append(path.replace("$", "parameters", 1))
+
+    def at(reference: str) -> str:
+        return f" (at {', '.join(where.get(reference, []))})" if where.get(reference) else ""
+
     ssm_names = sorted({name for kind, name in map(parse_reference, refs) if kind == SSM})
     export_names = {name for kind, name in map(parse_reference, refs) if kind == CFN_EXPORT}
     values: dict[str, Any] = {}
@@ -107,7 +115,10 @@ def resolve_parameters(
             if name in found or plain in found:
                 values[f"{PREFIX}{SSM}:{name}"] = found.get(name, found.get(plain))
             else:
-                missing.append(f"resolve:ssm:{name}: no such SSM parameter")
+                missing.append(
+                    f"resolve:ssm:{name}: no such SSM parameter {plain!r} "
+                    f"(ssm:GetParameters){at(f'{PREFIX}{SSM}:{name}')}"
+                )
 
     if export_names:
         if cloudformation_client is None:
@@ -122,7 +133,10 @@ def resolve_parameters(
             if name in exports:
                 values[f"{PREFIX}{CFN_EXPORT}:{name}"] = exports[name]
             else:
-                missing.append(f"resolve:cfn-export:{name}: no such CloudFormation export")
+                missing.append(
+                    f"resolve:cfn-export:{name}: no such CloudFormation export "
+                    f"(cloudformation:ListExports){at(f'{PREFIX}{CFN_EXPORT}:{name}')}"
+                )
 
     if missing:
         raise InputError(

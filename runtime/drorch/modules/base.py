@@ -296,6 +296,7 @@ class AccountContext:
     # recorded anything for the group (the module says so rather than guess).
     recorded: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     recorded_from: str = ""
+    operation: str = ""  # drill, failover, failback or cleanup ("" when not known)
 
     def client(
         self,
@@ -537,6 +538,14 @@ class Module(ABC):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         """Module-specific readiness findings for one account (beyond permission probes)."""
+        return []
+
+    def preconditions(
+        self, ctx: AccountContext, operation: str, resources: Sequence[Resource]
+    ) -> list[str]:
+        """Why ``operation`` must not start for these resources in this account (empty: it
+        may). Checked before anything changes: read-only calls only. Each reason names
+        the resource and the call that showed it."""
         return []
 
     def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:

@@ -240,6 +240,48 @@ class DrsModule(Module):
         found.sort(key=lambda r: (r.name, r.id))
         return found
 
+    # --- preconditions ----------------------------------------------------------------
+    def preconditions(
+        self, ctx: AccountContext, operation: str, resources: Sequence[Resource]
+    ) -> list[str]:
+        """A failback needs the servers' recovery instances from a failover (non-drill, not
+        terminated) and replication back from them that is not broken."""
+        if operation != "failback" or not resources:
+            return []
+        names = {r.id: r.name or r.id for r in resources}
+        drs = ctx.client("drs")
+        call = f"drs:DescribeRecoveryInstances in account {ctx.account_id} ({ctx.region})"
+        try:
+            instances = self._recovery_instances(drs, servers=list(names))
+        except ClientError as error:
+            raise_if_fatal(error, ctx, "describing recovery instances before a failback")
+            return [f"{call} failed: {error_message(error)}"]
+        live = [
+            i
+            for i in instances
+            if i["sourceServerID"] in names
+            and not i.get("isDrill")
+            and str(i.get("ec2InstanceState", "")).upper() not in GONE_EC2_STATES
+        ]
+        if not live:
+            return [
+                f"none of the {len(names)} server(s) ({', '.join(sorted(names.values())[:5])}"
+                f"{' ...' if len(names) > 5 else ''}) has a recovery instance from a failover "
+                f"({call}): nothing to fail back"
+            ]
+        problems = []
+        for instance in sorted(live, key=lambda i: i["recoveryInstanceID"]):
+            failback = (instance.get("failback") or {}).get("state", "")
+            replication = (instance.get("dataReplicationInfo") or {}).get("dataReplicationState")
+            broken = failback == "FAILBACK_ERROR" or replication in ("DISCONNECTED", "STALLED")
+            if broken:
+                problems.append(
+                    f"recovery instance {instance['recoveryInstanceID']} of "
+                    f"{names[instance['sourceServerID']]}: reverse replication is not healthy "
+                    f"(failback {failback or '-'}, replication {replication or '-'}; {call})"
+                )
+        return problems
+
     # --- start / status ---------------------------------------------------------------
     def start(
         self,
@@ -390,6 +432,16 @@ class DrsModule(Module):
     def _start_activate(
         self, ctx: AccountContext, items: list[Resource], params: dict[str, Any], state: dict
     ) -> None:
+        if ctx.operation == "failback":  # the launch towards the primary is REPLICATE's
+            for resource in items:
+                state["results"][resource.id] = {
+                    "status": SKIPPED,
+                    "note": "a failback launches with StartFailbackLaunch in REPLICATE; "
+                    "ACTIVATE launches nothing in the recovery region",
+                }
+            state["runner"] = new_runner_state(LAUNCH, state["key"], self._limits(params), [])
+            state["finished"] = True
+            return
         drs = self._client(ctx, state)
         limits = self._limits(params)
         ids = [r.id for r in items]
