@@ -32,6 +32,7 @@ PACKAGES: tuple[str, ...] = (
     "drorch.modules.fsx_restore",
     "drorch.modules.memorydb",
     "drorch.modules.sqlserver_ag",
+    "drorch.modules.opensearch_domain",
     "drorch.modules.ecs_service",
     "drorch.modules.auto_scaling",
     "drorch.modules.ec2_instance",
