@@ -1125,6 +1125,161 @@ class FaultPlan:
         )
 
 
+    # --- capacity: ecs-service, auto-scaling, ec2-instance ---
+    @dataclass
+    class ComputeFault(_Rule):
+        """ECS tasks that fail to start, Auto Scaling launches that fail, or an EC2
+        status check that is impaired (``kind``: ecs-tasks, asg-launch, ec2-status)."""
+
+        kind: str = ""
+        target: str | None = None  # service name, group name or instance id; None = any
+        reason: str = ""
+        check: str = "instance"  # ec2-status: "instance" or "system"
+
+    def _compute_faults(self) -> list:  # type: ignore[type-arg]
+        return self.__dict__.setdefault("compute_faults", [])
+
+    def fail_ecs_tasks(
+        self,
+        service: str | None = None,
+        *,
+        reason: str = "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+        times: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ComputeFault:
+        """Make the tasks an UpdateService asks for (of ``service``, or any) fail to start:
+        the service stays below its desired count, ``failedTasks`` grows and its events say
+        ``reason`` (``times``: how many UpdateService calls it affects)."""
+        rule = self.ComputeFault(
+            kind="ecs-tasks", target=service, reason=reason, times=times, account=account,
+            region=region,
+        )  # fmt: skip
+        return self._add(self._compute_faults(), rule)
+
+    def fail_asg_launches(
+        self,
+        group: str | None = None,
+        *,
+        reason: str = "We currently do not have sufficient capacity in the Availability Zone "
+        "you requested. Launching EC2 instance failed.",
+        times: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ComputeFault:
+        """Make the next ``times`` launch attempts of Auto Scaling group ``group`` (or any)
+        fail: a Failed scaling activity with ``reason`` as its StatusMessage, no instance."""
+        rule = self.ComputeFault(
+            kind="asg-launch", target=group, reason=reason, times=times, account=account,
+            region=region,
+        )  # fmt: skip
+        return self._add(self._compute_faults(), rule)
+
+    def impair_ec2_status(
+        self,
+        instance: str | None = None,
+        *,
+        check: str = "instance",
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ComputeFault:
+        """Make the ``check`` (instance or system) status check of ``instance`` (or any)
+        impaired once it has run after a start (until cleared)."""
+        if check not in ("instance", "system"):
+            raise ValueError(f"impair_ec2_status: check must be instance or system, not {check!r}")
+        rule = self.ComputeFault(
+            kind="ec2-status", target=instance, check=check, account=account, region=region
+        )
+        return self._add(self._compute_faults(), rule)
+
+    def compute_fault_for(
+        self, kind: str, account: str, region: str, names: tuple[str, ...], consume: bool = True
+    ) -> ComputeFault | None:
+        """The capacity fault of ``kind`` for any of ``names``, or None (``consume``: a hit)."""
+        return self._take(
+            self._compute_faults(),
+            account,
+            region,
+            lambda r: r.kind == kind and (r.target is None or r.target in names),
+            consume,
+        )
+
+    # --- lambda-function, eventbridge-rule, eventbridge-archive ---
+    @dataclass
+    class ServerlessFault(_Rule):
+        """Lambda provisioned concurrency that ends ``FAILED`` (``kind`` ``provisioned``,
+        ``resource`` the function name, ``qualifier`` its alias or version or None for
+        any) or an EventBridge replay that ends ``FAILED`` (``kind`` ``replay``,
+        ``resource`` the archive name); ``reason`` is the StatusReason / StateReason."""
+
+        kind: str = ""
+        resource: str = ""
+        qualifier: str | None = None
+        reason: str = ""
+
+    def _serverless_faults(self) -> list[ServerlessFault]:
+        # created on first use: FaultPlan.clear() does not know these rules, a new sandbox does
+        return self.__dict__.setdefault("serverless_faults", [])
+
+    def fail_provisioned_concurrency(
+        self,
+        function: str,
+        *,
+        reason: str = "FUNCTION_ERROR_INIT_FAILURE: simulated failure",
+        qualifier: str | None = None,
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ServerlessFault:
+        """Make the next ``times`` provisioned concurrency configurations of ``function``
+        (on ``qualifier``, or any) end ``FAILED`` with ``reason``."""
+        rule = self.ServerlessFault(kind="provisioned", resource=function, qualifier=qualifier)
+        rule.reason, rule.times, rule.account, rule.region = reason, times, account, region
+        return self._add(self._serverless_faults(), rule)
+
+    def fail_replay(
+        self,
+        archive: str,
+        *,
+        reason: str = "Replay failed: simulated failure",
+        times: int | None = 1,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ServerlessFault:
+        """Make the next ``times`` replays from ``archive`` end ``FAILED`` with ``reason``."""
+        rule = self.ServerlessFault(kind="replay", resource=archive)
+        rule.reason, rule.times, rule.account, rule.region = reason, times, account, region
+        return self._add(self._serverless_faults(), rule)
+
+    def provisioned_concurrency_failure_for(
+        self, account: str, region: str, function: str, qualifier: str
+    ) -> str | None:
+        """The StatusReason a new provisioned concurrency configuration must fail with, or
+        None (consumes a hit)."""
+        rule = self._take(
+            self._serverless_faults(),
+            account,
+            region,
+            lambda r: (
+                r.kind == "provisioned"
+                and r.resource == function
+                and r.qualifier in (None, qualifier)
+            ),
+        )
+        return rule.reason if rule is not None else None
+
+    def replay_failure_for(self, account: str, region: str, archive: str) -> str | None:
+        """The StateReason a new replay from ``archive`` must fail with, or None (consumes
+        a hit)."""
+        rule = self._take(
+            self._serverless_faults(),
+            account,
+            region,
+            lambda r: r.kind == "replay" and r.resource == archive,
+        )
+        return rule.reason if rule is not None else None
+
+
 def _positive(value: float, what: str) -> None:
     if value <= 0:
         raise ValueError(f"{what}: the value must be > 0, got {value}")

@@ -273,3 +273,14 @@ def test_seed_004_auto_scaling_layers_convert(tmp_path: Path) -> None:
     assert group["selector"]["ids"] == ["acme-web-dr"]
     assert group["parameters"] == {"minSize": 2, "desiredCapacity": 3, "maxSize": 6}
     assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
+
+
+def test_readiness_reports_each_group() -> None:
+    module = REGISTRY["auto-scaling"]
+    case = Case("readiness", (Phase(),), seed=group_at(0, 0, 6))
+    with staging(case) as world:
+        session = world.sandbox.execution_session(world.account_id, world.region)
+        findings = module.readiness(session, world.account_id, world.region)
+    assert [(f.check, f.result, f.detail) for f in findings] == [
+        ("Auto Scaling claims-web", "OK", "min 0, desired 0, max 6")
+    ]

@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from drorch.cli.manifest_cmd import app
-from drorch.modules import REGISTRY
+from drorch.modules import REGISTRY, Resource
 from drorch.sandbox.seeders import SeedContext, seed_resource
 from tests.modules.contract import (
     SKIPPED_BY_PLAN,
@@ -259,3 +259,25 @@ def test_seed_004_ec2_layers_convert(tmp_path: Path) -> None:
     assert group["selector"]["ids"] == ["i-0123456789abcdef0"]
     assert group["parameters"] == {"action": "start"}
     assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
+
+
+def test_readiness_counts_the_stopped_standbys() -> None:
+    module = REGISTRY["ec2-instance"]
+    case = Case("readiness", (Phase(),), seed=instance_in("stopped"))
+    with staging(case) as world:
+        session = world.sandbox.execution_session(world.account_id, world.region)
+        findings = module.readiness(session, world.account_id, world.region)
+    assert [(f.check, f.result, f.detail) for f in findings] == [
+        ("EC2 instances", "OK", "1 instance(s), 1 stopped")
+    ]
+
+
+def test_a_missing_instance_fails_and_the_others_still_start() -> None:
+    module = REGISTRY["ec2-instance"]
+    case = Case("missing", (Phase(),), seed=instance_in("stopped"), selector=SELECTOR)
+    with staging(case) as world:
+        [found] = module.discover(world.ctx(), SELECTOR)
+        gone = Resource("i-0000000000000dead", "", world.account_id, world.region, "gone")
+        state = module.start(world.ctx(), "ACTIVATE", [found, gone], {}, False, "k")
+        assert state["items"]["i-0000000000000dead"]["result"]["status"] == "FAILED"
+        assert state_of(world) == "running"

@@ -276,3 +276,17 @@ def test_seed_004_lists_of_services_map_to_services_and_ids() -> None:
     assert [s["service"] for s in mapped.technology["parameters"]["services"]] == ["api", "worker"]
     assert mapped.unmapped == []
     module.validate_parameters(mapped.technology["parameters"])
+
+
+def test_readiness_reports_the_services_of_each_cluster() -> None:
+    module = REGISTRY["ecs-service"]
+    case = Case("readiness", (Phase(),), seed=service_at(0))
+    with staging(case) as world:
+        session = world.sandbox.execution_session(world.account_id, world.region)
+        findings = module.readiness(session, world.account_id, world.region)
+        world.sandbox.faults.deny("ecs", "ListClusters", account=world.account_id)
+        denied = module.readiness(session, world.account_id, world.region)
+    assert [(f.check, f.result, f.detail) for f in findings] == [
+        ("ECS claims", "OK", "1 service(s), 1 at 0 tasks (pilot light)")
+    ]
+    assert [f.result for f in denied] == ["FAIL"]

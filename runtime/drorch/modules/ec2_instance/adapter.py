@@ -307,9 +307,12 @@ class Ec2InstanceModule(Module):
             try:
                 pages = list(paginator.paginate(**kwargs))
             except ClientError as error:
-                if error_code(error) != "InvalidInstanceID.NotFound":
+                if error_code(error) != "InvalidInstanceID.NotFound" or not batch:
                     raise
-                continue  # one of them is gone: the others are described one by one
+                if len(batch) > 1:  # one of them is gone: the others one by one
+                    for one in batch:
+                        found += Ec2InstanceModule._instances(ec2, [one], filters)
+                continue
             found += [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
         return found
 
