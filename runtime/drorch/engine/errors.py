@@ -41,6 +41,10 @@ class EmptySelection(EngineError):
     """A module group's selector matched nothing and the manifest does not allow that."""
 
 
+class PlanTooLarge(EngineError):
+    """The plan would not fit a Step Functions payload (drorch's budget under 64 KiB)."""
+
+
 class PreconditionFailed(EngineError):
     """An operation's precondition does not hold (e.g. a failback with nothing failed over):
     refused before the first change."""
@@ -62,5 +66,6 @@ ASL_ERRORS = (
     Cancelled,
     ModuleFailed,
     EmptySelection,
+    PlanTooLarge,
     PreconditionFailed,
 )

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drorch import names
-from drorch.engine.errors import EmptySelection
+from drorch.engine.errors import EmptySelection, PlanTooLarge
 from drorch.manifest import Manifest, wave_levels
 from drorch.manifest.model import END_OF_RUN
 
@@ -272,6 +272,55 @@ def check_plan(plan: Mapping[str, Any]) -> None:
 def payload(plan: Mapping[str, Any]) -> dict[str, Any]:
     """What the plan handler returns to the master (keys only)."""
     return {"phases": plan["phases"]}
+
+
+# Step Functions carries the plan payload in the master's state; with the context around
+# it every state stays within 64 KiB (the service allows 256 KiB; drorch keeps a margin).
+PAYLOAD_LIMIT = 64 * 1024
+PLAN_PAYLOAD_BUDGET = 48 * 1024
+_PROBE_ACCOUNT = "000000000000"
+
+
+def payload_size(plan: Mapping[str, Any]) -> int:
+    """Bytes of the plan payload as the master receives it (JSON)."""
+    return len(json.dumps(payload(plan)).encode())
+
+
+def check_payload(plan: Mapping[str, Any]) -> None:
+    """Refuse a plan whose payload would not fit the budget (before anything runs)."""
+    size = payload_size(plan)
+    if size > PLAN_PAYLOAD_BUDGET:
+        phases = plan.get("phases", [])
+        groups = sum(len(lv["groups"]) for p in phases for lv in p["levels"])
+        raise PlanTooLarge(
+            f"the plan of {plan.get('application')} ({plan.get('operation')}) is {size} bytes: "
+            f"over drorch's {PLAN_PAYLOAD_BUDGET} byte budget for a Step Functions payload "
+            f"({len(plan.get('waves', {}))} waves, {groups} group runs across accounts)",
+            hint="split the application into several manifests, or use fewer waves, "
+            "module groups or accounts per group",
+        )
+
+
+def plan_size_problem(manifest: Manifest) -> str | None:
+    """Why a manifest can never run because its plan would be too large (None: it can).
+
+    The smallest plan each operation could make (every group in one account) must fit;
+    more accounts only make it larger, which the plan step checks with the real counts."""
+    counts = {g.id: {_PROBE_ACCOUNT: 1} for g in manifest.groups}
+    # the operation with the most phases makes the largest plan (one level list per phase)
+    which = max(manifest.phases, key=lambda op: len(manifest.phases.get(op) or ()))
+    if not manifest.phases.get(which):
+        return None
+    largest = payload_size(build_plan(manifest, which, counts))
+    if largest <= PLAN_PAYLOAD_BUDGET:
+        return None
+    return (
+        f"the {which} plan of these {len(manifest.waves)} waves and {len(manifest.groups)} "
+        f"module groups, actions and checks would be at least {largest} bytes, over drorch's "
+        f"{PLAN_PAYLOAD_BUDGET} byte budget for a Step Functions payload "
+        f"(limit {PAYLOAD_LIMIT // 1024} KiB per state): split the application into "
+        "several manifests or use fewer waves and groups"
+    )
 
 
 def level_of(plan: Mapping[str, Any], phase: str, level: int) -> dict[str, Any]:

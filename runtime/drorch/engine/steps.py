@@ -146,6 +146,7 @@ def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
         skipped_off=skipped,
     )
     planning.write_plan(engine.s3, engine.bucket, execution_id, full)
+    planning.check_payload(full)  # what the master carries stays under 64 KiB
     planning.check_plan(full)  # nothing has changed yet: a selector matching nothing ends it here
     preconditions.check(engine, execution, full)  # nothing to fail back or clean: refused here
     for phase in full["phases"]:

@@ -574,7 +574,13 @@ def load_manifest(
     problems = problems_in(document, modules)
     if problems:
         raise ManifestError(source, problems)
-    return build(_plain(document, [], []), modules)
+    manifest = build(_plain(document, [], []), modules)
+    from drorch.engine.plan import plan_size_problem  # the engine's plan, built from the model
+
+    too_large = plan_size_problem(manifest)
+    if too_large:
+        raise ManifestError(source, [Problem("$.waves", too_large)])
+    return manifest
 
 
 def load_manifest_file(path: str | Path, modules: Mapping[str, Any] | None = None) -> Manifest:
