@@ -29,10 +29,10 @@ from drorch.sandbox.seeders.cache import ElastiCacheReplicationGroup, MemoryDbCl
 from drorch.sandbox.seeders.compute import AutoscalingGroup, Ec2Instance, EcsService
 from drorch.sandbox.seeders.dns import ArcRoutingControls, Route53Zone
 from drorch.sandbox.seeders.dynamodb import DynamoDbGlobalTable
-from drorch.sandbox.seeders.search import OpenSearchDomain
 from drorch.sandbox.seeders.kubernetes import EksCluster
 from drorch.sandbox.seeders.monitoring import CloudWatchAlarm
 from drorch.sandbox.seeders.rds import AuroraCluster, RdsInstance
+from drorch.sandbox.seeders.search import OpenSearchDomain
 from drorch.sandbox.seeders.serverless import (
     EventBridgeArchive,
     EventBridgeRule,
