@@ -1,9 +1,10 @@
 """The eventbridge-archive module: replay archived events after a failover.
 
 A resource is an EventBridge archive in the recovery region (the account's region), named
-by its name or ARN in the selector's ids. Archives carry no tags: a tag selector picks the
-archives of the event buses with those tags (``ListArchives``, ``ListTagsForResource`` of
-the bus).
+by its name or ARN in the selector's ids. Archives carry no tags: an archive has the tags
+of the event bus it archives (``ListTagsForResource`` of the bus; ``dr:enabled`` and the
+other taxonomy tags are read there), and a tag selector picks the archives of the buses
+with those tags (``ListArchives``).
 
 The pattern it serves: events reach the recovery region's bus (cross-region forwarding
 or a global endpoint) and are archived there while its rules stand by; after a failover,
@@ -206,12 +207,12 @@ class EventBridgeArchiveModule(Module):
             bus_tags: dict[str, dict[str, str]] = {}
             for archive in archives:
                 bus = archive["EventSourceArn"]
-                if wanted_tags and bus not in bus_tags:
+                if bus not in bus_tags:  # an archive has no tags: it carries its bus's
                     bus_tags[bus] = {
                         t["Key"]: t["Value"]
                         for t in client.list_tags_for_resource(ResourceARN=bus).get("Tags", [])
                     }
-                tags = bus_tags.get(bus, {})
+                tags = bus_tags[bus]
                 if not tags_match(tags, wanted_tags):
                     continue
                 name = archive["ArchiveName"]
