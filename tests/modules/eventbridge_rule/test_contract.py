@@ -236,3 +236,24 @@ def test_a_rule_without_targets_fails_verification() -> None:
 )
 def test_the_drill_guard(operation: str, name: str, disruptive: bool) -> None:
     assert REGISTRY["eventbridge-rule"].is_disruptive(operation, {"Name": name}) is disruptive
+
+
+def test_a_source_region_that_keeps_failing_never_holds_up_the_recovery_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda _: None)  # botocore's backoff
+    module = REGISTRY["eventbridge-rule"]
+    case = Case("source-throttled", (Phase("ACTIVATE"),), seed=rules, selector={"ids": [BATCH]})
+    with staging(case) as world:
+        resources = discover(module, world, case)
+        world.sandbox.faults.throttle("events", times=None, region=SOURCE)
+        state = module.start(world.ctx(), "ACTIVATE", resources, FAILOVER, False, "k")
+        result = module.status(world.ctx(), "ACTIVATE", state)
+        world.sandbox.faults.clear()
+        assert result.status == "SUCCEEDED"
+        [rule] = result.resources
+        assert rule.detail["state"] == "ENABLED"
+        assert rule.detail["source"]["problem"].startswith("us-east-1 answered ThrottlingException")
+        assert "sourceState" not in rule.detail["before"]  # nothing recorded there to restore
+        assert states(world)[BATCH] == "ENABLED"
+        assert states(world, SOURCE)[BATCH] == "ENABLED"
