@@ -496,6 +496,8 @@ class EcsServiceModule(Module):
             return
         if running != target or pending or len(deployments) > 1:
             return
+        if primary.get("rolloutState") == "IN_PROGRESS":
+            return  # a deployment still rolling out: not steady yet
         result: dict[str, Any] = {"status": SUCCEEDED, **item["live"]}
         if item.get("restoring"):
             marks = self._marks(service)
