@@ -15,7 +15,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from drorch.modules import REGISTRY
 from drorch.sandbox.seeders import SeedContext, seed_resource
-from tests.modules.contract import Case, ModuleContract, Phase, Run, Staging, execute
+from tests.modules.contract import Case, ModuleContract, Phase, Run, Staging, execute, staging
 
 PRIMARY, RECOVERY = "claims-us-east-1", "claims-us-east-2"
 SELECTOR = {"tags": {"Application": "claims"}}
@@ -221,3 +221,12 @@ def test_a_broken_safety_rule_can_be_overridden_when_the_manifest_says_so() -> N
     )
     assert run.error is None, run.error
     assert {r.detail["state"] for r in run.phases[0].final.resources} == {"Off"}
+
+
+def test_readiness_reports_the_cluster_and_its_panels() -> None:
+    with staging(Case("readiness", (), seed=arc)) as world:
+        session = world.sandbox.execution_session(world.account_id, world.region)
+        findings = MODULE.readiness(session, world.account_id, world.region)
+    assert [(f.check, f.result, f.detail) for f in findings] == [
+        ("ARC cluster acme-claims", "OK", "DEPLOYED; 5 endpoints; panels: claims-traffic")
+    ]
