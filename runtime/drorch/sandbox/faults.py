@@ -43,7 +43,7 @@ class _Rule:
 
 @dataclass
 class WireFault(_Rule):
-    kind: str = "throttle"  # "throttle" | "access_denied"
+    kind: str = "throttle"  # "throttle" | "access_denied" | "unreachable" (a gone region)
     service: str = ""  # botocore service id; declared with the client name ("drs", "ec2", ...)
     operation: str | None = None  # e.g. "StartRecovery"; None = every operation
     message: str | None = None
@@ -214,6 +214,15 @@ class FaultPlan:
     ) -> WireFault:
         """Answer matching calls with the service's access-denied error."""
         return self._add_wire("access_denied", service, operation, times, account, region)
+
+    def blackhole_region(self, region: str, *, account: str | None = None) -> WireFault:
+        """The region is gone: every call to it, of every service (in ``account``, or
+        any), fails as unreachable (botocore's ``EndpointConnectionError``, after its
+        retries), until cleared."""
+        rule = WireFault(kind="unreachable", service="*", region=region, account=account)
+        with self._lock:
+            self.wire.append(rule)
+        return rule
 
     def _add_wire(self, kind, service, operation, times, account, region) -> WireFault:
         rule = WireFault(
@@ -420,7 +429,7 @@ class FaultPlan:
     ) -> WireFault | None:
         with self._lock:
             for rule in self.wire:
-                if rule.exhausted or rule.service != service:
+                if rule.exhausted or rule.service not in (service, "*"):
                     continue
                 if rule.operation not in (None, operation):
                     continue

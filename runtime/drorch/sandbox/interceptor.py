@@ -38,6 +38,7 @@ from urllib.parse import parse_qs
 
 import botocore.handlers
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import EndpointConnectionError
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
@@ -210,6 +211,8 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
     STATE.faults.record_call(service_id, operation, account or "", region or "")
 
     fault = STATE.faults.take_wire_fault(service_id, operation, account, region)
+    if fault is not None and fault.kind == "unreachable":  # a blackholed region
+        raise EndpointConnectionError(endpoint_url=request.url)
     denial = None
     if fault is None and service_id == "sts" and operation == "AssumeRole":
         denial = _assume_role_denial(request, account)
