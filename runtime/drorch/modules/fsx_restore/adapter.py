@@ -414,6 +414,8 @@ class FsxModule(Module):
                     f"{source_region}",
                 }
                 return
+            if self._too_old(ctx, original, params, item):
+                return
             copied = client.copy_backup(
                 SourceBackupId=original["BackupId"],
                 SourceRegion=source_region,
@@ -433,19 +435,27 @@ class FsxModule(Module):
             return
         item.update(backupId=newest["BackupId"], backupTime=_iso(newest["CreationTime"]))
         item["source"] = _summary(newest["FileSystem"])
-        limit = params.get("maxBackupAgeSeconds")
-        if limit is not None and ctx.now is not None:
-            age = ctx.now - _epoch(newest["CreationTime"])
-            if age > limit:
-                item["result"] = {
-                    "status": FAILED,
-                    "error": f"the newest backup {newest['BackupId']} is {age:g} s old, "
-                    f"beyond maxBackupAgeSeconds {limit:g}",
-                    "backupId": newest["BackupId"],
-                    "backupTime": item["backupTime"],
-                }
-                return
+        if self._too_old(ctx, newest, params, item):
+            return
         self._create(ctx, client, fs_id, item, params, state)
+
+    @staticmethod
+    def _too_old(ctx: AccountContext, backup: Mapping, params: Mapping, item: dict) -> bool:
+        """Whether the backup is older than maxBackupAgeSeconds (then the item has failed)."""
+        limit = params.get("maxBackupAgeSeconds")
+        if limit is None or ctx.now is None:
+            return False
+        age = ctx.now - _epoch(backup["CreationTime"])
+        if age <= limit:
+            return False
+        item["result"] = {
+            "status": FAILED,
+            "error": f"the newest backup {backup['BackupId']} is {age:g} s old, "
+            f"beyond maxBackupAgeSeconds {limit:g}",
+            "backupId": backup["BackupId"],
+            "backupTime": _iso(backup["CreationTime"]),
+        }
+        return True
 
     @staticmethod
     def _tagged_subnets(ctx: AccountContext, tags: Mapping[str, str], count: int) -> list[str]:
