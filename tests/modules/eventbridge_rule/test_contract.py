@@ -123,6 +123,21 @@ def source_down(world: Staging) -> None:
     world.sandbox.faults.deny("events", "DisableRule", region=SOURCE)
 
 
+def source_gone(world: Staging) -> None:
+    rules(world)
+    world.sandbox.faults.blackhole_region(SOURCE)
+
+
+def enabled_with_the_source_unreachable(world: Staging, run: Run) -> None:
+    [activate] = run.phases[0].final.resources
+    assert activate.detail["state"] == "ENABLED"
+    assert activate.detail["source"]["problem"].startswith("us-east-1 unreachable")
+    assert activate.detail["before"] == {"state": "DISABLED"}  # nothing there to restore
+    world.sandbox.faults.clear()
+    assert states(world)[BATCH] == "ENABLED"
+    assert states(world, SOURCE)[BATCH] == "ENABLED"
+
+
 def enabled_despite_the_source(world: Staging, run: Run) -> None:
     [activate] = run.phases[0].final.resources
     assert activate.status == "SUCCEEDED"
@@ -176,6 +191,14 @@ class TestEventBridgeRuleContract(ModuleContract):
             seed=source_down,
             selector={"ids": [BATCH]},
             check=enabled_despite_the_source,
+            extra=True,
+        ),
+        Case(
+            "source-region-unreachable",
+            (Phase("ACTIVATE", FAILOVER),),
+            seed=source_gone,
+            selector={"ids": [BATCH]},
+            check=enabled_with_the_source_unreachable,
             extra=True,
         ),
         Case(
