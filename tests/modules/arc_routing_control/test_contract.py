@@ -8,6 +8,7 @@ On" — so the failover must switch both in one batch.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from botocore.config import Config
@@ -230,3 +231,15 @@ def test_readiness_reports_the_cluster_and_its_panels() -> None:
     assert [(f.check, f.result, f.detail) for f in findings] == [
         ("ARC cluster acme-claims", "OK", "DEPLOYED; 5 endpoints; panels: claims-traffic")
     ]
+
+
+def test_the_activate_of_a_failback_changes_no_routing_control() -> None:
+    with staging(Case("failback-activate", (), seed=arc)) as world:
+        ctx = dataclasses.replace(world.ctx(), operation="failback")
+        controls = MODULE.discover(ctx, SELECTOR)
+        state = MODULE.start(ctx, "ACTIVATE", controls, FAILOVER, False, "failback-key")
+        result = MODULE.status(ctx, "ACTIVATE", state)
+        assert states(world) == {PRIMARY: "On", RECOVERY: "Off"}
+    assert result.status == "SUCCEEDED"
+    assert {r.status for r in result.resources} == {"SKIPPED"}
+    assert not [c for c in world.recorder.calls if c.operation.startswith("Update")]

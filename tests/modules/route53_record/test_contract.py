@@ -7,6 +7,7 @@ and a ``db`` CNAME, as the full-stack scenario seeds them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -384,3 +385,16 @@ def test_readiness_reports_each_zone_and_its_routed_records() -> None:
     assert finding.detail == (
         "7 record sets, 4 with a failover, weighted or latency routing policy"
     )
+
+
+def test_the_activate_of_a_failback_changes_no_record() -> None:
+    with staging(Case("failback-activate", (), seed=zone)) as world:
+        ctx = dataclasses.replace(world.ctx(), operation="failback")
+        zones = MODULE.discover(ctx, SELECTOR)
+        state = MODULE.start(ctx, "ACTIVATE", zones, FAILOVER, False, "failback-key")
+        result = MODULE.status(ctx, "ACTIVATE", state)
+        assert records(world) == BEFORE
+    [skipped] = result.resources
+    assert (result.status, skipped.status) == ("SUCCEEDED", "SKIPPED")
+    assert "REPLICATE" in skipped.detail["note"]
+    assert not [c for c in world.recorder.calls if c.operation == "ChangeResourceRecordSets"]

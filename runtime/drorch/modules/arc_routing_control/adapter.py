@@ -27,7 +27,8 @@ Phases (``start`` reads, the first ``status`` writes; nothing waits on a timer):
   (``ConflictException``) fails every control of it, naming the rule: nothing changed.
 * REPLICATE (failback) — sets each control back to the state the failover's ACTIVATE
   recorded (``AccountContext.recorded``), the same way; nothing recorded fails it and says
-  so (drorch does not guess a traffic state).
+  so (drorch does not guess a traffic state). The ACTIVATE of a failback
+  (``AccountContext.operation``) changes nothing: the states are back already.
 
 Drill: never changes a routing control — that would move production traffic. ACTIVATE in
 a drill reads each control's state through the cluster endpoints (so a drill proves the
@@ -269,6 +270,13 @@ class ArcRoutingControlModule(Module):
     def _wanted(
         self, ctx: AccountContext, phase: str, resource: Resource, params: Mapping[str, Any]
     ) -> dict[str, Any]:
+        if phase == "ACTIVATE" and ctx.operation == "failback":
+            return {
+                "result": {
+                    "status": SKIPPED,
+                    "note": "a failback sets the states back in REPLICATE: ACTIVATE changes none",
+                }
+            }
         if phase == "ACTIVATE":
             states = params["states"]
             target = states.get(resource.id) or states.get(resource.name)

@@ -24,9 +24,9 @@ Phases (``start`` reads, the first ``status`` writes, the later ones read
   wrote) that exist; production records are never touched.
 * REPLICATE (failback) — puts back what the failover's ACTIVATE recorded
   (``AccountContext.recorded``): each record set as it was, and a record set that did
-  not exist before is deleted. Nothing recorded: the zone fails and says so. (In a
-  failback the ACTIVATE of this group would point the records at the recovery region
-  again: leave it out of the failback's phases, or give it the primary's records.)
+  not exist before is deleted. Nothing recorded: the zone fails and says so. The
+  ACTIVATE of a failback (``AccountContext.operation``) changes nothing: the records
+  are back already.
 
 Drill: only ``drillRecords`` are written — record sets whose name's first label is
 ``drill`` or ``drill-*`` and that are not among ``records`` — so a drill can check that
@@ -392,6 +392,11 @@ class Route53RecordModule(Module):
             return None, {
                 "status": SKIPPED,
                 "note": "nothing to pre-warm: ACTIVATE changes records",
+            }
+        if phase == "ACTIVATE" and ctx.operation == "failback":
+            return None, {
+                "status": SKIPPED,
+                "note": "a failback puts the records back in REPLICATE: ACTIVATE changes none",
             }
         if phase == "ACTIVATE":
             records = params.get("drillRecords" if drill else "records") or []
