@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drorch.sandbox.resourceexplorer.inventory import IndexedResource
@@ -163,11 +163,13 @@ def terms(draw):
     }[kind]
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # from_regex is slow on a busy box
 @given(terms(), resources())
 def test_negation_is_the_complement(term, resource):
     assert parse_query(term).matches(resource) != parse_query("-" + term).matches(resource)
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # from_regex is slow on a busy box
 @given(st.lists(terms(), min_size=1, max_size=4), st.randoms(), resources())
 def test_term_order_does_not_matter(term_list, rnd, resource):
     shuffled = list(term_list)
@@ -177,6 +179,7 @@ def test_term_order_does_not_matter(term_list, rnd, resource):
     ).matches(resource)
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # from_regex is slow on a busy box
 @given(terms(), terms(), resources())
 def test_adding_a_term_of_another_kind_only_narrows(first, second, resource):
     both = parse_query(f"{first} {second}")
@@ -191,6 +194,7 @@ def test_adding_a_term_of_another_kind_only_narrows(first, second, resource):
         )
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # from_regex is slow on a busy box
 @given(tag_maps, resources())
 def test_a_resource_matches_each_of_its_own_tags(tags, resource):
     tagged = IndexedResource(

@@ -310,7 +310,8 @@ def sandbox_sleep(seconds: float) -> None:
 
 
 class _SandboxTime:
-    """The ``time`` module as botocore's retry and waiter code sees it (sleep replaced)."""
+    """The ``time`` module as botocore's retry and waiter code (and the Step Functions
+    interpreter's Retry) sees it: ``sleep`` is :func:`sandbox_sleep`."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)

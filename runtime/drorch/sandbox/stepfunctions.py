@@ -20,7 +20,8 @@ and this module supplies them:
 * **what AWS refuses** and moto accepts (:func:`install_fidelity`): definitions
   are validated at CreateStateMachine/UpdateStateMachine
   (:mod:`drorch.sandbox.asl_validation`), execution names are checked and an
-  unnamed execution gets a UUID, a Choice rule on a missing path fails the
+  unnamed execution gets a UUID, a Retry's interval passes on the simulated clock,
+  a Choice rule on a missing path fails the
   execution with ``States.Runtime``, a ``TimeoutSecondsPath`` or
   ``HeartbeatSecondsPath`` that is not a positive integer fails it too, and an
   execution's output is always JSON (a string output is quoted, a null one is
@@ -343,6 +344,14 @@ def install_fidelity() -> None:
             raise InvalidDefinition(str(error) or "Invalid State Machine Definition") from None
 
     StepFunctionsParserBackend._validate_definition = staticmethod(validate_definition)
+
+    # a Retry's IntervalSeconds (with its BackoffRate) passes on the simulated clock, as a
+    # Wait state does: moto's retrier sleeps in real time
+    import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
+
+    from drorch.sandbox.interceptor import _SandboxTime
+
+    retrier_decl.time = _SandboxTime()  # type: ignore[assignment]
 
     # execution names: validated; an unnamed execution gets a UUID (moto names it None)
     start_execution = StepFunctionsParserBackend.start_execution

@@ -6,6 +6,7 @@ Each test states the documented behaviour and the document it comes from.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -239,3 +240,33 @@ def test_execution_output_is_json_text(machines, result, output):
     assert described["status"] == "SUCCEEDED"
     assert described["output"] == output
     assert json.loads(described["output"]) == result
+
+
+def test_retry_interval_passes_on_the_simulated_clock(machines):
+    """Handling errors in Step Functions workflows
+    (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html):
+    a Retrier waits IntervalSeconds, multiplied by BackoffRate per attempt, before
+    retrying. In the sandbox the 10 + 20 + 40 seconds pass on the simulated clock."""
+    arn = machines.create(
+        {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:sts:getCallerIdentity",
+                "Retry": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "IntervalSeconds": 10,
+                        "BackoffRate": 2,
+                        "MaxAttempts": 3,
+                    }
+                ],
+                "End": True,
+            }
+        }
+    )
+    machines.env.sandbox.faults.deny("sts", "GetCallerIdentity", times=None)
+    before, started = machines.env.sandbox.now(), time.monotonic()
+    described = machines.run(arn)
+    assert described["status"] == "FAILED"
+    assert time.monotonic() - started < 5.0
+    assert (machines.env.sandbox.now() - before).total_seconds() >= 70
