@@ -114,8 +114,9 @@ def test_markdown_has_timings_rto_outcomes_approvals_and_exclusions(finished, ex
     text = reporting.render_markdown(finished)
     assert text.startswith(f"# drorch drill of claims: SUCCEEDED\n\n- Execution: `{execution_id}`")
     assert "| 0 | db | SUCCEEDED |" in text
-    assert "| 10m 00s | 11m 00s / 15 min met |" in text
-    assert "36m 00s / 20 min MISSED" in text
+    assert "| 10m 00s | 11m 00s / 15 min: met |" in text
+    assert "36m 00s / 20 min: not met" in text
+    assert "Recovery time counts from the start of the execution (" in text
     assert re.search(
         r"\| 1 \| approval \| ACTIVATE \| \S+ \| approved \| bob@acme.example \| \S+ \| go <now> \|",
         text,
@@ -138,6 +139,30 @@ def test_html_is_self_contained_escaped_and_draws_a_timeline(finished):
     assert bars == [("SUCCEEDED", "2.78", "27.78"), ("SUCCEEDED", "30.56", "69.44")]
     assert '<span class="missed">' in page
     assert "acme-batch-01" in page
+
+
+def test_the_timeline_has_time_ticks_and_gate_markers(finished):
+    page = reporting.render_html(finished)
+    ticks = re.findall(r'class="tick" style="left:([\d.]+)%">(\w+)<', page)
+    assert ticks[0] == ("0.00", "0m") and len(ticks) >= 4  # a 36-minute run: every 5 minutes
+    assert [label for _, label in ticks[:3]] == ["0m", "5m", "10m"]
+    assert 'class="gate" data-gate="1" style="left:0.00%"' in page  # requested at the start
+    assert "dashed lines: gates 1 (approval ACTIVATE)" in page
+    assert "Recovery time counts from the start of the execution" in page
+
+
+def test_a_failed_recovery_wave_did_not_meet_its_target():
+    wave = {"status": "FAILED", "rtoTargetMinutes": 30, "recoveredAfterSeconds": None}
+    assert reporting.rto_verdict(wave) == "not met"
+    assert reporting._rto(wave) == "not recovered / 30 min: not met"
+    assert reporting.rto_verdict({"status": "SUCCEEDED", "rtoTargetMinutes": None}) is None
+
+
+def test_resources_show_their_recovery_instance(finished):
+    resource = {"detail": {"recoveryInstanceId": "i-0abc", "ec2InstanceId": "i-0abc"}}
+    assert reporting.recovery_instance(resource) == "i-0abc"
+    assert "| Recovery instance |" in reporting.render_markdown(finished)
+    assert "<th>Recovery instance</th>" in reporting.render_html(finished)
 
 
 def test_reports_are_written_in_three_formats(finished, engine, hub, execution_id):

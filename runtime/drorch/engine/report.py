@@ -336,14 +336,42 @@ def duration(seconds: int | None) -> str:
     return f"{secs}s"
 
 
+def rto_verdict(wave: Mapping[str, Any]) -> str | None:
+    """``met``, ``not met`` (over the target, or never recovered), or None (no target,
+    or not a wave of the recovery phase, or still running)."""
+    if wave.get("rtoMet") is not None:
+        return "met" if wave["rtoMet"] else "not met"
+    if wave.get("rtoTargetMinutes") is not None and wave.get("status") in ("FAILED", "CANCELLED"):
+        return "not met"
+    return None
+
+
 def _rto(wave: Mapping[str, Any]) -> str:
     target = wave.get("rtoTargetMinutes")
     measured = wave.get("recoveredAfterSeconds")
-    if measured is None:
-        return f"target {target} min" if target is not None else "-"
-    verdict = "" if wave.get("rtoMet") is None else (" met" if wave["rtoMet"] else " MISSED")
+    verdict = rto_verdict(wave)
     target_text = f"{target} min" if target is not None else "no target"
-    return f"{duration(measured)} / {target_text}{verdict}"
+    if measured is None:
+        if verdict == "not met":
+            return f"not recovered / {target_text}: not met"
+        return f"target {target} min" if target is not None else "-"
+    return f"{duration(measured)} / {target_text}" + (f": {verdict}" if verdict else "")
+
+
+def recovery_time_note(report: Mapping[str, Any]) -> str:
+    """What the measured recovery time counts from, and to."""
+    return (
+        "Recovery time counts from the start of the execution "
+        f"({report.get('startedAt') or '-'}) to the end of the wave in the "
+        f"{report.get('recoveryPhase') or 'last'} phase; the target is the wave's smallest "
+        "dr:rto-target."
+    )
+
+
+def recovery_instance(resource: Mapping[str, Any]) -> str:
+    """The instance a recovery launched for the resource (DRS), if any."""
+    detail = resource.get("detail") or {}
+    return str(detail.get("recoveryInstanceId") or detail.get("ec2InstanceId") or "")
 
 
 # --- Markdown ----------------------------------------------------------------------------
@@ -369,6 +397,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     ]
     if report.get("error"):
         lines.append(f"- Error: **{_md(report['error'])}**: {_md(report.get('cause'))}")
+    lines.append(f"- {recovery_time_note(report)}")
     for phase in report["phases"]:
         lines += [
             "",
@@ -427,15 +456,16 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             "",
             "## Resources",
             "",
-            "| Phase | Group | Account | Resource | Status | Duration | Lag, RPO, result | Error |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| Phase | Group | Account | Resource | Status | Duration | Recovery instance | Lag, RPO, result | Error |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for res in report["resources"]:
             label = f"{res['name']} ({res['resourceId']})" if res["name"] else res["resourceId"]
             took = duration(seconds_between(res.get("startedAt"), res.get("finishedAt")))
             lines.append(
                 f"| {res['phase']} | {_md(res['groupId'])} | {res['accountId']} | {_md(label)} | "
-                f"{res['status']} | {took} | {_md(resource_note(res))} | {_md(res.get('error'))} |"
+                f"{res['status']} | {took} | {_md(recovery_instance(res)) or '-'} | "
+                f"{_md(resource_note(res))} | {_md(res.get('error'))} |"
             )
     if report["excluded"]:
         lines += [
@@ -469,6 +499,10 @@ th,td{border:1px solid #d9e2ec;padding:.25rem .5rem;text-align:left}th{backgroun
 .bar{position:absolute;top:0;height:100%;border-radius:2px;background:#4c8bf5}
 .bar.FAILED{background:#e8716d}.bar.CANCELLED{background:#f0b429}.bar.SUCCEEDED{background:#57ae5b}
 .missed{font-weight:bold;color:#c5221f}
+.axis{position:relative;flex:1;height:1.1rem;font-size:.7rem;color:#52606d}
+.tick{position:absolute;top:0;border-left:1px solid #9aa5b1;padding-left:2px;height:100%}
+.gate{position:absolute;top:-.1rem;bottom:-.1rem;width:0;border-left:2px dashed #8e44ad}
+.legend{font-size:.75rem;color:#52606d}
 """
 
 
@@ -491,20 +525,69 @@ def _timeline(report: Mapping[str, Any]) -> str:
     if report.get("finishedAt"):
         ends.append(parse(report["finishedAt"]))
     span = max((max(ends) - t0).total_seconds(), 1.0)
+
+    def at(moment: str) -> float:
+        return max(min((parse(moment) - t0).total_seconds() / span * 100, 100.0), 0.0)
+
+    gates = [g for g in report.get("approvals", []) if g.get("requestedAt")]
+    markers = "".join(
+        f'<span class="gate" data-gate="{_e(g["gate"])}" style="left:{at(g["requestedAt"]):.2f}%" '
+        f'title="{_e(_gate_title(g))}"></span>'
+        for g in gates
+    )
     rows = []
     for phase, wave in bars:
-        left = max((parse(wave["startedAt"]) - t0).total_seconds(), 0) / span * 100
+        left = at(wave["startedAt"])
         width = max((wave["durationSeconds"] or 0) / span * 100, 0.5)
         title = f"{phase} {wave['wave']}: {duration(wave['durationSeconds'])}"
         rows.append(
             f'<div class="row"><span class="label">{_e(phase)} · {_e(wave["wave"])}</span>'
-            f'<span class="track"><span class="bar {_e(wave["status"])}" '
+            f'<span class="track">{markers}<span class="bar {_e(wave["status"])}" '
             f'style="left:{left:.2f}%;width:{width:.2f}%" title="{_e(title)}"></span></span></div>'
         )
+    step = _tick_step(span)
+    ticks = "".join(
+        f'<span class="tick" style="left:{t / span * 100:.2f}%">{_e(_tick_label(t))}</span>'
+        for t in range(0, int(span) + 1, step)
+    )
+    legend = (
+        f'<p class="legend">Time since the execution started ({_e(start)}); ticks every '
+        f"{_e(_tick_label(step))}; dashed lines: gates "
+        + ", ".join(f"{_e(g['gate'])} ({_e(g['kind'])} {_e(g.get('phase') or '')})" for g in gates)
+        + ".</p>"
+        if gates
+        else f'<p class="legend">Time since the execution started ({_e(start)}); ticks every '
+        f"{_e(_tick_label(step))}.</p>"
+    )
     return (
         f'<div class="timeline">{"".join(rows)}'
-        f'<div class="row"><span class="label"></span><span class="track" style="background:none;'
-        f'font-size:.75rem">0 → {_e(duration(int(span)))}</span></div></div>'
+        f'<div class="row"><span class="label"></span><span class="axis">{ticks}</span></div>'
+        f"</div>{legend}"
+    )
+
+
+TICK_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def _tick_step(span: float) -> int:
+    """A round interval giving at most about 10 ticks over ``span`` seconds."""
+    return next((s for s in TICK_STEPS if span / s <= 10), TICK_STEPS[-1])
+
+
+def _tick_label(seconds: int) -> str:
+    hours, rest = divmod(int(seconds), 3600)
+    minutes = rest // 60
+    if hours:
+        return f"{hours}h{minutes:02d}" if minutes else f"{hours}h"
+    return f"{minutes}m"
+
+
+def _gate_title(gate: Mapping[str, Any]) -> str:
+    decided = gate.get("decision") or "open"
+    return (
+        f"gate {gate.get('gate')} ({gate.get('kind')} {gate.get('phase') or ''}) "
+        f"requested {gate.get('requestedAt')}: {decided}"
+        + (f" at {gate['decidedAt']}" if gate.get("decidedAt") else "")
     )
 
 
@@ -538,13 +621,14 @@ def render_html(report: Mapping[str, Any]) -> str:
         )
     for warning in report.get("planWarnings", []):
         parts.append(f'<li class="warning">Warning (plan): {_e(warning)}</li>')
+    parts.append(f"<li>{_e(recovery_time_note(report))}</li>")
     parts += ["</ul>", "<h2>Timeline</h2>", _timeline(report)]
     for phase in report["phases"]:
         rows = []
         for wave in phase["waves"]:
             res = wave["resources"]
             rto = _e(_rto(wave))
-            if wave.get("rtoMet") is False:
+            if rto_verdict(wave) == "not met":
                 rto = f'<span class="missed">{rto}</span>'
             rows.append(
                 [
@@ -636,6 +720,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                     "Resource",
                     "Status",
                     "Duration",
+                    "Recovery instance",
                     "Lag, RPO, result",
                     "Error",
                 ],
@@ -647,6 +732,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                         _e(f"{r['name']} ({r['resourceId']})" if r["name"] else r["resourceId"]),
                         f'<span class="{_e(r["status"])}">{_e(r["status"])}</span>',
                         _e(duration(seconds_between(r.get("startedAt"), r.get("finishedAt")))),
+                        _e(recovery_instance(r) or "-"),
                         _e(resource_note(r)),
                         _e(r.get("error")),
                     ]
