@@ -258,6 +258,11 @@ class Client:
 
     def pause(self, execution_id: str) -> dict[str, Any]:
         item = self._require_running(execution_id)
+        if item.get("starting"):
+            raise InputError(
+                f"execution {execution_id} is still starting",
+                hint="run the same command again in a few seconds",
+            )
         if item.get("paused"):
             raise InputError(
                 f"execution {execution_id} is already paused",
@@ -275,7 +280,11 @@ class Client:
         return self.gates.resume(execution_id, self.operator)
 
     def cancel(self, execution_id: str, comment: str = "") -> dict[str, Any]:
-        self._require_running(execution_id)
+        if self._require_running(execution_id).get("starting"):
+            raise InputError(
+                f"execution {execution_id} is still starting",
+                hint="run the same command again in a few seconds",
+            )
         return self.gates.cancel(execution_id, self.operator, comment)
 
     def reconcile(self) -> list[dict[str, Any]]:
@@ -292,9 +301,11 @@ class Client:
     def _require_running(self, execution_id: str) -> dict[str, Any]:
         item = self.history.execution(execution_id)
         if item is None:
-            raise InputError(
-                f"no execution {execution_id!r}", hint="`drorch list` shows the executions"
-            )
+            machine = self.machine_status(execution_id)  # unknown id: "no execution"
+            if machine["status"] == "RUNNING":
+                item = {"executionId": execution_id, "status": "PENDING", "starting": True}
+            else:
+                item = {"executionId": execution_id, "status": "FAILED"}
         if item["status"] in TERMINAL:
             raise InputError(
                 f"execution {execution_id} already finished ({item['status']})",

@@ -4,7 +4,8 @@ It deploys the hub into the sandbox, loads the scenario, uploads its manifest
 and runs a drill through the real state machines and Lambda handlers: an
 approval gate (which the demo approves, as an operator would), waves in
 dependency order, DRS launches, the report; then a cleanup execution that
-terminates the drill instances.
+terminates the drill instances. The terminal gets the progress and a summary;
+the full reports are files (``drorch-reports/``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markdown import Markdown
+from rich.text import Text
 
-from drorch.cli.engine_cmd import follow
-from drorch.cli.options import DEFAULT_ACCOUNTS_DIR, AccountsDir, Json
+from drorch.cli.engine_cmd import checked_manifest
+from drorch.cli.follow import (
+    Follower,
+    SandboxGateClock,
+    report_paths,
+    show_summary,
+    write_reports,
+)
+from drorch.cli.options import DEFAULT_ACCOUNTS_DIR, AccountsDir, Json, in_project
 from drorch.cli.output import console, print_json
 from drorch.cli.sandbox_run import sandbox_hub
 from drorch.errors import InputError
@@ -63,57 +71,56 @@ def demo(
     ),
     json_output: Json = False,
 ) -> None:
-    """Run a DR drill in the sandbox, end to end, through the real engine."""
-    manifest = manifest or EXAMPLES.get(scenario)
-    if manifest is None or not manifest.exists():
-        raise InputError(
-            f"no manifest for scenario {scenario!r}"
-            + (f" ({manifest} not found)" if manifest else ""),
-            hint="pass --manifest FILE, or run from the repository root",
-        )
+    """Run a DR drill in the sandbox, end to end, through the real engine: the progress
+    and a summary here, the full reports in --report-dir."""
+    # every argument is checked before anything is set up: the scenario first
     loaded = load_scenario(scenario)
+    if manifest is None:
+        example = EXAMPLES.get(scenario)
+        if example is None:
+            raise InputError(
+                f"scenario {scenario!r} has no example manifest",
+                hint="pass --manifest FILE (an application manifest for its servers)",
+            )
+        manifest = in_project(example)
+        if not manifest.is_file():
+            raise InputError(
+                f"the example manifest of scenario {scenario!r} is not here: {manifest}",
+                hint="run drorch from the project folder (or below it), pass --project-dir DIR, "
+                "or pass --manifest FILE",
+            )
+    app = checked_manifest(manifest, None).application
     unknown = sorted(set(fail_server or []) - {s.hostname for s in loaded.servers})
-    if unknown:  # checked before anything starts
+    if unknown:
         raise InputError(
             f"--fail-server names hosts that are not in scenario {loaded.name}: {', '.join(unknown)}",
             hint="`drorch sandbox show` lists the scenario's servers",
         )
     results: dict[str, Any] = {}
-    with sandbox_hub(scenario, accounts_dir) as hub:
+    finals: dict[str, tuple[dict[str, Any], list[str], dict[str, Any] | None]] = {}
+    with sandbox_hub(scenario, accounts_dir, progress=not json_output) as hub:
         for hostname in fail_server or []:
             hub.sandbox.faults.fail_launch(hostname)
         client = hub.client
         uploaded = client.upload_manifest(manifest)
-        app = uploaded.application
         if not json_output:
-            console.rule(f"drorch demo: {app} drill in the sandbox ({scenario})")
             console.print(
-                f"hub {hub.deployment.account_id} ({hub.deployment.region}); "
-                f"{hub.seeded.server_count} DRS source servers in {len(hub.seeded.accounts)} staging accounts; "
-                f"manifest s3://{uploaded.bucket}/{uploaded.key} (version {uploaded.version_id})"
+                Text(
+                    f"drorch demo: a {app} drill in the sandbox ({scenario}): "
+                    f"{hub.seeded.server_count} DRS source servers in "
+                    f"{len(hub.seeded.accounts)} staging accounts; the demo approves every "
+                    "gate, as an operator would with `drorch approve`",
+                    style="bold",
+                )
             )
+        follower = Follower(approve=True, quiet=json_output, sandbox=True)
+        follower.gate_clock = SandboxGateClock(hub.sandbox.clock)
 
         def run(operation: str) -> dict[str, Any]:
-            execution_id = client.start_execution(app, operation, poll_seconds=30)
-            if not json_output:
-                console.rule(f"{operation}: {execution_id}")
-                console.print(
-                    "the demo approves every gate, as an operator would with `drorch approve`"
-                )
-            final = follow(client, execution_id, approve=True, reject=False, quiet=json_output)
-            report_dir.mkdir(parents=True, exist_ok=True)
-            files = []
-            for fmt in ("md", "html", "json"):
-                try:
-                    text = client.report(execution_id, fmt)
-                except InputError:
-                    continue
-                path = report_dir / f"{execution_id}.{fmt}"
-                path.write_text(text)
-                files.append(str(path))
-            if not json_output and files:
-                console.print(Markdown(Path(files[0]).read_text()))
-                console.print(f"report: {', '.join(files)}")
+            execution_id = client.start_execution(uploaded.application, operation, poll_seconds=30)
+            final = follower.follow(client, execution_id)
+            files, document = write_reports(client, execution_id, report_dir)
+            finals[operation] = (final, files, document)
             return {
                 "executionId": execution_id,
                 "status": final["execution"].get("status"),
@@ -141,17 +148,54 @@ def demo(
     if json_output:
         print_json(results | {"succeeded": ok})
     else:
-        console.rule("summary")
-        for operation in ("drill", "cleanup"):
-            if operation in results:
-                console.print(
-                    f"{operation}: {results[operation]['executionId']} {results[operation]['status']}"
-                )
-        console.print(
-            f"drill instances still running: {results['runningDrillInstances']}; "
-            f"Lambda invocations: {sum(results['lambdaInvocations'].values())}; "
-            f"AWS API calls: {results['apiCalls']}; wire fidelity violations: {len(results['fidelityViolations'])}"
-        )
-        console.print("[green bold]demo succeeded[/]" if ok else "[red bold]demo failed[/]")
+        _print_summary(results, finals, app, keep, ok)
     if not ok:
         raise typer.Exit(1)
+
+
+def _print_summary(
+    results: dict[str, Any],
+    finals: dict[str, tuple[dict[str, Any], list[str], dict[str, Any] | None]],
+    application: str,
+    keep: bool,
+    ok: bool,
+) -> None:
+    console.rule("summary")
+    final, files, document = finals["drill"]
+    show_summary(final, [], document, "")
+    if "cleanup" in results:
+        cleanup = results["cleanup"]
+        console.print(
+            f"cleanup {cleanup['executionId']} {cleanup['status']}: drill instances terminated"
+            if cleanup["status"] == "SUCCEEDED"
+            else f"cleanup {cleanup['executionId']} {cleanup['status']}",
+            highlight=False,
+        )
+    running = results["runningDrillInstances"]
+    if running:
+        why = (
+            "kept with --keep"
+            if keep
+            else "the cleanup did not run"
+            if "cleanup" not in results
+            else "the cleanup did not terminate them"
+        )
+        console.print(
+            f"{running} drill instances still running ({why}). In the sandbox they end with "
+            f"this command; against a hub: `drorch execute --application {application} "
+            "--operation cleanup --profile NAME`",
+            highlight=False,
+        )
+    console.print(
+        f"Lambda invocations: {sum(results['lambdaInvocations'].values())}; "
+        f"AWS API calls: {results['apiCalls']}; "
+        f"wire fidelity violations: {len(results['fidelityViolations'])}",
+        style="dim",
+        highlight=False,
+    )
+    console.print("[green bold]demo succeeded[/]" if ok else "[red bold]demo failed[/]")
+    for operation in ("drill", "cleanup"):
+        if operation in finals and finals[operation][1]:
+            console.print(
+                f"{operation} report: {report_paths(finals[operation][1])}", highlight=False
+            )

@@ -1,10 +1,10 @@
 """Executions: ``drorch execute|status|list|approve|reject|pause|resume|cancel|report|reconcile``.
 
-Two targets. With ``--profile``/``--region`` the commands talk to a deployed
-hub in AWS. Without them they use the sandbox, which lives only as long as one
-command: ``execute`` then sets the sandbox up (scenario, hub, manifest), runs
-the execution to its end and answers gates as told (``--approve`` /
-``--reject``) or by asking.
+Two targets. With ``--profile``/``--region`` (or ``AWS_PROFILE``/``AWS_REGION``)
+the commands talk to a deployed hub in AWS. Without them they use the sandbox,
+which lives only as long as one command: ``execute`` then sets the sandbox up
+(scenario, hub, manifest), runs the execution to its end and answers gates as
+told (``--approve`` / ``--reject``) or by asking.
 """
 
 from __future__ import annotations
@@ -16,36 +16,62 @@ from typing import Annotated, Any
 import boto3
 import typer
 from botocore.config import Config as BotoConfig
-from rich.live import Live
-from rich.markdown import Markdown
 
+from drorch.cli.follow import Follower, SandboxGateClock, run_summary, show_summary
 from drorch.cli.live import render
-from drorch.cli.options import DEFAULT_ACCOUNTS_DIR, AccountsDir, Json
-from drorch.cli.output import console, print_json
+from drorch.cli.options import (
+    DEFAULT_ACCOUNTS_DIR,
+    AccountsDir,
+    Json,
+    NonInteractive,
+    Profile,
+    Region,
+)
+from drorch.cli.output import clean, console, note, print_json
 from drorch.client import Client
+from drorch.engine.history import STATUSES
 from drorch.errors import InputError
+from drorch.manifest import OPERATIONS, Manifest, load_manifest
 
-Profile = Annotated[
-    str | None, typer.Option(help="AWS profile of the hub account (default: the sandbox).")
-]
-Region = Annotated[str | None, typer.Option(help="The hub's region (with --profile).")]
 ExecutionId = Annotated[
     str, typer.Argument(help="The execution id (from `drorch execute` or `drorch list`).")
 ]
 Gate = Annotated[int | None, typer.Option(help="The gate number (default: the only open gate).")]
 Comment = Annotated[str, typer.Option(help="Recorded with the decision.")]
+Plain = Annotated[bool, typer.Option("--plain", help="Plain text (same as --output text).")]
 
 SANDBOX_ONLY_IN_PROCESS = (
     "the sandbox lives only inside one drorch command",
     "run `drorch execute --wait` (it answers gates as you tell it) or `drorch demo`, "
-    "or target a deployed hub with --profile/--region",
+    "or target a deployed hub with --profile/--region (or AWS_PROFILE/AWS_REGION)",
 )
+CREDENTIALS_HINT = (
+    "configure credentials (aws configure / aws sso login --profile NAME), "
+    "or leave out --profile/--region (and AWS_PROFILE/AWS_REGION) for the sandbox"
+)
+
+
+def target_flags(profile: str | None, region: str | None) -> str:
+    """The flags a suggested command needs to reach the same hub."""
+    return (f" --profile {profile}" if profile else "") + (f" --region {region}" if region else "")
 
 
 def aws_client(profile: str | None, region: str | None) -> Client:
     if profile is None and region is None:
         raise InputError(*SANDBOX_ONLY_IN_PROCESS)
-    session = boto3.Session(profile_name=profile, region_name=region)
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound as error:
+        raise InputError(f"AWS profile not found: {profile}", hint=CREDENTIALS_HINT) from error
+    if session.get_credentials() is None:
+        raise InputError(
+            "no AWS credentials found" + (f" for profile {profile}" if profile else ""),
+            hint=CREDENTIALS_HINT,
+        )
+    if not session.region_name:
+        raise InputError("no AWS region given", hint="pass --region or set AWS_REGION")
     # a throttled or briefly unavailable hub is retried (standard mode), not a crash
     session._session.set_default_client_config(
         BotoConfig(retries={"mode": "standard", "max_attempts": 8})
@@ -53,43 +79,31 @@ def aws_client(profile: str | None, region: str | None) -> Client:
     return Client(session)
 
 
-def _report_files(client: Client, execution_id: str, directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in ("md", "html", "json"):
-        path = directory / f"{execution_id}.{fmt}"
-        path.write_text(client.report(execution_id, fmt))
-        written.append(path)
-    return written
+def has_gates(manifest: Manifest, operation: str) -> bool:
+    """Whether an execution of ``operation`` stops for a person (approval or wave pause)."""
+    phases = manifest.phases_for(operation)
+    return any(manifest.approval.gates(p) for p in phases) or any(
+        w.pause_before or w.pause_after for w in manifest.waves
+    )
 
 
-def follow(
-    client: Client,
-    execution_id: str,
-    *,
-    approve: bool,
-    reject: bool,
-    quiet: bool,
-) -> dict[str, Any]:
-    """Wait for the end, showing progress and answering gates."""
-
-    def on_gate(gate: dict[str, Any]) -> bool | None:
-        if reject:
-            return False
-        if approve:
-            return True
-        if quiet or not console.is_terminal:
-            return None
-        return typer.confirm(
-            f"gate {gate['gate']} ({gate.get('kind')} {gate.get('phase', '')}): approve?",
-            default=False,
+def checked_manifest(path: Path, application: str | None) -> Manifest:
+    """The manifest, validated before anything is set up."""
+    if not path.is_file():
+        raise InputError(f"manifest not found: {path}", hint="check the path")
+    manifest = load_manifest(path.read_text(), str(path))
+    if application is not None and manifest.application != application:
+        raise InputError(
+            f"{path} is the manifest of {manifest.application!r}, not {application!r}",
+            hint=f"pass --application {manifest.application}",
         )
+    return manifest
 
-    if quiet:
-        return client.wait(execution_id, on_gate=on_gate)
-    with Live(console=console, refresh_per_second=4, transient=False) as live:
-        return client.wait(
-            execution_id, on_gate=on_gate, on_update=lambda d: live.update(render(d))
+
+def check_operation(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise InputError(
+            f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
         )
 
 
@@ -107,6 +121,7 @@ def execute(
     reject: Annotated[
         bool, typer.Option("--reject", help="Reject the first gate that opens.")
     ] = False,
+    non_interactive: NonInteractive = False,
     poll_seconds: Annotated[
         int | None,
         typer.Option(help="Executor polling interval (seconds, default 30)."),
@@ -119,57 +134,64 @@ def execute(
     region: Region = None,
     json_output: Json = False,
 ) -> None:
-    """Start an execution (and, with --wait, follow it and write its report)."""
-    if approve and reject:
-        raise InputError("--approve and --reject exclude each other")
-    if profile is None and region is None:
-        if manifest is None:
-            raise InputError(
-                "in the sandbox, --manifest is required (nothing persists between commands)",
-                hint="e.g. --manifest manifests/examples/three-tier-claims.yaml",
-            )
-        from drorch.cli.sandbox_run import sandbox_hub
+    """Start an execution (and, with --wait, follow it and write its report).
 
-        with sandbox_hub(scenario, accounts_dir) as hub:
-            _run(
-                hub.client,
-                application,
-                operation,
-                manifest,
-                True,
-                approve,
-                reject,
-                30 if poll_seconds is None else poll_seconds,
-                report_dir,
-                json_output,
-            )
+    A gate (approval or wave pause) is answered by --approve/--reject, or asked at
+    the terminal; with no terminal (CI, a pipe) or --non-interactive, a gate with
+    neither flag fails at once, naming the command that decides it.
+    """
+    if approve and reject:
+        raise InputError("--approve and --reject exclude each other", hint="pass one of them")
+    check_operation(operation)
+    poll = 30 if poll_seconds is None else poll_seconds
+    if poll < 0 or poll > 3600:
+        raise InputError(f"--poll-seconds {poll} must be between 0 and 3600")
+    sandbox = profile is None and region is None
+    if sandbox and manifest is None:
+        raise InputError(
+            "in the sandbox, --manifest is required (nothing persists between commands)",
+            hint="e.g. --manifest manifests/examples/three-tier-claims.yaml",
+        )
+    loaded = checked_manifest(manifest, application) if manifest is not None else None
+    follower = Follower(
+        approve=approve,
+        reject=reject,
+        non_interactive=non_interactive,
+        quiet=json_output,
+        target="" if sandbox else target_flags(profile, region),
+        sandbox=sandbox,
+    )
+    if wait and loaded is not None and has_gates(loaded, operation):
+        follower.check_can_answer(application, operation)  # before any set-up
+    if sandbox:
+        from drorch.cli.sandbox_run import load_scenario_first, sandbox_hub
+
+        load_scenario_first(scenario)
+        with sandbox_hub(scenario, accounts_dir, progress=not json_output) as hub:
+            follower.gate_clock = SandboxGateClock(hub.sandbox.clock)
+            _run(hub.client, follower, application, operation, manifest, True, poll, report_dir)
         return
-    client = aws_client(profile, region)
     _run(
-        client,
+        aws_client(profile, region),
+        follower,
         application,
         operation,
         manifest,
         wait,
-        approve,
-        reject,
-        30 if poll_seconds is None else poll_seconds,
+        poll,
         report_dir,
-        json_output,
     )
 
 
 def _run(
     client: Client,
+    follower: Follower,
     application: str,
     operation: str,
     manifest: Path | None,
     wait: bool,
-    approve: bool,
-    reject: bool,
     poll_seconds: int,
     report_dir: Path,
-    json_output: bool,
 ) -> None:
     if manifest is not None:
         uploaded = client.upload_manifest(manifest)
@@ -179,55 +201,94 @@ def _run(
             )
     execution_id = client.start_execution(application, operation, poll_seconds=poll_seconds)
     if not wait:
-        if json_output:
+        if follower.quiet:
             print_json({"executionId": execution_id})
         else:
-            console.print(f"started {execution_id}; follow it with `drorch status {execution_id}`")
+            console.print(
+                f"started {execution_id}; follow it with "
+                f"`drorch status {execution_id} --wait{follower.target}`"
+            )
         return
-    final = follow(client, execution_id, approve=approve, reject=reject, quiet=json_output)
-    status = final["execution"].get("status")
-    files = []
-    try:
-        files = _report_files(client, execution_id, report_dir)
-    except InputError:
-        pass  # failed before a report could be written: the error is in the history
-    if json_output:
-        print_json(final | {"reportFiles": [str(f) for f in files]})
-    else:
-        if files:
-            console.print(Markdown(files[0].read_text()))
-            console.print(f"report: {', '.join(str(f) for f in files)}")
-        console.print(f"execution {execution_id}: {status}")
+    final = follower.follow(client, execution_id)
+    status = run_summary(client, execution_id, final, report_dir, follower)
     if status != "SUCCEEDED":
         raise typer.Exit(1)
 
 
 def status(
     execution_id: ExecutionId,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Follow it to its end (reattach after Ctrl-C).")
+    ] = False,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="With --wait: approve every gate as it opens.")
+    ] = False,
+    non_interactive: NonInteractive = False,
     profile: Profile = None,
     region: Region = None,
     json_output: Json = False,
 ) -> None:
     """Show an execution's status, waves, resources and open gates."""
-    description = aws_client(profile, region).describe(execution_id)
+    client = aws_client(profile, region)
+    target = target_flags(profile, region)
+    if wait:
+        follower = Follower(
+            approve=approve,
+            reject=False,
+            non_interactive=non_interactive,
+            quiet=json_output,
+            target=target,
+            sandbox=False,
+        )
+        description = follower.follow(client, execution_id)
+    else:
+        description = client.describe(execution_id)
     if json_output:
         print_json(description)
+    elif wait:
+        try:
+            document = json.loads(client.report(execution_id, "json"))
+        except InputError:
+            document = None
+        show_summary(description, [], document, target, hub=True)
     else:
-        console.print(render(description))
+        console.print(render(description, target))
+    if wait and description["execution"].get("status") != "SUCCEEDED":
+        raise typer.Exit(1)
 
 
 def list_executions(
-    status_filter: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    status_filter: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Only this status: PENDING, RUNNING, PAUSED, WAITING_APPROVAL, SUCCEEDED, "
+            "FAILED or CANCELLED.",
+        ),
+    ] = None,
     application: Annotated[str | None, typer.Option(help="Only this application.")] = None,
-    limit: int = 50,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
     profile: Profile = None,
     region: Region = None,
     json_output: Json = False,
+    plain: Plain = False,
 ) -> None:
     """List executions, newest first."""
+    if status_filter is not None:
+        status_filter = status_filter.upper()
+        if status_filter not in STATUSES:  # checked before any AWS call
+            raise InputError(
+                f"unknown status {status_filter!r}",
+                hint=f"use one of: {', '.join(sorted(STATUSES))}",
+            )
     found = aws_client(profile, region).list_executions(status_filter, application, limit)
+    columns = ("executionId", "application", "operation", "status", "startedAt", "finishedAt")
     if json_output:
         print_json(found)
+        return
+    if plain:
+        for item in found:
+            print("\t".join(str(item.get(c, "")) for c in columns))
         return
     from rich.table import Table
 
@@ -235,22 +296,28 @@ def list_executions(
     for column in ("execution", "application", "operation", "status", "started", "finished"):
         table.add_column(column)
     for item in found:
-        table.add_row(
-            item["executionId"],
-            item.get("application", ""),
-            item.get("operation", ""),
-            item.get("status", ""),
-            item.get("startedAt", ""),
-            item.get("finishedAt", ""),
-        )
+        table.add_row(*(str(item.get(c, "")) for c in columns))
     console.print(table)
 
 
-def _decided(result: dict[str, Any], json_output: bool, verb: str) -> None:
+def _decided(result: dict[str, Any], json_output: bool, message: str) -> None:
     if json_output:
         print_json(result)
     else:
-        console.print(f"{verb}: {json.dumps(result, default=str)}")
+        console.print(message)
+
+
+def _decision_text(result: dict[str, Any], verb: str) -> str:
+    result = clean(result)
+    return (
+        f"{verb} gate {result.get('gate')} of {result.get('executionId')}"
+        + (
+            f" ({result.get('kind')} {result.get('phase') or ''})".rstrip()
+            if result.get("kind")
+            else ""
+        )
+        + (f": {result['comment']}" if result.get("comment") else "")
+    )
 
 
 def approve(
@@ -262,9 +329,8 @@ def approve(
     json_output: Json = False,
 ) -> None:
     """Approve an open gate (recorded with who and when)."""
-    _decided(
-        aws_client(profile, region).approve(execution_id, gate, comment), json_output, "approved"
-    )
+    result = aws_client(profile, region).approve(execution_id, gate, comment)
+    _decided(result, json_output, _decision_text(result, "approved"))
 
 
 def reject(
@@ -276,9 +342,8 @@ def reject(
     json_output: Json = False,
 ) -> None:
     """Reject an open gate: the execution fails and no later wave runs."""
-    _decided(
-        aws_client(profile, region).reject(execution_id, gate, comment), json_output, "rejected"
-    )
+    result = aws_client(profile, region).reject(execution_id, gate, comment)
+    _decided(result, json_output, _decision_text(result, "rejected"))
 
 
 def pause(
@@ -288,7 +353,13 @@ def pause(
     json_output: Json = False,
 ) -> None:
     """Stop at the next wave boundary until `resume`."""
-    _decided(aws_client(profile, region).pause(execution_id), json_output, "pause requested")
+    result = aws_client(profile, region).pause(execution_id)
+    _decided(
+        result,
+        json_output,
+        f"pause requested: {execution_id} stops at the next wave boundary; "
+        f"continue it with `drorch resume {execution_id}{target_flags(profile, region)}`",
+    )
 
 
 def resume(
@@ -298,7 +369,8 @@ def resume(
     json_output: Json = False,
 ) -> None:
     """Continue a paused execution."""
-    _decided(aws_client(profile, region).resume(execution_id), json_output, "resumed")
+    result = aws_client(profile, region).resume(execution_id)
+    _decided(result, json_output, f"resumed {execution_id}")
 
 
 def cancel(
@@ -309,27 +381,33 @@ def cancel(
     json_output: Json = False,
 ) -> None:
     """Start no new wave; in-flight module phases finish; the execution ends CANCELLED."""
+    result = aws_client(profile, region).cancel(execution_id, comment)
     _decided(
-        aws_client(profile, region).cancel(execution_id, comment), json_output, "cancel requested"
+        result,
+        json_output,
+        f"cancel requested: {execution_id} starts no new wave and ends CANCELLED",
     )
 
 
 def report(
     execution_id: ExecutionId,
     fmt: Annotated[str, typer.Option("--format", help="md, html or json.")] = "md",
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to this file.")
+    out_file: Annotated[
+        Path | None, typer.Option("--out-file", "-f", help="Write to this file instead.")
     ] = None,
     profile: Profile = None,
     region: Region = None,
 ) -> None:
-    """An execution's report: wave timeline, measured vs target RTO, per-resource outcomes."""
+    """An execution's full report (wave timeline, measured vs target RTO, per-resource
+    outcomes) on stdout, or in a file with --out-file."""
+    if fmt not in ("md", "html", "json"):
+        raise InputError(
+            f"report format {fmt!r} is not known", hint="use --format md, html or json"
+        )
     text = aws_client(profile, region).report(execution_id, fmt)
-    if output:
-        output.write_text(text)
-        console.print(f"written {output}")
-    elif fmt == "md":
-        console.print(Markdown(text))
+    if out_file:
+        out_file.write_text(text)
+        note(f"written {out_file}")
     else:
         print(text)
 

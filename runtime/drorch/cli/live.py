@@ -1,13 +1,22 @@
-"""A live view of one execution: status, waves, resources, gates."""
+"""A live view of one execution: a table at a terminal, one line per event elsewhere.
+
+Both read the description :meth:`drorch.client.Client.describe` returns: waves
+in the order they run (phases as the execution runs them, then levels),
+resources with their wave, gates with their decision.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+
+from drorch.engine import clock
 
 STYLE = {
     "SUCCEEDED": "green",
@@ -18,53 +27,195 @@ STYLE = {
     "PAUSED": "yellow",
     "WAITING_APPROVAL": "magenta",
 }
+ORDER = ("SUCCEEDED", "RUNNING", "PENDING", "FAILED", "SKIPPED", "CANCELLED")
 
 
 def styled(status: str) -> Text:
     return Text(status, style=STYLE.get(status, ""))
 
 
-def render(description: dict[str, Any]) -> Group:
+def clock_text(seconds: float | None) -> str:
+    """``1h02m``, ``12m30s`` or ``45s``; empty when unknown."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _seconds(start: str | None, end: str | None | datetime) -> float | None:
+    if not start or end is None:
+        return None
+    finish = end if isinstance(end, datetime) else clock.parse(end)
+    return (finish - clock.parse(start)).total_seconds()
+
+
+def _now() -> datetime:
+    return clock.now()
+
+
+def wave_counts(description: Mapping[str, Any]) -> dict[tuple[str, str], Counter[str]]:
+    counts: dict[tuple[str, str], Counter[str]] = {}
+    for resource in description.get("resources", []):
+        key = (resource.get("phase", ""), resource.get("wave", ""))
+        counts.setdefault(key, Counter())[resource.get("status", "?")] += 1
+    return counts
+
+
+def count_text(counts: Counter[str]) -> str:
+    if not counts:
+        return "-"
+    known = [s for s in ORDER if counts.get(s)] + sorted(set(counts) - set(ORDER))
+    return " ".join(f"{counts[s]} {s.lower()}" for s in known)
+
+
+def open_gates(description: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [g for g in description.get("gates", []) if "decision" not in g]
+
+
+def gate_label(gate: Mapping[str, Any]) -> str:
+    where = gate.get("phase") or ""
+    if gate.get("kind") == "wave" and gate.get("level") is not None:
+        where += f" {gate.get('position', 'before')} level {gate.get('level')}"
+    return f"gate {gate.get('gate')} ({gate.get('kind')}{' ' + where if where else ''})"
+
+
+def approve_command(execution_id: str, gate: Mapping[str, Any], target: str = "") -> str:
+    return f"drorch approve {execution_id} --gate {gate.get('gate')}{target}"
+
+
+def rto_target_minutes(description: Mapping[str, Any]) -> int | None:
+    """The target the run is racing now: the running wave's in the recovery phase, else
+    the largest (when every wave with a target must be recovered)."""
+    waves = description.get("waves", [])
+    phases = [w.get("phase") for w in waves]
+    recovery = "ACTIVATE" if "ACTIVATE" in phases else (phases[-1] if phases else None)
+    targets = [
+        w for w in waves if w.get("phase") == recovery and w.get("rtoTargetMinutes") is not None
+    ]
+    running = [w for w in targets if w.get("status") == "RUNNING"]
+    if running:
+        return min(w["rtoTargetMinutes"] for w in running)
+    return max((w["rtoTargetMinutes"] for w in targets), default=None)
+
+
+def elapsed_text(description: Mapping[str, Any], now: datetime | None = None) -> str:
     execution = description["execution"]
+    end: str | datetime | None = execution.get("finishedAt") or (now or _now())
+    elapsed = _seconds(execution.get("startedAt"), end)
+    if elapsed is None:
+        return ""
+    recovers = execution.get("operation") in ("drill", "failover", "failback")
+    target = rto_target_minutes(description) if recovers else None
+    text = f"elapsed {clock_text(elapsed)}"
+    if target is not None:
+        text += f" of RTO target {target}m"
+        if elapsed > target * 60:
+            text += " (over)"
+    return text
+
+
+def render(description: Mapping[str, Any], target: str = "", now: datetime | None = None) -> Group:
+    """The table a terminal shows while an execution runs (and ``drorch status``)."""
+    execution = description["execution"]
+    execution_id = execution.get("executionId", "?")
     header = Text.assemble(
-        ("execution ", "bold"),
-        execution.get("executionId", "?"),
+        (f"{execution_id}", "bold"),
         "  ",
         styled(execution.get("status", "?")),
         f"  {execution.get('application', '')} {execution.get('operation', '')}",
+        f"  {elapsed_text(description, now)}",
     )
-    waves = Table(show_header=True, header_style="bold", expand=False)
+    table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
     for column in ("phase", "level", "wave", "status", "resources", "duration"):
-        waves.add_column(column)
-    per_wave: dict[tuple[str, str], Counter[str]] = {}
-    for resource in description.get("resources", []):
-        key = (resource.get("phase", ""), resource.get("wave", ""))
-        per_wave.setdefault(key, Counter())[resource.get("status", "?")] += 1
+        table.add_column(column, no_wrap=column != "resources")
+    counts = wave_counts(description)
+    moment = now or _now()
     for wave in description.get("waves", []):
-        counts = per_wave.get((wave.get("phase", ""), wave.get("wave", "")), Counter())
-        summary = " ".join(f"{k.lower()}:{v}" for k, v in sorted(counts.items())) or "-"
-        duration = wave.get("durationSeconds")
-        waves.add_row(
+        status = wave.get("status", "?")
+        end = wave.get("finishedAt") or (moment if status == "RUNNING" else None)
+        table.add_row(
             wave.get("phase", ""),
             str(wave.get("level", "")),
             wave.get("wave", ""),
-            styled(wave.get("status", "?")),
-            summary,
-            f"{int(duration) // 60}m{int(duration) % 60:02d}s" if duration is not None else "",
+            styled(status),
+            count_text(counts.get((wave.get("phase", ""), wave.get("wave", "")), Counter())),
+            clock_text(_seconds(wave.get("startedAt"), end)),
         )
-    parts: list[Any] = [header, waves]
-    for gate in description.get("gates", []):
-        if "decision" not in gate:
-            parts.append(
-                Text(
-                    f"waiting at gate {gate.get('gate')} ({gate.get('kind')}"
-                    f"{' ' + gate['phase'] if gate.get('phase') else ''}): "
-                    f"drorch approve {execution.get('executionId')} --gate {gate.get('gate')}",
-                    style="magenta",
-                )
-            )
-    if execution.get("error"):
+    parts: list[Any] = [header, table]
+    for gate in open_gates(description):
         parts.append(
-            Text(f"error: {execution.get('error')}: {execution.get('cause', '')}", style="red")
+            Text(
+                f"waiting at {gate_label(gate)}: {approve_command(execution_id, gate, target)}",
+                style="magenta",
+            )
         )
+    if execution.get("error"):
+        parts.append(Text(failure_text(execution), style="red"))
     return Group(*parts)
+
+
+def failure_text(execution: Mapping[str, Any]) -> str:
+    """``error: cause`` without saying the same word twice (no ``FAILED FAILED``)."""
+    error = str(execution.get("error") or "").strip()
+    cause = str(execution.get("cause") or "").strip()
+    if cause and error and (cause == error or cause.startswith(error)):
+        return f"failed: {cause}"
+    if cause and error:
+        return f"failed: {error}: {cause}"
+    return f"failed: {error or cause or execution.get('status', '')}"
+
+
+def _stamp(moment: str | None) -> str:
+    return moment[11:19] if moment and len(moment) >= 19 else "--:--:--"
+
+
+def events(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any], target: str = ""
+) -> list[str]:
+    """What changed between two descriptions, one line per event (for logs and CI):
+    the start, each wave as it ends, each gate as it opens and is decided, the end."""
+    lines: list[str] = []
+    old = before or {"execution": {}, "waves": [], "gates": []}
+    new_execution, old_execution = after["execution"], old["execution"]
+    execution_id = new_execution.get("executionId", "")
+    status = new_execution.get("status")
+    if new_execution.get("startedAt") and not old_execution.get("startedAt"):
+        lines.append(f"{_stamp(new_execution.get('startedAt'))} execution {execution_id} started")
+    old_waves = {(w.get("phase"), w.get("wave")): w for w in old.get("waves", [])}
+    counts = wave_counts(after)
+    for wave in after.get("waves", []):
+        key = (wave.get("phase"), wave.get("wave"))
+        wave_status = wave.get("status")
+        if (
+            wave_status in ("PENDING", "RUNNING")
+            or old_waves.get(key, {}).get("status") == wave_status
+        ):
+            continue  # one line per wave, when it ends
+        took = clock_text(_seconds(wave.get("startedAt"), wave.get("finishedAt")))
+        lines.append(
+            f"{_stamp(wave.get('finishedAt'))} {wave.get('phase')} level {wave.get('level')} "
+            f"wave {wave.get('wave')} {wave_status} in {took}: "
+            f"{count_text(counts.get(key, Counter()))}"
+        )
+    old_gates = {g.get("gate"): g for g in old.get("gates", [])}
+    for gate in after.get("gates", []):
+        previous = old_gates.get(gate.get("gate"))
+        if previous is None and "decision" not in gate:
+            lines.append(
+                f"{_stamp(gate.get('requestedAt'))} waiting at {gate_label(gate)}: "
+                f"{approve_command(execution_id, gate, target)}"
+            )
+        if "decision" in gate and (previous is None or "decision" not in previous):
+            who = str(gate.get("decidedBy", "")).rsplit("/", 1)[-1]
+            lines.append(
+                f"{_stamp(gate.get('decidedAt'))} {gate_label(gate)} {gate['decision']}"
+                + (f" by {who}" if who else "")
+            )
+    if status in ("SUCCEEDED", "FAILED", "CANCELLED") and status != old_execution.get("status"):
+        line = f"{_stamp(new_execution.get('finishedAt'))} execution {execution_id} {status}"
+        lines.append(f"{line} ({elapsed_text(after)})")
+    return lines

@@ -8,6 +8,7 @@ runs executions, and can answer gates as they open.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from drorch import names
 from drorch.accounts import load_accounts
+from drorch.cli.output import errors, note
 from drorch.client import Client
 from drorch.sandbox import Sandbox, SimClock
 from drorch.sandbox.pulumi_deploy import HubDeployment, deploy_hub
@@ -34,6 +36,40 @@ class SandboxHub:
     seeded: SeedReport
 
 
+def load_scenario_first(scenario: str) -> None:
+    """Refuse an unknown scenario before anything is set up."""
+    load_scenario(scenario)
+
+
+class _Progress:
+    """One line per set-up step: a spinner at a terminal, plain lines on stderr elsewhere."""
+
+    def __init__(self, show: bool) -> None:
+        self.show = show
+        self.started = time.monotonic()
+        self.status: object | None = None
+
+    def step(self, text: str) -> None:
+        if not self.show:
+            return
+        elapsed = f"[{time.monotonic() - self.started:4.1f}s]"
+        if errors.is_terminal:
+            if self.status is None:
+                self.status = errors.status(text)
+                self.status.start()  # type: ignore[attr-defined]
+            else:
+                self.status.update(text)  # type: ignore[attr-defined]
+        else:
+            note(f"{elapsed} {text}")
+
+    def done(self) -> None:
+        if self.status is not None:
+            self.status.stop()  # type: ignore[attr-defined]
+            self.status = None
+        if self.show:
+            note(f"sandbox ready in {time.monotonic() - self.started:.1f}s")
+
+
 @contextmanager
 def sandbox_hub(
     scenario: str,
@@ -41,14 +77,24 @@ def sandbox_hub(
     *,
     speed: float = DEFAULT_SPEED,
     strict: bool = False,
+    progress: bool = False,
 ) -> Iterator[SandboxHub]:
     """A running sandbox with the hub and the scenario's staging accounts deployed by the
-    Pulumi program (:mod:`drorch.sandbox.pulumi_deploy`), and the scenario loaded."""
+    Pulumi program (:mod:`drorch.sandbox.pulumi_deploy`), and the scenario loaded.
+    ``progress`` says what is being set up (on stderr)."""
+    shown = _Progress(progress)
+    shown.step(f"sandbox: loading scenario {scenario}")
     loaded = load_scenario(scenario)
     accounts = load_accounts(accounts_dir)
+    shown.step("sandbox: starting the simulated AWS accounts")
     with Sandbox(hub=loaded.hub, clock=SimClock(speed=speed), strict=strict) as sandbox:
-        deployment = deploy_hub(sandbox, loaded.select_accounts(accounts))
-        seeded = seed(sandbox, loaded, accounts)
+        try:
+            shown.step("sandbox: deploying the hub and staging stacks with the Pulumi program")
+            deployment = deploy_hub(sandbox, loaded.select_accounts(accounts))
+            shown.step(f"sandbox: seeding scenario {loaded.name}")
+            seeded = seed(sandbox, loaded, accounts)
+        finally:
+            shown.done()
         operator = f"arn:aws:iam::{sandbox.hub.account_id}:user/{names.OPERATOR_USER}"
         client = Client(sandbox.operator_session(), operator=operator)
         try:
