@@ -6,6 +6,9 @@ replicated to a replica in us-east-2 (the recovery region, where every case runs
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
 from drorch.modules import REGISTRY, Module, ModuleIam
@@ -279,3 +282,43 @@ def test_readiness_reports_each_replica_and_its_state() -> None:
         assert finding.result == "OK"
         [empty] = module.readiness(session, world.account_id, "us-west-2")
         assert empty.result == "SKIP"
+
+
+def drive(module: Module, ctx_of: Any, world: Staging, phase: str, resources: list, **kw: Any):
+    """The executor loop for one phase (start, then status until it is not RUNNING)."""
+    state = module.start(ctx_of(), phase, resources, kw, False, idempotency_key(phase))
+    for _ in range(40):
+        world.sandbox.advance(float(state.get("waitSeconds") or 60))
+        result = module.status(ctx_of(), phase, state)
+        if result.status != "RUNNING":
+            return result
+        state = result.state
+    raise AssertionError(f"{phase} still RUNNING")
+
+
+def test_a_failback_moves_production_back_and_replicates_the_original_again() -> None:
+    module = REGISTRY["efs-replication"]
+    case = Case("failback", (Phase("ACTIVATE"),), seed=replicated, selector=SELECTOR)
+    with staging(case) as world:
+        source, replica = ids(world)
+        resources = discover(module, world, case)
+        failover = drive(
+            module, lambda: replace(world.ctx(), operation="failover"), world, "ACTIVATE", resources
+        )
+        assert failover.status == "SUCCEEDED"
+        recorded = {r.id: r.detail for r in failover.resources}
+
+        def failback() -> Any:
+            return replace(world.ctx(recorded=recorded), operation="failback")
+
+        assert drive(module, failback, world, "REPLICATE", resources).status == "SUCCEEDED"
+        assert replications(world) == [(replica, source, "ENABLED")]
+        result = drive(module, failback, world, "ACTIVATE", resources)
+        assert result.status == "SUCCEEDED", result.summary()
+        assert result.resources[0].detail["originalWritable"] is True
+        # production is back on the original, which replicates to the recovery region again
+        assert replications(world) == [(source, replica, "ENABLING")]
+        [original] = efs(world, SOURCE).describe_file_systems()["FileSystems"]
+        assert original["FileSystemProtection"]["ReplicationOverwriteProtection"] == "ENABLED"
+        world.sandbox.advance(900)
+        assert replications(world) == [(source, replica, "ENABLED")]

@@ -31,9 +31,15 @@ Phases (each ``start`` + ``status``; status asks EFS, never a timer):
   region), then ``CreateReplicationConfiguration`` from the recovery file system to it
   (called in the recovery region). Done when the new replication is ``ENABLED``. The
   original file system comes from what the failover recorded; without that record the
-  phase fails and says so rather than guess. Moving the application back (and a second
-  failover to make the original the source again) is a later run's ACTIVATE in the
-  other direction.
+  phase fails and says so rather than guess.
+* ACTIVATE of a failback (``AccountContext.operation`` ``failback``, after its REPLICATE)
+  — moves production back: once the replication back to the original is ``ENABLED``
+  (caught up), it deletes it (``DeleteReplicationConfiguration`` of the recovery file
+  system, in the recovery region) and waits until the original is writable; then, with
+  ``replicateAfterFailback`` (default), it replicates the original to the recovery file
+  system again (``UpdateFileSystemProtection`` ``DISABLED`` on the recovery file system,
+  ``CreateReplicationConfiguration`` in the source region): the state before the
+  failover, ready for the next drill.
 
 Drill: ACTIVATE only reads. It checks that the replication is ``ENABLED`` and that the
 destination's ``LastReplicatedTimestamp`` is within ``rpoSeconds`` of the engine's
@@ -274,6 +280,7 @@ class EfsReplicationModule(Module):
             "drill": drill,
             "params": params,
             "startedAt": ctx.now,
+            "operation": ctx.operation,
             "waitSeconds": POLL_SECONDS,
             "items": {r.id: {"name": r.name} for r in items},
         }
@@ -292,6 +299,8 @@ class EfsReplicationModule(Module):
                         "note": "nothing to remove: a drill creates nothing, a failover "
                         "leaves nothing behind",
                     }
+                elif phase == "ACTIVATE" and not drill and ctx.operation == "failback":
+                    self._start_switch_back(ctx, client, resource.id, item)
                 elif phase == "ACTIVATE" and not drill:
                     self._start_failover(ctx, client, resource.id, item, params)
                 elif phase == "REPLICATE":
@@ -312,6 +321,8 @@ class EfsReplicationModule(Module):
             try:
                 if phase == "ACTIVATE" and drill:
                     self._check_drill(ctx, client, fs_id, item, params, state)
+                elif phase == "ACTIVATE" and state.get("operation") == "failback":
+                    self._check_switch_back(ctx, client, fs_id, item, params, state)
                 elif phase == "ACTIVATE":
                     self._check_failover(ctx, client, fs_id, item, params, state)
                 elif phase == "REPLICATE":
@@ -612,4 +623,118 @@ class EfsReplicationModule(Module):
                 "status": FAILED,
                 "error": f"the replication is {status}" + (f": {message}" if message else ""),
                 **links,
+            }
+
+    # --- ACTIVATE of a failback: production back to the original file system -----------------
+    def _start_switch_back(self, ctx: AccountContext, client: Any, fs_id: str, item: dict) -> None:
+        replication = self._replication(client, fs_id)
+        if replication is None:
+            item["result"] = {
+                "status": FAILED,
+                "error": f"{fs_id} replicates to no file system: run REPLICATE (the failback "
+                "creates the replication back to the original file system) first",
+            }
+            return
+        links = self._links(replication)
+        if links["destinationFileSystemId"] == fs_id:  # a retried start, or nothing failed over
+            item["stage"] = "reprotect"
+            item["original"] = {
+                "fileSystemId": links["sourceFileSystemId"],
+                "region": links["sourceRegion"],
+            }
+            return
+        item["original"] = {
+            "fileSystemId": links["destinationFileSystemId"],
+            "region": links["destinationRegion"],
+        }
+        item["stage"] = "sync"
+        if links["replicationStatus"] == "ENABLED":
+            client.delete_replication_configuration(SourceFileSystemId=fs_id)
+            item["stage"] = "delete"
+        elif links["replicationStatus"] == "DELETING":
+            item["stage"] = "delete"
+
+    def _check_switch_back(
+        self,
+        ctx: AccountContext,
+        client: Any,
+        fs_id: str,
+        item: dict,
+        params: Mapping,
+        state: Mapping,
+    ) -> None:
+        """sync (the replication back is ENABLING) -> delete (it is DELETING; the original
+        becomes writable) -> reprotect (the original replicates to this file system again)."""
+        original, region = item["original"]["fileSystemId"], item["original"]["region"]
+        base = {"originalFileSystemId": original, "originalRegion": region}
+        replication = self._replication(client, fs_id)
+        links = self._links(replication) if replication is not None else {}
+        waited = self._waited_too_long(ctx, state, params)
+        if item["stage"] == "sync":
+            status = links.get("replicationStatus")
+            if status == "ENABLED":
+                client.delete_replication_configuration(SourceFileSystemId=fs_id)
+                item["stage"] = "delete"
+            elif status == "ENABLING" and waited is None:
+                item["live"] = {**base, "stage": "sync", **links}
+            else:
+                item["result"] = {
+                    "status": FAILED,
+                    "error": f"the replication back to {original} is "
+                    f"{status or 'gone'}" + (f" after {waited:g} s" if waited else ""),
+                    **base,
+                }
+            return
+        there = self._client(ctx, False, region)
+        if item["stage"] == "delete":
+            if replication is not None:
+                if waited is not None:
+                    item["result"] = {
+                        "status": FAILED,
+                        "error": f"the replication back is still "
+                        f"{links['replicationStatus']} after {waited:g} s",
+                        **base,
+                    }
+                else:
+                    item["live"] = {**base, "stage": "delete", **links}
+                return
+            described = self._file_system(there, original)
+            protection = ((described or {}).get("FileSystemProtection") or {}).get(
+                "ReplicationOverwriteProtection"
+            )
+            if described is None or protection == "REPLICATING":
+                item["live"] = {**base, "stage": "delete", "protection": protection}
+                return
+            item["switchedBackAt"] = ctx.now
+            # the original is writable: it replicates to this file system again
+            if params.get("replicateAfterFailback", True):
+                described = self._file_system(client, fs_id) or {}
+                mine = (described.get("FileSystemProtection") or {}).get(
+                    "ReplicationOverwriteProtection"
+                )
+                if mine != "DISABLED":
+                    client.update_file_system_protection(
+                        FileSystemId=fs_id, ReplicationOverwriteProtection="DISABLED"
+                    )
+                there.create_replication_configuration(
+                    SourceFileSystemId=original,
+                    Destinations=[{"Region": ctx.region, "FileSystemId": fs_id}],
+                )
+                item["stage"] = "reprotect"
+            else:
+                item["result"] = {"status": SUCCEEDED, **base, "originalWritable": True}
+            return
+        # reprotect: done once the original replicates here again (the copy catches up after)
+        if replication is not None and links.get("sourceFileSystemId") == original:
+            item["result"] = {
+                "status": SUCCEEDED,
+                **base,
+                "originalWritable": True,
+                "replicationStatus": links["replicationStatus"],
+            }
+        else:
+            item["result"] = {
+                "status": FAILED,
+                "error": f"{original} does not replicate to {fs_id} again",
+                **base,
             }
