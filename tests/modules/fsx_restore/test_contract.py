@@ -6,6 +6,7 @@ with one backup, copied to us-east-2 (the recovery region, where every case runs
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -290,3 +291,16 @@ def test_readiness_reports_the_backed_up_file_systems() -> None:
         assert finding.detail.startswith("1 AVAILABLE backup(s)")
         [empty] = module.readiness(session, world.account_id, "us-west-2")
         assert empty.result == "SKIP"
+
+
+def test_a_failback_restores_nothing_in_the_recovery_region() -> None:
+    module = REGISTRY["fsx"]
+    case = Case("failback", (Phase("ACTIVATE"),), seed=seeded, selector=SELECTOR)
+    with staging(case) as world:
+        resources = discover(module, world, case)
+        ctx = replace(world.ctx(), operation="failback")
+        state = module.start(ctx, "ACTIVATE", resources, tagged(world), False, "k")
+        result = module.status(ctx, "ACTIVATE", state)
+        assert [r.status for r in result.resources] == ["SKIPPED"]
+        assert "copy the backup to the original region" in result.resources[0].detail["note"]
+        assert file_systems(world) == []

@@ -30,9 +30,11 @@ Phases (each ``start`` + ``status``; status reads ``DescribeFileSystems``/
   ``drorch:drill-copy-of=<file system id>`` and named ``drorch-drill-*``, found by
   ``DescribeFileSystems``), skipping a final backup, and waits until they are gone. The
   recovered file system of a failover is production and is never deleted.
-* REPLICATE (failback) — nothing: FSx has no replication to reverse. Fail back by backing
-  up the recovery file system and copying that backup to the original region (AWS Backup
-  or ``CreateBackup`` + ``CopyBackup``); the result says so.
+* REPLICATE, and ACTIVATE of a failback (``AccountContext.operation`` ``failback``) —
+  nothing: FSx has no replication to reverse, and a failback must not restore again in
+  the recovery region. Fail back by backing up the recovered file system and copying that
+  backup to the original region (AWS Backup or ``CreateBackup`` + ``CopyBackup``), then
+  restoring it there; the results say so.
 
 Drill: ACTIVATE restores the same way into an isolated drill copy: a new file system named
 ``drorch-drill-<hash>-<file system id>`` (the hash comes from the idempotency key) and
@@ -317,6 +319,13 @@ class FsxModule(Module):
                         "status": SKIPPED,
                         "note": "FSx has no replication to reverse: back up the recovery file "
                         "system and copy the backup to the original region to fail back",
+                    }
+                elif phase == "ACTIVATE" and ctx.operation == "failback":
+                    item["result"] = {
+                        "status": SKIPPED,
+                        "note": "a failback restores nothing in the recovery region: back up "
+                        f"the file system tagged {RECOVERED_TAG}={resource.id} and copy the "
+                        "backup to the original region, then restore it there (drorch does not)",
                     }
                 elif phase == "ACTIVATE":
                     self._start_restore(ctx, client, resource, item, params, state)
