@@ -38,7 +38,7 @@ from urllib.parse import parse_qs
 
 import botocore.handlers
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import BotoCoreError, EndpointConnectionError
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
@@ -243,6 +243,8 @@ def intercept(event_name: str, request: Any, **kwargs: Any) -> AWSResponse | Non
             answer = botocore_stubber.process_request(request)
     except NotImplementedError:
         answer = (404, {}, "Not yet implemented")
+    except BotoCoreError:
+        raise  # a connection error and its kin: what a client of AWS can see too
     except Exception as error:  # noqa: BLE001 - a fake's bug must not reach the client raw
         problem = f"{service_id}:{operation}: the fake raised {type(error).__name__}: {error}"
         STATE.fidelity.violations.append(problem)

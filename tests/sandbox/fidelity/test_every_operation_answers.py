@@ -78,3 +78,27 @@ def test_every_operation_of_the_model_answers_like_aws(env, service):
                 unsupported.append(operation)
     assert env.sandbox.state.fidelity.violations == []  # no fake raised a Python exception
     assert sorted(unsupported) == sorted(STILL_UNSUPPORTED[service])
+
+
+def test_a_fake_that_raises_answers_internal_failure_and_records_it(env, monkeypatch):
+    """AWS's common InternalFailure (HTTP 500, "The request processing has failed because
+    of an unknown error") is what a client sees when the service itself fails: a bug in a
+    fake reaches the client that way, never as a Python exception, and the strict
+    sandbox records it as a fidelity violation."""
+    from drorch.sandbox.drs import responses
+
+    def broken(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(responses.DrsResponse, "describe_jobs", broken)
+    client = env.sandbox.admin_session(env.account, REGION).client(
+        "drs", config=Config(retries={"mode": "standard", "total_max_attempts": 1})
+    )
+    with pytest.raises(ClientError) as caught:
+        client.describe_jobs()
+    assert caught.value.response["Error"]["Code"] == "InternalFailure"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert "drs:DescribeJobs" in caught.value.response["Error"]["Message"]
+    violations = env.sandbox.state.fidelity.violations
+    assert violations == ["drs:DescribeJobs: the fake raised RuntimeError: boom"]
+    violations.clear()  # seen: the fixture checks that nothing else went wrong
