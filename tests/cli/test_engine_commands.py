@@ -145,3 +145,21 @@ def test_a_gate_times_out_on_the_sandbox_clock_while_it_waits(hub):
     final = follower.follow(hub.client, execution_id)
     assert asked == [1]
     assert final["execution"]["status"] == "FAILED"
+
+
+def test_a_drill_of_waves_named_as_people_write_them(capsys, hub, tmp_path):
+    from tests.cli.test_operator_cli import renamed_example
+
+    path = tmp_path / "renamed.yaml"
+    path.write_text(renamed_example())
+    args = ["execute", "--application", "claims", "--manifest", str(path), "--approve"]
+    code, out, err = run(capsys, *args, "--report-dir", str(tmp_path), "--profile", "hub", "--json")
+    assert code == 0, err
+    final = json.loads(out)
+    assert final["execution"]["status"] == "SUCCEEDED"
+    assert "Application Tier (DRS Core)" in {w["wave"] for w in final["waves"]}
+    assert {
+        r["wave"] for r in final["resources"] if r["groupId"].startswith("application-tier")
+    } == {"Application Tier (DRS Core)"}
+    report = (tmp_path / f"{final['execution']['executionId']}.html").read_text()
+    assert "Application Tier (DRS Core)" in report

@@ -361,3 +361,36 @@ def test_the_schema_is_published_with_the_package():
     import drorch
 
     assert (Path(drorch.__file__).parent / "schemas" / "cli-output.schema.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [(["--operation", "frob"], "unknown operation 'frob'"), (["--scenario", "nosuch"], "nosuch")],
+)
+def test_manifest_plan_checks_arguments_before_set_up(capsys, no_setup, extra, expected):
+    code, _, err = run(capsys, "manifest", "plan", str(EXAMPLE), *extra)
+    assert code == 2 and expected in err
+
+
+def renamed_example() -> str:
+    """The three-tier example with wave and group names as people write them."""
+    import yaml
+
+    document = yaml.safe_load(EXAMPLE.read_text())
+    document["waves"][1]["waveName"] = "Application Tier (DRS Core)"
+    document["waves"][1]["technologies"][0]["name"] = "Servers (primary)"
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def test_wave_and_group_names_are_any_printable_text_with_a_safe_id(capsys, tmp_path):
+    path = tmp_path / "renamed.yaml"
+    path.write_text(renamed_example())
+    code, out, err = run(capsys, "manifest", "validate", str(path), "--json")
+    assert code == 0, err
+    ids = {g["id"]: g for g in json.loads(out)["groups"]}
+    assert "application-tier-drs-core--servers-primary" in ids
+    assert all(all(c.isalnum() or c in "-_" for c in gid) for gid in ids)
+    bad = tmp_path / "control.yaml"
+    bad.write_text(renamed_example().replace("Application Tier (DRS Core)", '"tab\\there"'))
+    code, _, err = run(capsys, "manifest", "validate", str(bad))
+    assert code == 2 and "waveName" in err

@@ -161,7 +161,7 @@ def test_through_the_drorch_entry_point(tmp_path, capsys):
 
 def test_user_text_is_printed_verbatim_not_as_markup(run, tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text(BAD.replace("waveName: data", "waveName: '[bold]data'"))
+    path.write_text(BAD.replace("waveName: data", "waveName: '[bold]data '"))
     result = run("validate", path)
     assert result.exit_code == 2
-    assert "$.waves[0].waveName: '[bold]data' is not valid" in result.stderr
+    assert "$.waves[0].waveName: '[bold]data ' is not valid" in result.stderr

@@ -77,7 +77,7 @@ CASES = [
     (("waves", 1, "waveNumber"), 1, "$.waves[1].waveNumber", "already the number of $.waves[0]"),
     (("waves", 1, "waveNumber"), "2", "$.waves[1].waveNumber", "must be an integer, not a string"),
     (("waves", 2, "waveName"), "data", "$.waves[2].waveName", "already the name of $.waves[0]"),
-    (("waves", 0, "waveName"), "-data", "$.waves[0].waveName", "is not valid"),
+    (("waves", 0, "waveName"), " data", "$.waves[0].waveName", "is not valid"),
     (
         ("waves", 1, "dependsOn"),
         ["dta"],
@@ -116,7 +116,7 @@ CASES = [
     ),
     (
         ("waves", 0, "technologies", 0, "name"),
-        "a b",
+        "a\tb",
         "$.waves[0].technologies[0].name",
         "is not valid",
     ),

@@ -12,7 +12,7 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from drorch.cli.options import Json
+from drorch.cli.options import DEFAULT_ACCOUNTS_DIR, AccountsDir, Json, Profile, Region
 from drorch.cli.output import console, errors, fail, print_json
 from drorch.errors import InputError
 from drorch.manifest import (
@@ -392,22 +392,23 @@ def plan(
     manifest: ManifestFile,
     operation: Annotated[str, typer.Option(help="drill, failover, failback or cleanup.")] = "drill",
     scenario: Annotated[str, typer.Option(help="Sandbox scenario to plan against.")] = "three-tier",
-    accounts_dir: Annotated[Path, typer.Option(help="Staging accounts folder (sandbox).")] = Path(
-        "accounts"
-    ),
-    profile: Annotated[str | None, typer.Option(help="AWS profile of the hub account.")] = None,
-    region: Annotated[str | None, typer.Option(help="The hub's region.")] = None,
+    accounts_dir: AccountsDir = DEFAULT_ACCOUNTS_DIR,
+    profile: Profile = None,
+    region: Region = None,
     json_output: Json = False,
 ) -> None:
     """Dry run: discover and plan, start nothing. Shows the resources each phase/wave/module touches."""
-    if profile is None and region is None:
-        from drorch.cli.sandbox_run import sandbox_hub
+    from drorch.cli.engine_cmd import aws_client, check_operation, checked_manifest
 
-        with sandbox_hub(scenario, accounts_dir) as hub:
+    check_operation(operation)  # the arguments and the manifest before any set-up
+    checked_manifest(manifest, None)
+    if profile is None and region is None:
+        from drorch.cli.sandbox_run import load_scenario_first, sandbox_hub
+
+        load_scenario_first(scenario)
+        with sandbox_hub(scenario, accounts_dir, progress=not json_output) as hub:
             result = hub.client.plan(manifest, operation)
     else:
-        from drorch.cli.engine_cmd import aws_client
-
         result = aws_client(profile, region).plan(manifest, operation)
     if json_output:
         print_json(result)
