@@ -257,6 +257,16 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
     return _answer(saved, RUNNING, request.get("pollSeconds"))
 
 
+def _work_id(detail: Any) -> str | None:
+    """The id of the service's job or execution a resource's detail names (None: none)."""
+    if not isinstance(detail, Mapping):
+        return None
+    for key in ("jobId", "jobID", "executionId", "commandId"):
+        if detail.get(key):
+            return str(detail[key])
+    return None
+
+
 def _start_failed(
     engine: Engine,
     request: Mapping[str, Any],
@@ -336,6 +346,9 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         for resource_id, entry in saved["resources"].items():
             if entry.get("status") not in DONE:
                 entry.update(status=FAILED, error="timeout", finishedAt=now)
+                job = _work_id(entry.get("detail"))
+                if job:  # the service's job goes on: its id is kept, as orphaned
+                    entry.update(orphanedJobId=job, error=f"timeout; job {job} was still running")
                 changed.append(resource_id)
         status, reason = FAILED, "timeout"
         minutes = (saved["deadline"] - clock.epoch(clock.parse(saved["startedAt"]))) // 60
