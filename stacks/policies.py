@@ -99,6 +99,55 @@ def document(statements: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [dict(s) for s in statements]}
 
 
+# IAM's size limits, in characters not counting white space (IAM and STS quotas):
+MANAGED_POLICY_LIMIT = 6144  # one customer managed policy
+INLINE_POLICIES_LIMIT = 10240  # all the inline policies of one role together
+MANAGED_POLICIES_PER_ROLE = 10  # attached to one role (the default quota; adjustable)
+
+
+def policy_size(doc: Any) -> int:
+    """A policy's size as IAM counts it: its JSON without white space."""
+    text = doc if isinstance(doc, str) else json.dumps(doc, sort_keys=True)
+    return sum(1 for c in text if not c.isspace())
+
+
+def _split(statement: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    """A statement too big for one document as statements of fewer actions each."""
+    body = dict(statement)
+    if policy_size(document([body])) <= limit:
+        return [body]
+    actions = body["Action"] if isinstance(body["Action"], list) else [body["Action"]]
+    if len(actions) < 2:
+        raise ValueError(
+            f"IAM statement {body.get('Sid', '?')} is larger than {limit} characters on its own"
+        )
+    half = len(actions) // 2
+    parts = []
+    for n, chunk in enumerate((actions[:half], actions[half:]), 1):
+        part = {**body, "Action": chunk}
+        if "Sid" in body:
+            part["Sid"] = f"{body['Sid']}{n}"
+        parts.extend(_split(part, limit))
+    return parts
+
+
+def pack(
+    statements: Iterable[Mapping[str, Any]], limit: int = MANAGED_POLICY_LIMIT
+) -> list[dict[str, Any]]:
+    """Statements as few documents as fit, each within ``limit`` characters (first fit, in
+    order, so a deployment's documents change only where its statements do)."""
+    documents: list[list[dict[str, Any]]] = []
+    for statement in statements:
+        for part in _split(statement, limit):
+            for held in documents:
+                if policy_size(document([*held, part])) <= limit:
+                    held.append(part)
+                    break
+            else:
+                documents.append([part])
+    return [document(held) for held in documents]
+
+
 def to_json(doc: Any) -> pulumi.Output[str]:
     """A document that may hold Outputs, as a JSON Output (sorted keys: stable diffs)."""
     return pulumi.Output.from_input(doc).apply(lambda d: json.dumps(d, sort_keys=True))

@@ -26,7 +26,7 @@ from drorch import names
 from drorch.accounts import StagingAccount
 from stacks import permissions
 from stacks.drs_resources import DrsInitialization, LaunchConfigurationTemplate
-from stacks.policies import document, statement, to_json
+from stacks.policies import MANAGED_POLICIES_PER_ROLE, document, pack, statement, to_json
 
 BOOTSTRAP_ROLE = "OrganizationAccountAccessRole"
 FORWARDER_ROLE = f"{names.PREFIX}-event-forwarder"
@@ -153,16 +153,37 @@ class StagingAccountStack(pulumi.ComponentResource):
             ),
             opts=recovery,
         )
-        self.execution_policy_document = document(
-            permissions.execution_statements(account.account_id, config.regions, config.modules)
+        # what the modules in use call, as customer managed policies (an inline policy would
+        # meet IAM's 10,240-character limit per role with a few modules)
+        statements = permissions.execution_statements(
+            account.account_id, config.regions, config.modules
         )
-        self.execution_policy = aws.iam.RolePolicy(
-            f"{name}-execution-policy",
-            name=f"{account.execution_role_name}-modules",
-            role=self.execution_role.id,
-            policy=json.dumps(self.execution_policy_document, sort_keys=True),
-            opts=recovery,
-        )
+        self.execution_policy_document = document(statements)
+        self.execution_policy_documents = pack(statements)
+        if len(self.execution_policy_documents) > MANAGED_POLICIES_PER_ROLE:
+            raise ValueError(
+                f"account {account.name}: the modules {', '.join(config.modules)} need "
+                f"{len(self.execution_policy_documents)} managed policies, more than the "
+                f"{MANAGED_POLICIES_PER_ROLE} IAM attaches to one role by default; use fewer "
+                "modules in this account or raise the quota 'Managed policies per role'"
+            )
+        self.execution_policies = []
+        for number, policy_document in enumerate(self.execution_policy_documents, 1):
+            policy = aws.iam.Policy(
+                f"{name}-execution-policy-{number}",
+                name=f"{account.execution_role_name}-modules-{number}",
+                description=f"drorch: what the modules in use call ({number} of "
+                f"{len(self.execution_policy_documents)})",
+                policy=json.dumps(policy_document, sort_keys=True),
+                opts=recovery,
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-execution-policy-{number}",
+                role=self.execution_role.name,
+                policy_arn=policy.arn,
+                opts=recovery,
+            )
+            self.execution_policies.append(policy)
 
         self.indexes = {
             account.recovery_region: aws.resourceexplorer.Index(

@@ -17,7 +17,14 @@ from drorch.engine import tables
 from drorch.modules import REGISTRY
 from stacks import permissions
 from stacks.config import build_config
-from stacks.policies import is_read
+from stacks.policies import (
+    INLINE_POLICIES_LIMIT,
+    MANAGED_POLICIES_PER_ROLE,
+    MANAGED_POLICY_LIMIT,
+    is_read,
+    pack,
+    policy_size,
+)
 from tests.conftest import REPO
 from tests.stacks.mocks import HUB_ACCOUNT, deploy
 
@@ -26,6 +33,8 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 FUNCTION = "aws:lambda/function:Function"
 MACHINE = "aws:sfn/stateMachine:StateMachine"
 KEY = "aws:kms/key:Key"
+MANAGED = "aws:iam/policy:Policy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 SETTINGS = {
     "hubAccountId": HUB_ACCOUNT,
@@ -80,6 +89,11 @@ def _documents(deployed) -> list[tuple[str, str, Any]]:
 def test_inventory_of_the_hub_and_four_staging_accounts(deployed, config):
     assert len(config.accounts) == 4
     counts = Counter(r.type for r in deployed.resources)
+    execution_policies = sum(
+        len(pack(permissions.execution_statements(a.account_id, regions, a.modules or ["drs"])))
+        for a in config.accounts
+        for regions in [sorted({a.recovery_region, a.source_region})]
+    )
     n_functions = len(names.FUNCTIONS)
     expected = {
         "drorch:hub:HubStack": 1,
@@ -102,9 +116,11 @@ def test_inventory_of_the_hub_and_four_staging_accounts(deployed, config):
         # per function + states + scheduler + automation + operator; per account: execution
         # + forwarder
         ROLE: n_functions + 4 + 4 * 2,
-        ROLE_POLICY: n_functions + 3 + 4 * 2,
-        "aws:iam/policy:Policy": 1,
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,  # operator role + policy
+        # per function + states + scheduler + automation; per account: forwarder
+        ROLE_POLICY: n_functions + 3 + 4,
+        # the operator's, and each account's execution policies (managed: IAM's size limits)
+        MANAGED: 1 + execution_policies,
+        ATTACHMENT: 1 + execution_policies,
         "aws:sns/topic:Topic": 1,
         "aws:sns/topicSubscription:TopicSubscription": 1,
         "aws:cloudwatch/eventBus:EventBus": 1,
@@ -184,10 +200,10 @@ def test_write_actions_name_their_resources(deployed):
                 assert resource.startswith("arn:aws:"), (where, resource)
                 writes = [a for a in _listed(s["Action"]) if not is_read(a)]
                 if writes:
-                    # scoped to an account (S3, EC2 snapshot and AMI ARNs and AWS-owned SSM
-                    # documents have none)
+                    # scoped to an account (S3, Route 53, EC2 snapshot and AMI ARNs and
+                    # AWS-owned SSM documents have none)
                     parts = resource.split(":")
-                    shared = parts[2] == "s3" or parts[5].startswith(
+                    shared = parts[2] in ("s3", "route53") or parts[5].startswith(
                         ("image/", "snapshot/", "document/", "automation-definition/")
                     )
                     assert parts[2] and (parts[4] or shared), (where, resource)
@@ -238,14 +254,21 @@ def test_only_the_staging_functions_may_assume_and_only_the_execution_roles(depl
             assert assumes == [], r.inputs["name"]
 
 
+def _execution_policies(deployed, account) -> list:
+    return [
+        r
+        for r in deployed.of_type(MANAGED)
+        if r.account == account.account_id and "-modules-" in r.inputs["name"]
+    ]
+
+
 def test_execution_role_permissions_are_limited_to_drs_and_the_account_regions(deployed, config):
     for account in config.accounts:
-        policy = next(
-            r
-            for r in deployed.of_type(ROLE_POLICY)
-            if r.account == account.account_id and r.inputs["name"].endswith("-modules")
-        )
-        statements = _statements(policy.inputs["policy"])
+        statements = [
+            s
+            for policy in _execution_policies(deployed, account)
+            for s in _statements(policy.inputs["policy"])
+        ]
         services = {a.split(":")[0] for s in statements for a in _listed(s["Action"])}
         base = permissions.execution_statements(account.account_id, ["us-east-1"], [])
         expected = {a.split(":")[0] for s in base for a in _listed(s["Action"])} | {
@@ -259,9 +282,13 @@ def test_execution_role_permissions_are_limited_to_drs_and_the_account_regions(d
         regions = {account.recovery_region, account.source_region}
         for s in statements:
             for resource in _listed(s["Resource"]):
-                global_only = all(a.startswith("route53:") for a in _listed(s["Action"]))
+                # Route 53 is global, and Route 53 ARC is called in its control-plane region
+                # and through the cluster's endpoints, wherever those are: no account region
+                global_only = all(
+                    a.startswith(("route53:", "route53-recovery-")) for a in _listed(s["Action"])
+                )
                 if resource == "*":
-                    if not global_only:  # Route 53 is global: no region
+                    if not global_only:
                         assert set(s["Condition"]["StringEquals"]["aws:RequestedRegion"]) == regions
                 elif not resource.startswith("arn:aws:iam::"):
                     # global services (Route 53) have no region in their ARNs
@@ -544,3 +571,35 @@ def test_the_master_s_end_drives_the_reconciler(deployed):
     assert target.inputs["arn"].endswith(":function:drorch-reconcile")
     (permission,) = deployed.of_type("aws:lambda/permission:Permission")
     assert permission.inputs["principal"] == "events.amazonaws.com"
+
+
+def test_every_policy_is_within_iam_size_limits(deployed):
+    """IAM refuses a managed policy over 6,144 characters, inline policies over 10,240 per role
+    together, and more than 10 managed policies on one role (default quotas)."""
+    managed = {r.inputs["name"]: r for r in deployed.of_type(MANAGED)}
+    for name, policy in managed.items():
+        assert policy_size(policy.inputs["policy"]) <= MANAGED_POLICY_LIMIT, name
+    inline: Counter = Counter()
+    for r in deployed.of_type(ROLE_POLICY):
+        inline[(r.account, r.inputs["role"])] += policy_size(r.inputs["policy"])
+    for role, size in inline.items():
+        assert size <= INLINE_POLICIES_LIMIT, (role, size)
+    attached = Counter((r.account, r.inputs["role"]) for r in deployed.of_type(ATTACHMENT))
+    assert attached and max(attached.values()) <= MANAGED_POLICIES_PER_ROLE, attached
+
+
+def test_pack_splits_statements_to_fit_and_keeps_every_action():
+    statements = [
+        {
+            "Sid": f"S{n}",
+            "Effect": "Allow",
+            "Action": [f"ec2:Describe{n}Thing{i}" for i in range(400 if n == 0 else 20)],
+            "Resource": "*",
+        }
+        for n in range(30)
+    ]
+    documents = pack(statements)
+    assert len(documents) > 1
+    assert all(policy_size(d) <= MANAGED_POLICY_LIMIT for d in documents)
+    packed = sorted(a for d in documents for s in d["Statement"] for a in s["Action"])
+    assert packed == sorted(a for s in statements for a in s["Action"])
