@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test scale lint format clean lambda-layer
+.PHONY: demo test scale chaos fuzz lint format clean lambda-layer
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ test: $(BIN)/.installed
 
 scale: $(BIN)/.installed
 	$(BIN)/python -m pytest -m scale -q
+
+# The chaos suite: named fault and bad-input scenarios, each asserting the end state.
+chaos: $(BIN)/.installed
+	$(BIN)/python -m pytest -m chaos -q -n 2 tests/chaos
+
+# The long fuzz run: no CLI command exits 3 (DRORCH_FUZZ_MINUTES, default 10).
+fuzz: $(BIN)/.installed
+	DRORCH_FUZZ_MINUTES=$${DRORCH_FUZZ_MINUTES:-10} $(BIN)/python -m pytest -m chaos -q -s \
+		tests/chaos/test_fuzz_long.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check runtime stacks tests __main__.py
