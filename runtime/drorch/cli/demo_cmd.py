@@ -197,5 +197,7 @@ def _print_summary(
     for operation in ("drill", "cleanup"):
         if operation in finals and finals[operation][1]:
             console.print(
-                f"{operation} report: {report_paths(finals[operation][1])}", highlight=False
+                f"{operation} report: {report_paths(finals[operation][1])}",
+                highlight=False,
+                soft_wrap=True,  # a path stays whole, to be copied
             )

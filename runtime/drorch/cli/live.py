@@ -216,6 +216,6 @@ def events(
                 + (f" by {who}" if who else "")
             )
     if status in ("SUCCEEDED", "FAILED", "CANCELLED") and status != old_execution.get("status"):
-        line = f"{_stamp(new_execution.get('finishedAt'))} execution {execution_id} {status}"
-        lines.append(f"{line} ({elapsed_text(after)})")
+        took = clock_text(_seconds(new_execution.get("startedAt"), new_execution.get("finishedAt")))
+        lines.append(f"{_stamp(new_execution.get('finishedAt'))} {execution_id} {status} in {took}")
     return lines
