@@ -32,6 +32,7 @@ from drorch.cli.help import OUTPUT, polish
 from drorch.cli.options import set_project_dir
 from drorch.cli.output import OUTPUT_FORMATS, fail
 from drorch.errors import DrorchError, InputError
+from drorch.sandbox.endpoint import target_endpoint
 
 
 def _version() -> str:
@@ -59,6 +60,7 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -76,6 +78,8 @@ def _root(
     ] = None,
 ) -> None:
     set_project_dir(project_dir)
+    # with `drorch sandbox up` running, the hub commands target its endpoint
+    target_endpoint(ctx.invoked_subcommand, ctx.args)
 
 
 app.add_typer(sandbox_cmd.app, name="sandbox")
