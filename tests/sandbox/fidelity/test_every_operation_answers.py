@@ -35,12 +35,7 @@ STILL_UNSUPPORTED: dict[str, list[str]] = {
         "StartSourceNetworkReplication",
         "StopSourceNetworkReplication",
     ],
-    "resource-explorer-2": [
-        # the organization-wide setup task (CreateResourceExplorerSetup and its kin)
-        "CreateResourceExplorerSetup",
-        "DeleteResourceExplorerSetup",
-        "GetResourceExplorerSetup",
-    ],
+    "resource-explorer-2": [],
 }
 
 

@@ -100,3 +100,27 @@ def test_service_views_and_member_indexes(env):
         )
     members = rex.list_indexes_for_members(AccountIdList=[env.account])["Indexes"]
     assert members == [{"AccountId": env.account, "Region": REGION, "Arn": arn, "Type": "LOCAL"}]
+
+
+def test_multi_region_setup_task(env):
+    """API_CreateResourceExplorerSetup / API_GetResourceExplorerSetup /
+    API_DeleteResourceExplorerSetup: the task creates an index in each Region listed,
+    promotes the aggregator Region's, creates the view there (made default), and reports
+    each Region's index and view status; the delete task removes the indexes."""
+    rex = env.sandbox.admin_session(env.account, REGION).client("resource-explorer-2")
+    task = rex.create_resource_explorer_setup(
+        RegionList=[REGION, "us-west-2"], AggregatorRegions=[REGION], ViewName="all-resources"
+    )["TaskId"]
+    regions = {r["Region"]: r for r in rex.get_resource_explorer_setup(TaskId=task)["Regions"]}
+    assert regions[REGION]["Index"]["Index"]["Type"] == "AGGREGATOR"
+    assert regions[REGION]["View"]["View"]["ViewName"] == "all-resources"
+    assert regions["us-west-2"]["Index"]["Status"] == "SUCCEEDED"
+    assert regions["us-west-2"]["View"]["Status"] == "SKIPPED"
+    assert rex.get_default_view()["ViewArn"] == regions[REGION]["View"]["View"]["ViewArn"]
+    deleted = rex.delete_resource_explorer_setup(DeleteInAllRegions=True)["TaskId"]
+    statuses = rex.get_resource_explorer_setup(TaskId=deleted)["Regions"]
+    assert {r["Region"]: r["Index"]["Status"] for r in statuses} == {
+        REGION: "SUCCEEDED",
+        "us-west-2": "SUCCEEDED",
+    }
+    assert rex.list_indexes()["Indexes"] == []

@@ -11,6 +11,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 
+from drorch.sandbox.resourceexplorer import setup
 from drorch.sandbox.resourceexplorer.exceptions import ResourceNotFoundException
 from drorch.sandbox.resourceexplorer.inventory import supported_resource_types
 from drorch.sandbox.resourceexplorer.models import (
@@ -224,3 +225,31 @@ class ResourceExplorerResponse(BaseResponse):
             ",".join(sorted(self._p("AccountIdList", []))),
         )
         return ActionResult({"Indexes": page, "NextToken": token})
+
+    # --- the multi-Region setup task ---------------------------------------------------
+    def create_resource_explorer_setup(self) -> ActionResult:
+        task_id = setup.create_setup(
+            self.current_account,
+            self._p("RegionList", []),
+            self._p("AggregatorRegions", []),
+            self._p("ViewName"),
+        )
+        return ActionResult({"TaskId": task_id})
+
+    def delete_resource_explorer_setup(self) -> ActionResult:
+        task_id = setup.delete_setup(
+            self.current_account, self._p("RegionList"), bool(self._p("DeleteInAllRegions"))
+        )
+        return ActionResult({"TaskId": task_id})
+
+    def get_resource_explorer_setup(self) -> ActionResult:
+        task_id = self._p("TaskId")
+        regions = setup.get_setup(self.current_account, task_id)
+        page, token = paginate(
+            regions,
+            self._p("MaxResults"),
+            self._p("NextToken"),
+            "GetResourceExplorerSetup",
+            task_id,
+        )
+        return ActionResult({"Regions": page, "NextToken": token})
