@@ -289,3 +289,35 @@ def test_plan_conflicts_and_cancel(env):
     env.drs.delete_recovery_plan_execution(recoveryPlanExecutionArn=execution_arn)
     env.drs.delete_recovery_plan(recoveryPlanArn=arn)
     assert env.drs.list_recovery_plans()["recoveryPlans"] == []
+
+
+# --- source networks ----------------------------------------------------------------------------
+def test_source_network_life_cycle(env):
+    """API_CreateSourceNetwork ("Create a new Source Network resource for a provided VPC
+    ID"), API_StartSourceNetworkReplication ("would make the Source Network protected"),
+    API_StopSourceNetworkReplication, API_DescribeSourceNetworks (filters),
+    API_DeleteSourceNetwork; an unknown VPC is ResourceNotFoundException, the same VPC
+    twice is ConflictException."""
+    env.drs.initialize_service()
+    vpc = env.ec2().create_vpc(CidrBlock="10.50.0.0/16")["Vpc"]["VpcId"]
+    origin = {"originAccountID": env.account, "originRegion": "us-east-2"}
+    network_id = env.drs.create_source_network(vpcID=vpc, **origin)["sourceNetworkID"]
+    for vpc_id, code in (
+        (vpc, "ConflictException"),
+        ("vpc-0123456789abcdef0", "ResourceNotFoundException"),
+    ):
+        with pytest.raises(ClientError) as caught:
+            env.drs.create_source_network(vpcID=vpc_id, **origin)
+        assert caught.value.response["Error"]["Code"] == code
+    (listed,) = env.drs.describe_source_networks(filters={"sourceNetworkIDs": [network_id]})[
+        "items"
+    ]
+    assert (listed["sourceVpcID"], listed["replicationStatus"]) == (vpc, "STOPPED")
+    started = env.drs.start_source_network_replication(sourceNetworkID=network_id)
+    assert started["sourceNetwork"]["replicationStatus"] == "PROTECTED"
+    with pytest.raises(ClientError) as caught:
+        env.drs.delete_source_network(sourceNetworkID=network_id)
+    assert caught.value.response["Error"]["Code"] == "ConflictException"
+    env.drs.stop_source_network_replication(sourceNetworkID=network_id)
+    env.drs.delete_source_network(sourceNetworkID=network_id)
+    assert env.drs.describe_source_networks()["items"] == []

@@ -24,16 +24,11 @@ COMMON = set(COMMON_ERRORS)
 # What the sandbox still leaves out, each answered as an unknown operation naming it.
 STILL_UNSUPPORTED: dict[str, list[str]] = {
     "drs": [
-        # source networks and extending a staging account's servers
+        # recovering a source network's stack, extending a staging account's servers
         "AssociateSourceNetworkStack",
         "CreateExtendedSourceServer",
-        "CreateSourceNetwork",
-        "DeleteSourceNetwork",
-        "DescribeSourceNetworks",
         "ExportSourceNetworkCfnTemplate",
         "StartSourceNetworkRecovery",
-        "StartSourceNetworkReplication",
-        "StopSourceNetworkReplication",
     ],
     "resource-explorer-2": [],
 }

@@ -43,6 +43,7 @@ from drorch.sandbox.drs.resources import (
     SourceServer,
     Step,
 )
+from drorch.sandbox.drs.source_networks import SourceNetworks
 from drorch.sandbox.drs.util import iso, new_id, parse_iso, stable_id
 from drorch.sandbox.drs.validation import field_error
 from drorch.sandbox.state import STATE
@@ -164,6 +165,7 @@ class DrsBackend(BaseBackend):
         self.replication_templates: dict[str, dict[str, Any]] = {}
         self.launch_templates: dict[str, dict[str, Any]] = {}
         self.recovery_plans = RecoveryPlans(self)
+        self.source_networks = SourceNetworks(self)
         # post-launch actions per resource (a source server or launch template), by id
         self.launch_actions: dict[str, dict[str, dict[str, Any]]] = {}
 
@@ -1396,9 +1398,10 @@ class DrsBackend(BaseBackend):
             raise missing
         if parts[3] != self.region_name or parts[4] != self.account_id:
             raise missing
-        plan_tags = self.recovery_plans.tags_of(arn)
-        if plan_tags is not None:
-            return plan_tags
+        for owner in (self.recovery_plans, self.source_networks):
+            owned = owner.tags_of(arn)
+            if owned is not None:
+                return owned
         kind, _, resource_id = parts[5].partition("/")
         if kind == "source-server" and resource_id in self.source_servers:
             return self.source_servers[resource_id].tags

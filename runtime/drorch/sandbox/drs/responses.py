@@ -391,3 +391,30 @@ class DrsResponse(BaseResponse):
         with self._backend_for() as (backend, params):
             step = backend.recovery_plans.update_execution_step(params)
         return ActionResult({"recoveryPlanExecutionStep": step})
+
+    # --- source networks -------------------------------------------------------------------
+    def create_source_network(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            return ActionResult({"sourceNetworkID": backend.source_networks.create(params)})
+
+    def describe_source_networks(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            items = backend.source_networks.describe(params.get("filters") or {})
+            return self._page(items, params)
+
+    def start_source_network_replication(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            network = backend.source_networks.set_replication(
+                params["sourceNetworkID"], "PROTECTED"
+            )
+        return ActionResult({"sourceNetwork": network})
+
+    def stop_source_network_replication(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            network = backend.source_networks.set_replication(params["sourceNetworkID"], "STOPPED")
+        return ActionResult({"sourceNetwork": network})
+
+    def delete_source_network(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            backend.source_networks.delete(params["sourceNetworkID"])
+        return EmptyResult()
