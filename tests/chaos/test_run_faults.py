@@ -135,10 +135,12 @@ def test_a_status_lambda_raising_once_leaves_nothing_running(hub, monkeypatch):
     execution_id = run(hub, text=quiet())
     state = end_state(hub, execution_id, ALL)
     assert raised == [DATA]
-    state.assert_closed()  # whatever the outcome, nothing is left RUNNING or locked
-    if state.status == "FAILED":
-        orphaned = [r for r in state.resources if r.get("orphanedJobId")]
-        assert {r["orphanedJobId"] for r in orphaned} <= {j["jobID"] for j in state.jobs}
+    # the executor is not retried on an unknown error: the group fails, the wave stops
+    assert (state.status, state.execution["error"]) == ("FAILED", "WaveFailed")
+    assert "data-servers in 333333333333" in state.cause
+    state.assert_closed()  # nothing is left RUNNING or locked
+    orphaned = {r["orphanedJobId"] for r in state.resources if r.get("orphanedJobId")}
+    assert orphaned <= {j["jobID"] for j in state.jobs}
 
 
 def test_a_wave_timeout_with_a_drs_job_running_records_the_job(hub):
