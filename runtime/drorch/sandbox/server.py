@@ -11,7 +11,8 @@ the two places :mod:`drorch.sandbox.registry` adds drorch's services to, so an
 HTTP request reaches the very backends the in-process sandbox uses. Step
 Functions executions started over HTTP run on the sandbox's interpreter in this
 process, and their Lambda handlers run here too (in-process calls go through
-:mod:`drorch.sandbox.interceptor` as always).
+:mod:`drorch.sandbox.interceptor` as always). Scheduled EventBridge rules fire on
+the sandbox's clock (:class:`drorch.sandbox.triggers.Scheduler`).
 
 Around moto's application, :class:`EndpointApp` does for HTTP requests what the
 interceptor does for in-process ones where it matters for consistency: one
@@ -204,6 +205,7 @@ def serve(
     from werkzeug.serving import make_server
 
     from drorch.cli.sandbox_run import sandbox_hub
+    from drorch.sandbox.triggers import Scheduler
 
     speed = clock_speed(clock)
     started = time.monotonic()
@@ -214,7 +216,7 @@ def serve(
         host, port, lambda e, s: [], threaded=True, request_handler=MotoRequestHandler
     )
     port = server.server_address[1]
-    with sandbox_hub(scenario, accounts_dir, speed=speed) as hub:
+    with sandbox_hub(scenario, accounts_dir, speed=speed, progress=True) as hub:
         sandbox = hub.sandbox
         credentials = sandbox.operator_session().get_credentials()
         environment = {
@@ -246,6 +248,7 @@ def serve(
             signal.signal(signum, lambda *_: app.shutdown.set())
         thread = threading.Thread(target=server.serve_forever, name="endpoint", daemon=True)
         thread.start()
+        stop_scheduler = Scheduler(sandbox.clock).start()  # scheduled rules fire on the clock
         state = _write_state(directory, endpoint)
         print(
             f"drorch sandbox endpoint on {endpoint.url} (pid {endpoint.pid}, "
@@ -255,6 +258,7 @@ def serve(
         try:
             app.shutdown.wait()
         finally:
+            stop_scheduler()
             server.shutdown()
             thread.join(timeout=10)
             if state.exists():

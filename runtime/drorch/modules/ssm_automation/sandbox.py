@@ -32,7 +32,9 @@ and a step that then outlasts its ``timeoutSeconds`` ends ``TimedOut``.
 Not simulated: rate control (``Targets``/``TargetMaps``/``TargetLocations`` are
 refused), branching (``aws:branch``/``nextStep``/``isEnd``: steps run in order),
 ``onFailure: Continue``, approvals (``aws:approve`` passes) and what steps really do
-(an ``aws:executeAwsApi`` step calls nothing).
+(an ``aws:executeAwsApi`` step of a document a scenario declared calls nothing; in
+any other document it calls its API when the execution starts, as the document's
+``assumeRole``, and its outputs come from the answer: :mod:`drorch.sandbox.triggers`).
 """
 
 from __future__ import annotations
@@ -601,6 +603,8 @@ class AutomationBackend(BaseBackend):
         execution_id: str,
     ) -> list[PlannedStep]:
         hints = _hints(self.account_id, self.region_name, name)
+        with _HINTS_LOCK:
+            declared = (self.account_id, self.region_name, name) in _HINTS
         slowdown = STATE.faults.automation_slowdown_for(self.account_id, self.region_name, name)
         fault = STATE.faults.automation_failure_for(self.account_id, self.region_name, name)
         raw_steps = [s for s in content.get("mainSteps") or [] if isinstance(s, Mapping)]
@@ -644,6 +648,20 @@ class AutomationBackend(BaseBackend):
                     "refer to Automation Service Troubleshooting Guide for more diagnosis details."
                 )
             outputs = self._step_outputs(step_name, raw, inputs, hints)
+            if action == "aws:executeAwsApi" and status == "Success" and not declared:
+                # a document no scenario declared (the hub's own): the step calls its API
+                from drorch.sandbox.triggers import execute_aws_api
+
+                role = interpolate(content.get("assumeRole"), lookup) or None
+                called = execute_aws_api(
+                    self.account_id, self.region_name, role, step_name, inputs, raw.get("outputs")
+                )
+                outputs = called.outputs
+                if called.failure:
+                    status, failure = (
+                        "Failed",
+                        f"Step fails when it is Execute/Cancelling action. {called.failure}.",
+                    )
             for key, values in outputs.items():
                 produced[key] = values
             planned.append(
