@@ -197,9 +197,10 @@ def test_a_launch_setting_drs_refuses_is_named():
     )
 
 
-def test_seed_004_layers_name_modules_drorch_does_not_have_yet():
+def test_every_seed_004_action_converts_to_a_module():
     schema = seed("004_layers_schema.json")
     actions = schema["items"]["properties"]["resources"]["items"]["properties"]["action"]["enum"]
+    assert len(actions) == 13
     layers = [
         {
             "layer": 1,
@@ -215,20 +216,36 @@ def test_seed_004_layers_name_modules_drorch_does_not_have_yet():
         }
     ]
     jsonschema.Draft7Validator(schema).validate(layers)  # written as seed 004 §3.1 says
-    found = problems(layers)
-    # the actions a registered module takes as an alias convert; each other one is named
-    mapped = {action for action in actions if by_alias(action) is not None}
-    assert {"DRS", "SQLServer"} <= mapped
-    assert set(found) == {
-        f"$[0].resources[{index}].action"
-        for index, action in enumerate(actions)
-        if action not in mapped
-    }
-    for index, action in enumerate(actions):
-        if action not in mapped:
-            assert found[f"$[0].resources[{index}].action"].startswith(
-                f"layer 1: no drorch module for {action} yet (modules: "
-            )
+    result = convert(layers)
+    types = [t["type"] for w in result.manifest["waves"] for t in w["technologies"]]
+    assert types == [by_alias(action).type for action in actions]
+    assert types == [
+        "drs", "aurora-global", "ecs-service", "route53-record", "eventbridge-rule",
+        "lambda-function", "auto-scaling", "elasticache-global", "memorydb",
+        "opensearch-domain", "sqlserver-ag", "ec2-instance", "eventbridge-archive",
+    ]  # fmt: skip
+    load_manifest(result.manifest)  # and the manifest written validates
+
+
+# TRS Appendix A's adapter list (and seed 000's module factory), each as the module it names;
+# Database, Application and Infrastructure are TRS technology categories (strategy routing)
+TRS_ADAPTERS = {
+    "DRS": "drs",
+    "EnhancedDRS": "drs",
+    "Cache": "elasticache-global",
+    "Search": "opensearch-domain",
+    "AutoScaling": "auto-scaling",
+    "MemoryDB": "memorydb",
+    "Events": "eventbridge-rule",
+    "EFS": "efs-replication",
+    "FSx": "fsx",
+    "EKS": "eks-nodegroup",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRS_ADAPTERS))
+def test_the_trs_adapter_names_are_aliases(name):
+    assert by_alias(name).type == TRS_ADAPTERS[name]
 
 
 def test_the_dr_orchestrator_framework_statepayload():

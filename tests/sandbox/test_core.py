@@ -163,3 +163,15 @@ def test_ami_catalog_holds_the_amazon_linux_latest_images(sandbox):
     image = session.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
     images = session.client("ec2").describe_images(ImageIds=[image])["Images"]
     assert [i["ImageId"] for i in images] == [image]
+
+
+def test_clearing_the_fault_plan_drops_the_modules_rules_too():
+    from drorch.sandbox.faults import LAZY_RULES, FaultPlan
+
+    plan = FaultPlan()
+    plan.fail_ecs_tasks("svc")
+    plan.fail_replay("archive")
+    plan.fail_nodegroup_update("ng")
+    assert {"compute_faults", "serverless_faults", "capacity_faults"} <= set(vars(plan))
+    plan.clear()
+    assert not set(LAZY_RULES) & set(vars(plan))

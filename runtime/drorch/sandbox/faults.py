@@ -164,6 +164,16 @@ class SlowRds(_Rule):
     factor: float = 10.0
 
 
+# the attributes the modules' fault blocks (at the end of FaultPlan) create on first use
+LAZY_RULES = (
+    "storage_faults",
+    "serverless_faults",
+    "compute_faults",
+    "_dns_arc",
+    "capacity_faults",
+)
+
+
 def _normal_url(url: str) -> str:
     return url.rstrip("/").lower()
 
@@ -422,6 +432,9 @@ class FaultPlan:
             self.rds_failover_failures.clear()
             self.rds_replication_lags.clear()
             self.slow_rds_rules.clear()
+            # the modules' rules, made on first use by their blocks below
+            for key in LAZY_RULES:
+                self.__dict__.pop(key, None)
 
     # --- consulted by the wire interceptor ---------------------------------
     def take_wire_fault(

@@ -158,7 +158,7 @@ class DrsModule(Module):
         "only drill instances. The drill client refuses a non-drill StartRecovery, "
         "ReverseReplication and StartFailbackLaunch before they are sent."
     )
-    aliases = ("DRS", "enhanced_drs", "drs_recovery")
+    aliases = ("DRS", "enhanced_drs", "EnhancedDRS", "drs_recovery")
     resource_types = (RESOURCE_TYPE,)
     identified_by = (
         "source server id (s-...), its ARN, its hostname or FQDN, or its source EC2 "

@@ -175,7 +175,7 @@ class ElastiCacheGlobalModule(Module):
         "No failover and no other write is made; the drill client refuses them before they "
         "are sent."
     )
-    aliases = ("ElastiCache", "ElastiCacheModule", "ElastiCacheGlobalDatastore")
+    aliases = ("ElastiCache", "ElastiCacheModule", "ElastiCacheGlobalDatastore", "Cache")
     resource_types = (RESOURCE_TYPE,)
     identified_by = "replication group id (in the recovery region) or its ARN"
     probes = PROBES

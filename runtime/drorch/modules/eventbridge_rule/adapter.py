@@ -145,7 +145,7 @@ class EventBridgeRuleModule(Module):
         "CLEANUP puts them back. The drill client refuses EnableRule/DisableRule of any other "
         "rule before it is sent."
     )
-    aliases = ("EventBridge", "EventBridgeRule", "eventbridge_rule")
+    aliases = ("EventBridge", "EventBridgeRule", "eventbridge_rule", "Events")
     resource_types = (RESOURCE_TYPE,)
     identified_by = "rule name (default bus), <bus>/<name>, or the rule's ARN"
     probes = PROBES

@@ -181,7 +181,7 @@ class OpenSearchDomainModule(Module):
         "is ACTIVE and the domain is not processing a change. The drill client refuses "
         "DeleteOutboundConnection, DeleteDomain and any non-capacity UpdateDomainConfig."
     )
-    aliases = ("OpenSearchService", "OpenSearch", "opensearch_domain")
+    aliases = ("OpenSearchService", "OpenSearch", "opensearch_domain", "Search")
     resource_types = (RESOURCE_TYPE,)
     identified_by = "domain name (in the recovery region) or the domain's ARN"
     probes = PROBES
