@@ -96,10 +96,7 @@ def test_a_dead_endpoint_is_not_running(tmp_path: Path) -> None:
 
 
 # --- end to end ---------------------------------------------------------------------------
-endpoint_run = pytest.mark.skipif(
-    not os.environ.get("DRORCH_ENDPOINT_TESTS"),
-    reason="starts `drorch sandbox up` (about a minute); run with DRORCH_ENDPOINT_TESTS=1",
-)
+endpoint_run = pytest.mark.endpoint  # minutes: run with -m endpoint
 
 
 def _free_port() -> int:
