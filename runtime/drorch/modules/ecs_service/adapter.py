@@ -42,43 +42,37 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drorch.modules import capacity
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Finding,
     LayerMapping,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     error_code,
-    error_message,
     load_schema,
-    raise_if_fatal,
     selector_field,
     selector_scope_matches,
     tags_match,
 )
+from drorch.modules.capacity import MARK_BEFORE, MARK_BY
 from drorch.modules.ecs_service import iam
 from drorch.modules.ecs_service.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "ecs:service"
 STATE_VERSION = 1
 WAIT_SECONDS = 30
-MARK_BEFORE = "drorch:capacity-before"
-MARK_BY = "drorch:capacity-execution"
 DESCRIBE_BATCH = 10  # DescribeServices takes 10 services at most
 SCALE_KEYS = frozenset({"cluster", "service", "desiredCount"})
 
@@ -99,12 +93,6 @@ DISRUPTIVE_CALLS = {
 
 PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
 _TAG_VALUE = re.compile(r"[^\w .:/=+\-@]")
-
-
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
 
 
 def parse_id(value: str) -> tuple[str | None, str, str | None]:
@@ -136,8 +124,10 @@ def tag_value(value: str) -> str:
     return _TAG_VALUE.sub("-", value)[:256] or "-"
 
 
-class EcsServiceModule(Module):
+class EcsServiceModule(ResourceModule):
     type = "ecs-service"
+    service = "ecs"
+    state_version = STATE_VERSION
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -261,7 +251,7 @@ class EcsServiceModule(Module):
                         )
                     )
         except ClientError as error:
-            self._raise(error, ctx, "listing ECS services")
+            self.fail(error, ctx, "listing ECS services")
         found.sort(key=lambda r: r.id)
         return found
 
@@ -275,20 +265,17 @@ class EcsServiceModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "waitSeconds": WAIT_SECONDS,
-            "items": {r.id: {"arn": r.arn} for r in items},
-        }
+        state, items, drill = self.begin(
+            ctx,
+            phase,
+            resources,
+            params,
+            drill,
+            idempotency_key,
+            item=lambda r: {"arn": r.arn},
+            waitSeconds=WAIT_SECONDS,
+        )
+        params = state["params"]
         if phase == "REPLICATE":
             for item in state["items"].values():
                 item["result"] = {
@@ -296,7 +283,7 @@ class EcsServiceModule(Module):
                     "note": "nothing to re-establish: a desired count has no replication",
                 }
             return state
-        ecs = self._client(ctx, drill)
+        ecs = self.client(ctx, drill)
         live = self._live(ctx, ecs, list(state["items"]))
         for resource in items:
             item = state["items"][resource.id]
@@ -313,13 +300,12 @@ class EcsServiceModule(Module):
                 else:
                     self._start_scale(ctx, ecs, resource.id, item, service, params, drill)
             except ClientError as error:
-                self._raise(error, ctx, f"scaling ECS service {resource.id}")
+                self.fail(error, ctx, f"scaling ECS service {resource.id}")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        ecs = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        ecs = self.client(ctx, bool(state.get("drill")))
         params = state.get("params") or {}
         pending = [sid for sid, item in state["items"].items() if "result" not in item]
         if pending:
@@ -329,20 +315,10 @@ class EcsServiceModule(Module):
                 try:
                     self._check(ctx, ecs, sid, item, live.get(sid), params, phase)
                 except ClientError as error:
-                    self._raise(error, ctx, f"checking ECS service {sid}")
-        return self._result(state)
+                    self.fail(error, ctx, f"checking ECS service {sid}")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool) -> Any:
-        return ctx.client("ecs", guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
     @staticmethod
     def _describe(ecs: Any, cluster: str, names: Sequence[str]) -> list[dict[str, Any]]:
         found = []
@@ -372,13 +348,12 @@ class EcsServiceModule(Module):
                     if service.get("status") == "ACTIVE":
                         live[f"{cluster}/{service['serviceName']}"] = service
         except ClientError as error:
-            self._raise(error, ctx, "describing ECS services")
+            self.fail(error, ctx, "describing ECS services")
         return live
 
     @staticmethod
     def _marks(service: Mapping[str, Any]) -> dict[str, str]:
-        tags = {t["key"]: t.get("value", "") for t in service.get("tags") or []}
-        return {k: v for k, v in tags.items() if k in (MARK_BEFORE, MARK_BY)}
+        return capacity.marks(capacity.tag_map(service.get("tags"), "key", "value"))
 
     @staticmethod
     def _baseline(service: Mapping[str, Any]) -> dict[str, int]:
@@ -401,8 +376,7 @@ class EcsServiceModule(Module):
         marks = self._marks(service)
         before = int(marks[MARK_BEFORE]) if marks.get(MARK_BEFORE, "").isdigit() else current
         item.update(before=before, baseline=self._baseline(service))
-        if marks.get(MARK_BY):
-            item["recordedBy"] = marks[MARK_BY]
+        capacity.note_marker(item, marks)
         if target is None:
             item["result"] = {
                 "status": FAILED,
@@ -437,7 +411,7 @@ class EcsServiceModule(Module):
     def _start_restore(
         self, ctx: AccountContext, ecs: Any, sid: str, item: dict, service: Mapping[str, Any]
     ) -> None:
-        recorded = (ctx.recorded.get(sid) or {}).get("before") or {}
+        recorded = capacity.recorded_before(ctx, sid) or {}
         if "desiredCount" not in recorded:
             item["result"] = {
                 "status": SKIPPED,
@@ -447,9 +421,8 @@ class EcsServiceModule(Module):
             return
         cluster, _, name = sid.partition("/")
         target = int(recorded["desiredCount"])
-        item.update(target=target, baseline=self._baseline(service), restoring=True)
-        if ctx.recorded_from:
-            item["recordedBy"] = ctx.recorded_from
+        item.update(target=target, baseline=self._baseline(service))
+        capacity.restoring_from(ctx, item)
         if int(service["desiredCount"]) != target:
             ecs.update_service(cluster=cluster, service=name, desiredCount=target)
             item["changed"] = True
@@ -498,29 +471,20 @@ class EcsServiceModule(Module):
             return
         if primary.get("rolloutState") == "IN_PROGRESS":
             return  # a deployment still rolling out: not steady yet
-        result: dict[str, Any] = {"status": SUCCEEDED, **item["live"]}
         if item.get("restoring"):
             marks = self._marks(service)
             if marks:
                 ecs.untag_resource(resourceArn=service["serviceArn"], tagKeys=sorted(marks))
-            result["restored"] = {"desiredCount": target}
-        else:
-            result["before"] = {"desiredCount": item["before"]}
-        if item.get("recordedBy"):
-            result["recordedBy"] = item["recordedBy"]
-        item["result"] = result
+        result: dict[str, Any] = {"status": SUCCEEDED, **item["live"]}
+        before = {"desiredCount": item.get("before")}
+        item["result"] = capacity.finish(
+            {**item, "before": before}, result, {"desiredCount": target}
+        )
 
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for sid, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            if "before" in item and "before" not in detail and not item.get("restoring"):
-                detail["before"] = {"desiredCount": item["before"]}
-            resources.append(
-                ResourceResult(
-                    sid, sid.partition("/")[2], result["status"], detail, result.get("error")
-                )
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
+    def resource_name(self, rid: str, item: Mapping[str, Any]) -> str:
+        return rid.partition("/")[2]
+
+    def detail(self, item: Mapping[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+        if "before" in item and "before" not in detail and not item.get("restoring"):
+            detail["before"] = {"desiredCount": item["before"]}
+        return detail
