@@ -119,6 +119,16 @@ def test_ctrl_c_says_what_happens_and_how_to_reattach(capsys, monkeypatch):
     assert "ends with this command" in str(sandbox.interrupted())
 
 
+def test_ctrl_c_during_set_up_says_so(capsys, monkeypatch):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine_cmd, "aws_client", interrupt)
+    code, _, err = run(capsys, "list", "--profile", "hub")
+    assert code == 130
+    assert "error: interrupted" in err and "drorch list --status RUNNING" in err
+
+
 def test_the_prompt_is_not_redrawn_away():
     calls = []
 

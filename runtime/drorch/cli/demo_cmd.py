@@ -26,9 +26,7 @@ from drorch.cli.follow import (
 )
 from drorch.cli.options import DEFAULT_ACCOUNTS_DIR, AccountsDir, Json, in_project
 from drorch.cli.output import console, print_json
-from drorch.cli.sandbox_run import sandbox_hub
 from drorch.errors import InputError
-from drorch.sandbox.scenario import load_scenario
 
 EXAMPLES = {
     "three-tier": Path("manifests/examples/three-tier-claims.yaml"),
@@ -73,6 +71,10 @@ def demo(
 ) -> None:
     """Run a DR drill in the sandbox, end to end, through the real engine: the progress
     and a summary here, the full reports in --report-dir."""
+    # the sandbox is imported only when it is used: `drorch --help` stays quick
+    from drorch.cli.sandbox_run import sandbox_hub
+    from drorch.sandbox.scenario import load_scenario
+
     # every argument is checked before anything is set up: the scenario first
     loaded = load_scenario(scenario)
     if manifest is None:

@@ -140,9 +140,8 @@ class Follower:
     def _ask(self, gate: Mapping[str, Any], command: str) -> bool | None:
         if self.ask is not None:
             return self.ask(gate)
-        return typer.confirm(
-            f"{gate_label(gate)}: approve? (or later: {command})", default=False, err=True
-        )
+        later = "" if self.sandbox else f" (or later: {command})"
+        return typer.confirm(f"{gate_label(gate)}: approve?{later}", default=False, err=True)
 
     # --- following ----------------------------------------------------------------------
     def follow(self, client: Client, execution_id: str) -> dict[str, Any]:

@@ -204,6 +204,17 @@ def translate_output(args: list[str]) -> list[str]:
     return result
 
 
+def interrupted() -> int:
+    """Ctrl-C outside an execution being followed (which says more: see follow.py)."""
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # no traceback of a cancelled task
+    fail(
+        "interrupted",
+        "in the sandbox nothing runs on after drorch ends; against a hub, "
+        "`drorch list --status RUNNING` shows what is still running",
+    )
+    return EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     # the in-process Lambda handlers' metrics are off in the sandbox: not the operator's news
@@ -218,13 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         fail("aborted")
         return EXIT_FAILED
     except KeyboardInterrupt:
-        logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # no traceback of a cancelled task
-        fail(
-            "interrupted",
-            "nothing runs on in the sandbox after drorch ends; against a hub, "
-            "`drorch list --status RUNNING` shows what is still running",
-        )
-        return EXIT_INTERRUPTED
+        return interrupted()
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument...
         show = getattr(exc, "show", None)
         if show is not None:
@@ -253,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             "re-run with DRORCH_DEBUG=1 for a traceback",
         )
         return EXIT_INTERNAL
+    if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent return of 130
+        return interrupted()
     return result if isinstance(result, int) else 0
 
 
