@@ -41,43 +41,36 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drorch.modules import capacity
 from drorch.modules.auto_scaling import iam
 from drorch.modules.auto_scaling.probes import PROBES, readiness
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Finding,
     LayerMapping,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
-    error_code,
-    error_message,
     load_schema,
-    raise_if_fatal,
     selector_field,
     selector_scope_matches,
     tags_match,
 )
+from drorch.modules.capacity import MARK_BEFORE, MARK_BY
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "autoscaling:autoScalingGroup"
 STATE_VERSION = 1
 WAIT_SECONDS = 30
-MARK_BEFORE = "drorch:capacity-before"
-MARK_BY = "drorch:capacity-execution"
 SIZE_KEYS = frozenset({"AutoScalingGroupName", "MinSize", "MaxSize", "DesiredCapacity"})
 FAILED_ACTIVITY = frozenset({"Failed", "Cancelled"})
 _SIZES = re.compile(r"^min=(\d+) desired=(\d+) max=(\d+)$")
@@ -106,12 +99,6 @@ DISRUPTIVE_CALLS = {
 }
 
 PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
-
-
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
 
 
 def group_name(value: str) -> tuple[str, str | None]:
@@ -162,8 +149,10 @@ def wanted_sizes(
     }
 
 
-class AutoScalingModule(Module):
+class AutoScalingModule(ResourceModule):
     type = "auto-scaling"
+    service = "autoscaling"
+    state_version = STATE_VERSION
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -249,7 +238,7 @@ class AutoScalingModule(Module):
                     )
                 )
         except ClientError as error:
-            self._raise(error, ctx, "describing Auto Scaling groups")
+            self.fail(error, ctx, "describing Auto Scaling groups")
         found.sort(key=lambda r: r.id)
         return found
 
@@ -263,21 +252,17 @@ class AutoScalingModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "since": ctx.now,
-            "waitSeconds": WAIT_SECONDS,
-            "items": {r.id: {} for r in items},
-        }
+        state, items, drill = self.begin(
+            ctx,
+            phase,
+            resources,
+            params,
+            drill,
+            idempotency_key,
+            since=ctx.now,
+            waitSeconds=WAIT_SECONDS,
+        )
+        params = state["params"]
         if phase == "REPLICATE":
             for item in state["items"].values():
                 item["result"] = {
@@ -285,7 +270,7 @@ class AutoScalingModule(Module):
                     "note": "nothing to re-establish: a group's size has no replication",
                 }
             return state
-        client = self._client(ctx, drill)
+        client = self.client(ctx, drill)
         try:
             live = {
                 g["AutoScalingGroupName"]: g for g in self._groups(client, list(state["items"]))
@@ -303,13 +288,12 @@ class AutoScalingModule(Module):
                 else:
                     self._start_scale(ctx, client, resource.id, item, group, params, drill)
         except ClientError as error:
-            self._raise(error, ctx, "resizing Auto Scaling groups")
+            self.fail(error, ctx, "resizing Auto Scaling groups")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        client = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        client = self.client(ctx, bool(state.get("drill")))
         params = state.get("params") or {}
         pending = [name for name, item in state["items"].items() if "result" not in item]
         if pending:
@@ -319,20 +303,10 @@ class AutoScalingModule(Module):
                     item = state["items"][name]
                     self._check(client, name, item, live.get(name), params, state.get("since"))
             except ClientError as error:
-                self._raise(error, ctx, "checking Auto Scaling groups")
-        return self._result(state)
+                self.fail(error, ctx, "checking Auto Scaling groups")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool) -> Any:
-        return ctx.client("autoscaling", guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
     @staticmethod
     def _groups(client: Any, names: Sequence[str]) -> list[dict[str, Any]]:
         paginator = client.get_paginator("describe_auto_scaling_groups")
@@ -346,8 +320,7 @@ class AutoScalingModule(Module):
 
     @staticmethod
     def _marks(group: Mapping[str, Any]) -> dict[str, str]:
-        tags = {t["Key"]: t.get("Value", "") for t in group.get("Tags") or []}
-        return {k: v for k, v in tags.items() if k in (MARK_BEFORE, MARK_BY)}
+        return capacity.marks(capacity.tag_map(group.get("Tags")))
 
     # --- INSTANTIATE / ACTIVATE -------------------------------------------------------------
     def _start_scale(
@@ -364,8 +337,7 @@ class AutoScalingModule(Module):
         marks = self._marks(group)
         before = parse_mark(marks.get(MARK_BEFORE, "")) or current
         item["before"] = before
-        if marks.get(MARK_BY):
-            item["recordedBy"] = marks[MARK_BY]
+        capacity.note_marker(item, marks)
         target = wanted_sizes(params, name, current)
         if target is None:
             item["result"] = {
@@ -395,7 +367,7 @@ class AutoScalingModule(Module):
         if target == current:
             return  # set already (an earlier phase, or a retried start): wait for it
         if MARK_BEFORE not in marks:
-            by = (ctx.execution_id or "unknown")[:256]
+            by = capacity.execution_mark(ctx)
             client.create_or_update_tags(
                 Tags=[
                     {
@@ -420,7 +392,7 @@ class AutoScalingModule(Module):
     def _start_restore(
         self, ctx: AccountContext, client: Any, name: str, item: dict, group: Mapping[str, Any]
     ) -> None:
-        recorded = dict((ctx.recorded.get(name) or {}).get("before") or {})
+        recorded = dict(capacity.recorded_before(ctx, name) or {})
         if set(recorded) != {"minSize", "desiredCapacity", "maxSize"}:
             item["result"] = {
                 "status": SKIPPED,
@@ -429,9 +401,8 @@ class AutoScalingModule(Module):
             }
             return
         target = {k: int(v) for k, v in recorded.items()}
-        item.update(target=target, restoring=True)
-        if ctx.recorded_from:
-            item["recordedBy"] = ctx.recorded_from
+        item["target"] = target
+        capacity.restoring_from(ctx, item)
         if sizes(group) != target:
             client.update_auto_scaling_group(
                 AutoScalingGroupName=name,
@@ -480,7 +451,6 @@ class AutoScalingModule(Module):
             return
         if len(ready) != target["desiredCapacity"] or len(instances) != len(ready):
             return
-        result: dict[str, Any] = {"status": SUCCEEDED, **item["live"]}
         if item.get("restoring"):
             marks = self._marks(group)
             if marks:
@@ -490,12 +460,7 @@ class AutoScalingModule(Module):
                         for key in sorted(marks)
                     ]
                 )
-            result["restored"] = target
-        else:
-            result["before"] = item["before"]
-        if item.get("recordedBy"):
-            result["recordedBy"] = item["recordedBy"]
-        item["result"] = result
+        item["result"] = capacity.finish(item, {"status": SUCCEEDED, **item["live"]}, target)
 
     @staticmethod
     def _failures(client: Any, name: str, since: float | None) -> list[dict[str, Any]]:
@@ -509,15 +474,5 @@ class AutoScalingModule(Module):
         ]
         return sorted(found, key=lambda a: a["StartTime"], reverse=True)
 
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for name, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            if "before" in item and "before" not in detail and not item.get("restoring"):
-                detail["before"] = item["before"]
-            resources.append(
-                ResourceResult(name, name, result["status"], detail, result.get("error"))
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
+    def detail(self, item: Mapping[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+        return capacity.carry_before(item, detail)
