@@ -39,13 +39,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drorch.modules import capacity
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
@@ -53,29 +53,23 @@ from drorch.modules.base import (
     Exclusion,
     Finding,
     LayerMapping,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     error_code,
-    error_message,
     load_schema,
-    raise_if_fatal,
     selector_field,
     selector_scope_matches,
 )
+from drorch.modules.capacity import MARK_BEFORE, MARK_BY
 from drorch.modules.ec2_instance import iam
 from drorch.modules.ec2_instance.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "ec2:instance"
 STATE_VERSION = 1
 WAIT_SECONDS = 30
-MARK_BEFORE = "drorch:capacity-before"
-MARK_BY = "drorch:capacity-execution"
 ASG_TAG = "aws:autoscaling:groupName"
 GONE = frozenset({"shutting-down", "terminated"})
 BATCH = 100
@@ -91,12 +85,6 @@ DISRUPTIVE_CALLS = {
 PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
 
 
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
-
-
 def instance_id(value: str) -> tuple[str, str | None]:
     """(instance id, region or None) of a selector id: an id or an instance ARN."""
     if value.startswith("arn:") and ":instance/" in value:
@@ -108,8 +96,11 @@ def _tags(instance: Mapping[str, Any]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in instance.get("Tags") or []}
 
 
-class Ec2InstanceModule(Module):
+class Ec2InstanceModule(ResourceModule):
     type = "ec2-instance"
+    service = "ec2"
+    state_version = STATE_VERSION
+    name_key = "name"
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -200,7 +191,7 @@ class Ec2InstanceModule(Module):
                     Resource(iid, arn, ctx.account_id, ctx.region, name, tags, RESOURCE_TYPE)
                 )
         except ClientError as error:
-            self._raise(error, ctx, "describing EC2 instances")
+            self.fail(error, ctx, "describing EC2 instances")
         found.sort(key=lambda r: r.id)
         return found
 
@@ -214,20 +205,17 @@ class Ec2InstanceModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "waitSeconds": WAIT_SECONDS,
-            "items": {r.id: {"name": r.name or r.id} for r in items},
-        }
+        state, items, drill = self.begin(
+            ctx,
+            phase,
+            resources,
+            params,
+            drill,
+            idempotency_key,
+            item=lambda r: {"name": r.name or r.id},
+            waitSeconds=WAIT_SECONDS,
+        )
+        params = state["params"]
         if phase == "REPLICATE":
             for item in state["items"].values():
                 item["result"] = {
@@ -235,7 +223,7 @@ class Ec2InstanceModule(Module):
                     "note": "nothing to re-establish: an instance's state has no replication",
                 }
             return state
-        ec2 = self._client(ctx, drill)
+        ec2 = self.client(ctx, drill)
         try:
             live = {i["InstanceId"]: i for i in self._instances(ec2, list(state["items"]))}
             for resource in items:
@@ -253,13 +241,12 @@ class Ec2InstanceModule(Module):
                     self._plan_change(resource.id, item, instance, params, drill)
             self._act(ctx, ec2, state, live)
         except ClientError as error:
-            self._raise(error, ctx, "starting or stopping EC2 instances")
+            self.fail(error, ctx, "starting or stopping EC2 instances")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        ec2 = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        ec2 = self.client(ctx, bool(state.get("drill")))
         params = state.get("params") or {}
         pending = [iid for iid, item in state["items"].items() if "result" not in item]
         if pending:
@@ -277,20 +264,10 @@ class Ec2InstanceModule(Module):
                         ec2, iid, state["items"][iid], live.get(iid), checks.get(iid), params
                     )
             except ClientError as error:
-                self._raise(error, ctx, "checking EC2 instances")
-        return self._result(state)
+                self.fail(error, ctx, "checking EC2 instances")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool) -> Any:
-        return ctx.client("ec2", guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
     @staticmethod
     def _instances(
         ec2: Any, ids: Sequence[str], filters: Sequence[Mapping[str, Any]] = ()
@@ -318,7 +295,7 @@ class Ec2InstanceModule(Module):
 
     @staticmethod
     def _marks(instance: Mapping[str, Any]) -> dict[str, str]:
-        return {k: v for k, v in _tags(instance).items() if k in (MARK_BEFORE, MARK_BY)}
+        return capacity.marks(_tags(instance))
 
     # --- planning the change ----------------------------------------------------------------
     def _plan_change(
@@ -336,8 +313,7 @@ class Ec2InstanceModule(Module):
         )
         settled = {"pending": "running", "stopping": "stopped"}.get(current, current)
         item["before"] = {"state": before or settled}
-        if marks.get(MARK_BY):
-            item["recordedBy"] = marks[MARK_BY]
+        capacity.note_marker(item, marks)
         want = "running" if params.get("action", "start") == "start" else "stopped"
         if want == "stopped" and drill:
             item["result"] = {
@@ -351,7 +327,7 @@ class Ec2InstanceModule(Module):
     def _plan_restore(
         self, ctx: AccountContext, iid: str, item: dict, instance: Mapping[str, Any]
     ) -> None:
-        recorded = ((ctx.recorded.get(iid) or {}).get("before") or {}).get("state")
+        recorded = (capacity.recorded_before(ctx, iid) or {}).get("state")
         if recorded not in ("running", "stopped"):
             item["result"] = {
                 "status": SKIPPED,
@@ -359,9 +335,8 @@ class Ec2InstanceModule(Module):
                 "note": f"no earlier run recorded the state of {iid}: left as it is",
             }
             return
-        item.update(want=recorded, restoring=True)
-        if ctx.recorded_from:
-            item["recordedBy"] = ctx.recorded_from
+        item["want"] = recorded
+        capacity.restoring_from(ctx, item)
 
     def _act(
         self, ctx: AccountContext, ec2: Any, state: dict[str, Any], live: Mapping[str, Any]
@@ -382,7 +357,7 @@ class Ec2InstanceModule(Module):
                 continue
             if not item.get("restoring") and MARK_BEFORE not in self._marks(instance):
                 to_mark.setdefault(item["before"]["state"], []).append(iid)
-        by = (ctx.execution_id or "unknown")[:256]
+        by = capacity.execution_mark(ctx)
         for before, ids in sorted(to_mark.items()):
             ec2.create_tags(
                 Resources=sorted(ids),
@@ -433,29 +408,12 @@ class Ec2InstanceModule(Module):
                 return
         elif current != "stopped":
             return
-        result: dict[str, Any] = {"status": SUCCEEDED, **item["live"]}
         if item.get("restoring"):
             marks = self._marks(instance)
             if marks:
                 ec2.delete_tags(Resources=[iid], Tags=[{"Key": k} for k in sorted(marks)])
-            result["restored"] = {"state": item["want"]}
-        else:
-            result["before"] = item["before"]
-        if item.get("recordedBy"):
-            result["recordedBy"] = item["recordedBy"]
-        item["result"] = result
+        result: dict[str, Any] = {"status": SUCCEEDED, **item["live"]}
+        item["result"] = capacity.finish(item, result, {"state": item["want"]})
 
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for iid, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            if "before" in item and "before" not in detail and not item.get("restoring"):
-                detail["before"] = item["before"]
-            resources.append(
-                ResourceResult(
-                    iid, item.get("name", iid), result["status"], detail, result.get("error")
-                )
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
+    def detail(self, item: Mapping[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+        return capacity.carry_before(item, detail)
