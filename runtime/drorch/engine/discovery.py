@@ -1,8 +1,13 @@
 """Discovery: each module group's resources in each staging account its selector allows.
 
 For every (module group, staging account) pair the hub assumes the account's
-execution role with its ExternalId, asks the group's module to discover (the
-DRS module: Resource Explorer plus ``DescribeSourceServers``), and checks every
+execution role with its ExternalId, asks the group's module to discover — each
+module reads its own service's authoritative API in the recovery region (the DRS
+module: ``DescribeSourceServers``, whose answer carries every server's tags and
+replication state; Aurora: ``DescribeDBClusters``; ...), not Resource Explorer
+``Search``, whose index lags behind changes by minutes and would still need the
+service's own describe call for the state a recovery acts on (Resource Explorer
+is checked by readiness: the index and the ``drorch-discovery`` view) — and checks every
 resource's DR tags (:func:`drorch.tags.check_tags`): resources with invalid
 tags are excluded and reported, ``dr:enabled=false`` ones are skipped. Each
 group's result is written to S3 as ``executions/<id>/groups/<groupId>.json``.
