@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -246,3 +247,94 @@ def test_a_drill_driven_from_several_processes(shell: Shell) -> None:
     before = shell.drorch_json("sandbox", "clock", "show")["now"]
     after = shell.drorch_json("sandbox", "clock", "advance", "300")["now"]
     assert after > before
+
+
+# --- the HTTP layer, in this process (fast) ------------------------------------------------------
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[Any, str, Any]]:
+    """A sandbox with one staging account, served over HTTP on a free port."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
+
+    from drorch.accounts import load_accounts
+    from drorch.sandbox import Sandbox
+    from drorch.sandbox.server import EndpointApp
+
+    account = next(a for a in load_accounts(ROOT / "accounts") if a.name == "staging-data")
+    with Sandbox() as sandbox:
+        sandbox.provision_account(account)
+        app = EndpointApp(sandbox, {"_started": time.monotonic(), "scenario": "none"})
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield sandbox, f"http://127.0.0.1:{server.server_address[1]}", account
+        finally:
+            server.shutdown()
+            thread.join()
+
+
+def _http_client(sandbox: Any, url: str, service: str, **credentials: str) -> Any:
+    import boto3
+
+    credentials = credentials or {
+        "aws_access_key_id": sandbox.operator_session().get_credentials().access_key,
+        "aws_secret_access_key": sandbox.operator_session().get_credentials().secret_key,
+    }
+    return boto3.Session(region_name="us-east-2", **credentials).client(service, endpoint_url=url)
+
+
+def test_over_http_the_execution_role_needs_its_external_id(served: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    sandbox, url, account = served
+    sts = _http_client(sandbox, url, "sts")
+    role = account.execution_role_arn
+    with pytest.raises(ClientError) as refused:
+        sts.assume_role(RoleArn=role, RoleSessionName="no-external-id")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    credentials = sts.assume_role(
+        RoleArn=role, RoleSessionName="ok", ExternalId=account.external_id
+    )["Credentials"]
+    drs = _http_client(
+        sandbox,
+        url,
+        "drs",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    assert drs.describe_source_servers()["items"] == []  # the account's DRS, initialised
+
+
+def test_over_http_an_unsupported_operation_is_named(served: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    sandbox, url, _ = served
+    with pytest.raises(ClientError) as refused:
+        _http_client(sandbox, url, "ssm").get_ops_summary()
+    error = refused.value.response["Error"]
+    assert error["Code"] == "UnknownOperationException"
+    assert "GetOpsSummary is not supported by the drorch sandbox" in error["Message"]
+
+
+def test_the_control_paths(served: Any) -> None:
+    sandbox, url, _ = served
+    found = endpoint.Endpoint(
+        pid=os.getpid(),
+        port=0,
+        url=url,
+        account_id="",
+        region="us-east-2",
+        access_key_id="",
+        secret_access_key="",
+    )
+    before = sandbox.clock.now()
+    answer = endpoint.control(found, "clock", {"advance": 600})
+    assert answer["clock"] == "manual"
+    assert (sandbox.clock.now() - before).total_seconds() >= 600
+    assert endpoint.control(found, "status")["scenario"] == "none"
+    with pytest.raises(endpoint.EndpointError, match="cannot go backwards"):
+        endpoint.control(found, "clock", {"advance": -1})
+    with pytest.raises(endpoint.EndpointError, match="not a clock mode"):
+        endpoint.control(found, "clock", {"mode": "slow"})

@@ -14,10 +14,10 @@ so it costs nothing to a command that does not use the endpoint.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,25 +174,32 @@ def control(
     endpoint: Endpoint, path: str, payload: Mapping[str, Any] | None = None, timeout: float = 30
 ) -> dict[str, Any]:
     """Call one of the endpoint's control paths (``status``, ``clock``, ``shutdown``):
-    GET without a payload, POST with one."""
-    url = endpoint.url.rstrip("/") + CONTROL_PREFIX + path
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(
-        url,
-        data=data,
-        method="GET" if data is None else "POST",
-        headers={"Content-Type": "application/json"},
+    GET without a payload, POST with one. Plain ``http.client``: never through a proxy
+    (nor the sandbox's own simulation of ``urllib`` endpoints)."""
+    target = urllib.parse.urlsplit(endpoint.url)
+    connection = http.client.HTTPConnection(
+        target.hostname or "localhost", target.port or 80, timeout=timeout
     )
+    data = None if payload is None else json.dumps(payload).encode()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - localhost
-            return json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        try:
-            message = json.loads(error.read()).get("message", str(error))
-        except ValueError:
-            message = str(error)
-        raise EndpointError(message) from error
-    except (urllib.error.URLError, OSError) as error:
+        connection.request(
+            "GET" if data is None else "POST",
+            CONTROL_PREFIX + path,
+            body=data,
+            headers={"Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        body = response.read()
+    except OSError as error:
         raise EndpointError(
             f"the sandbox endpoint at {endpoint.url} does not answer: {error}"
         ) from error
+    finally:
+        connection.close()
+    try:
+        answer = json.loads(body or b"{}")
+    except ValueError:
+        answer = {"message": body.decode("utf-8", "replace")}
+    if response.status != 200:
+        raise EndpointError(answer.get("message") or f"HTTP {response.status}")
+    return answer

@@ -17,9 +17,12 @@ the sandbox's clock (:class:`drorch.sandbox.triggers.Scheduler`).
 Around moto's application, :class:`EndpointApp` does for HTTP requests what the
 interceptor does for in-process ones where it matters for consistency: one
 request at a time inside moto (the interceptor's lock), DRS work due by now
-settled before any other service answers, and a fake's Python exception turned
-into an AWS-shaped ``InternalFailure``. Faults injected with ``sandbox.faults``
-apply to in-process calls only.
+settled before any other service answers, an ``sts:AssumeRole`` without the
+ExternalId a role's trust policy requires refused, an operation no fake
+implements answered as AWS answers an unknown operation (naming it), and a fake's
+Python exception turned into an AWS-shaped ``InternalFailure``. Faults injected
+with ``sandbox.faults`` and the wire-fidelity checks apply to in-process calls
+only.
 
 The control paths (``/_drorch/status``, ``/_drorch/clock``, ``/_drorch/shutdown``)
 belong to drorch, not AWS; :mod:`drorch.sandbox.endpoint` is their client.
@@ -31,8 +34,10 @@ Run it as ``python -m drorch.sandbox.server --port N --state-dir DIR ...`` (what
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -40,8 +45,11 @@ import time
 import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qs
 
 from drorch.sandbox.endpoint import (
     CONTROL_PREFIX,
@@ -106,8 +114,13 @@ class EndpointApp:
         from drorch.sandbox.drs.models import settle_all
         from drorch.sandbox.interceptor import _MOTO_LOCK
 
+        body = _buffer_body(environ)
+        signing = _service_of(environ)
+        refused = _refusal(environ, signing, body)
+        if refused is not None:
+            return _answer(start_response, *refused)
         try:
-            if _service_of(environ) != "drs":
+            if signing != "drs":
                 settle_all()  # DRS work due by now shows in every service
             with _MOTO_LOCK:
                 captured: dict[str, Any] = {}
@@ -116,7 +129,9 @@ class EndpointApp:
                     captured["status"], captured["headers"] = status, headers
                     return lambda data: None
 
-                body = b"".join(self.moto(environ, capture))
+                answer = b"".join(self.moto(environ, capture))
+        except NotImplementedError:
+            return _answer(start_response, *_unsupported(environ, signing, body))
         except Exception as error:  # noqa: BLE001 - a fake's bug must not reach the client raw
             problem = f"the sandbox endpoint failed: {type(error).__name__}: {error}"
             traceback.print_exc()
@@ -126,8 +141,10 @@ class EndpointApp:
                 {"__type": "InternalFailure", "message": problem},
                 {"x-amzn-ErrorType": "InternalFailure"},
             )
+        if captured["status"].startswith("404") and answer == b"Not yet implemented":
+            return _answer(start_response, *_unsupported(environ, signing, body))
         start_response(captured["status"], captured["headers"])
-        return [body]
+        return [answer]
 
     # --- drorch's own paths -----------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -165,6 +182,89 @@ class EndpointApp:
                 raise ValueError("the simulated clock cannot go backwards")
             clock.advance(seconds)
         return {"clock": clock_mode(clock.speed), "now": clock.now().isoformat()}
+
+
+def _buffer_body(environ: dict[str, Any]) -> bytes:
+    """The request body, read once and put back for moto."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return b""
+    if length <= 0:
+        return b""
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _client_name(signing_name: str) -> str:
+    """botocore's client name for a SigV4 signing name (``states`` -> ``stepfunctions``)."""
+    return {"states": "stepfunctions", "execute-api": "apigateway"}.get(signing_name, signing_name)
+
+
+def _operation(environ: dict[str, Any], body: bytes) -> str:
+    """The operation a request calls: ``X-Amz-Target``, the query ``Action``, or the
+    REST path's last segment (DRS and Resource Explorer: ``POST /DescribeJobs``)."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    form = parse_qs(environ.get("QUERY_STRING", "")) | parse_qs(body.decode("utf-8", "replace"))
+    if form.get("Action"):
+        return form["Action"][0]
+    return environ.get("PATH_INFO", "").rstrip("/").rsplit("/", 1)[-1] or "Unknown"
+
+
+def _caller_account(environ: dict[str, Any]) -> str | None:
+    match = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    if not match:
+        return None
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(match.group(1))
+
+
+def _refusal(
+    environ: dict[str, Any], signing: str, body: bytes
+) -> tuple[int, dict[str, str], bytes] | None:
+    """What the interceptor refuses in process, refused over HTTP too: an
+    ``sts:AssumeRole`` without the ExternalId the role's trust policy requires."""
+    if signing != "sts" or _operation(environ, body) != "AssumeRole":
+        return None
+    from drorch.sandbox.interceptor import _assume_role_denial, error_response
+
+    denial = _assume_role_denial(SimpleNamespace(body=body), _caller_account(environ))
+    if denial is None:
+        return None
+    return error_response("sts", "AssumeRole", None, None, denial, "access_denied")
+
+
+def _unsupported(
+    environ: dict[str, Any], signing: str, body: bytes
+) -> tuple[int, dict[str, str], bytes]:
+    """AWS's answer to an operation it does not know, naming what the sandbox lacks."""
+    from drorch.sandbox.interceptor import error_response, unsupported_message
+
+    operation = _operation(environ, body)
+    client = _client_name(signing)
+    try:
+        message = unsupported_message(client, operation)
+        return error_response(client, operation, None, None, message, "unsupported")
+    except LookupError:
+        message = f"{signing}:{operation} is not supported by the drorch sandbox"
+        headers = {
+            "Content-Type": "application/json",
+            "x-amzn-ErrorType": "UnknownOperationException",
+        }
+        return (
+            400,
+            headers,
+            json.dumps({"__type": "UnknownOperationException", "message": message}).encode(),
+        )
+
+
+def _answer(start_response: Any, status: int, headers: dict[str, str], body: bytes) -> list[bytes]:
+    start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
+    return [body]
 
 
 def _json(
