@@ -84,6 +84,10 @@ def test_hub_commands_target_a_running_endpoint(tmp_path: Path, monkeypatch: Any
     ):
         assert endpoint.target_endpoint(command, arguments, environ) is None
         assert "AWS_ENDPOINT_URL" not in environ
+    # an exported local endpoint is not for the commands with their own sandbox
+    exported = {"AWS_ENDPOINT_URL": "http://localhost:4599", "AWS_ENDPOINT_URL_S3": "https://s3.x"}
+    assert endpoint.target_endpoint("demo", [], exported) is None
+    assert exported == {"AWS_ENDPOINT_URL_S3": "https://s3.x"}
     monkeypatch.setenv("DRORCH_SANDBOX_ENDPOINT", "off")
     assert endpoint.target_endpoint("status", [], {}) is None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import urllib.parse
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -141,9 +142,13 @@ def target_endpoint(
     command parses its options): unless ``--profile``, ``AWS_PROFILE`` or a ``--region``
     other than the endpoint's choose a hub in AWS, the process's AWS settings become the endpoint's and the
     operator's (``AWS_ENDPOINT_URL``, credentials, ``AWS_REGION``), and the hub's
-    ``DRORCH_*`` names are set. Returns the endpoint it targets, or None."""
+    ``DRORCH_*`` names are set. Returns the endpoint it targets, or None. Any other
+    command forgets a local ``AWS_ENDPOINT_URL`` (it runs its own sandbox)."""
     env = os.environ if environ is None else environ
-    if command not in HUB_COMMANDS or env.get("AWS_PROFILE"):
+    if command not in HUB_COMMANDS:
+        _forget_local_endpoint(env)
+        return None
+    if env.get("AWS_PROFILE"):
         return None
     if any(a == "--profile" or a.startswith("--profile=") for a in arguments):
         return None
@@ -155,6 +160,18 @@ def target_endpoint(
     for key, value in endpoint.environment.items():
         env.setdefault(key, value)
     return endpoint
+
+
+_LOOPBACK = re.compile(r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?/?$")
+
+
+def _forget_local_endpoint(env: MutableMapping[str, str]) -> None:
+    """A command with its own in-process sandbox (``demo``, ``sandbox show``, ``manifest
+    plan``...) must not send its calls to a local endpoint that a shell exported
+    (``eval "$(drorch sandbox env)"``): the in-process sandbox answers AWS's host names."""
+    for key in [k for k in env if k.startswith("AWS_ENDPOINT_URL")]:
+        if _LOOPBACK.match(env[key].strip()):
+            del env[key]
 
 
 def _region_given(arguments: Sequence[str]) -> str | None:
