@@ -43,31 +43,25 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drorch.modules import capacity
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Finding,
     LayerMapping,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     error_code,
-    error_message,
     load_schema,
-    raise_if_fatal,
     selector_field,
     selector_scope_matches,
     tags_match,
@@ -75,6 +69,7 @@ from drorch.modules.base import (
 from drorch.modules.eks_nodegroup import iam
 from drorch.modules.eks_nodegroup.iam import BEFORE_TAG
 from drorch.modules.eks_nodegroup.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "eks:nodegroup"
 STATE_VERSION = 1
@@ -100,12 +95,6 @@ DISRUPTIVE_CALLS = {
 }
 
 PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
-
-
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
 
 
 def name_of(identifier: str) -> str:
@@ -151,8 +140,10 @@ def token_for(key: str, phase: str, resource: str) -> str:
     return hashlib.sha256(f"{key}|{phase}|{resource}".encode()).hexdigest()[:32]
 
 
-class EksNodegroupModule(Module):
+class EksNodegroupModule(ResourceModule):
     type = "eks-nodegroup"
+    service = "eks"
+    state_version = STATE_VERSION
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -247,7 +238,7 @@ class EksNodegroupModule(Module):
                     )
                 )
         except ClientError as error:
-            self._raise(error, ctx, "listing EKS node groups")
+            self.fail(error, ctx, "listing EKS node groups")
         found.sort(key=lambda r: r.id)
         return found
 
@@ -267,22 +258,18 @@ class EksNodegroupModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "started": ctx.now,
-            "waitSeconds": POLL_SECONDS,
-            "items": {r.id: {} for r in items},
-        }
-        eks = self._client(ctx, drill)
+        state, items, drill = self.begin(
+            ctx,
+            phase,
+            resources,
+            params,
+            drill,
+            idempotency_key,
+            started=ctx.now,
+            waitSeconds=POLL_SECONDS,
+        )
+        params = state["params"]
+        eks = self.client(ctx, drill)
         for resource in items:
             item = state["items"][resource.id]
             try:
@@ -299,13 +286,12 @@ class EksNodegroupModule(Module):
                     item["token"] = token_for(idempotency_key, phase, resource.id)
                     self._request(eks, resource.id, item)
             except ClientError as error:
-                self._raise(error, ctx, f"scaling node group {resource.id}")
+                self.fail(error, ctx, f"scaling node group {resource.id}")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        eks = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        eks = self.client(ctx, bool(state.get("drill")))
         autoscaling = ctx.client("autoscaling")
         params = state.get("params") or {}
         for name, item in state["items"].items():
@@ -318,33 +304,12 @@ class EksNodegroupModule(Module):
                 elif phase == "CLEANUP" and item["result"]["status"] == SUCCEEDED:
                     self._untag(eks, name, item)
             except ClientError as error:
-                self._raise(error, ctx, f"checking node group {name}")
-        return self._result(state)
+                self.fail(error, ctx, f"checking node group {name}")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool) -> Any:
-        return ctx.client("eks", guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for name, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            for key in ("before", "target"):
-                if key in item and key not in detail:
-                    detail[key] = item[key]
-            resources.append(
-                ResourceResult(name, name, result["status"], detail, result.get("error"))
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
+    def detail(self, item: Mapping[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+        return capacity.carry(item, detail, "before", "target")
 
     @staticmethod
     def _describe(eks: Any, cluster: str, group: str) -> dict[str, Any] | None:
@@ -395,7 +360,7 @@ class EksNodegroupModule(Module):
 
     # --- CLEANUP ------------------------------------------------------------------------------
     def _start_restore(self, ctx: AccountContext, eks: Any, name: str, item: dict) -> None:
-        recorded = (ctx.recorded.get(name) or {}).get("before")
+        recorded = capacity.recorded_before(ctx, name)
         before = decode(encode(recorded)) if isinstance(recorded, Mapping) else None
         if before is None:
             item["result"] = {

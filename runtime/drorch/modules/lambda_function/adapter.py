@@ -44,38 +44,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Finding,
     LayerMapping,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     classify,
     error_code,
     error_message,
     load_schema,
-    raise_if_fatal,
     selector_field,
     selector_scope_matches,
     tags_match,
 )
 from drorch.modules.lambda_function import iam
 from drorch.modules.lambda_function.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "lambda:function"
 STATE_VERSION = 1
@@ -116,14 +111,10 @@ def _layer_tags(value: Any) -> dict[str, str]:
     return {str(t["Key"]): str(t.get("Value", "")) for t in value or [] if "Key" in t}
 
 
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
-
-
-class LambdaFunctionModule(Module):
+class LambdaFunctionModule(ResourceModule):
     type = "lambda-function"
+    service = "lambda"
+    state_version = STATE_VERSION
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -210,7 +201,7 @@ class LambdaFunctionModule(Module):
                         if tags_match(tags, wanted_tags):
                             found.append(self._resource(ctx, config, tags))
         except ClientError as error:
-            self._raise(error, ctx, "listing Lambda functions")
+            self.fail(error, ctx, "listing Lambda functions")
         unique = {r.id: r for r in found}
         found[:] = sorted(unique.values(), key=lambda r: r.id)
         return found
@@ -232,20 +223,9 @@ class LambdaFunctionModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "items": {r.id: {} for r in items},
-        }
-        client = self._client(ctx, drill)
+        state, items, drill = self.begin(ctx, phase, resources, params, drill, idempotency_key)
+        params = state["params"]
+        client = self.client(ctx, drill)
         for resource in items:
             item = state["items"][resource.id]
             try:
@@ -261,13 +241,12 @@ class LambdaFunctionModule(Module):
                 elif phase == "CLEANUP":
                     self._plan_cleanup(ctx, resource.id, item)
             except ClientError as error:
-                self._raise(error, ctx, f"reading function {resource.id}")
+                self.fail(error, ctx, f"reading function {resource.id}")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        client = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        client = self.client(ctx, bool(state.get("drill")))
         for name, item in state["items"].items():
             if "result" in item:
                 continue
@@ -275,9 +254,9 @@ class LambdaFunctionModule(Module):
                 self._converge(client, name, item)
             except ClientError as error:
                 if classify(error) in ("retryable", "access-denied"):
-                    self._raise(error, ctx, f"changing function {name}")
+                    self.fail(error, ctx, f"changing function {name}")
                 self._refused(error, name, item)
-        return self._result(state)
+        return self.result(state)
 
     @staticmethod
     def _refused(error: ClientError, name: str, item: dict) -> None:
@@ -298,31 +277,12 @@ class LambdaFunctionModule(Module):
         }
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool) -> Any:
-        return ctx.client("lambda", guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for name, item in sorted(state["items"].items()):
-            result = item.get("result") or {
-                "status": RUNNING,
-                **item.get("live", {}),
-                # what a CLEANUP after an ACTIVATE that never finished must know
-                **{k: item[k] for k in ("before", "changed") if k in item},
-            }
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            resources.append(
-                ResourceResult(name, name, result["status"], detail, result.get("error"))
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
+    def running(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            **super().running(item),
+            # what a CLEANUP after an ACTIVATE that never finished must know
+            **{k: item[k] for k in ("before", "changed") if k in item},
+        }
 
     # --- what is there --------------------------------------------------------------------------
     @staticmethod

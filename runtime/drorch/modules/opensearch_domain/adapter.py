@@ -45,31 +45,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drorch.modules import capacity
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Finding,
     LayerMapping,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     error_code,
-    error_message,
     load_schema,
-    raise_if_fatal,
     selector_field,
     selector_scope_matches,
     tags_match,
@@ -77,6 +71,7 @@ from drorch.modules.base import (
 from drorch.modules.opensearch_domain import iam
 from drorch.modules.opensearch_domain.iam import BEFORE_TAG
 from drorch.modules.opensearch_domain.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "es:domain"
 STATE_VERSION = 1
@@ -112,12 +107,6 @@ DISRUPTIVE_CALLS = {
 }
 
 PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
-
-
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
 
 
 def name_of(identifier: str) -> str:
@@ -164,8 +153,10 @@ def smaller(target: str, current: str) -> bool:
     return new is None or old is None or new[0] != old[0] or new[1] < old[1]
 
 
-class OpenSearchDomainModule(Module):
+class OpenSearchDomainModule(ResourceModule):
     type = "opensearch-domain"
+    service = "opensearch"
+    state_version = STATE_VERSION
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -249,7 +240,7 @@ class OpenSearchDomainModule(Module):
                         Resource(name, arn, ctx.account_id, ctx.region, name, tags, RESOURCE_TYPE)
                     )
         except ClientError as error:
-            self._raise(error, ctx, "listing OpenSearch domains")
+            self.fail(error, ctx, "listing OpenSearch domains")
         found.sort(key=lambda r: r.id)
         return found
 
@@ -263,22 +254,18 @@ class OpenSearchDomainModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "started": ctx.now,
-            "waitSeconds": POLL_SECONDS,
-            "items": {r.id: {} for r in items},
-        }
-        client = self._client(ctx, drill)
+        state, items, drill = self.begin(
+            ctx,
+            phase,
+            resources,
+            params,
+            drill,
+            idempotency_key,
+            started=ctx.now,
+            waitSeconds=POLL_SECONDS,
+        )
+        params = state["params"]
+        client = self.client(ctx, drill)
         scale = params["mode"] == "scale"
         for resource in items:
             item = state["items"][resource.id]
@@ -307,13 +294,12 @@ class OpenSearchDomainModule(Module):
                         "note": f"stop-replication does nothing in {phase}",
                     }
             except ClientError as error:
-                self._raise(error, ctx, f"{phase} of domain {resource.id}")
+                self.fail(error, ctx, f"{phase} of domain {resource.id}")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        client = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        client = self.client(ctx, bool(state.get("drill")))
         params = state.get("params") or {}
         for name, item in state["items"].items():
             if "result" in item:
@@ -328,33 +314,12 @@ class OpenSearchDomainModule(Module):
                 if "result" not in item:
                     self._check_timeout(ctx, state, params, item)
             except ClientError as error:
-                self._raise(error, ctx, f"checking domain {name}")
-        return self._result(state)
+                self.fail(error, ctx, f"checking domain {name}")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool) -> Any:
-        return ctx.client("opensearch", guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for name, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            for key in ("before", "target"):
-                if key in item and key not in detail:
-                    detail[key] = item[key]
-            resources.append(
-                ResourceResult(name, name, result["status"], detail, result.get("error"))
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
+    def detail(self, item: Mapping[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+        return capacity.carry(item, detail, "before", "target")
 
     @staticmethod
     def _describe(client: Any, name: str) -> dict[str, Any] | None:
@@ -423,7 +388,7 @@ class OpenSearchDomainModule(Module):
     def _start_restore(
         self, ctx: AccountContext, client: Any, resource: Resource, item: dict
     ) -> None:
-        recorded = (ctx.recorded.get(resource.id) or {}).get("before")
+        recorded = capacity.recorded_before(ctx, resource.id)
         before = decode(encode(recorded)) if isinstance(recorded, Mapping) else None
         if before is None:
             item["result"] = {
