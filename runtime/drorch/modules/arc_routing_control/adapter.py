@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 from botocore.config import Config
 from botocore.exceptions import (
@@ -57,20 +57,16 @@ from drorch.modules.arc_routing_control import iam
 from drorch.modules.arc_routing_control.probes import CONTROL_PLANE_REGION, PROBES, readiness
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Exclusion,
     Finding,
-    Module,
     ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     classify,
     error_code,
@@ -81,6 +77,7 @@ from drorch.modules.base import (
     selector_scope_matches,
     tags_match,
 )
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "route53-recovery-control-config:routingcontrol"
 STATE_VERSION = 1
@@ -121,14 +118,11 @@ class NoEndpointAnswered(ModuleError):
         self.tried = tried
 
 
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
-
-
-class ArcRoutingControlModule(Module):
+class ArcRoutingControlModule(ResourceModule):
     type = "arc-routing-control"
+    state_version = STATE_VERSION
+    regional = False
+    name_key = "name"
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -185,7 +179,7 @@ class ArcRoutingControlModule(Module):
                         Resource(arn, arn, ctx.account_id, ctx.region, name, tags, RESOURCE_TYPE)
                     )
         except ClientError as error:
-            self._raise(error, ctx, "listing routing controls (ListControlPanels)")
+            self.fail(error, ctx, "listing routing controls (ListControlPanels)")
         seen = {r.id for r in found} | {r.name for r in found}
         for wanted in sorted(ids - seen):
             found.excluded.append(
@@ -206,14 +200,9 @@ class ArcRoutingControlModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
+        params, items, drill = self.prepare(ctx, phase, resources, params, drill, idempotency_key)
         state: dict[str, Any] = {
-            "v": STATE_VERSION,
+            "v": self.state_version,
             "phase": phase,
             "drill": drill,
             "overrides": list(params.get("safetyRulesToOverride") or []),
@@ -239,7 +228,7 @@ class ArcRoutingControlModule(Module):
                 self._locate(config, state["clusters"], resource.id, item)
             except ClientError as error:
                 if classify(error) != "not-found":
-                    self._raise(error, ctx, f"describing routing control {resource.name}")
+                    self.fail(error, ctx, f"describing routing control {resource.name}")
                 item["result"] = {
                     "status": FAILED,
                     "error": f"{error_code(error)}: {error_message(error)}",
@@ -253,8 +242,7 @@ class ArcRoutingControlModule(Module):
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
+        self.check_state(phase, state)
         drill = bool(state.get("drill"))
         for cluster_arn, cluster in sorted(state["clusters"].items()):
             members = [
@@ -264,7 +252,7 @@ class ArcRoutingControlModule(Module):
             ]
             if members:
                 self._settle(ctx, state, cluster_arn, cluster, members, drill)
-        return self._result(state)
+        return self.result(state)
 
     # --- what each control is set to --------------------------------------------------------
     def _wanted(
@@ -358,7 +346,7 @@ class ArcRoutingControlModule(Module):
                         for body in rule.values()
                     )
                 except ClientError as error:
-                    self._raise(error, ctx, f"listing the safety rules of {panel}")
+                    self.fail(error, ctx, f"listing the safety rules of {panel}")
             cluster = state["clusters"][item["cluster"]]
             problems = [
                 f"{what} is {status}"
@@ -450,7 +438,7 @@ class ArcRoutingControlModule(Module):
                     lambda client, arn=arn: client.get_routing_control_state(RoutingControlArn=arn),
                 )
             except ClientError as error:
-                self._raise(error, ctx, f"GetRoutingControlState of {item['name']}")
+                self.fail(error, ctx, f"GetRoutingControlState of {item['name']}")
             item["previous"] = answer["RoutingControlState"]
             item["readThrough"] = region
 
@@ -549,23 +537,8 @@ class ArcRoutingControlModule(Module):
         return {**result, **extra}
 
     # --- shared -------------------------------------------------------------------------------
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id}: "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for arn, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            detail["drill"] = bool(state.get("drill"))
-            resources.append(
-                ResourceResult(
-                    arn, item.get("name") or arn, result["status"], detail, result.get("error")
-                )
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
+    def result(self, state: dict[str, Any]) -> StatusResult:
+        found = super().result(state)
+        for resource in found.resources:
+            resource.detail["drill"] = bool(state.get("drill"))
+        return found

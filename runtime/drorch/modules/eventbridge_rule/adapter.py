@@ -44,13 +44,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
@@ -58,18 +57,13 @@ from drorch.modules.base import (
     Exclusion,
     Finding,
     LayerMapping,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     error_code,
     error_message,
     load_schema,
-    raise_if_fatal,
     selector_field,
     selector_scope_matches,
     tags_match,
@@ -77,6 +71,7 @@ from drorch.modules.base import (
 from drorch.modules.eventbridge_rule import iam
 from drorch.modules.eventbridge_rule.iam import DRILL_PREFIX
 from drorch.modules.eventbridge_rule.probes import PROBES, readiness, target_region
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "events:rule"
 STATE_VERSION = 1
@@ -123,14 +118,16 @@ def _layer_tags(value: Any) -> dict[str, str]:
     return {str(t["Key"]): str(t.get("Value", "")) for t in value or [] if "Key" in t}
 
 
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
+def _rule_item(resource: Resource) -> dict[str, Any]:
+    _, bus, name = parse_rule_id(resource.id)
+    return {"bus": bus, "name": name}
 
 
-class EventBridgeRuleModule(Module):
+class EventBridgeRuleModule(ResourceModule):
     type = "eventbridge-rule"
+    service = "events"
+    state_version = STATE_VERSION
+    name_key = "name"
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -239,7 +236,7 @@ class EventBridgeRuleModule(Module):
                     )
                 )
         except ClientError as error:
-            self._raise(error, ctx, "listing EventBridge rules")
+            self.fail(error, ctx, "listing EventBridge rules")
         found.sort(key=lambda r: r.id)
         return found
 
@@ -263,25 +260,15 @@ class EventBridgeRuleModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "items": {},
-        }
-        client = self._client(ctx, drill)
+        state, items, drill = self.begin(
+            ctx, phase, resources, params, drill, idempotency_key, item=_rule_item
+        )
+        params = state["params"]
+        client = self.client(ctx, drill)
         drill_rules = set(params.get("drillRules") or ())
         for resource in items:
-            _, bus, name = parse_rule_id(resource.id)
-            item: dict[str, Any] = {"bus": bus, "name": name}
-            state["items"][resource.id] = item
+            item = state["items"][resource.id]
+            name = item["name"]
             try:
                 if phase == "REPLICATE":
                     item["result"] = {
@@ -298,14 +285,13 @@ class EventBridgeRuleModule(Module):
                 elif phase == "CLEANUP":
                     self._plan_restore(ctx, resource.id, item)
             except ClientError as error:
-                self._raise(error, ctx, f"reading rule {resource.id}")
+                self.fail(error, ctx, f"reading rule {resource.id}")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
+        self.check_state(phase, state)
         drill = bool(state.get("drill"))
-        client = self._client(ctx, drill)
+        client = self.client(ctx, drill)
         params = state.get("params") or {}
         for rid, item in state["items"].items():
             if "result" in item:
@@ -313,23 +299,13 @@ class EventBridgeRuleModule(Module):
             try:
                 self._converge(ctx, client, item, drill)
             except ClientError as error:
-                self._raise(error, ctx, f"switching rule {rid}")
+                self.fail(error, ctx, f"switching rule {rid}")
             if "result" not in item and item.get("recoveryDone"):
                 self._converge_source(ctx, item, drill)
                 self._finish(item, params)
-        return self._result(state)
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool, region: str | None = None) -> Any:
-        return ctx.client("events", region=region, guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
     @staticmethod
     def _describe(client: Any, bus: str, name: str) -> dict[str, Any] | None:
         try:
@@ -338,17 +314,6 @@ class EventBridgeRuleModule(Module):
             if error_code(error) == NOT_FOUND:
                 return None
             raise
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for rid, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            resources.append(
-                ResourceResult(rid, item["name"], result["status"], detail, result.get("error"))
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
 
     # --- verification (INSTANTIATE, drills) ---------------------------------------------------
     def _verify(
@@ -446,7 +411,7 @@ class EventBridgeRuleModule(Module):
         self, ctx: AccountContext, region: str, item: dict, drill: bool
     ) -> tuple[dict | None, str]:
         try:
-            client = self._client(ctx, drill, region)
+            client = self.client(ctx, drill, region)
             described = self._describe(client, item["bus"], item["name"])
         except ClientError as error:
             return None, f"{region} answered {error_code(error)}: {error_message(error)}"
@@ -464,7 +429,7 @@ class EventBridgeRuleModule(Module):
         region = source["region"]
         doing = "EnableRule" if want == "ENABLED" else "DisableRule"
         try:
-            client = self._client(ctx, drill, region)
+            client = self.client(ctx, drill, region)
             rule = self._describe(client, item["bus"], item["name"])
             if rule is None:
                 source["problem"] = f"no rule {item['name']} on bus {item['bus']} in {region}"

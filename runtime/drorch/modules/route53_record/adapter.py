@@ -40,14 +40,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from drorch.errors import InputError
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
@@ -56,13 +55,9 @@ from drorch.modules.base import (
     Exclusion,
     Finding,
     LayerMapping,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     error_code,
     error_message,
     load_schema,
@@ -71,6 +66,7 @@ from drorch.modules.base import (
     selector_scope_matches,
     tags_match,
 )
+from drorch.modules.resource import ResourceModule
 from drorch.modules.route53_record import iam
 from drorch.modules.route53_record.probes import PROBES, readiness
 
@@ -174,18 +170,15 @@ def record_set(record: Mapping[str, Any], name: str, zone_id: str) -> dict[str, 
     return rrset
 
 
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
-
-
 def _zone_id(value: str) -> str:
     return value.split("/")[-1]
 
 
-class Route53RecordModule(Module):
+class Route53RecordModule(ResourceModule):
     type = "route53-record"
+    state_version = STATE_VERSION
+    regional = False
+    name_key = "zone"
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -288,7 +281,7 @@ class Route53RecordModule(Module):
                     Resource(zone_id, arn, ctx.account_id, ctx.region, name, tags, RESOURCE_TYPE)
                 )
         except ClientError as error:
-            self._raise(error, ctx, "listing hosted zones (ListHostedZones, ListTagsForResource)")
+            self.fail(error, ctx, "listing hosted zones (ListHostedZones, ListTagsForResource)")
         seen = {r.id for r in found} | {fqdn(r.name) for r in found}
         for wanted in sorted(ids):
             if _zone_id(wanted) not in seen and fqdn(wanted) not in seen:
@@ -310,15 +303,10 @@ class Route53RecordModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
+        params, items, drill = self.prepare(ctx, phase, resources, params, drill, idempotency_key)
         self._check_drill_records(params)
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
         state: dict[str, Any] = {
-            "v": STATE_VERSION,
+            "v": self.state_version,
             "phase": phase,
             "drill": drill,
             "items": {r.id: {"zone": r.name} for r in items},
@@ -343,13 +331,12 @@ class Route53RecordModule(Module):
                         {**self._key(t), "recordSet": current.get(t["key"])} for t in target
                     ]
             except ClientError as error:
-                self._raise(error, ctx, f"reading the record sets of zone {resource.id}")
+                self.fail(error, ctx, f"reading the record sets of zone {resource.id}")
         state["allowed"] = sorted(allowed)
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
+        self.check_state(phase, state)
         drill = bool(state.get("drill"))
         client = self._client(ctx, drill, set(state.get("allowed") or ()))
         for zone_id, item in state["items"].items():
@@ -361,8 +348,8 @@ class Route53RecordModule(Module):
                 else:
                     self._submit(ctx, client, zone_id, item, drill)
             except ClientError as error:
-                self._raise(error, ctx, f"changing the record sets of zone {zone_id}")
-        return self._result(state)
+                self.fail(error, ctx, f"changing the record sets of zone {zone_id}")
+        return self.result(state)
 
     # --- what each phase wants ------------------------------------------------------------
     def _check_drill_records(self, params: Mapping[str, Any]) -> None:
@@ -593,27 +580,8 @@ class Route53RecordModule(Module):
         return {**result, **extra}
 
     # --- shared -------------------------------------------------------------------------------
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id}: "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for zone_id, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            detail["drill"] = bool(state.get("drill"))
-            resources.append(
-                ResourceResult(
-                    zone_id,
-                    item.get("zone") or zone_id,
-                    result["status"],
-                    detail,
-                    result.get("error"),
-                )
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
+    def result(self, state: dict[str, Any]) -> StatusResult:
+        found = super().result(state)
+        for resource in found.resources:
+            resource.detail["drill"] = bool(state.get("drill"))
+        return found
