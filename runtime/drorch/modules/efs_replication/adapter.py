@@ -55,13 +55,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
@@ -70,23 +69,19 @@ from drorch.modules.base import (
     Finding,
     LayerMapping,
     Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     error_code,
-    error_message,
     load_schema,
-    raise_if_fatal,
     selector_field,
     selector_scope_matches,
     tags_match,
 )
 from drorch.modules.efs_replication import iam
 from drorch.modules.efs_replication.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "elasticfilesystem:file-system"
 STATE_VERSION = 1
@@ -105,12 +100,6 @@ DISRUPTIVE_CALLS = {
 }
 
 PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
-
-
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
 
 
 def bare_id(value: str) -> str:
@@ -169,8 +158,11 @@ def layer_mapping(module: Module, resource: Mapping[str, Any], where: str) -> La
     return LayerMapping(technology=technology, unmapped=unmapped, notes=notes, reasons=reasons)
 
 
-class EfsReplicationModule(Module):
+class EfsReplicationModule(ResourceModule):
     type = "efs-replication"
+    service = "efs"
+    state_version = STATE_VERSION
+    name_key = "name"
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -222,7 +214,7 @@ class EfsReplicationModule(Module):
                 for r in page.get("Replications", [])
             ]
         except ClientError as error:
-            self._raise(error, ctx, "listing EFS file systems")
+            self.fail(error, ctx, "listing EFS file systems")
         sources = {
             r["SourceFileSystemId"]: r["Destinations"][0]["Region"]
             for r in replications
@@ -268,23 +260,20 @@ class EfsReplicationModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "startedAt": ctx.now,
-            "operation": ctx.operation,
-            "waitSeconds": POLL_SECONDS,
-            "items": {r.id: {"name": r.name} for r in items},
-        }
-        client = self._client(ctx, drill)
+        state, items, drill = self.begin(
+            ctx,
+            phase,
+            resources,
+            params,
+            drill,
+            idempotency_key,
+            item=lambda r: {"name": r.name},
+            startedAt=ctx.now,
+            operation=ctx.operation,
+            waitSeconds=POLL_SECONDS,
+        )
+        params = state["params"]
+        client = self.client(ctx, drill)
         for resource in items:
             item = state["items"][resource.id]
             try:
@@ -306,14 +295,13 @@ class EfsReplicationModule(Module):
                 elif phase == "REPLICATE":
                     self._start_failback(ctx, client, resource.id, item, drill)
             except ClientError as error:
-                self._raise(error, ctx, f"starting {phase} of {resource.id}")
+                self.fail(error, ctx, f"starting {phase} of {resource.id}")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
+        self.check_state(phase, state)
         drill = bool(state.get("drill"))
-        client = self._client(ctx, drill)
+        client = self.client(ctx, drill)
         params = state.get("params") or {}
         for fs_id, item in state["items"].items():
             if "result" in item:
@@ -328,32 +316,10 @@ class EfsReplicationModule(Module):
                 elif phase == "REPLICATE":
                     self._check_failback(ctx, client, fs_id, item, params, state)
             except ClientError as error:
-                self._raise(error, ctx, f"checking {phase} of {fs_id}")
-        return self._result(state)
+                self.fail(error, ctx, f"checking {phase} of {fs_id}")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool, region: str | None = None) -> Any:
-        return ctx.client("efs", region=region, guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for fs_id, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            resources.append(
-                ResourceResult(
-                    fs_id, item.get("name") or fs_id, result["status"], detail, result.get("error")
-                )
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
 
     @staticmethod
     def _replication(client: Any, fs_id: str) -> dict[str, Any] | None:
@@ -564,7 +530,7 @@ class EfsReplicationModule(Module):
                 **links,
             }
             return
-        there = self._client(ctx, drill, region)
+        there = self.client(ctx, drill, region)
         described = self._file_system(there, original)
         if described is None:
             item["result"] = {
@@ -685,7 +651,7 @@ class EfsReplicationModule(Module):
                     **base,
                 }
             return
-        there = self._client(ctx, False, region)
+        there = self.client(ctx, False, region)
         if item["stage"] == "delete":
             if replication is not None:
                 if waited is not None:

@@ -39,27 +39,23 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from drorch.errors import InputError
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Finding,
     LayerMapping,
-    Module,
     ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     error_code,
     error_message,
@@ -72,6 +68,7 @@ from drorch.modules.base import (
 from drorch.modules.eventbridge_archive import iam
 from drorch.modules.eventbridge_archive.iam import REPLAY_PREFIX
 from drorch.modules.eventbridge_archive.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "events:archive"
 STATE_VERSION = 1
@@ -117,14 +114,10 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
-
-
-class EventBridgeArchiveModule(Module):
+class EventBridgeArchiveModule(ResourceModule):
     type = "eventbridge-archive"
+    service = "events"
+    state_version = STATE_VERSION
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -221,7 +214,7 @@ class EventBridgeArchiveModule(Module):
                     Resource(name, arn, ctx.account_id, ctx.region, name, tags, RESOURCE_TYPE)
                 )
         except ClientError as error:
-            self._raise(error, ctx, "listing EventBridge archives")
+            self.fail(error, ctx, "listing EventBridge archives")
         found.sort(key=lambda r: r.id)
         return found
 
@@ -245,23 +238,11 @@ class EventBridgeArchiveModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
+        state, items, drill = self.begin(ctx, phase, resources, params, drill, idempotency_key)
+        params = state["params"]
         replaying = phase == "ACTIVATE" and (not drill or params.get("drillRuleArns"))
-        window = self._window(ctx, params, required=bool(replaying))
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "window": window,
-            "items": {r.id: {} for r in items},
-        }
-        client = self._client(ctx, drill)
+        window = state["window"] = self._window(ctx, params, required=bool(replaying))
+        client = self.client(ctx, drill)
         for resource in items:
             item = state["items"][resource.id]
             try:
@@ -278,43 +259,22 @@ class EventBridgeArchiveModule(Module):
                 else:
                     self._verify(ctx, client, resource.id, item, params, window, drill)
             except ClientError as error:
-                self._raise(error, ctx, f"reading archive {resource.id}")
+                self.fail(error, ctx, f"reading archive {resource.id}")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        client = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        client = self.client(ctx, bool(state.get("drill")))
         for archive, item in state["items"].items():
             if "result" in item:
                 continue
             try:
                 self._check_replay(client, item)
             except ClientError as error:
-                self._raise(error, ctx, f"reading replay {item.get('replay')} of {archive}")
-        return self._result(state)
+                self.fail(error, ctx, f"reading replay {item.get('replay')} of {archive}")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool) -> Any:
-        return ctx.client("events", guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for archive, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            resources.append(
-                ResourceResult(archive, archive, result["status"], detail, result.get("error"))
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
 
     def _window(
         self, ctx: AccountContext, params: Mapping[str, Any], required: bool
