@@ -121,7 +121,7 @@ def test_idempotency_store_errors_are_retried_without_a_second_launch(hub):
 
 
 # --- a Lambda that raises, a timeout --------------------------------------------------------
-def test_a_status_lambda_raising_once_leaves_nothing_running(hub, monkeypatch):
+def test_a_status_lambda_raising_once_is_retried_and_the_run_goes_on(hub, monkeypatch):
     real = executor.module_status
     raised: list[str] = []
 
@@ -135,7 +135,24 @@ def test_a_status_lambda_raising_once_leaves_nothing_running(hub, monkeypatch):
     execution_id = run(hub, text=quiet())
     state = end_state(hub, execution_id, ALL)
     assert raised == [DATA]
-    # the executor is not retried on an unknown error: the group fails, the wave stops
+    # a status call only reads: the executor's Status task retries it, the run goes on
+    assert state.status == "SUCCEEDED", state.execution
+    state.assert_closed()  # nothing is left RUNNING or locked
+
+
+def test_a_status_lambda_that_keeps_raising_fails_its_group_and_leaves_nothing_running(
+    hub, monkeypatch
+):
+    real = executor.module_status
+
+    def broken(engine, request):
+        if request["groupId"] == "data-servers":
+            raise RuntimeError("status Lambda crashed")
+        return real(engine, request)
+
+    monkeypatch.setattr(executor, "module_status", broken)
+    execution_id = run(hub, text=quiet())
+    state = end_state(hub, execution_id, ALL)
     assert (state.status, state.execution["error"]) == ("FAILED", "WaveFailed")
     assert "data-servers in 333333333333" in state.cause
     state.assert_closed()  # nothing is left RUNNING or locked

@@ -47,6 +47,22 @@ RETRY_TRANSIENT = [
         "MaxAttempts": 6,
     }
 ]
+# A status call only reads (the module's state in S3, the service's answer): any other failure
+# of it (a crashed invocation, a network error) is retried twice before the group fails;
+# what a module raises on purpose (access denied, a refused drill call, bad input) is not.
+RETRY_STATUS = [
+    *RETRY_TRANSIENT,
+    {
+        "ErrorEquals": ["AccessDenied", "DrillSafetyError", "InputError", "ModuleError"],
+        "MaxAttempts": 0,
+    },
+    {
+        "ErrorEquals": ["States.TaskFailed"],
+        "IntervalSeconds": 15,
+        "BackoffRate": 2.0,
+        "MaxAttempts": 2,
+    },
+]
 GROUP_CONCURRENCY = 10
 ACCOUNT_CONCURRENCY = 10
 
@@ -497,13 +513,16 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
             ),
             # the module may ask for a longer wait (a wait step, a check's retry interval)
             "Wait": {"Type": "Wait", "SecondsPath": "$.module.waitSeconds", "Next": "Status"},
-            "Status": _lambda(
-                targets,
-                "module_status",
-                next_state="Decide",
-                result_path="$.module",
-                result_selector=answer,
-            ),
+            "Status": {
+                **_lambda(
+                    targets,
+                    "module_status",
+                    next_state="Decide",
+                    result_path="$.module",
+                    result_selector=answer,
+                ),
+                "Retry": RETRY_STATUS,
+            },
             "Decide": {
                 "Type": "Choice",
                 "Choices": [
