@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from drorch.accounts import load_accounts
 from drorch.sandbox import Sandbox
+
+# a developer's own `drorch sandbox up` endpoint never receives the tests' commands (the
+# endpoint tests turn this off for themselves)
+os.environ["DRORCH_SANDBOX_ENDPOINT"] = "off"
 
 REPO = Path(__file__).resolve().parents[1]
 ACCOUNTS_DIR = REPO / "accounts"
