@@ -44,10 +44,6 @@ def fail(
     ) from error
 
 
-def _no_detail(_: Resource) -> dict[str, Any]:
-    return {}
-
-
 class ResourceModule(Module):
     """A :class:`Module` whose state is one item per resource (see the module docstring).
 
@@ -102,7 +98,7 @@ class ResourceModule(Module):
         params: Mapping[str, Any] | None,
         drill: bool,
         idempotency_key: str,
-        item: Callable[[Resource], dict[str, Any]] = _no_detail,
+        item: Callable[[Resource], dict[str, Any]] = lambda _: {},
         **extra: Any,
     ) -> tuple[dict[str, Any], list[Resource], bool]:
         """The checks every ``start`` makes (:meth:`prepare`), and the new state.
@@ -120,6 +116,45 @@ class ResourceModule(Module):
             "items": {r.id: item(r) for r in items},
         }
         return state, items, drill
+
+    def start(
+        self,
+        ctx: AccountContext,
+        phase: str,
+        resources: list[Resource],
+        params: dict[str, Any],
+        drill: bool,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """:meth:`begin` the phase (items from :meth:`new_item`, with :meth:`state_extra`),
+        then :meth:`act` on its resources; returns the state."""
+        state, items, _ = self.begin(
+            ctx,
+            phase,
+            resources,
+            params,
+            drill,
+            idempotency_key,
+            item=self.new_item,
+            **self.state_extra(ctx, idempotency_key),
+        )
+        return self.act(ctx, state, items, idempotency_key)
+
+    def new_item(self, resource: Resource) -> dict[str, Any]:
+        """A resource's item in a new state (default: empty)."""
+        return {}
+
+    def state_extra(self, ctx: AccountContext, key: str) -> dict[str, Any]:
+        """What a new state holds besides v, phase, drill, params and items (``key``: the
+        start's idempotency key)."""
+        return {}
+
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        """The start of the phase ``state`` was begun for (``state["phase"]``, its
+        ``drill`` and validated ``params``), on ``items`` sorted by id; ``key`` is the
+        idempotency key. Returns the state. A module that overrides :meth:`start`
+        instead needs none."""
+        raise NotImplementedError(f"{self.type}: act")
 
     def check_state(self, phase: str, state: Mapping[str, Any]) -> None:
         """``status`` was given the state of the phase it is asked about."""

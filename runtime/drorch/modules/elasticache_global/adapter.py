@@ -47,26 +47,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Exclusion,
     Finding,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     error_code,
     error_message,
@@ -78,6 +73,7 @@ from drorch.modules.base import (
 )
 from drorch.modules.elasticache_global import iam
 from drorch.modules.elasticache_global.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "elasticache:replicationgroup"
 STATE_VERSION = 1
@@ -107,12 +103,6 @@ DISRUPTIVE_CALLS = {
 }
 
 PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
-
-
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
 
 
 def datastore_of(group: Mapping[str, Any]) -> tuple[str, str]:
@@ -160,8 +150,11 @@ def replication_lag(ctx: AccountContext, group: Mapping[str, Any]) -> float | No
     return float(points[-1]["Maximum"]) if points else None
 
 
-class ElastiCacheGlobalModule(Module):
+class ElastiCacheGlobalModule(ResourceModule):
     type = "elasticache-global"
+    service = "elasticache"
+    state_version = STATE_VERSION
+    name_key = "name"
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -227,7 +220,7 @@ class ElastiCacheGlobalModule(Module):
                     )
                 )
         except ClientError as error:
-            self._raise(error, ctx, "listing ElastiCache replication groups")
+            self.fail(error, ctx, "listing ElastiCache replication groups")
         found.sort(key=lambda r: r.id)
         return found
 
@@ -249,30 +242,15 @@ class ElastiCacheGlobalModule(Module):
         return [g for page in paginator.paginate() for g in page["ReplicationGroups"]]
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "key": idempotency_key,
-            "params": params,
-            "items": {r.id: {"name": r.name or r.id} for r in items},
-        }
-        client = self._client(ctx, drill)
+    def new_item(self, resource: Resource) -> dict[str, Any]:
+        return {"name": resource.name or resource.id}
+
+    def state_extra(self, ctx: AccountContext, key: str) -> dict[str, Any]:
+        return {"key": key}
+
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
+        client = self.client(ctx, drill)
         for resource in items:
             item = state["items"][resource.id]
             if phase == "INSTANTIATE":
@@ -288,9 +266,8 @@ class ElastiCacheGlobalModule(Module):
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        client = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        client = self.client(ctx, bool(state.get("drill")))
         params = state.get("params") or {}
         for group_id, item in state["items"].items():
             if "result" in item:
@@ -305,37 +282,10 @@ class ElastiCacheGlobalModule(Module):
                 elif phase == "REPLICATE":
                     self._check_replicate(ctx, client, group_id, item)
             except ClientError as error:
-                self._raise(error, ctx, f"checking {group_id}")
-        return self._result(state)
+                self.fail(error, ctx, f"checking {group_id}")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool) -> Any:
-        return ctx.client("elasticache", guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for group_id, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            resources.append(
-                ResourceResult(
-                    group_id,
-                    item.get("name", group_id),
-                    result["status"],
-                    detail,
-                    result.get("error"),
-                )
-            )
-        status = aggregate_status(r.status for r in resources)
-        return StatusResult(status, resources, state)
 
     def _read(
         self, ctx: AccountContext, client: Any, group_id: str
@@ -348,7 +298,7 @@ class ElastiCacheGlobalModule(Module):
         except ClientError as error:
             if error_code(error) == NOT_FOUND:
                 return None, None
-            self._raise(error, ctx, f"describing replication group {group_id}")
+            self.fail(error, ctx, f"describing replication group {group_id}")
         datastore_id, _ = datastore_of(group)
         if not datastore_id:
             return group, None
@@ -359,7 +309,7 @@ class ElastiCacheGlobalModule(Module):
         except ClientError as error:
             if error_code(error) == DATASTORE_NOT_FOUND:
                 return group, None
-            self._raise(error, ctx, f"describing global datastore {datastore_id}")
+            self.fail(error, ctx, f"describing global datastore {datastore_id}")
         return group, datastore
 
     @staticmethod
@@ -380,7 +330,7 @@ class ElastiCacheGlobalModule(Module):
         try:
             return replication_lag(ctx, group)
         except ClientError as error:
-            self._raise(error, ctx, f"reading {LAG_METRIC}")
+            self.fail(error, ctx, f"reading {LAG_METRIC}")
 
     # --- INSTANTIATE --------------------------------------------------------------------------
     def _start_instantiate(

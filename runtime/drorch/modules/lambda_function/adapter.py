@@ -214,17 +214,8 @@ class LambdaFunctionModule(ResourceModule):
         )
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        state, items, drill = self.begin(ctx, phase, resources, params, drill, idempotency_key)
-        params = state["params"]
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
         client = self.client(ctx, drill)
         for resource in items:
             item = state["items"][resource.id]

@@ -51,26 +51,21 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Exclusion,
     Finding,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     error_code,
     error_message,
@@ -83,6 +78,7 @@ from drorch.modules.base import (
 from drorch.modules.memorydb import iam
 from drorch.modules.memorydb.iam import DRILL_PREFIX
 from drorch.modules.memorydb.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "memorydb:cluster"
 STATE_VERSION = 1
@@ -113,12 +109,6 @@ DISRUPTIVE_CALLS = {
 PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
 
 
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
-
-
 def copy_name(key: str, cluster: str) -> str:
     """The drill copy of ``cluster`` for one phase start (40 characters at most)."""
     return DRILL_PREFIX + hashlib.sha256(f"{key}|{cluster}".encode()).hexdigest()[:8]
@@ -143,8 +133,10 @@ def newest_export(files: Sequence[Mapping[str, Any]], prefix: str) -> dict[str, 
     }
 
 
-class MemoryDbModule(Module):
+class MemoryDbModule(ResourceModule):
     type = "memorydb"
+    service = "memorydb"
+    state_version = STATE_VERSION
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -209,7 +201,7 @@ class MemoryDbModule(Module):
                     Exclusion(name, arn, ctx.account_id, ctx.region, name, (reason,))
                 )
         except ClientError as error:
-            self._raise(error, ctx, "listing MemoryDB clusters")
+            self.fail(error, ctx, "listing MemoryDB clusters")
         found.sort(key=lambda r: r.id)
         return found
 
@@ -245,29 +237,9 @@ class MemoryDbModule(Module):
                 return zones
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "items": {r.id: {} for r in items},
-        }
-        client = self._client(ctx, drill)
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
+        client = self.client(ctx, drill)
         try:
             clusters = {c["Name"]: c for c in self._clusters(client)}
             zones = self._landing_zones(client) if phase in ("INSTANTIATE", "ACTIVATE") else {}
@@ -282,7 +254,7 @@ class MemoryDbModule(Module):
                 if phase == "INSTANTIATE":
                     self._instantiate(ctx, resource.id, item, zones, params)
                 elif phase == "ACTIVATE" and item["mode"] == "restore":
-                    target = copy_name(idempotency_key, resource.id) if drill else resource.id
+                    target = copy_name(key, resource.id) if drill else resource.id
                     self._start_restore(
                         ctx, client, resource.id, target, item, clusters, zones, params
                     )
@@ -296,13 +268,12 @@ class MemoryDbModule(Module):
                         "replicate the files towards the original region; drorch does not",
                     }
         except ClientError as error:
-            self._raise(error, ctx, f"starting {phase}")
+            self.fail(error, ctx, f"starting {phase}")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        client = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        client = self.client(ctx, bool(state.get("drill")))
         try:
             for name, item in state["items"].items():
                 if "result" in item:
@@ -316,31 +287,13 @@ class MemoryDbModule(Module):
                 elif phase == "ACTIVATE":
                     self._check_restore(ctx, client, item)
         except ClientError as error:
-            self._raise(error, ctx, f"checking {phase}")
-        return self._result(state)
+            self.fail(error, ctx, f"checking {phase}")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool) -> Any:
-        return ctx.client("memorydb", guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for name, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            detail.setdefault("mode", item.get("mode", ""))
-            resources.append(
-                ResourceResult(name, name, result["status"], detail, result.get("error"))
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
+    def detail(self, item: Mapping[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+        detail.setdefault("mode", item.get("mode", ""))
+        return detail
 
     @staticmethod
     def _describe(client: Any, name: str) -> dict[str, Any] | None:
