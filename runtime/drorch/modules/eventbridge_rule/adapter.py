@@ -118,11 +118,6 @@ def _layer_tags(value: Any) -> dict[str, str]:
     return {str(t["Key"]): str(t.get("Value", "")) for t in value or [] if "Key" in t}
 
 
-def _rule_item(resource: Resource) -> dict[str, Any]:
-    _, bus, name = parse_rule_id(resource.id)
-    return {"bus": bus, "name": name}
-
-
 class EventBridgeRuleModule(ResourceModule):
     type = "eventbridge-rule"
     service = "events"
@@ -251,19 +246,12 @@ class EventBridgeRuleModule(ResourceModule):
                 return sorted(buses)
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        state, items, drill = self.begin(
-            ctx, phase, resources, params, drill, idempotency_key, item=_rule_item
-        )
-        params = state["params"]
+    def new_item(self, resource: Resource) -> dict[str, Any]:
+        _, bus, name = parse_rule_id(resource.id)
+        return {"bus": bus, "name": name}
+
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
         client = self.client(ctx, drill)
         drill_rules = set(params.get("drillRules") or ())
         for resource in items:
