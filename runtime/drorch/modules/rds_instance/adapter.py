@@ -53,13 +53,9 @@ from drorch.modules.base import (
     Discovered,
     Finding,
     LayerMapping,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     load_schema,
     selector_field,
@@ -79,17 +75,18 @@ from drorch.modules.rds_instance.common import (
     is_copy_name,
     is_drill_copy,
     is_not_found,
-    iso,
     latest_metric,
     name_of,
     not_a_copy,
     problem,
     rds_name,
+    rds_result,
     region_of,
     tag_list,
     tags_of,
 )
 from drorch.modules.rds_instance.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "rds:db"
 STATE_VERSION = 1
@@ -117,7 +114,7 @@ SKIP_REBOOT_IN_DRILL = (
 )
 
 
-class RdsInstanceModule(Module):
+class RdsInstanceModule(ResourceModule):
     type = "rds-instance"
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
@@ -204,18 +201,7 @@ class RdsInstanceModule(Module):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted(
-            (
-                r if isinstance(r, Resource) else Resource.from_dict(r, ctx.account_id)
-                for r in resources
-            ),
-            key=lambda r: r.id,
-        )
+        params, items, drill = self.prepare(ctx, phase, resources, params, drill, idempotency_key)
         state: dict[str, Any] = {
             "v": STATE_VERSION,
             "phase": phase,
@@ -249,8 +235,7 @@ class RdsInstanceModule(Module):
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
+        self.check_state(phase, state)
         rds = self._rds(ctx, state)
         for resource_id, item in sorted(state["items"].items()):
             if item["status"] != RUNNING:
@@ -268,33 +253,11 @@ class RdsInstanceModule(Module):
             if item["status"] != RUNNING:
                 item["finishedAt"] = ctx.now
                 item["durationSeconds"] = elapsed(item.get("startedAt"), ctx)
-        return self._result(state)
+        return rds_result(state)
 
     # --- shared -------------------------------------------------------------------------
     def _rds(self, ctx: AccountContext, state: Mapping[str, Any], region: str | None = None) -> Any:
         return ctx.client("rds", region=region, guard=self.drill_guard(bool(state.get("drill"))))
-
-    def _result(self, state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for resource_id, item in sorted(state["items"].items()):
-            detail = {
-                k: v
-                for k, v in item.items()
-                if k not in ("status", "error", "quiet", "seen") and v is not None
-            }
-            for key in ("startedAt", "finishedAt"):
-                if key in detail:
-                    detail[key] = iso(detail[key])
-            resources.append(
-                ResourceResult(
-                    resource_id,
-                    state["names"].get(resource_id, resource_id),
-                    item["status"],
-                    detail,
-                    item.get("error"),
-                )
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
 
     def _instance(self, ctx: AccountContext, rds: Any, identifier: str) -> dict | None:
         try:

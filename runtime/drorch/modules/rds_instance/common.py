@@ -13,17 +13,20 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from drorch.modules.base import (
     AccountContext,
-    ModuleError,
+    ResourceResult,
+    StatusResult,
+    aggregate_status,
     error_code,
     error_message,
     raise_if_fatal,
 )
+from drorch.modules.resource import fail as fail
 
 COPY_PREFIX = "drorch-drill-"
 TAG_MANAGED = "drorch:managed-by"
@@ -62,15 +65,6 @@ LAG_WINDOW_SECONDS = 600
 
 def is_not_found(error: ClientError) -> bool:
     return error_code(error) in NOT_FOUND
-
-
-def fail(error: ClientError, ctx: AccountContext, doing: str, module: str) -> NoReturn:
-    """Re-raise throttling and access denied; anything else as a ModuleError."""
-    raise_if_fatal(error, ctx, doing)
-    raise ModuleError(
-        f"{module}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-        f"{error_code(error)}: {error_message(error)}"
-    ) from error
 
 
 def problem(error: ClientError, ctx: AccountContext, doing: str) -> str:
@@ -200,3 +194,27 @@ def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rds_result(state: dict[str, Any]) -> StatusResult:
+    """The items of an RDS module's state (each carries its own status) as a result."""
+    resources = []
+    for resource_id, item in sorted(state["items"].items()):
+        detail = {
+            k: v
+            for k, v in item.items()
+            if k not in ("status", "error", "quiet", "seen") and v is not None
+        }
+        for key in ("startedAt", "finishedAt"):
+            if key in detail:
+                detail[key] = iso(detail[key])
+        resources.append(
+            ResourceResult(
+                resource_id,
+                state["names"].get(resource_id, resource_id),
+                item["status"],
+                detail,
+                item.get("error"),
+            )
+        )
+    return StatusResult(aggregate_status(r.status for r in resources), resources, state)
