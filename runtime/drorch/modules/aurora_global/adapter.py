@@ -84,9 +84,7 @@ from drorch.modules.base import (
     ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     load_schema,
     selector_field,
@@ -101,12 +99,12 @@ from drorch.modules.rds_instance.common import (
     elapsed,
     fail,
     is_copy_name,
-    iso,
     latest_metric,
     name_of,
     not_a_copy,
     problem,
     rds_name,
+    rds_result,
     region_of,
     tag_list,
     tags_of,
@@ -272,18 +270,7 @@ class AuroraGlobalModule(DrillCopies, Failback):
         drill: bool,
         idempotency_key: str,
     ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted(
-            (
-                r if isinstance(r, Resource) else Resource.from_dict(r, ctx.account_id)
-                for r in resources
-            ),
-            key=lambda r: r.id,
-        )
+        params, items, drill = self.prepare(ctx, phase, resources, params, drill, idempotency_key)
         state: dict[str, Any] = {
             "v": STATE_VERSION,
             "phase": phase,
@@ -311,8 +298,7 @@ class AuroraGlobalModule(DrillCopies, Failback):
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
+        self.check_state(phase, state)
         rds = self._rds(ctx, state)
         for resource_id, item in sorted(state["items"].items()):
             if item["status"] != RUNNING:
@@ -330,32 +316,9 @@ class AuroraGlobalModule(DrillCopies, Failback):
             if item["status"] != RUNNING:
                 item["finishedAt"] = ctx.now
                 item["durationSeconds"] = elapsed(item.get("startedAt"), ctx)
-        return self._result(state)
+        return rds_result(state)
 
     # --- shared -------------------------------------------------------------------------
-    def _result(self, state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for resource_id, item in sorted(state["items"].items()):
-            detail = {
-                k: v
-                for k, v in item.items()
-                if k not in ("status", "error", "quiet", "seen") and v is not None
-            }
-            for key in ("startedAt", "finishedAt"):
-                if key in detail:
-                    detail[key] = iso(detail[key])
-            resources.append(
-                ResourceResult(
-                    resource_id,
-                    state["names"].get(resource_id, resource_id),
-                    item["status"],
-                    detail,
-                    item.get("error"),
-                )
-            )
-        status = aggregate_status(r.status for r in resources)
-        return StatusResult(status, resources, state)
-
     # --- INSTANTIATE: readers in the secondary ------------------------------------------
     def _start_readers(
         self, ctx: AccountContext, rds: Any, resource: Resource, params: dict, item: dict

@@ -7,8 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from drorch.modules.base import AccountContext, Module
+from drorch.modules.base import AccountContext
 from drorch.modules.rds_instance.common import fail, is_not_found, region_of
+from drorch.modules.resource import ResourceModule
 
 
 def page(rds: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
@@ -19,7 +20,7 @@ def page(rds: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, An
     ]
 
 
-class AuroraCalls(Module):
+class AuroraCalls(ResourceModule):
     """Describe calls by identifier or ARN, with not-found as None."""
 
     def _rds(self, ctx: AccountContext, state: Mapping[str, Any], region: str | None = None) -> Any:
