@@ -251,28 +251,14 @@ class EfsReplicationModule(ResourceModule):
         return found
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        state, items, drill = self.begin(
-            ctx,
-            phase,
-            resources,
-            params,
-            drill,
-            idempotency_key,
-            item=lambda r: {"name": r.name},
-            startedAt=ctx.now,
-            operation=ctx.operation,
-            waitSeconds=POLL_SECONDS,
-        )
-        params = state["params"]
+    def new_item(self, resource: Resource) -> dict[str, Any]:
+        return {"name": resource.name}
+
+    def state_extra(self, ctx: AccountContext, key: str) -> dict[str, Any]:
+        return {"startedAt": ctx.now, "operation": ctx.operation, "waitSeconds": POLL_SECONDS}
+
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
         client = self.client(ctx, drill)
         for resource in items:
             item = state["items"][resource.id]

@@ -229,17 +229,8 @@ class EventBridgeArchiveModule(ResourceModule):
                 return archives
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        state, items, drill = self.begin(ctx, phase, resources, params, drill, idempotency_key)
-        params = state["params"]
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
         replaying = phase == "ACTIVATE" and (not drill or params.get("drillRuleArns"))
         window = state["window"] = self._window(ctx, params, required=bool(replaying))
         client = self.client(ctx, drill)
@@ -253,9 +244,7 @@ class EventBridgeArchiveModule(ResourceModule):
                         "replicate",
                     }
                 elif replaying:
-                    self._start_replay(
-                        ctx, client, resource.id, item, params, window, drill, idempotency_key
-                    )
+                    self._start_replay(ctx, client, resource.id, item, params, window, drill, key)
                 else:
                     self._verify(ctx, client, resource.id, item, params, window, drill)
             except ClientError as error:

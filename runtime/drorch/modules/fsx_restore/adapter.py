@@ -51,31 +51,24 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Finding,
     LayerMapping,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     error_code,
-    error_message,
     load_schema,
-    raise_if_fatal,
     selector_field,
     selector_scope_matches,
     tags_match,
@@ -83,6 +76,7 @@ from drorch.modules.base import (
 from drorch.modules.efs_replication.adapter import layer_tags
 from drorch.modules.fsx_restore import iam
 from drorch.modules.fsx_restore.probes import COPY_TAG, PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "fsx:file-system"
 STATE_VERSION = 1
@@ -124,12 +118,6 @@ DISRUPTIVE_CALLS = {
 }
 
 PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
-
-
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
 
 
 def _digest(*parts: str) -> str:
@@ -174,8 +162,11 @@ def _summary(file_system: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-class FsxModule(Module):
+class FsxModule(ResourceModule):
     type = "fsx"
+    service = "fsx"
+    state_version = STATE_VERSION
+    name_key = "name"
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -247,7 +238,7 @@ class FsxModule(Module):
         try:
             backups = self._backups(ctx.client("fsx"))
         except ClientError as error:
-            self._raise(error, ctx, "listing FSx backups (DescribeBackups)")
+            self.fail(error, ctx, "listing FSx backups (DescribeBackups)")
         seen: dict[str, dict[str, Any]] = {}
         for backup in sorted(backups, key=lambda b: _epoch(b["CreationTime"])):
             seen[backup["FileSystem"]["FileSystemId"]] = backup["FileSystem"]
@@ -281,31 +272,15 @@ class FsxModule(Module):
         return found
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "key": idempotency_key,
-            "params": params,
-            "waitSeconds": POLL_SECONDS,
-            "items": {r.id: {"name": r.name} for r in items},
-        }
-        client = self._client(ctx, drill)
+    def new_item(self, resource: Resource) -> dict[str, Any]:
+        return {"name": resource.name}
+
+    def state_extra(self, ctx: AccountContext, key: str) -> dict[str, Any]:
+        return {"key": key, "waitSeconds": POLL_SECONDS}
+
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
+        client = self.client(ctx, drill)
         for resource in items:
             item = state["items"][resource.id]
             try:
@@ -332,13 +307,12 @@ class FsxModule(Module):
                 elif phase == "CLEANUP":
                     self._start_cleanup(ctx, client, resource.id, item)
             except ClientError as error:
-                self._raise(error, ctx, f"starting {phase} of {resource.id}")
+                self.fail(error, ctx, f"starting {phase} of {resource.id}")
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        client = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        client = self.client(ctx, bool(state.get("drill")))
         for fs_id, item in state["items"].items():
             if "result" in item:
                 continue
@@ -348,32 +322,10 @@ class FsxModule(Module):
                 elif phase == "CLEANUP":
                     self._check_cleanup(ctx, client, fs_id, item)
             except ClientError as error:
-                self._raise(error, ctx, f"checking {phase} of {fs_id}")
-        return self._result(state)
+                self.fail(error, ctx, f"checking {phase} of {fs_id}")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool, region: str | None = None) -> Any:
-        return ctx.client("fsx", region=region, guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for fs_id, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            resources.append(
-                ResourceResult(
-                    fs_id, item.get("name") or fs_id, result["status"], detail, result.get("error")
-                )
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
 
     @staticmethod
     def _backups(client: Any, fs_id: str | None = None) -> list[dict[str, Any]]:
@@ -414,7 +366,7 @@ class FsxModule(Module):
         newest = self._newest(self._backups(client, fs_id))
         source_region = params.get("copyFromRegion")
         if newest is None and source_region:
-            there = self._client(ctx, state["drill"], source_region)
+            there = self.client(ctx, state["drill"], source_region)
             original = self._newest(self._backups(there, fs_id))
             if original is None:
                 item["result"] = {
