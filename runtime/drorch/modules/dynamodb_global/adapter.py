@@ -47,26 +47,21 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from drorch.modules.base import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCEEDED,
     AccountContext,
     Discovered,
     Exclusion,
     Finding,
-    Module,
-    ModuleError,
     ModuleIam,
     Resource,
-    ResourceResult,
     StatusResult,
-    aggregate_status,
     always,
     classify,
     error_code,
@@ -80,6 +75,7 @@ from drorch.modules.base import (
 from drorch.modules.dynamodb_global import iam
 from drorch.modules.dynamodb_global.iam import DRILL_PREFIX
 from drorch.modules.dynamodb_global.probes import PROBES, readiness
+from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "dynamodb:table"
 STATE_VERSION = 1
@@ -108,12 +104,6 @@ DISRUPTIVE_CALLS = {
 }
 
 PARAMETERS_SCHEMA: dict[str, Any] = load_schema(Path(__file__).with_name("parameters.json"))
-
-
-def _as_resource(item: Resource | Mapping[str, Any], ctx: AccountContext) -> Resource:
-    if isinstance(item, Resource):
-        return item
-    return Resource.from_dict(item, account_id=ctx.account_id, type=RESOURCE_TYPE)
 
 
 def copy_name(key: str, table: str) -> str:
@@ -160,8 +150,10 @@ def replication_latency(
     return float(points[-1]["Average"]) / 1000.0, ""
 
 
-class DynamoDbGlobalModule(Module):
+class DynamoDbGlobalModule(ResourceModule):
     type = "dynamodb-global"
+    service = "dynamodb"
+    state_version = STATE_VERSION
     parameters_schema = PARAMETERS_SCHEMA
     drill_safe_phases = frozenset({"INSTANTIATE", "ACTIVATE", "CLEANUP"})
     disruptive_calls = DISRUPTIVE_CALLS
@@ -240,34 +232,14 @@ class DynamoDbGlobalModule(Module):
                     Resource(name, arn, ctx.account_id, ctx.region, name, tags, RESOURCE_TYPE)
                 )
         except ClientError as error:
-            self._raise(error, ctx, "listing DynamoDB tables")
+            self.fail(error, ctx, "listing DynamoDB tables")
         found.sort(key=lambda r: r.id)
         return found
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        drill = bool(drill or ctx.drill)
-        self.check_phase(phase, drill)
-        params = self.validate_parameters(params, "$.parameters")
-        if not idempotency_key:
-            raise ModuleError(f"{self.type}: an idempotency key is required to start a phase")
-        items = sorted((_as_resource(r, ctx) for r in resources), key=lambda r: r.id)
-        state: dict[str, Any] = {
-            "v": STATE_VERSION,
-            "phase": phase,
-            "drill": drill,
-            "params": params,
-            "items": {r.id: {} for r in items},
-        }
-        client = self._client(ctx, drill)
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
+        client = self.client(ctx, drill)
         for resource in items:
             item = state["items"][resource.id]
             if phase == "INSTANTIATE":
@@ -276,15 +248,14 @@ class DynamoDbGlobalModule(Module):
                     "note": "nothing to pre-warm: every replica of a global table takes writes",
                 }
             elif phase == "ACTIVATE" and drill and params.get("drillRestore"):
-                self._start_restore(ctx, client, resource.id, item, params, idempotency_key)
+                self._start_restore(ctx, client, resource.id, item, params, key)
             elif phase == "CLEANUP":
                 self._start_cleanup(ctx, client, resource.id, item)
         return state
 
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
-        if state.get("phase") != phase:
-            raise ModuleError(f"{self.type}: state is for phase {state.get('phase')}, not {phase}")
-        client = self._client(ctx, bool(state.get("drill")))
+        self.check_state(phase, state)
+        client = self.client(ctx, bool(state.get("drill")))
         params = state.get("params") or {}
         for table, item in state["items"].items():
             if "result" in item:
@@ -297,30 +268,10 @@ class DynamoDbGlobalModule(Module):
                 elif phase == "REPLICATE":
                     self._check_replicate(client, table, item)
             except ClientError as error:
-                self._raise(error, ctx, f"checking table {table}")
-        return self._result(state)
+                self.fail(error, ctx, f"checking table {table}")
+        return self.result(state)
 
     # --- shared -------------------------------------------------------------------------------
-    def _client(self, ctx: AccountContext, drill: bool) -> Any:
-        return ctx.client("dynamodb", guard=self.drill_guard(drill))
-
-    def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
-        raise_if_fatal(error, ctx, doing)
-        raise ModuleError(
-            f"{self.type}: {doing} failed in account {ctx.account_id} ({ctx.region}): "
-            f"{error_code(error)}: {error_message(error)}"
-        ) from error
-
-    @staticmethod
-    def _result(state: dict[str, Any]) -> StatusResult:
-        resources = []
-        for table, item in sorted(state["items"].items()):
-            result = item.get("result") or {"status": RUNNING, **item.get("live", {})}
-            detail = {k: v for k, v in result.items() if k not in ("status", "error")}
-            resources.append(
-                ResourceResult(table, table, result["status"], detail, result.get("error"))
-            )
-        return StatusResult(aggregate_status(r.status for r in resources), resources, state)
 
     @staticmethod
     def _describe(client: Any, table: str) -> dict[str, Any] | None:
@@ -473,7 +424,7 @@ class DynamoDbGlobalModule(Module):
                 if described["TableStatus"] == "ACTIVE":
                     client.delete_table(TableName=copy)
         except ClientError as error:
-            self._raise(error, ctx, f"deleting the drill copies of {table}")
+            self.fail(error, ctx, f"deleting the drill copies of {table}")
         item["copies"] = copies
         if not copies:
             item["result"] = {"status": SUCCEEDED, "deleted": [], "note": "no drill copies"}
