@@ -196,26 +196,14 @@ class Ec2InstanceModule(ResourceModule):
         return found
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        state, items, drill = self.begin(
-            ctx,
-            phase,
-            resources,
-            params,
-            drill,
-            idempotency_key,
-            item=lambda r: {"name": r.name or r.id},
-            waitSeconds=WAIT_SECONDS,
-        )
-        params = state["params"]
+    def new_item(self, resource: Resource) -> dict[str, Any]:
+        return {"name": resource.name or resource.id}
+
+    def state_extra(self, ctx: AccountContext, key: str) -> dict[str, Any]:
+        return {"waitSeconds": WAIT_SECONDS}
+
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
         if phase == "REPLICATE":
             for item in state["items"].values():
                 item["result"] = {
