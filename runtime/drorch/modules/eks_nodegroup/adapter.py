@@ -249,26 +249,11 @@ class EksNodegroupModule(ResourceModule):
         ]
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        state, items, drill = self.begin(
-            ctx,
-            phase,
-            resources,
-            params,
-            drill,
-            idempotency_key,
-            started=ctx.now,
-            waitSeconds=POLL_SECONDS,
-        )
-        params = state["params"]
+    def state_extra(self, ctx: AccountContext, key: str) -> dict[str, Any]:
+        return {"started": ctx.now, "waitSeconds": POLL_SECONDS}
+
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
         eks = self.client(ctx, drill)
         for resource in items:
             item = state["items"][resource.id]
@@ -283,7 +268,7 @@ class EksNodegroupModule(ResourceModule):
                         "note": "a node group holds no data: nothing to replicate",
                     }
                 if "result" not in item:
-                    item["token"] = token_for(idempotency_key, phase, resource.id)
+                    item["token"] = token_for(key, phase, resource.id)
                     self._request(eks, resource.id, item)
             except ClientError as error:
                 self.fail(error, ctx, f"scaling node group {resource.id}")
