@@ -245,26 +245,11 @@ class OpenSearchDomainModule(ResourceModule):
         return found
 
     # --- start / status -----------------------------------------------------------------
-    def start(
-        self,
-        ctx: AccountContext,
-        phase: str,
-        resources: list[Resource],
-        params: dict[str, Any],
-        drill: bool,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        state, items, drill = self.begin(
-            ctx,
-            phase,
-            resources,
-            params,
-            drill,
-            idempotency_key,
-            started=ctx.now,
-            waitSeconds=POLL_SECONDS,
-        )
-        params = state["params"]
+    def state_extra(self, ctx: AccountContext, key: str) -> dict[str, Any]:
+        return {"started": ctx.now, "waitSeconds": POLL_SECONDS}
+
+    def act(self, ctx: AccountContext, state: dict, items: list[Resource], key: str) -> dict:
+        phase, drill, params = state["phase"], state["drill"], state["params"]
         client = self.client(ctx, drill)
         scale = params["mode"] == "scale"
         for resource in items:
