@@ -27,6 +27,7 @@ from drorch import names
 from drorch.accounts import load_accounts
 from drorch.client import Client
 from drorch.sandbox import Sandbox, SimClock
+from drorch.sandbox.activity import wait_for
 from drorch.sandbox.pulumi_deploy.hub import deploy_program
 from drorch.sandbox.pulumi_deploy.program import program_config
 from drorch.sandbox.scenario import load_scenario, seed
@@ -39,13 +40,12 @@ T = TypeVar("T")
 
 
 def _until(condition: Callable[[], T], what: str, timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    """The first truthy ``condition()``, re-checked as the engine changes things
+    (:func:`drorch.sandbox.activity.wait_for`), naming what was awaited on a timeout."""
+    try:
+        return wait_for(condition, timeout=timeout)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 # --- schedules and selectors, without a sandbox -------------------------------------------------
