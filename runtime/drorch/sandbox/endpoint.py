@@ -71,6 +71,8 @@ class Endpoint:
     clock: str = "manual"
     started_at: str = ""
     state_dir: str = ""
+    saved_state: str = ""  # the file its state is saved to when it stops (--state-dir)
+    restored_from: str = ""  # when the state it restored was saved
     environment: dict[str, str] = field(default_factory=dict)  # the hub's DRORCH_* names
     arguments: list[str] = field(default_factory=list)  # what `sandbox up` was given
 
