@@ -314,6 +314,10 @@ def status(state_dir: StateDir = None, json_output: Json = False) -> None:
         f"{answer['region']}; clock {answer['clock']}, simulated now {answer['now']}; "
         f"up {answer['uptimeSeconds']:.0f}s (ready in {answer['startupSeconds']}s)"
     )
+    if answer.get("restored_from"):
+        console.print(f"restored the state saved at {answer['restored_from']}")
+    if answer.get("saved_state"):
+        console.print(f"its state is saved to {answer['saved_state']} when it stops")
 
 
 @app.command("reset")

@@ -24,13 +24,15 @@ the executions still running before it saves (they end ``ABORTED``), and after a
 restore the engine's histories and locks are reconciled with Step Functions, as
 ``drorch reconcile`` does. Simulated time does not move while the endpoint is down.
 
-A snapshot is read only by the same drorch and moto versions that wrote it (a
-different version refuses it, naming both).
+A snapshot is read only by the drorch and moto versions and the code of the fakes
+that wrote it (anything else refuses it, naming both).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import importlib
 import io
 import pickle
@@ -81,9 +83,27 @@ class Snapshot:
 
 
 def versions() -> dict[str, str]:
+    """What a snapshot must have been written by: these drorch and moto versions, and the
+    same code of the fakes (a changed class would come back without its new fields)."""
     from importlib.metadata import version
 
-    return {"drorch": version("drorch"), "moto": version("moto"), "format": str(FORMAT)}
+    return {
+        "drorch": version("drorch"),
+        "moto": version("moto"),
+        "format": str(FORMAT),
+        "fakes": _fakes_fingerprint(),
+    }
+
+
+@functools.cache
+def _fakes_fingerprint() -> str:
+    """A digest of the sandbox's and the modules' source files."""
+    package = Path(__file__).resolve().parents[1]  # drorch/
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("sandbox/**/*.py"), *package.glob("modules/**/*.py")]):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 # --- what is saved ----------------------------------------------------------------------------
@@ -178,7 +198,8 @@ def load(path: Path) -> Snapshot:
         raise SnapshotError(f"{path}: not a sandbox state")
     if snapshot.versions != versions():
         raise SnapshotError(
-            f"{path} was saved by {_versions(snapshot.versions)}, this is {_versions(versions())}"
+            f"{path} was saved by {_versions(snapshot.versions)}, this is "
+            f"{_versions(versions())}: the sandbox's code changed since"
         )
     return snapshot
 
