@@ -322,8 +322,16 @@ class Client:
         variables = configuration.get("Environment", {}).get("Variables", {})
         return aws.accounts(names.env_config(variables))
 
-    def plan(self, source: str | Path, operation: str, text: str | None = None) -> dict[str, Any]:
-        """What an execution would touch — discovery and planning, nothing started.
+    def plan(
+        self,
+        source: str | Path,
+        operation: str,
+        text: str | None = None,
+        *,
+        predict: bool = False,
+    ) -> dict[str, Any]:
+        """What an execution would touch — discovery and planning, nothing started; with
+        ``predict``, each wave's duration and the RTO from the earlier runs in the history.
 
         Discovery runs from this session (it assumes each staging account's
         execution role with its ExternalId); results go under ``plans/`` in the
@@ -359,7 +367,19 @@ class Client:
             excluded={k: len(g.excluded) for k, g in summary.groups.items()},
             skipped_off={k: len(g.skipped) for k, g in summary.groups.items()},
         )
-        return {"plan": full, "groups": {k: g.to_dict() for k, g in summary.groups.items()}}
+        result = {"plan": full, "groups": {k: g.to_dict() for k, g in summary.groups.items()}}
+        if predict:
+            result["prediction"] = self.predict(full)
+        return result
+
+    def predict(self, full_plan: dict[str, Any]) -> dict[str, Any]:
+        """A plan's predicted wave durations, RTO range and critical path (engine/predict.py)."""
+        from drorch.engine import predict as predicting
+
+        samples = predicting.samples_from_history(
+            self.history, full_plan["application"], full_plan["operation"]
+        )
+        return predicting.predict(full_plan, samples)
 
     def report(self, execution_id: str, fmt: str = "md") -> str:
         if fmt not in ("md", "html", "json"):

@@ -110,7 +110,8 @@ def build_plan(
     kinds: dict[str, dict[str, Any]] = {}
     for index, level in enumerate(levels):
         for wave in level:
-            targets = [rto_targets.get(g.id) for g in wave.groups]
+            # the wave's target: the smallest of its resources' dr:rto-target and its own
+            targets = [rto_targets.get(g.id) for g in wave.groups] + [wave.rto_target_minutes]
             known = [t for t in targets if t is not None]
             waves[wave.name] = {
                 "level": index,
@@ -245,6 +246,7 @@ def build_plan(
         "application": manifest.application,
         "operation": operation,
         "drill": drill,
+        "rtoTargetMinutes": manifest.rto_target_minutes,
         "approval": {
             "timeoutMinutes": manifest.approval.timeout_minutes,
             "approvers": list(manifest.approval.approvers),

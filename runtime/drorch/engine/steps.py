@@ -16,6 +16,7 @@ from drorch import names
 from drorch.engine import clock, contracts, discovery, preconditions
 from drorch.engine import events as ev
 from drorch.engine import plan as planning
+from drorch.engine import predict as predicting
 from drorch.engine import report as reporting
 from drorch.engine.errors import InvalidTransition, ManifestInvalid, WaveFailed
 from drorch.engine.executor import read_state
@@ -144,6 +145,10 @@ def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
         execution_id=execution_id,
         excluded=excluded,
         skipped_off=skipped,
+    )
+    full["prediction"] = predicting.for_execution(engine.history, execution, full)
+    engine.history.update_execution(
+        execution_id, predictedRto=predicting.summary(full["prediction"])
     )
     planning.write_plan(engine.s3, engine.bucket, execution_id, full)
     planning.check_payload(full)  # what the master carries stays under 64 KiB
@@ -411,7 +416,8 @@ def write_report(engine: Engine, execution_id: str) -> tuple[dict[str, Any], dic
         engine.history.items(execution_id), _groups(engine, execution_id, full), full
     )
     keys = reporting.write_report(engine.s3, engine.bucket, built)
-    engine.history.update_execution(execution_id, report=keys)
+    # the verdict (met, by how much) in the history too: `drorch status --json` shows it
+    engine.history.update_execution(execution_id, report=keys, rto=built["rto"])
     return built, keys
 
 
