@@ -199,6 +199,7 @@ class Client:
             "waves": waves,
             "gates": self.history.gates(execution_id),
             "resources": resources,
+            "planEdits": self.history.plan_edits(execution_id),
         }
 
     def list_executions(
@@ -312,6 +313,49 @@ class Client:
                 hint=f"`drorch report {execution_id}` shows what happened",
             )
         return item
+
+    # --- plan edits during a run ----------------------------------------------------
+    def _edit_context(self) -> Any:
+        from drorch.engine import plan_edit
+        from drorch.engine.runtime import registry
+
+        return plan_edit.EditContext(
+            history=self.history,
+            s3=self.session.client("s3"),
+            bucket=self.config.artifacts_bucket or "",
+            accounts=self.staging_accounts(),
+            modules=registry(),
+            session_for=lambda access: aws.assume(access, source=self.session),
+        )
+
+    def running_manifest(self, execution_id: str) -> dict[str, Any]:
+        """The manifest document a running execution runs (pinned version, or its last edit)."""
+        from drorch.engine import plan_edit
+
+        item = self._require_running(execution_id)
+        if not item.get("manifest"):
+            raise InputError(
+                f"execution {execution_id} is still starting",
+                hint="run the same command again in a few seconds",
+            )
+        return plan_edit.running_document(self.session.client("s3"), item)
+
+    def edit_plan(
+        self, execution_id: str, source: str | Path, text: str | None = None, comment: str = ""
+    ) -> dict[str, Any]:
+        """Edit the waves a running execution has not started (see drorch.engine.plan_edit)."""
+        from drorch.engine import plan_edit
+
+        item = self._require_running(execution_id)
+        if item.get("starting"):
+            raise InputError(
+                f"execution {execution_id} is still starting",
+                hint="run the same command again in a few seconds",
+            )
+        text = Path(source).read_text() if text is None else text
+        return plan_edit.edit_plan(
+            self._edit_context(), item, text, str(source), self.operator, comment
+        )
 
     # --- dry run ---------------------------------------------------------------------
     def staging_accounts(self) -> dict[str, aws.AccountAccess]:

@@ -40,7 +40,7 @@ def build_report(
 ) -> dict[str, Any]:
     """The report (JSON-ready) from an execution's history items and its group files."""
     execution: dict[str, Any] = {}
-    waves, modules, resources, gates = [], [], [], []
+    waves, modules, resources, gates, edits = [], [], [], [], []
     for item in items:
         sk = item.get("sk", "")
         if sk == "EXEC":
@@ -53,6 +53,8 @@ def build_report(
             resources.append(item)
         elif sk.startswith("GATE#"):
             gates.append(item)
+        elif sk.startswith("EDIT#"):
+            edits.append(item)
     if not execution:
         raise ValueError("the history items contain no execution item")
 
@@ -219,6 +221,13 @@ def build_report(
         ],
     }
     report["prediction"] = {k: v for k, v in (prediction or {}).items() if k != "waves"} or None
+    report["planEdits"] = [
+        {
+            k: e.get(k)
+            for k in ("revision", "editedBy", "editedAt", "comment", "waves", "changes", "diff")
+        }
+        for e in sorted(edits, key=lambda e: e["revision"])
+    ]
     report["rto"] = rtos.verdict(report, plan)
     return report
 
@@ -483,6 +492,16 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 f"{_md(gate.get('decidedBy')) or '-'} | {gate.get('decidedAt') or '-'} | "
                 f"{_md(gate.get('comment'))} |"
             )
+    if report.get("planEdits"):
+        lines += ["", "## Plan edits", ""]
+        for edit in report["planEdits"]:
+            lines.append(
+                f"- revision {edit['revision']} by {_md(edit.get('editedBy'))} at "
+                f"{edit.get('editedAt')}: waves {_md(', '.join(edit.get('waves') or []))}"
+                + (f" ({_md(edit['comment'])})" if edit.get("comment") else "")
+            )
+            if edit.get("diff"):
+                lines += ["", "```diff", str(edit["diff"]), "```", ""]
     if report["resources"]:
         lines += [
             "",
@@ -754,6 +773,15 @@ def render_html(report: Mapping[str, Any]) -> str:
                 ],
             )
         )
+    if report.get("planEdits"):
+        parts.append("<h2>Plan edits</h2>")
+        for edit in report["planEdits"]:
+            parts.append(
+                f"<p>Revision {_e(edit['revision'])} by {_e(edit.get('editedBy'))} at "
+                f"{_e(edit.get('editedAt'))}: waves {_e(', '.join(edit.get('waves') or []))}"
+                + (f" ({_e(edit['comment'])})" if edit.get("comment") else "")
+                + f"</p><pre>{_e(edit.get('diff'))}</pre>"
+            )
     if report["resources"]:
         parts.append("<h2>Resources</h2>")
         parts.append(

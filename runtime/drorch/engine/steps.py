@@ -215,6 +215,8 @@ def checkpoint(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
     action = event["action"]
     if action == "before-level":
         return before_level(engine, event)
+    if action == "current-level":
+        return current_level(engine, event)
     if action == "after-level":
         return after_level(engine, event)
     if action == "after-groups":
@@ -223,8 +225,24 @@ def checkpoint(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
         return after_step(engine, event)
     raise ValueError(
         f"unknown checkpoint action {action!r}; "
-        "expected before-level, after-step, after-groups or after-level"
+        "expected before-level, current-level, after-step, after-groups or after-level"
     )
+
+
+def current_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    """The level's state with the level as the plan stands now: a plan edit (``drorch plan
+    edit``) may have changed waves not started yet. Runs after ``before-level`` marked the
+    level's waves started, so an edit either committed before (and is read here) or is
+    refused (its conditional write sees them started)."""
+    state = dict(event["state"])
+    execution = engine.history.require_execution(state["executionId"])
+    revision = execution.get("planRevision")
+    if not revision:
+        return state  # never edited: the level as the plan step made it
+    level, _ = _level_input(state)
+    full = planning.read_plan(engine.s3, engine.bucket, state["executionId"], revision)
+    state["level"] = planning.level_of(full, state["phase"], level)
+    return state
 
 
 def after_step(engine: Engine, event: Mapping[str, Any]) -> contracts.FailedAnswer:
@@ -307,7 +325,7 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> contracts.AfterLeve
     execution_id, phase = event["executionId"], event["phase"]
     level, _ = _level_input(event)
     execution = engine.history.require_execution(execution_id)
-    full = planning.read_plan(engine.s3, engine.bucket, execution_id)
+    full = planning.read_plan(engine.s3, engine.bucket, execution_id, execution.get("planRevision"))
     planned = planning.level_of(full, phase, level)
     ran = {
         g["groupId"]: g["accounts"]
@@ -404,8 +422,11 @@ def _groups(engine: Engine, execution_id: str, full: Mapping[str, Any] | None) -
 
 
 def _plan_or_none(engine: Engine, execution_id: str) -> dict[str, Any] | None:
+    execution = engine.history.execution(execution_id) or {}
     try:
-        return planning.read_plan(engine.s3, engine.bucket, execution_id)
+        return planning.read_plan(
+            engine.s3, engine.bucket, execution_id, execution.get("planRevision")
+        )
     except engine.s3.exceptions.NoSuchKey:
         return None
 
