@@ -52,7 +52,7 @@ class Client:
         self.gates = Gates(self.history, self.session.client("stepfunctions"), self.publisher)
         self.lock = ApplicationLock.from_config(self.config, self.history, self.session)
         self._operator = operator
-        self._wave_of_group: dict[str, dict[str, str]] = {}
+        self._wave_of_group: dict[tuple[str, int], dict[str, str]] = {}
 
     # --- who and where ---------------------------------------------------------------
     @property
@@ -153,23 +153,27 @@ class Client:
                 ) from error
             raise
 
-    def _waves_of_groups(self, execution_id: str) -> dict[str, str]:
-        """Which wave each module group of the execution belongs to (from its plan)."""
-        if execution_id not in self._wave_of_group:
+    def _waves_of_groups(self, execution_id: str, revision: int = 0) -> dict[str, str]:
+        """Which wave each module group of the execution belongs to (from its plan, at the
+        revision its plan edits made)."""
+        if (execution_id, revision) not in self._wave_of_group:
             from drorch.engine import plan as planning
 
             try:
                 full = planning.read_plan(
-                    self.session.client("s3"), self.config.artifacts_bucket, execution_id
+                    self.session.client("s3"),
+                    self.config.artifacts_bucket,
+                    execution_id,
+                    revision or None,
                 )
             except ClientError:
                 return {}  # not planned yet
-            self._wave_of_group[execution_id] = {
+            self._wave_of_group[(execution_id, revision)] = {
                 group: wave
                 for wave, info in full.get("waves", {}).items()
                 for group in info.get("groups", [])
             }
-        return self._wave_of_group[execution_id]
+        return self._wave_of_group[(execution_id, revision)]
 
     def describe(self, execution_id: str) -> dict[str, Any]:
         """The execution as the history records it, with its waves, gates and resources."""
@@ -183,7 +187,8 @@ class Client:
             if machine.get("error"):
                 item |= {"error": machine.get("error"), "cause": machine.get("cause")}
         resources = self.history.resources(execution_id)
-        wave_of = self._waves_of_groups(execution_id) if resources else {}
+        revision = int(item.get("planRevision") or 0)
+        wave_of = self._waves_of_groups(execution_id, revision) if resources else {}
         for resource in resources:
             resource.setdefault("wave", wave_of.get(resource.get("groupId", ""), ""))
         phases = list(item.get("phases") or [])

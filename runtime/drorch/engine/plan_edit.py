@@ -5,8 +5,10 @@ bucket, key, versionId) and runs the plan made from it. While it runs, an operat
 hand in an edited manifest (``drorch plan edit ID FILE``). The edit is validated like
 any manifest and compared with the one the execution runs:
 
-* only ``waves`` may differ, and only waves that have not started in any phase (a wave
-  starts when its level does; a paused execution has not started its next level);
+* only ``waves`` may differ, and only waves that have not started in the phase running
+  now (a wave starts when its level does; a paused execution has not started its next
+  level). A wave that already ran in an earlier phase (a drill's INSTANTIATE) keeps that
+  run, and the edit applies to its runs from this phase on (the edit records it);
 * no wave may be added, removed or moved to another level (the master iterates the
   levels it was given; their number and members are fixed for the run).
 
