@@ -9,6 +9,8 @@ import json
 import pytest
 import yaml
 
+from drorch.cli import engine_cmd
+from drorch.cli.main import main
 from drorch.errors import InputError
 from drorch.manifest import ManifestError
 from tests.e2e.conftest import restore_hub, wait_until
@@ -20,9 +22,10 @@ def _gate_open(client, execution_id):
     return gates[0] if gates else None
 
 
-def test_an_edit_of_a_wave_not_started_takes_effect_and_is_recorded(tmp_path):
+def test_an_edit_of_a_wave_not_started_takes_effect_and_is_recorded(tmp_path, capsys, monkeypatch):
     hub = restore_hub()
     client = hub.client
+    monkeypatch.setattr(engine_cmd, "aws_client", lambda profile, region: client)
     path = servers_manifest(tmp_path)
     document = yaml.safe_load(path.read_text())
     document["waves"][1]["pauseBeforeWave"] = True  # app: an operator looks first
@@ -39,7 +42,8 @@ def test_an_edit_of_a_wave_not_started_takes_effect_and_is_recorded(tmp_path):
     assert newer.version_id != pinned.version_id
     item = client.describe(execution_id)["execution"]
     assert item["manifest"]["versionId"] == pinned.version_id
-    assert yaml.safe_load(path.read_text()) == client.running_manifest(execution_id)
+    assert main(["plan", "show", execution_id, "--profile", "hub"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == yaml.safe_load(path.read_text())
 
     def edited(change) -> str:
         changed = json.loads(json.dumps(document))
@@ -52,10 +56,9 @@ def test_an_edit_of_a_wave_not_started_takes_effect_and_is_recorded(tmp_path):
     # an invalid manifest (path named)
     app_servers = edited(lambda d: d["waves"][1]["technologies"][0]["selector"].update(
         ids=["acme-app-01"]))  # fmt: skip
-    with pytest.raises(
-        InputError, match=r"only waves not yet started .* started: app \(in ACTIVATE"
-    ):
-        client.edit_plan(execution_id, app_servers)
+    assert main(["plan", "edit", execution_id, app_servers, "--profile", "hub"]) == 2
+    err = capsys.readouterr().err
+    assert "only waves not yet started can be edited; started: app (in ACTIVATE" in err
     with pytest.raises(InputError, match=r"only waves can change during a run.*\$\.pollSeconds"):
         client.edit_plan(execution_id, edited(lambda d: d.update(pollSeconds=5)))
     with pytest.raises(InputError, match="waves cannot be added or removed.*removed: web"):
@@ -70,7 +73,9 @@ def test_an_edit_of_a_wave_not_started_takes_effect_and_is_recorded(tmp_path):
         d["waves"][2]["technologies"][0]["selector"]["ids"] = ["acme-web-02"]
         d["waves"][2]["rtoTargetMinutes"] = 45
 
-    result = client.edit_plan(execution_id, edited(narrow), comment="web-02 only tonight")
+    command = ["plan", "edit", execution_id, edited(narrow), "--comment", "web-02 only tonight"]
+    assert main([*command, "--profile", "hub", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
     assert result["revision"] == 1 and result["waves"] == ["web"]
     assert result["changes"]["web"] == [
         "$.waves[2].rtoTargetMinutes",

@@ -7,7 +7,8 @@ import json
 
 import yaml
 
-from tests.e2e.conftest import EXAMPLE, REPO, restore_hub
+from drorch.engine.clock import parse
+from tests.e2e.conftest import EXAMPLE, REPO, drs_jobs, restore_hub
 
 SERVERS = {"data": ("1", "staging-data"), "app": ("2", "staging-app"), "web": ("3", "staging-web")}
 
@@ -42,7 +43,7 @@ def servers_manifest(tmp_path, rto_target: int = 60, name: str = "fast.yaml"):
 
 
 def drill(client) -> dict:
-    execution_id = client.start_execution("claims", "drill", poll_seconds=30)
+    execution_id = client.start_execution("claims", "drill", poll_seconds=60)
     final = client.wait(execution_id, interval=0.1, timeout=120)
     assert final["execution"]["status"] == "SUCCEEDED", final["execution"]
     return json.loads(client.report(execution_id, "json"))
@@ -53,15 +54,23 @@ def test_three_drills_predict_the_fourth(tmp_path):
     client = hub.client
     manifest = servers_manifest(tmp_path)
     client.upload_manifest(manifest)
-    # no history: honest, no numbers
-    before = client.plan(manifest, "drill", predict=True)["prediction"]
-    assert before["available"] is False and "no earlier successful drill" in before["note"]
-
     earlier = [drill(client) for _ in range(3)]
+    # the first had no history: honest, no numbers (its plan step said so)
+    assert earlier[0]["prediction"]["available"] is False
+    assert "no earlier successful drill" in earlier[0]["prediction"]["note"]
+    assert earlier[1]["prediction"]["samples"] == 1
     measured = [r["rto"]["measuredSeconds"] for r in earlier]
-    # simulated DRS launches take minutes, and not the same each time (the range is no trick)
     assert all(5 * 60 < m < 30 * 60 for m in measured), measured
-    assert len(set(measured)) > 1, measured
+    # simulated DRS launch jobs take minutes, and never the same time twice (the range is
+    # no trick): the jobs' own start and end times, before the executor's polls round them
+    jobs = [
+        (parse(j["endDateTime"]) - parse(j["creationDateTime"])).total_seconds()
+        for account in ("111111111111", "222222222222", "333333333333")
+        for j in drs_jobs(hub, account)
+        if j["type"] == "LAUNCH"
+    ]
+    assert len(jobs) == 9 and all(300 < s < 600 for s in jobs), jobs
+    assert len(set(jobs)) == len(jobs), jobs
 
     prediction = client.plan(manifest, "drill", predict=True)["prediction"]
     assert prediction["available"] and prediction["complete"] and prediction["samples"] == 3

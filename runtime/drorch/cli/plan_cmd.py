@@ -10,7 +10,8 @@ import typer
 import yaml
 from rich.markup import escape
 
-from drorch.cli.engine_cmd import Comment, ExecutionId, aws_client
+from drorch.cli import engine_cmd
+from drorch.cli.engine_cmd import Comment, ExecutionId
 from drorch.cli.manifest_cmd import EXIT_INPUT, _report_problems
 from drorch.cli.options import Json, Profile, Region
 from drorch.cli.output import console, print_json
@@ -32,7 +33,7 @@ def show(
 ) -> None:
     """Print the manifest a running execution runs (its pinned S3 version, or its last
     edit) as YAML: the starting point of `drorch plan edit`."""
-    document = aws_client(profile, region).running_manifest(execution_id)
+    document = engine_cmd.aws_client(profile, region).running_manifest(execution_id)
     if json_output:
         print_json(document)
     else:
@@ -59,7 +60,7 @@ def edit(
     """
     if not manifest.is_file():
         raise InputError(f"manifest not found: {manifest}", hint="check the path")
-    client = aws_client(profile, region)
+    client = engine_cmd.aws_client(profile, region)
     try:
         result = client.edit_plan(execution_id, manifest, comment=comment)
     except ManifestError as exc:

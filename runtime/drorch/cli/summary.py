@@ -92,7 +92,7 @@ def render_summary(
             )
         )
     verdict = report.get("rto") or {}
-    if verdict.get("text"):
+    if verdict.get("text") and report.get("operation") != "cleanup":
         met = verdict.get("met")
         style = "green" if met else "bold red" if met is False else "dim"
         parts.append(Text(verdict["text"], style=style))
