@@ -256,28 +256,18 @@ def edit_plan(
         ctx.bucket,
         session_for=ctx.session_for,
     )
-    counts: dict[str, dict[str, int]] = {}
-    targets: dict[str, int | None] = {}
-    excluded: dict[str, int] = {}
-    skipped: dict[str, int] = {}
-    for group in renamed.groups:
-        if group.id in found.groups:
-            entry = found.groups[group.id].to_dict()
-        else:
-            entry = discovery.load_group(ctx.s3, ctx.bucket, execution_id, group.id)
-        counts[group.id] = discovery.resource_counts(entry["resources"])
-        targets[group.id] = discovery.rto_target_minutes(entry["resources"])
-        excluded[group.id] = len(entry.get("excluded", []))
-        skipped[group.id] = len(entry.get("skipped", []))
+    files = {
+        group.id: found.groups[group.id].to_dict()
+        if group.id in found.groups
+        else discovery.load_group(ctx.s3, ctx.bucket, execution_id, group.id)
+        for group in renamed.groups
+    }
     edited = planning.build_plan(
         renamed,
         execution["operation"],
-        counts,
         modules=ctx.modules,
-        rto_targets=targets,
         execution_id=execution_id,
-        excluded=excluded,
-        skipped_off=skipped,
+        **discovery.plan_inputs(files),
     )
     planning.check_payload(edited)  # the plan stays within its budget
     planning.check_plan(edited)  # a selector matching nothing is refused, as at the start

@@ -126,25 +126,16 @@ def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
     manifest = engine.manifest(execution["manifest"])
-    counts: dict[str, dict[str, int]] = {}
-    targets: dict[str, int | None] = {}
-    excluded: dict[str, int] = {}
-    skipped: dict[str, int] = {}
-    for group in manifest.groups:
-        found = discovery.load_group(engine.s3, engine.bucket, execution_id, group.id)
-        counts[group.id] = discovery.resource_counts(found["resources"])
-        targets[group.id] = discovery.rto_target_minutes(found["resources"])
-        excluded[group.id] = len(found.get("excluded", []))
-        skipped[group.id] = len(found.get("skipped", []))
+    found = {
+        group.id: discovery.load_group(engine.s3, engine.bucket, execution_id, group.id)
+        for group in manifest.groups
+    }
     full = planning.build_plan(
         manifest,
         execution["operation"],
-        counts,
         modules=engine.modules,
-        rto_targets=targets,
         execution_id=execution_id,
-        excluded=excluded,
-        skipped_off=skipped,
+        **discovery.plan_inputs(found),
     )
     full["prediction"] = predicting.for_execution(engine.history, execution, full)
     engine.history.update_execution(
