@@ -18,7 +18,7 @@ from drorch import names
 from drorch.accounts import load_accounts
 from drorch.cli.output import errors, note
 from drorch.client import Client
-from drorch.sandbox import Sandbox, SimClock, persistence
+from drorch.sandbox import DrsTimings, Sandbox, SimClock, persistence
 from drorch.sandbox.persistence import Snapshot
 from drorch.sandbox.pulumi_deploy import HubDeployment, deploy_hub
 from drorch.sandbox.pulumi_deploy.hub import activate
@@ -28,6 +28,7 @@ from drorch.sandbox.stepfunctions import stop_executions
 # Manual clock: simulated time moves when the state machines wait (a 30-second
 # poll costs milliseconds), so measured durations are the simulated ones.
 DEFAULT_SPEED = 0.0
+DRS_VARIATION = 0.15  # +-15 % on each DRS launch step, per server and job
 
 
 @dataclass
@@ -80,13 +81,15 @@ def sandbox_hub(
     speed: float = DEFAULT_SPEED,
     strict: bool = False,
     progress: bool = False,
+    drs_variation: float = DRS_VARIATION,
     snapshot: Snapshot | None = None,
 ) -> Iterator[SandboxHub]:
     """A running sandbox with the hub and the scenario's staging accounts deployed by the
     Pulumi program (:mod:`drorch.sandbox.pulumi_deploy`), and the scenario loaded; or,
-    given a ``snapshot`` (:mod:`drorch.sandbox.persistence`), the state it saved, with
-    the histories of executions it stopped reconciled. ``progress`` says what is being
-    set up (on stderr)."""
+    given a ``snapshot`` (:mod:`drorch.sandbox.persistence`), the state it saved (its
+    DRS timings too), with the histories of executions it stopped reconciled.
+    ``progress`` says what is being set up (on stderr). DRS launches take their
+    :class:`DrsTimings` varied by up to ``drs_variation`` (as real ones vary)."""
     shown = _Progress(progress)
     if snapshot is None:
         shown.step(f"sandbox: loading scenario {scenario}")
@@ -96,7 +99,8 @@ def sandbox_hub(
     else:
         hub, clock = snapshot.hub, SimClock(start=snapshot.clock_start, speed=speed)
     shown.step("sandbox: starting the simulated AWS accounts")
-    with Sandbox(hub=hub, clock=clock, strict=strict) as sandbox:
+    timings = DrsTimings(variation=drs_variation)
+    with Sandbox(hub=hub, clock=clock, strict=strict, drs_timings=timings) as sandbox:
         try:
             if snapshot is None:
                 shown.step("sandbox: deploying the hub and staging stacks with the Pulumi program")
