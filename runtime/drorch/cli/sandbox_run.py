@@ -8,6 +8,7 @@ runs executions, and can answer gates as they open.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from drorch.sandbox import DrsTimings, Sandbox, SimClock, persistence
 from drorch.sandbox.persistence import Snapshot
 from drorch.sandbox.pulumi_deploy import HubDeployment, deploy_hub
 from drorch.sandbox.pulumi_deploy.hub import activate
-from drorch.sandbox.scenario import SeedReport, load_scenario, seed
+from drorch.sandbox.scenario import SeedReport, builtin_scenarios, load_scenario, seed
 from drorch.sandbox.stepfunctions import stop_executions
 
 # Manual clock: simulated time moves when the state machines wait (a 30-second
@@ -91,35 +92,74 @@ def sandbox_hub(
     ``progress`` says what is being set up (on stderr). DRS launches take their
     :class:`DrsTimings` varied by up to ``drs_variation`` (as real ones vary)."""
     shown = _Progress(progress)
+    saved, entry = snapshot, None
     if snapshot is None:
         shown.step(f"sandbox: loading scenario {scenario}")
         loaded = load_scenario(scenario)
         accounts = load_accounts(accounts_dir)
-        hub, clock = loaded.hub, SimClock(speed=speed)
-    else:
-        hub, clock = snapshot.hub, SimClock(start=snapshot.clock_start, speed=speed)
-    shown.step("sandbox: starting the simulated AWS accounts")
-    timings = DrsTimings(variation=drs_variation)
-    with Sandbox(hub=hub, clock=clock, strict=strict, drs_timings=timings) as sandbox:
+        entry = _cache_entry(scenario, accounts_dir, drs_variation)
+        if entry is not None:
+            entry.lock()  # held while setting up: another process may be storing it
+            snapshot = entry.load()
+    try:
+        if snapshot is None:
+            hub, clock = loaded.hub, SimClock(speed=speed)
+        else:
+            hub, clock = snapshot.hub, SimClock(start=snapshot.clock_start, speed=speed)
+        shown.step("sandbox: starting the simulated AWS accounts")
+        timings = DrsTimings(variation=drs_variation)
+        sandbox = Sandbox(hub=hub, clock=clock, strict=strict, drs_timings=timings).start()
         try:
             if snapshot is None:
                 shown.step("sandbox: deploying the hub and staging stacks with the Pulumi program")
                 deployment = deploy_hub(sandbox, loaded.select_accounts(accounts))
                 shown.step(f"sandbox: seeding scenario {loaded.name}")
                 seeded = seed(sandbox, loaded, accounts)
+                if entry is not None:
+                    shown.step("sandbox: storing it in the cache")
+                    extra = {"deployment": deployment, "seeded": seeded, "scenario": scenario}
+                    entry.store(sandbox, extra)
             else:
                 shown.step(f"sandbox: restoring the {snapshot.describe()}")
                 persistence.restore(sandbox, snapshot)
                 deployment, seeded = snapshot.extra["deployment"], snapshot.extra["seeded"]
                 activate(sandbox, deployment.environment)
-        finally:
-            shown.done()
+        except BaseException:
+            sandbox.stop()
+            raise
+    finally:
+        shown.done()
+        if entry is not None:
+            entry.unlock()
+    try:
         operator = f"arn:aws:iam::{sandbox.hub.account_id}:user/{names.OPERATOR_USER}"
         client = Client(sandbox.operator_session(), operator=operator)
-        if snapshot is not None:
+        if saved is not None:
             client.reconcile()  # executions the saved endpoint stopped: histories, locks
         try:
             yield SandboxHub(sandbox, client, deployment, seeded)
         finally:
             # a failed or cancelled execution can leave child executions running
             stop_executions(sandbox.operator_session(), deployment.state_machines.values())
+    finally:
+        sandbox.stop()
+
+
+def _cache_entry(
+    scenario: str, accounts_dir: Path, drs_variation: float
+) -> persistence.CacheEntry | None:
+    """Where ``$DRORCH_SANDBOX_CACHE`` keeps this scenario deployed for these accounts,
+    or None (no cache). The key covers the scenario's and the accounts' files and the
+    code (:func:`drorch.sandbox.persistence.cache_key`)."""
+    directory = os.environ.get(persistence.CACHE_ENV, "")
+    if directory.lower() in ("", "0", "off", "no", "false"):
+        return None
+    path = Path(scenario)
+    scenario_file = path if path.is_file() else builtin_scenarios()[scenario]
+    account_files = sorted(p for p in Path(accounts_dir).rglob("*") if p.is_file())
+    key = persistence.cache_key(
+        scenario_file.read_text(),
+        *(f"{p.relative_to(accounts_dir)}:{p.read_bytes()!r}" for p in account_files),
+        f"variation={drs_variation}",
+    )
+    return persistence.CacheEntry(Path(directory).expanduser(), key)

@@ -7,7 +7,7 @@ A :class:`Snapshot` holds everything a running sandbox knows:
   account and region in it;
 * the modules' extension state kept beside moto (module-level dictionaries, sets and
   lists of a ``drorch.modules.*.sandbox`` module, such as the simulated progress of an
-  Aurora failover);
+  Aurora failover or the HTTP endpoints a scenario declares);
 * the simulated clock (its start and current time), the DRS quotas and timings, the
   identities (the operator's access key, the provisioned staging accounts), the hub's
   Lambda functions run in process, the hub deployment and the seeded scenario, and the
@@ -35,6 +35,7 @@ import functools
 import hashlib
 import importlib
 import io
+import json
 import pickle
 import sys
 import threading
@@ -71,6 +72,7 @@ class Snapshot:
     drs_timings: Any
     lambda_handlers: dict[str, str]
     backends: dict[str, dict[str, Any]]  # "module:attribute" -> account id -> regions
+    backend_attributes: dict[str, dict[str, Any]]  # "module:attribute" -> its own state
     extensions: dict[str, dict[str, Any]]  # module -> name -> container
     extra: dict[str, Any] = field(default_factory=dict)  # deployment, seeded, scenario...
 
@@ -120,6 +122,20 @@ def _backend_dicts() -> dict[str, BackendDict]:
     return dict(found.values())
 
 
+# what BackendDict.__init__ sets: the rest is a subclass's state (S3's bucket_accounts)
+_BACKEND_DICT_FIELDS = {
+    "backend",
+    "service_name",
+    "_use_boto3_regions",
+    "_additional_regions",
+    "_id",
+}
+
+
+def _own_attributes(backend_dict: BackendDict) -> dict[str, Any]:
+    return {k: v for k, v in vars(backend_dict).items() if k not in _BACKEND_DICT_FIELDS}
+
+
 def _extension_modules() -> list[str]:
     return sorted(
         name
@@ -129,10 +145,15 @@ def _extension_modules() -> list[str]:
 
 
 def _extension_state(module: Any) -> dict[str, Any]:
-    """A module's private, mutable, module-level containers that hold data (not functions)."""
+    """A module's mutable module-level containers that hold data (not functions): its
+    private stores and what the seeders register (http-check's ENDPOINTS); constants
+    come back as they were."""
     state = {}
     for name, value in vars(module).items():
-        if not name.startswith("_") or name.startswith("__"):
+        if name.startswith("__"):
+            continue
+        if _own_instance(module, value):  # a store object of the module (ENDPOINTS)
+            state[name] = value
             continue
         if not isinstance(value, _CONTAINERS) or isinstance(value, BackendDict):
             continue
@@ -158,6 +179,9 @@ def capture(sandbox: Any, extra: dict[str, Any] | None = None, scheduler: Any = 
         drs_timings=state.drs_timings,
         lambda_handlers=dict(state.lambda_runtime.handlers),
         backends={name: dict(value) for name, value in _backend_dicts().items()},
+        backend_attributes={
+            name: _own_attributes(value) for name, value in _backend_dicts().items()
+        },
         extensions={name: _extension_state(sys.modules[name]) for name in _extension_modules()},
         extra=dict(extra or {}),
     )
@@ -204,6 +228,68 @@ def load(path: Path) -> Snapshot:
     return snapshot
 
 
+# --- a cache of deployed sandboxes (DRORCH_SANDBOX_CACHE) ---------------------------------------
+CACHE_ENV = "DRORCH_SANDBOX_CACHE"
+_CACHE_PACKAGES = ("moto", "boto3", "botocore", "pulumi", "pulumi-aws")
+
+
+def cache_key(*inputs: str) -> str:
+    """A digest of what a deployed sandbox depends on: ``inputs`` (the scenario and the
+    accounts, as text), the drorch package's and the stacks' code, and the versions of
+    drorch, moto, boto3, botocore and Pulumi."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    package = Path(__file__).resolve().parents[1]  # drorch/
+    digest = hashlib.sha256(json.dumps(versions(), sort_keys=True).encode())
+    for name in _CACHE_PACKAGES:
+        try:
+            digest.update(f"{name}={version(name)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"{name}=-".encode())
+    for root in (package, package.parents[1] / "stacks"):
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    for text in inputs:
+        digest.update(text.encode())
+    return digest.hexdigest()[:24]
+
+
+class CacheEntry:
+    """One deployed sandbox in the cache folder: ``lock`` it, ``load`` it, or ``store``
+    the one just set up. Processes sharing the folder set a key up once: the others
+    wait on the lock, then load it."""
+
+    def __init__(self, directory: Path, key: str) -> None:
+        self.path = directory / f"sandbox-{key}.pickle"
+        self._lock: Any = None
+
+    def lock(self) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = self.path.with_suffix(".lock").open("w")
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
+
+    def load(self) -> Snapshot | None:
+        if not self.path.exists():
+            return None
+        try:
+            return load(self.path)
+        except SnapshotError:
+            self.path.unlink(missing_ok=True)  # unreadable: set it up again
+            return None
+
+    def store(self, sandbox: Any, extra: dict[str, Any]) -> None:
+        save(lambda: capture(sandbox, extra), self.path)
+
+
 def _versions(found: dict[str, str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(found.items()))
 
@@ -222,6 +308,12 @@ def restore(sandbox: Any, snapshot: Snapshot, scheduler: Any = None) -> None:
             target = getattr(importlib.import_module(module), attribute)
             dict.clear(target)
             dict.update(target, accounts)
+            for attribute_name, value in snapshot.backend_attributes.get(name, {}).items():
+                current = getattr(target, attribute_name, None)
+                if isinstance(current, _CONTAINERS) and isinstance(value, _CONTAINERS):
+                    _refill(current, value)  # others may hold the container itself
+                else:
+                    setattr(target, attribute_name, value)
             if accounts and target not in BackendDict._instances:
                 BackendDict._instances.append(target)  # reset when the sandbox stops
         for module, values in snapshot.extensions.items():
@@ -238,8 +330,17 @@ def restore(sandbox: Any, snapshot: Snapshot, scheduler: Any = None) -> None:
         scheduler.resume(snapshot.extra["scheduler"])
 
 
+def _own_instance(module: Any, value: Any) -> bool:
+    kind = type(value)
+    return kind.__module__ == module.__name__ and not callable(value) and hasattr(value, "__dict__")
+
+
 def _refill(target: Any, value: Any) -> None:
-    """Put ``value`` into the module's own container (other modules may hold it too)."""
+    """Put ``value`` into the module's own container or store object (other modules may
+    hold it too)."""
+    if not isinstance(target, _CONTAINERS):
+        vars(target).update(vars(value))
+        return
     target.clear()
     if isinstance(target, dict | set):
         target.update(value)
