@@ -22,7 +22,7 @@ from drorch import names
 from drorch.engine import aws, clock, reconcile
 from drorch.engine.events import Publisher
 from drorch.engine.gates import Gates
-from drorch.engine.history import STATUSES, TERMINAL, History
+from drorch.engine.history import STATUSES, TERMINAL, History, change_time
 from drorch.engine.lock import ApplicationLock
 from drorch.errors import DrorchError, InputError
 from drorch.manifest import OPERATIONS, Manifest, load_manifest
@@ -38,6 +38,7 @@ class UploadedManifest:
 
 
 CHANGES_SHOWN = 100  # resource changes one describe returns at most
+CHANGES_OVERLAP_US = 5_000_000  # how far back each read of the changes looks again
 
 
 def new_execution_id(operation: str) -> str:
@@ -56,7 +57,8 @@ class Client:
         self.lock = ApplicationLock.from_config(self.config, self.history, self.session)
         self._operator = operator
         self._wave_of_group: dict[str, dict[str, str]] = {}
-        self._last_change: dict[str, str] = {}  # execution id -> the newest change item read
+        # execution id -> the change items read lately (sk), and from when to read again
+        self._changes_seen: dict[str, tuple[set[str], int]] = {}
 
     # --- who and where ---------------------------------------------------------------
     @property
@@ -227,9 +229,14 @@ class Client:
     def _recent_changes(self, execution_id: str) -> list[dict[str, Any]]:
         """Resource changes recorded since this client last looked (one query; the newest
         :data:`CHANGES_SHOWN` when there are more)."""
-        items = self.history.changes(execution_id, self._last_change.get(execution_id))
+        seen, since = self._changes_seen.get(execution_id, (set(), 0))
+        items = [i for i in self.history.changes(execution_id, since) if i["sk"] not in seen]
         if items:
-            self._last_change[execution_id] = items[-1]["sk"]
+            # a writer whose clock is a little behind, or that wrote a little late, is still
+            # read: the next read starts CHANGES_OVERLAP before the newest change read
+            since = max(since, change_time(items[-1]["sk"]) - CHANGES_OVERLAP_US)
+            seen = {sk for sk in seen | {i["sk"] for i in items} if change_time(sk) >= since}
+            self._changes_seen[execution_id] = (seen, since)
         found = [
             {
                 "at": change_item["at"],

@@ -261,6 +261,8 @@ def render_resources(page: Mapping[str, Any], target: str = "") -> Group:
                 f"next page: drorch status {page.get('executionId')} --resources "
                 f"--next-token '{token}'{target}",
                 style="dim",
+                no_wrap=True,
+                overflow="ignore",
             )
         )
     return Group(*parts)

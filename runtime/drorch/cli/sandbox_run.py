@@ -18,7 +18,7 @@ from drorch import names
 from drorch.accounts import load_accounts
 from drorch.cli.output import errors, note
 from drorch.client import Client
-from drorch.sandbox import Sandbox, SimClock
+from drorch.sandbox import DrsQuotas, Sandbox, SimClock
 from drorch.sandbox.pulumi_deploy import HubDeployment, deploy_hub
 from drorch.sandbox.scenario import SeedReport, load_scenario, seed
 from drorch.sandbox.stepfunctions import stop_executions
@@ -78,16 +78,20 @@ def sandbox_hub(
     speed: float = DEFAULT_SPEED,
     strict: bool = False,
     progress: bool = False,
+    drs_quotas: DrsQuotas | None = None,
 ) -> Iterator[SandboxHub]:
     """A running sandbox with the hub and the scenario's staging accounts deployed by the
-    Pulumi program (:mod:`drorch.sandbox.pulumi_deploy`), and the scenario loaded.
+    Pulumi program (:mod:`drorch.sandbox.pulumi_deploy`), and the scenario loaded
+    (``drs_quotas``: the DRS quotas the fake enforces, AWS's defaults unless given).
     ``progress`` says what is being set up (on stderr)."""
     shown = _Progress(progress)
     shown.step(f"sandbox: loading scenario {scenario}")
     loaded = load_scenario(scenario)
     accounts = load_accounts(accounts_dir)
     shown.step("sandbox: starting the simulated AWS accounts")
-    with Sandbox(hub=loaded.hub, clock=SimClock(speed=speed), strict=strict) as sandbox:
+    with Sandbox(
+        hub=loaded.hub, clock=SimClock(speed=speed), strict=strict, drs_quotas=drs_quotas
+    ) as sandbox:
         try:
             shown.step("sandbox: deploying the hub and staging stacks with the Pulumi program")
             deployment = deploy_hub(sandbox, loaded.select_accounts(accounts))

@@ -9,8 +9,9 @@ One partition per execution (``pk = EXEC#<executionId>``):
 * ``sk = GATE#<n>``: an approval, wave pause or resume gate, its task token and decision;
 * ``sk = PROG#<phase>`` and ``sk = PROG#<phase>#<wave>``: how many resources of a phase (of
   a wave in a phase) are in each status, kept by atomic ``ADD`` as resources change;
-* ``sk = CHG#<at>#<phase>#<groupId>#<accountId>#<step>``: one executor step's resource
-  changes (what ``describe`` shows as recent changes, read newest first).
+* ``sk = CHG#<microseconds>#<phase>#<groupId>#<accountId>#<step>``: one executor step's
+  resource changes, keyed by when they were written (what ``describe`` shows as the recent
+  changes: read newest first, from a little before the last one read).
 
 Progress reads (:meth:`History.progress`, :meth:`History.changes`) cost a few requests
 whatever the number of resources; the ``RES#`` items are read on demand, a page at a time
@@ -116,8 +117,13 @@ def progress_sk(phase: str, wave: str | None = None) -> str:
     return f"PROG#{phase}" if wave is None else f"PROG#{phase}#{wave}"
 
 
-def change_sk(at: str, phase: str, group_id: str, account_id: str, step: int) -> str:
-    return f"CHG#{at}#{phase}#{group_id}#{account_id}#{step:09d}"
+def change_sk(written: int, phase: str, group_id: str, account_id: str, step: int) -> str:
+    """``written``: microseconds since the epoch (the writer's clock, for order)."""
+    return f"CHG#{written:017d}#{phase}#{group_id}#{account_id}#{step:09d}"
+
+
+def change_time(sk: str) -> int:
+    return int(sk.split("#", 2)[1])
 
 
 # what a progress item holds besides its counts
@@ -600,7 +606,7 @@ class History:
 
         log_item = {
             "pk": pk,
-            "sk": change_sk(at, phase, group_id, account_id, step or 0),
+            "sk": change_sk(time.time_ns() // 1000, phase, group_id, account_id, step or 0),
             "executionId": execution_id,
             "at": at,
             "phase": phase,
@@ -687,20 +693,20 @@ class History:
         return found
 
     def changes(
-        self, execution_id: str, after: str | None = None, limit: int = CHANGES_READ
+        self, execution_id: str, since: int = 0, limit: int = CHANGES_READ
     ) -> list[dict[str, Any]]:
-        """Change items newer than the one keyed ``after`` (its ``sk``), at most ``limit``
-        of the newest, oldest first (one query)."""
-        low = after if after else "CHG#"
-        condition = Key("pk").eq(self.pk(execution_id)) & Key("sk").between(low, "CHG#~")
+        """Change items written from ``since`` (microseconds since the epoch) on: at most
+        ``limit``, the newest, oldest first (one query)."""
+        condition = Key("pk").eq(self.pk(execution_id)) & Key("sk").between(
+            f"CHG#{since:017d}", "CHG#~"
+        )
         page = self.table.query(
             KeyConditionExpression=condition,
             ScanIndexForward=False,
             Limit=limit,
             ConsistentRead=True,
         )
-        items = [plain(i) for i in page.get("Items", []) if i["sk"] != after]
-        return list(reversed(items))
+        return [plain(i) for i in reversed(page.get("Items", []))]
 
     def recorded_details(
         self, execution_id: str, group_id: str, account_id: str
