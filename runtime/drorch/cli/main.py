@@ -27,7 +27,15 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from drorch.cli import accounts_cmd, demo_cmd, engine_cmd, manifest_cmd, modules_cmd, sandbox_cmd
+from drorch.cli import (
+    accounts_cmd,
+    demo_cmd,
+    engine_cmd,
+    manifest_cmd,
+    modules_cmd,
+    readiness_cmd,
+    sandbox_cmd,
+)
 from drorch.cli.help import OUTPUT, polish
 from drorch.cli.options import set_project_dir
 from drorch.cli.output import OUTPUT_FORMATS, fail
@@ -88,6 +96,7 @@ app.add_typer(manifest_cmd.app, name="manifest")
 app.add_typer(modules_cmd.app, name="modules")
 engine_cmd.register(app)
 app.command("demo")(demo_cmd.demo)
+app.command("readiness")(readiness_cmd.readiness)
 
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 RETRYABLE = (
