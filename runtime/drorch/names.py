@@ -97,6 +97,7 @@ STATE_MACHINES = {
 }
 # scheduled readiness: Blockers and Warnings per application (dimension Application)
 READINESS_NAMESPACE = f"{PREFIX}/Readiness"
+READINESS_ALL = "ALL"  # the Application dimension of the sum over every application
 EVENT_BUS = f"{PREFIX}-events"
 EVENT_SOURCE = PREFIX
 NOTIFICATION_TOPIC = f"{PREFIX}-notifications"

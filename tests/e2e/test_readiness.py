@@ -5,13 +5,14 @@ anything changes, and ``--force`` lets it go on, recorded with who."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from drorch.engine import readiness
 from drorch.engine.report import render_html, render_markdown
 from drorch.sandbox.drs.models import drs_backends
 from tests.e2e.conftest import drs_jobs
 
-APP, REGION = "222222222222", "us-east-2"
+APP, REGION, HUB = "222222222222", "us-east-2", "999999999999"
 STAGING = ("111111111111", "222222222222", "333333333333")
 
 
@@ -117,3 +118,41 @@ def test_a_cleanup_records_readiness_but_is_not_stopped_by_it(hub):
     final = client.wait(cleanup, on_gate=approve_all, timeout=120)
     assert final["execution"]["status"] == "SUCCEEDED"
     assert final["execution"]["readiness"]["gated"] is False
+
+
+def blockers_metric(hub, application: str) -> float | None:
+    cloudwatch = hub.sandbox.admin_session(HUB).client("cloudwatch")
+    now = hub.sandbox.now()
+    points = cloudwatch.get_metric_statistics(
+        Namespace="drorch/Readiness",
+        MetricName="Blockers",
+        Dimensions=[{"Name": "Application", "Value": application}],
+        StartTime=now - timedelta(minutes=5),
+        EndTime=now + timedelta(minutes=5),
+        Period=60,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    return max(p["Maximum"] for p in points) if points else None
+
+
+def invoke_scheduled(hub, event: dict) -> dict:
+    answer = (
+        hub.sandbox.admin_session(HUB)
+        .client("lambda")
+        .invoke(FunctionName="drorch-readiness", Payload=json.dumps(event).encode())
+    )
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    return json.loads(answer["Payload"].read())
+
+
+def test_the_scheduled_run_writes_the_blockers_metric_per_application(hub):
+    ready = invoke_scheduled(hub, {"application": "claims"})
+    assert ready["applications"]["claims"]["BLOCKER"] == 0
+    assert blockers_metric(hub, "claims") == 0
+    stall("acme-app-02")
+    hub.sandbox.advance(120)
+    every = invoke_scheduled(hub, {})  # no application: every one with a manifest
+    assert every["operation"] == "failover"
+    assert every["applications"]["claims"]["verdict"] == "BLOCKED"
+    assert blockers_metric(hub, "claims") == 1
+    assert blockers_metric(hub, "ALL") == 1
