@@ -42,6 +42,13 @@ def new_execution_id(operation: str) -> str:
     return f"{operation}-{clock.now().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
 
 
+def known_operation(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise InputError(
+            f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
+        )
+
+
 class Client:
     def __init__(self, session: boto3.Session | None = None, operator: str | None = None) -> None:
         self.session = session or aws.hub_session()
@@ -336,10 +343,7 @@ class Client:
         from drorch.engine.readiness import plan_now
         from drorch.engine.runtime import registry
 
-        if operation not in OPERATIONS:
-            raise InputError(
-                f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
-            )
+        known_operation(operation)
         text = Path(source).read_text() if text is None else text
         manifest = load_manifest(text, str(source))
         full, groups = plan_now(
@@ -376,10 +380,7 @@ class Client:
             raise InputError(
                 f"{source} is the manifest of {manifest.application!r}, not {application!r}"
             )
-        if operation not in OPERATIONS:
-            raise InputError(
-                f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
-            )
+        known_operation(operation)
         run_id = f"readiness-{new_execution_id(operation)}"
         accounts = self.staging_accounts()
         full, groups = readiness.plan_now(
