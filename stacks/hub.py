@@ -52,7 +52,7 @@ OPERATOR_POLICY = f"{names.PREFIX}-operator"
 OPERATOR_ROLE = f"{names.PREFIX}-operator"
 RECONCILE_RULE = f"{names.PREFIX}-reconcile-on-master-end"
 SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
-LONG_RUNNING = frozenset({"discover", "plan"})
+LONG_RUNNING = frozenset({"discover", "plan", "readiness"})
 
 
 def function_role_name(key: str) -> str:

@@ -36,6 +36,7 @@ DESCRIBE = "drs:DescribeSourceServers"
 GET_LAUNCH = "drs:GetLaunchConfiguration"
 TEMPLATE = "ec2:DescribeLaunchTemplateVersions"
 SUBNETS = "ec2:DescribeSubnets"
+FILTER_SUBNETS = 200  # subnet ids in one DescribeSubnets filter
 _DURATION = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?"
     r"(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
@@ -109,10 +110,13 @@ def replication_finding(
     return resource_finding(resource, "replication", READY, f"{state}, {lag_text}{within}", call)
 
 
-def launch_template_finding(ctx: AccountContext, resource: Resource, where: str) -> Finding:
-    drs, ec2 = ctx.client("drs"), ctx.client("ec2")
+def launch_template(
+    ctx: AccountContext, resource: Resource, where: str
+) -> Finding | tuple[str, dict[str, Any]]:
+    """The EC2 launch template DRS launches the server from: a BLOCKER finding when it cannot
+    be read, else (its id, its default version's data)."""
     try:
-        config = drs.get_launch_configuration(sourceServerID=resource.id)
+        config = ctx.client("drs").get_launch_configuration(sourceServerID=resource.id)
     except ClientError as error:
         raise_if_fatal(error, ctx, "reading a launch configuration for readiness")
         return resource_finding(
@@ -133,9 +137,8 @@ def launch_template_finding(ctx: AccountContext, resource: Resource, where: str)
             f"{GET_LAUNCH} {where}",
             "open the server's launch settings in the DRS console (it recreates the template)",
         )
-    call = f"{TEMPLATE} {template_id} {where}"
     try:
-        versions = ec2.describe_launch_template_versions(
+        versions = ctx.client("ec2").describe_launch_template_versions(
             LaunchTemplateId=template_id, Versions=["$Default"]
         )["LaunchTemplateVersions"]
     except ClientError as error:
@@ -145,39 +148,74 @@ def launch_template_finding(ctx: AccountContext, resource: Resource, where: str)
             "launch template",
             BLOCKER,
             f"launch template {template_id}: {error_code(error)}: {error_message(error)}",
-            call,
+            f"{TEMPLATE} {template_id} {where}",
             "the template DRS launches from is gone: open the server's launch settings in the "
             "DRS console, or re-apply them (`drorch execute` INSTANTIATE)",
         )
-    data = versions[0].get("LaunchTemplateData", {}) if versions else {}
+    return template_id, (versions[0].get("LaunchTemplateData", {}) if versions else {})
+
+
+def template_subnets(data: Mapping[str, Any]) -> set[str]:
     subnets = {n["SubnetId"] for n in data.get("NetworkInterfaces", []) if n.get("SubnetId")}
-    if data.get("SubnetId"):
-        subnets.add(data["SubnetId"])
-    if subnets:
-        try:
-            found = ctx.client("ec2").describe_subnets(SubnetIds=sorted(subnets))["Subnets"]
-            missing = subnets - {s["SubnetId"] for s in found}
-        except ClientError as error:
-            raise_if_fatal(error, ctx, "reading the launch template's subnet for readiness")
-            missing, found = subnets, []
+    return subnets | ({data["SubnetId"]} if data.get("SubnetId") else set())
+
+
+def existing_subnets(ctx: AccountContext, wanted: set[str]) -> set[str]:
+    """Which of ``wanted`` exist (one DescribeSubnets per 200; an unknown id is left out)."""
+    found: set[str] = set()
+    ec2 = ctx.client("ec2")
+    for part in chunks(sorted(wanted), FILTER_SUBNETS):
+        answer = ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": part}])
+        found |= {s["SubnetId"] for s in answer.get("Subnets", [])}
+    return found
+
+
+def launch_template_findings(
+    ctx: AccountContext, resources: Sequence[Resource], where: str
+) -> list[Finding]:
+    """Each server's launch template readable, and the subnets it names existing."""
+    read = {r.id: launch_template(ctx, r, where) for r in resources}
+    wanted = {
+        subnet
+        for answer in read.values()
+        if isinstance(answer, tuple)
+        for subnet in template_subnets(answer[1])
+    }
+    present = existing_subnets(ctx, wanted) if wanted else set()
+    found: list[Finding] = []
+    for resource in resources:
+        answer = read[resource.id]
+        if isinstance(answer, Finding):
+            found.append(answer)
+            continue
+        template_id, data = answer
+        subnets = template_subnets(data)
+        missing = subnets - present
         if missing:
-            return resource_finding(
+            found.append(
+                resource_finding(
+                    resource,
+                    "launch template",
+                    BLOCKER,
+                    f"launch template {template_id} names subnet(s) "
+                    f"{', '.join(sorted(missing))}, which do not exist",
+                    f"{SUBNETS} {where}",
+                    "point the launch settings at a recovery subnet (accounts/drs/ settings)",
+                )
+            )
+            continue
+        kind = data.get("InstanceType") or "no instance type"
+        on = f", subnet {', '.join(sorted(subnets))}" if subnets else ""
+        found.append(
+            resource_finding(
                 resource,
                 "launch template",
-                BLOCKER,
-                f"launch template {template_id} names subnet(s) {', '.join(sorted(missing))}, "
-                "which do not exist",
-                f"{SUBNETS} {where}",
-                "point the launch settings at a recovery subnet (accounts/drs/ settings)",
+                READY,
+                f"{template_id} ({kind}{on})",
+                f"{TEMPLATE} {template_id} {where}",
             )
-    kind = data.get("InstanceType") or "no instance type"
-    return resource_finding(
-        resource,
-        "launch template",
-        READY,
-        f"{template_id} ({kind}{', subnet ' + ', '.join(sorted(subnets)) if subnets else ''})",
-        call,
-    )
+        )
+    return found
 
 
 def server_findings(
@@ -195,6 +233,7 @@ def server_findings(
         raise_if_fatal(error, ctx, "describing source servers for readiness")
         raise
     found: list[Finding] = []
+    alive: list[Resource] = []
     for resource in resources:
         server = live.get(resource.id)
         if server is None:
@@ -222,8 +261,10 @@ def server_findings(
                     f"{DESCRIBE} {where}",
                 )
             )
-        found.append(launch_template_finding(ctx, resource, where))
-    return found
+        alive.append(resource)
+    found += launch_template_findings(ctx, alive, where)
+    order = {r.id: i for i, r in enumerate(resources)}
+    return sorted(found, key=lambda f: order[f.resource])  # stable: replication first
 
 
 def exclusion_findings(
