@@ -33,6 +33,7 @@ from drorch.cli import (
     engine_cmd,
     manifest_cmd,
     modules_cmd,
+    plan_cmd,
     readiness_cmd,
     sandbox_cmd,
 )
@@ -94,6 +95,7 @@ app.add_typer(sandbox_cmd.app, name="sandbox")
 app.add_typer(accounts_cmd.app, name="accounts")
 app.add_typer(manifest_cmd.app, name="manifest")
 app.add_typer(modules_cmd.app, name="modules")
+app.add_typer(plan_cmd.app, name="plan")
 engine_cmd.register(app)
 app.command("demo")(demo_cmd.demo)
 app.command("readiness")(readiness_cmd.readiness)

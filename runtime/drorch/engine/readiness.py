@@ -222,15 +222,13 @@ def plan_now(
     """What an execution of ``operation`` would touch: discovery (group files under
     ``run_id`` in the artifacts bucket) and the plan; nothing is started."""
     found = discovery.discover(run_id, manifest, accounts, modules, s3, bucket, session_for)
+    files = {k: g.to_dict() for k, g in found.groups.items()}
     full = planning.build_plan(
         manifest,
         operation,
-        found.counts(),
         modules=modules,
-        rto_targets=found.rto_targets(),
         execution_id=run_id,
-        excluded={k: len(g.excluded) for k, g in found.groups.items()},
-        skipped_off={k: len(g.skipped) for k, g in found.groups.items()},
+        **discovery.plan_inputs(files),
     )
     return full, found.groups
 
