@@ -56,7 +56,7 @@ def test_a_stalled_server_blocks_a_failover_before_anything_changes(hub):
 
     calls_before = dict(hub.sandbox.faults.calls)
     execution_id = client.start_execution("claims", "failover", poll_seconds=30)
-    final = client.wait(execution_id, on_gate=approve_all, timeout=120)
+    final = client.wait(execution_id, on_gate=approve_all, timeout=300)
     execution = final["execution"]
     assert execution["status"] == "FAILED"
     assert execution["error"] == "ReadinessBlocked"
@@ -85,7 +85,7 @@ def test_force_goes_on_despite_the_blocker_and_records_who(hub):
     client = hub.client
     stall("acme-app-02")
     execution_id = client.start_execution("claims", "failover", poll_seconds=30, force=True)
-    final = client.wait(execution_id, on_gate=approve_all, timeout=180)
+    final = client.wait(execution_id, on_gate=approve_all, timeout=300)
     execution = final["execution"]
     assert execution["status"] == "SUCCEEDED"
     record = execution["readiness"]
@@ -110,12 +110,12 @@ def test_force_goes_on_despite_the_blocker_and_records_who(hub):
 def test_a_cleanup_records_readiness_but_is_not_stopped_by_it(hub):
     client = hub.client
     drill = client.start_execution("claims", "drill", poll_seconds=30)
-    assert client.wait(drill, on_gate=approve_all, timeout=120)["execution"]["status"] == (
+    assert client.wait(drill, on_gate=approve_all, timeout=300)["execution"]["status"] == (
         "SUCCEEDED"
     )
     stall("acme-app-02")
     cleanup = client.start_execution("claims", "cleanup", poll_seconds=30)
-    final = client.wait(cleanup, on_gate=approve_all, timeout=120)
+    final = client.wait(cleanup, on_gate=approve_all, timeout=300)
     assert final["execution"]["status"] == "SUCCEEDED"
     assert final["execution"]["readiness"]["gated"] is False
 
