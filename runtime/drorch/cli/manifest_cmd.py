@@ -318,11 +318,12 @@ def convert(
 @app.command("upload")
 def upload(
     manifest: ManifestFile,
-    profile: Annotated[str | None, typer.Option(help="AWS profile of the hub account.")] = None,
-    region: Annotated[str | None, typer.Option(help="The hub's region.")] = None,
+    profile: Profile = None,
+    region: Region = None,
     json_output: Json = False,
 ) -> None:
-    """Validate, then upload a new version to the hub's manifest bucket (never a bad one)."""
+    """Validate, then upload a new version to the hub's manifest bucket (never a bad one).
+    With `drorch sandbox up` running (and no --profile/--region), the endpoint's hub."""
     from drorch.cli.engine_cmd import aws_client
 
     uploaded = aws_client(profile, region).upload_manifest(manifest)
@@ -422,7 +423,13 @@ def _named(resource: dict[str, Any]) -> str:
 def plan(
     manifest: ManifestFile,
     operation: Annotated[str, typer.Option(help="drill, failover, failback or cleanup.")] = "drill",
-    scenario: Annotated[str, typer.Option(help="Sandbox scenario to plan against.")] = "three-tier",
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="Sandbox scenario to plan against in this command's own sandbox (with "
+            "`drorch sandbox up` running, the plan is the endpoint's, on its scenario)."
+        ),
+    ] = "three-tier",
     accounts_dir: AccountsDir = DEFAULT_ACCOUNTS_DIR,
     profile: Profile = None,
     region: Region = None,
