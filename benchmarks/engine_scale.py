@@ -159,6 +159,7 @@ def measure(servers: int, accounts: int, poll_seconds: int) -> dict[str, Any]:
             application = client.upload_manifest(MANIFEST).application
             hub.sandbox.faults.calls.clear()
             hub.sandbox.state.lambda_runtime.invocations.clear()
+            hub.sandbox.state.lambda_runtime.longest_cpu.clear()
             started = time.perf_counter()
             cpu = time.thread_time()  # the engine runs on other threads
             with ClientCalls(hub.sandbox.faults) as counter:
@@ -200,6 +201,7 @@ def measure(servers: int, accounts: int, poll_seconds: int) -> dict[str, Any]:
                 "largestPayload": largest,
                 "lambdaInvocations": sum(invocations.values()),
                 "lambdaByFunction": invocations,
+                "longestCpuByFunction": dict(hub.sandbox.state.lambda_runtime.longest_cpu),
                 # the engine's calls: every call the sandbox answered but the client's
                 "engineCalls": dict(every_call - client_calls),
                 "clientCalls": dict(client_calls),
@@ -276,6 +278,15 @@ def rows(results: list[dict[str, Any]]) -> list[tuple[str, list[str], list[float
             "{:.1f}",
         ),
     ]
+    functions = sorted({f for r in results for f in r.get("longestCpuByFunction", {})})
+    for function in functions:
+        table.append(
+            row(
+                f"longest {function.removeprefix('drorch-')} invocation, CPU s",
+                [r.get("longestCpuByFunction", {}).get(function, 0.0) for r in results],
+                "{:.2f}",
+            )
+        )
     for side, key in (("engine", "engineCalls"), ("client", "clientCalls")):
         services = sorted({s for r in results for s in r[key]})
         table.append(row(f"{side} API calls", [float(sum(r[key].values())) for r in results]))

@@ -54,6 +54,9 @@ class LambdaRuntime:
     handlers: dict[str, str] = field(default_factory=dict)  # function ARN -> "module:function"
     session: boto3.Session | None = None  # the orchestrator role in the hub
     invocations: dict[str, int] = field(default_factory=dict)  # function name -> count
+    # function name -> the most CPU one invocation used (its thread's, with the sandbox's
+    # answers to its AWS calls, which run on that thread): what grows toward a timeout
+    longest_cpu: dict[str, float] = field(default_factory=dict)
 
 
 class ThreadLocalDefaultSession:
@@ -115,6 +118,7 @@ def invoke_in_process(runtime: LambdaRuntime, request: Any) -> AWSResponse | Non
     if isinstance(default, ThreadLocalDefaultSession):
         default.use(runtime.session)
     _count(+1)
+    cpu = time.thread_time()
     try:
         result = handler(event, _Context(arn))
         payload = json.dumps(result).encode()
@@ -130,6 +134,8 @@ def invoke_in_process(runtime: LambdaRuntime, request: Any) -> AWSResponse | Non
     finally:
         if isinstance(default, ThreadLocalDefaultSession):
             default.use(None)
+        used = time.thread_time() - cpu
+        runtime.longest_cpu[name] = max(runtime.longest_cpu.get(name, 0.0), used)
         _drop_unpublished_metrics()
         _count(-1)
         activity.notify()
