@@ -25,7 +25,7 @@ from moto import mock_aws
 
 from drorch import names
 from drorch.accounts import StagingAccount
-from drorch.sandbox import botocore_models, interceptor, registry, stepfunctions
+from drorch.sandbox import botocore_models, dynamodb, interceptor, registry, stepfunctions
 from drorch.sandbox.clock import SimClock
 from drorch.sandbox.faults import FaultPlan
 from drorch.sandbox.state import DrsQuotas, DrsTimings, reset_state
@@ -104,6 +104,7 @@ class Sandbox:
         )
         self._saved_env = {k: os.environ.get(k) for k in _CRED_ENV}
         stepfunctions.install()
+        dynamodb.install()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         # a new default session picks up the sandbox's handlers (and shares its model loader)
