@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drorch.engine.history import count_deltas, progress_counts
@@ -13,6 +13,7 @@ from drorch.engine.history import count_deltas, progress_counts
 STATUS = st.sampled_from(["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"])
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, 20), STATUS), max_size=80), st.integers(1, 7))
 def test_the_deltas_of_every_step_add_up_to_the_final_counts(moves, step_size):
     current: dict[int, str] = {}
