@@ -1,7 +1,7 @@
 """The hub: drorch's orchestration account, in the DR region (SPEC §7).
 
 One :class:`HubStack` creates what the engine runs on — the KMS key, the manifest
-and artifacts buckets, the three DynamoDB tables, the nine Lambda functions (one
+and artifacts buckets, the three DynamoDB tables, the eleven Lambda functions (one
 least-privilege role each), the three state machines, the SNS topic, the event bus,
 scheduled drills, the dashboard and alarms, and the SSM Automation document that
 starts an execution — with the names of :mod:`drorch.names` and the definitions of
