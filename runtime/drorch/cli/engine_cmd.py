@@ -43,6 +43,7 @@ Plain = Annotated[bool, typer.Option("--plain", help="Plain text (same as --outp
 SANDBOX_ONLY_IN_PROCESS = (
     "the sandbox lives only inside one drorch command",
     "run `drorch execute --wait` (it answers gates as you tell it) or `drorch demo`, "
+    "start `drorch sandbox up` (then the commands talk to it), "
     "or target a deployed hub with --profile/--region (or AWS_PROFILE/AWS_REGION)",
 )
 CREDENTIALS_HINT = (
