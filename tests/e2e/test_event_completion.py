@@ -45,7 +45,8 @@ def test_launch_results_end_the_wait_within_two_seconds(hub):
     runtime = hub.sandbox.state.lambda_runtime
     final = _drill(hub)
     lags = _lags(hub, final)
-    assert all(0 <= lag <= 2 for lag in lags.values()), lags
+    # finishedAt is kept to the second (the job's end to the millisecond): -1 < lag
+    assert all(-1 < lag <= 2 for lag in lags.values()), lags
     # the events went staging default bus -> hub bus -> drorch-waiter
     assert runtime.invocations.get("drorch-waiter", 0) >= 10
     assert eventbridge.failures == []
