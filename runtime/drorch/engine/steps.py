@@ -91,6 +91,7 @@ def initialise(engine: Engine, event: Mapping[str, Any]) -> contracts.Initialise
         pollSeconds=poll_seconds,
         drill=operation == planning.DRILL,
         notificationTopic=manifest.notifications.sns_topic_arn,
+        force=bool(event.get("force")),  # readiness BLOCKERs do not stop it (engine/readiness)
     )
     engine.lock.acquire(manifest.application, execution_id)
     _publisher(engine, execution).publish(ev.EXECUTION_STATUS, _execution_detail(execution))
@@ -500,7 +501,7 @@ def close_running_resources(engine: Engine, execution_id: str, status: str, why:
             }
         )
     if closed:
-        engine.history.put_resources(execution_id, closed)
+        engine.history.put_closed(execution_id, closed)
     return len(closed)
 
 

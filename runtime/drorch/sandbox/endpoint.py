@@ -42,7 +42,7 @@ HUB_COMMANDS = frozenset(
         "cancel",
         "report",
         "reconcile",
-        "plan",  # drorch plan edit (and manifest plan --predict: the history is the hub's)
+        "plan",  # drorch plan show|edit
     }
 )
 # subcommands of a group that talk to a hub too

@@ -625,6 +625,28 @@ class DrsBackend(BaseBackend):
             server.windows[-1].end = now
         server.stalled_since = now
 
+    def stall_replication(self, server: str) -> None:
+        """Fault injection: the replication agent of ``server`` (id or hostname) loses its
+        replication server; replication is STALLED from now and its lag grows with the clock
+        (``RetryDataReplication`` restarts it, as in DRS)."""
+        with LOCK:
+            found = [
+                s
+                for s in self.source_servers.values()
+                if server in (s.source_server_id, s.hostname)
+            ]
+            if not found:
+                raise ValueError(
+                    f"no source server {server!r} in {self.account_id} {self.region_name}"
+                )
+            now = self.now()
+            for item in found:
+                item.replication_state = "STALLED"
+                item.sync_started = item.sync_done = None
+                if item.windows and item.windows[-1].end is None:
+                    item.windows[-1].end = now
+                item.stalled_since = now
+
     def retry_data_replication(self, source_server_id: str) -> dict[str, Any]:
         server = self._server(source_server_id)
         now = self.now()
