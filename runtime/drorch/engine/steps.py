@@ -107,7 +107,7 @@ def initialise(engine: Engine, event: Mapping[str, Any]) -> contracts.Initialise
 def discover(engine: Engine, event: Mapping[str, Any]) -> contracts.DiscoverAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
-    manifest = engine.manifest(execution["manifest"])
+    manifest = engine.manifest(execution["manifest"], validated=True)
     summary = discovery.discover(
         execution_id, manifest, engine.accounts, engine.modules, engine.s3, engine.bucket
     )
@@ -124,7 +124,7 @@ def discover(engine: Engine, event: Mapping[str, Any]) -> contracts.DiscoverAnsw
 def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
-    manifest = engine.manifest(execution["manifest"])
+    manifest = engine.manifest(execution["manifest"], validated=True)
     counts: dict[str, dict[str, int]] = {}
     targets: dict[str, int | None] = {}
     excluded: dict[str, int] = {}

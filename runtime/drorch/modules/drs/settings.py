@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import botocore.session
-import jsonschema
-import yaml
 
 from drorch.errors import InputError
 
@@ -114,11 +112,20 @@ def launch_settings_schema() -> dict[str, Any]:
     return schema
 
 
+@cache
+def settings_validator() -> Any:
+    """The validator of :func:`launch_settings_schema`, built once (jsonschema is imported
+    on first use, not with the DRS module)."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(launch_settings_schema())
+
+
 def settings_errors(data: Any, source: str) -> list[str]:
     """Every problem with one layer, as ``<source>: <json path>: <what is wrong>``."""
     if not isinstance(data, Mapping):
         return [f"{source}: $: must be a mapping of launch settings, not {type(data).__name__}"]
-    validator = jsonschema.Draft202012Validator(launch_settings_schema())
+    validator = settings_validator()
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = "$"
@@ -186,6 +193,8 @@ class LaunchSettingsStore:
         path = self.directory / name if self.directory else None
         layer: dict[str, Any] | None = None
         if path is not None and path.is_file():
+            import yaml
+
             try:
                 data = yaml.safe_load(path.read_text())
             except yaml.YAMLError as exc:
@@ -234,6 +243,8 @@ class LaunchSettingsStore:
         """Every problem in the directory (file names, YAML, schema), for ``accounts verify``."""
         if self.directory is None or not self.directory.is_dir():
             return [f"{self.directory}: DRS settings directory not found"]
+        import yaml
+
         problems = []
         for path in sorted(self.directory.iterdir()):
             if path.is_dir() or path.name.startswith("."):
