@@ -254,6 +254,10 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
         status=RUNNING, startedAt=started_at, deadline=deadline, resources=len(tracked),
         recordedFrom=recorded[1] or None,
     )  # fmt: skip
+    if module.finished_at_start(phase, saved["state"]):
+        # the calls finished in start (DRS launch settings): its status now, so the executor
+        # goes to Done (or ModuleFailed) without a Wait
+        return module_status(engine, request)
     return _answer(saved, RUNNING, request.get("pollSeconds"))
 
 

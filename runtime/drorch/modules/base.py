@@ -601,6 +601,11 @@ class Module(ABC):
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
         """Where a started phase is; the returned state replaces the old one."""
 
+    def finished_at_start(self, phase: str, state: Mapping[str, Any]) -> bool:
+        """Whether ``start`` did all of the phase (its state says ``finished: true``): the
+        executor then records the status at once and its state machine skips the poll."""
+        return state.get("finished") is True
+
     # --- helpers every module shares -----------------------------------------------
     def is_disruptive(self, operation: str, params: Mapping[str, Any]) -> bool:
         predicate = self.disruptive_calls.get(operation)

@@ -60,6 +60,21 @@ def merge_layers(layers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _same(current: Any, wanted: Any) -> bool:
+    if isinstance(wanted, Mapping):
+        return isinstance(current, Mapping) and all(
+            _same(current.get(k), v) for k, v in wanted.items()
+        )
+    return current == wanted
+
+
+def settings_changes(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``wanted`` settings that differ from a server's ``current`` launch configuration
+    (GetLaunchConfiguration): what UpdateLaunchConfiguration must write, nothing else. A
+    mapping (``licensing``) is the same when every key it gives is."""
+    return {k: copy.deepcopy(v) for k, v in wanted.items() if not _same(current.get(k), v)}
+
+
 # --- the schema, from the botocore model -------------------------------------------
 
 
