@@ -1,9 +1,11 @@
 """Engine scale benchmark: a full drill through the real state machines in the sandbox.
 
 For each scenario it prints wall time, state transitions (history events across
-every master/lifecycle/executor execution), Lambda invocations, DRS API calls and
-the largest Step Functions payload — to show that transitions grow with waves x
-module groups x accounts, not with servers, and payloads stay far under 256 KiB.
+every master/lifecycle/executor execution), Lambda invocations, DRS API calls,
+the largest Step Functions payload and the polls (Wait states) of the INSTANTIATE
+executors, all of which run before the first StartRecovery — to show that
+transitions grow with waves x module groups x accounts, not with servers, and
+payloads stay far under 256 KiB.
 
     python benchmarks/engine_scale.py                       # three-tier and large-estate
     python benchmarks/engine_scale.py --scenario large-estate
@@ -12,6 +14,7 @@ module groups x accounts, not with servers, and payloads stay far under 256 KiB.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from collections import Counter
@@ -40,6 +43,7 @@ def measure(scenario: str) -> dict:
         wall = time.perf_counter() - started
         sfn = hub.sandbox.operator_session().client("stepfunctions")
         executions = Counter()
+        waits = Counter()  # Wait states the executors entered, per phase
         transitions = 0
         largest = 0
         for key, arn in hub.deployment.state_machines.items():
@@ -50,9 +54,15 @@ def measure(scenario: str) -> dict:
                     events = sfn.get_paginator("get_execution_history").paginate(
                         executionArn=execution["executionArn"]
                     )
+                    phase = ""
                     for history in events:
                         for event in history["events"]:
                             transitions += 1
+                            started = event.get("executionStartedEventDetails")
+                            if key == "executor" and started:
+                                phase = json.loads(started["input"]).get("phase", "")
+                            if key == "executor" and event["type"] == "WaitStateEntered":
+                                waits[phase] += 1
                             for details in event.values():
                                 if isinstance(details, dict):
                                     for field in ("input", "output"):
@@ -71,6 +81,7 @@ def measure(scenario: str) -> dict:
             "largest": largest,
             "lambda": sum(hub.sandbox.state.lambda_runtime.invocations.values()),
             "drs": drs_calls,
+            "waits": waits,
             "resources": len(final["resources"]),
         }
 
@@ -93,6 +104,8 @@ def main() -> None:
         "transitions / server",
         "largest payload (bytes)",
         "Lambda invocations",
+        "INSTANTIATE polls (all executors)",
+        "DRS Get/UpdateLaunchConfiguration",
         "DRS StartRecovery",
         "DRS DescribeJobs",
         "DRS calls",
@@ -110,6 +123,8 @@ def main() -> None:
             f"{r['transitions'] / r['servers']:.1f}",
             str(r["largest"]),
             str(r["lambda"]),
+            str(r["waits"]["INSTANTIATE"]),
+            f"{r['drs']['GetLaunchConfiguration']}/{r['drs']['UpdateLaunchConfiguration']}",
             str(r["drs"]["StartRecovery"]),
             str(r["drs"]["DescribeJobs"]),
             str(sum(r["drs"].values())),

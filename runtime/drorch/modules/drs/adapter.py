@@ -434,10 +434,12 @@ class DrsModule(Module):
         state["finished"] = True
 
     @staticmethod
-    def _apply_settings(drs: Any, server_id: str, wanted: Mapping[str, Any]) -> dict[str, Any]:
+    def _apply_settings(
+        drs: Any, server_id: str, wanted: Mapping[str, Any], exact: bool = False
+    ) -> dict[str, Any]:
         """Write what differs of ``wanted``; the result says what changed and what it was."""
         current = drs.get_launch_configuration(sourceServerID=server_id)
-        changes = settings_changes(current, wanted)
+        changes = settings_changes(current, wanted, exact)
         result: dict[str, Any] = {
             "status": SUCCEEDED,
             "ec2LaunchTemplateId": current.get("ec2LaunchTemplateID"),
@@ -461,7 +463,7 @@ class DrsModule(Module):
             if not isinstance(previous, Mapping) or not previous:
                 continue
             try:
-                result = self._apply_settings(drs, server_id, previous)
+                result = self._apply_settings(drs, server_id, previous, exact=True)
             except ClientError as error:
                 raise_if_fatal(error, ctx, "restoring a DRS launch configuration")
                 state["results"][server_id] = {

@@ -68,11 +68,15 @@ def _same(current: Any, wanted: Any) -> bool:
     return current == wanted
 
 
-def settings_changes(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+def settings_changes(
+    current: Mapping[str, Any], wanted: Mapping[str, Any], exact: bool = False
+) -> dict[str, Any]:
     """The ``wanted`` settings that differ from a server's ``current`` launch configuration
     (GetLaunchConfiguration): what UpdateLaunchConfiguration must write, nothing else. A
-    mapping (``licensing``) is the same when every key it gives is."""
-    return {k: copy.deepcopy(v) for k, v in wanted.items() if not _same(current.get(k), v)}
+    mapping (``licensing``) is the same when every key it gives is; ``exact`` (restoring
+    a recorded value): when it is equal."""
+    same = (lambda a, b: a == b) if exact else _same
+    return {k: copy.deepcopy(v) for k, v in wanted.items() if not same(current.get(k), v)}
 
 
 # --- the schema, from the botocore model -------------------------------------------
