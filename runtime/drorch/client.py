@@ -42,6 +42,13 @@ def new_execution_id(operation: str) -> str:
     return f"{operation}-{clock.now().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
 
 
+def known_operation(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise InputError(
+            f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
+        )
+
+
 class Client:
     def __init__(self, session: boto3.Session | None = None, operator: str | None = None) -> None:
         self.session = session or aws.hub_session()
@@ -52,7 +59,7 @@ class Client:
         self.gates = Gates(self.history, self.session.client("stepfunctions"), self.publisher)
         self.lock = ApplicationLock.from_config(self.config, self.history, self.session)
         self._operator = operator
-        self._wave_of_group: dict[str, dict[str, str]] = {}
+        self._wave_of_group: dict[tuple[str, int], dict[str, str]] = {}
 
     # --- who and where ---------------------------------------------------------------
     @property
@@ -107,7 +114,10 @@ class Client:
         }
 
     # --- executions --------------------------------------------------------------------
-    def start_execution(self, application: str, operation: str, *, poll_seconds: int = 30) -> str:
+    def start_execution(
+        self, application: str, operation: str, *, poll_seconds: int = 30, force: bool = False
+    ) -> str:
+        """Start the master; ``force``: readiness BLOCKERs do not stop it (recorded with who)."""
         if operation not in OPERATIONS:
             raise InputError(
                 f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
@@ -133,6 +143,7 @@ class Client:
                     "manifest": manifest,
                     "pollSeconds": poll_seconds,
                     "requestedBy": self.operator,
+                    **({"force": True} if force else {}),
                 }
             ),
         )
@@ -153,23 +164,27 @@ class Client:
                 ) from error
             raise
 
-    def _waves_of_groups(self, execution_id: str) -> dict[str, str]:
-        """Which wave each module group of the execution belongs to (from its plan)."""
-        if execution_id not in self._wave_of_group:
+    def _waves_of_groups(self, execution_id: str, revision: int = 0) -> dict[str, str]:
+        """Which wave each module group of the execution belongs to (from its plan, at the
+        revision its plan edits made)."""
+        if (execution_id, revision) not in self._wave_of_group:
             from drorch.engine import plan as planning
 
             try:
                 full = planning.read_plan(
-                    self.session.client("s3"), self.config.artifacts_bucket, execution_id
+                    self.session.client("s3"),
+                    self.config.artifacts_bucket,
+                    execution_id,
+                    revision or None,
                 )
             except ClientError:
                 return {}  # not planned yet
-            self._wave_of_group[execution_id] = {
+            self._wave_of_group[(execution_id, revision)] = {
                 group: wave
                 for wave, info in full.get("waves", {}).items()
                 for group in info.get("groups", [])
             }
-        return self._wave_of_group[execution_id]
+        return self._wave_of_group[(execution_id, revision)]
 
     def describe(self, execution_id: str) -> dict[str, Any]:
         """The execution as the history records it, with its waves, gates and resources."""
@@ -183,7 +198,8 @@ class Client:
             if machine.get("error"):
                 item |= {"error": machine.get("error"), "cause": machine.get("cause")}
         resources = self.history.resources(execution_id)
-        wave_of = self._waves_of_groups(execution_id) if resources else {}
+        revision = int(item.get("planRevision") or 0)
+        wave_of = self._waves_of_groups(execution_id, revision) if resources else {}
         for resource in resources:
             resource.setdefault("wave", wave_of.get(resource.get("groupId", ""), ""))
         phases = list(item.get("phases") or [])
@@ -199,6 +215,7 @@ class Client:
             "waves": waves,
             "gates": self.history.gates(execution_id),
             "resources": resources,
+            "planEdits": self.history.plan_edits(execution_id),
         }
 
     def list_executions(
@@ -313,6 +330,49 @@ class Client:
             )
         return item
 
+    # --- plan edits during a run ----------------------------------------------------
+    def _edit_context(self) -> Any:
+        from drorch.engine import plan_edit
+        from drorch.engine.runtime import registry
+
+        return plan_edit.EditContext(
+            history=self.history,
+            s3=self.session.client("s3"),
+            bucket=self.config.artifacts_bucket or "",
+            accounts=self.staging_accounts(),
+            modules=registry(),
+            session_for=lambda access: aws.assume(access, source=self.session),
+        )
+
+    def running_manifest(self, execution_id: str) -> dict[str, Any]:
+        """The manifest document a running execution runs (pinned version, or its last edit)."""
+        from drorch.engine import plan_edit
+
+        item = self._require_running(execution_id)
+        if not item.get("manifest"):
+            raise InputError(
+                f"execution {execution_id} is still starting",
+                hint="run the same command again in a few seconds",
+            )
+        return plan_edit.running_document(self.session.client("s3"), item)
+
+    def edit_plan(
+        self, execution_id: str, source: str | Path, text: str | None = None, comment: str = ""
+    ) -> dict[str, Any]:
+        """Edit the waves a running execution has not started (see drorch.engine.plan_edit)."""
+        from drorch.engine import plan_edit
+
+        item = self._require_running(execution_id)
+        if item.get("starting"):
+            raise InputError(
+                f"execution {execution_id} is still starting",
+                hint="run the same command again in a few seconds",
+            )
+        text = Path(source).read_text() if text is None else text
+        return plan_edit.edit_plan(
+            self._edit_context(), item, text, str(source), self.operator, comment
+        )
+
     # --- dry run ---------------------------------------------------------------------
     def staging_accounts(self) -> dict[str, aws.AccountAccess]:
         """The staging accounts the deployed hub works with (from its discover function)."""
@@ -322,44 +382,111 @@ class Client:
         variables = configuration.get("Environment", {}).get("Variables", {})
         return aws.accounts(names.env_config(variables))
 
-    def plan(self, source: str | Path, operation: str, text: str | None = None) -> dict[str, Any]:
-        """What an execution would touch — discovery and planning, nothing started.
+    def plan(
+        self,
+        source: str | Path,
+        operation: str,
+        text: str | None = None,
+        *,
+        predict: bool = False,
+    ) -> dict[str, Any]:
+        """What an execution would touch — discovery and planning, nothing started; with
+        ``predict``, each wave's duration and the RTO from the earlier runs in the history.
 
         Discovery runs from this session (it assumes each staging account's
         execution role with its ExternalId); results go under ``plans/`` in the
         artifacts bucket, not into any execution's history.
         """
-        from drorch.engine import discovery
-        from drorch.engine import plan as planning
+        from drorch.engine.readiness import plan_now
         from drorch.engine.runtime import registry
 
-        if operation not in OPERATIONS:
-            raise InputError(
-                f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
-            )
+        known_operation(operation)
         text = Path(source).read_text() if text is None else text
         manifest = load_manifest(text, str(source))
-        plan_id = f"plan-{new_execution_id(operation)}"
-        summary = discovery.discover(
-            plan_id,
+        full, groups = plan_now(
             manifest,
+            operation,
+            f"plan-{new_execution_id(operation)}",
             self.staging_accounts(),
             registry(),
             self.session.client("s3"),
             self.config.artifacts_bucket or "",
             session_for=lambda access: aws.assume(access, source=self.session),
         )
-        full = planning.build_plan(
+        result = {"plan": full, "groups": {k: g.to_dict() for k, g in groups.items()}}
+        if predict:
+            result["prediction"] = self.predict(full)
+        return result
+
+    def readiness(
+        self, application: str, operation: str = "failover", source: str | Path | None = None
+    ) -> dict[str, Any]:
+        """Readiness of ``application`` for ``operation``: its plan (discovery and planning,
+        nothing started) with every resource's findings (``drorch.engine.readiness``).
+        The manifest is ``source`` when given, else the one uploaded for the application."""
+        from drorch.engine import readiness
+        from drorch.engine.runtime import registry
+        from drorch.modules.base import AccountContext
+
+        if source is not None:
+            text = Path(source).read_text()
+        else:
+            where = self.manifest_location(application)
+            body = self.session.client("s3").get_object(Bucket=where["bucket"], Key=where["key"])
+            text = body["Body"].read().decode()
+            source = f"s3://{where['bucket']}/{where['key']}"
+        manifest = load_manifest(text, str(source))
+        if manifest.application != application:
+            raise InputError(
+                f"{source} is the manifest of {manifest.application!r}, not {application!r}"
+            )
+        known_operation(operation)
+        run_id = f"readiness-{new_execution_id(operation)}"
+        accounts = self.staging_accounts()
+        full, groups = readiness.plan_now(
             manifest,
             operation,
-            summary.counts(),
-            modules=registry(),
-            rto_targets=summary.rto_targets(),
-            execution_id=plan_id,
-            excluded={k: len(g.excluded) for k, g in summary.groups.items()},
-            skipped_off={k: len(g.skipped) for k, g in summary.groups.items()},
+            run_id,
+            accounts,
+            registry(),
+            self.session.client("s3"),
+            self.config.artifacts_bucket or "",
+            session_for=lambda access: aws.assume(access, source=self.session),
         )
-        return {"plan": full, "groups": {k: g.to_dict() for k, g in summary.groups.items()}}
+
+        def context_for(account_id: str) -> AccountContext:
+            access = accounts.get(account_id)
+            session = aws.assume(access, source=self.session) if access else self.session
+            return AccountContext(
+                session=session,
+                account_id=account_id,
+                region=access.recovery_region if access else self.session.region_name or "",
+                account_name=access.name if access else "hub",
+                drill=operation == "drill",
+                now=clock.epoch(),
+                execution_id=run_id,
+                operation=operation,
+            )
+
+        result = readiness.evaluate(
+            {k: g.to_dict() for k, g in groups.items()},
+            operation,
+            accounts,
+            registry(),
+            self.session,
+            context_for,
+            problems=full.get("errors", []),
+        )
+        return {"application": application, **result}
+
+    def predict(self, full_plan: dict[str, Any]) -> dict[str, Any]:
+        """A plan's predicted wave durations, RTO range and critical path (engine/predict.py)."""
+        from drorch.engine import predict as predicting
+
+        samples = predicting.samples_from_history(
+            self.history, full_plan["application"], full_plan["operation"]
+        )
+        return predicting.predict(full_plan, samples)
 
     def report(self, execution_id: str, fmt: str = "md") -> str:
         if fmt not in ("md", "html", "json"):

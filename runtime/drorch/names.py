@@ -81,6 +81,7 @@ FUNCTIONS = {
     "initialise": f"{PREFIX}-initialise",
     "discover": f"{PREFIX}-discover",
     "plan": f"{PREFIX}-plan",
+    "readiness": f"{PREFIX}-readiness",  # the first check of an execution; also scheduled
     "gate": f"{PREFIX}-gate",
     "checkpoint": f"{PREFIX}-checkpoint",
     "module_start": f"{PREFIX}-module-start",
@@ -94,6 +95,9 @@ STATE_MACHINES = {
     "lifecycle": f"{PREFIX}-lifecycle",
     "executor": f"{PREFIX}-executor",
 }
+# scheduled readiness: Blockers and Warnings per application (dimension Application)
+READINESS_NAMESPACE = f"{PREFIX}/Readiness"
+READINESS_ALL = "ALL"  # the Application dimension of the sum over every application
 EVENT_BUS = f"{PREFIX}-events"
 EVENT_SOURCE = PREFIX
 NOTIFICATION_TOPIC = f"{PREFIX}-notifications"
@@ -170,8 +174,17 @@ def manifest_key(application: str) -> str:
     return f"{MANIFEST_PREFIX}{application}.json"
 
 
-def plan_key(execution_id: str) -> str:
+def plan_key(execution_id: str, revision: int | None = None) -> str:
+    """The execution's plan; with a revision, the plan as a plan edit left it (the engine
+    reads the revision its history names; ``plan.json`` is a copy of the newest)."""
+    if revision:
+        return f"{ARTIFACTS_PREFIX}{execution_id}/plan.r{int(revision)}.json"
     return f"{ARTIFACTS_PREFIX}{execution_id}/plan.json"
+
+
+def edited_manifest_key(execution_id: str, revision: int) -> str:
+    """The manifest as a plan edit of a running execution left it."""
+    return f"{ARTIFACTS_PREFIX}{execution_id}/manifest.r{int(revision)}.json"
 
 
 def group_key(execution_id: str, group_id: str) -> str:

@@ -33,6 +33,17 @@ def plan(event, context):
     return {"phases": SCRIPT["phases"]}
 
 
+class ReadinessBlocked(Exception):
+    pass
+
+
+def readiness(event, context):
+    _record("readiness", event)
+    if SCRIPT.get("blocked"):
+        raise ReadinessBlocked("readiness found 1 BLOCKER(s)")
+    return {"verdict": "READY", "blockers": 0, "warnings": 0, "forced": False}
+
+
 def gate(event, context):
     _record("gate", event)
     TOKENS.append(event)
@@ -40,6 +51,9 @@ def gate(event, context):
 
 
 def checkpoint(event, context):
+    if event["action"] == "current-level":  # the level's state back, as no edit changed it
+        _record("current_level", event)
+        return event["state"]
     _record("checkpoint", event)
     if event["action"] == "after-level" and event["level"]["level"] in SCRIPT.get(
         "fail_levels", ()

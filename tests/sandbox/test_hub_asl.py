@@ -125,6 +125,8 @@ def test_phases_levels_groups_and_accounts_run_in_order(hub):
     first_g2 = order.index(("module_start", "g2"))
     assert all(e != ("module_start", "g1") for e in order[first_g2:])
     assert [e["action"] for e in calls("checkpoint")] == ["before-level", "after-level"] * 2
+    # after before-level, the level as the plan stands now (a plan edit may change it)
+    assert [e["state"]["level"]["level"] for e in calls("current_level")] == [0, 1]
     assert len(calls("finalise")) == 1 and not calls("fail")
     # payloads carry keys and counts, never resource lists
     assert all(len(json.dumps(e)) < 2048 for _, e in asl_doubles.CALLS)
@@ -167,6 +169,18 @@ def test_a_failed_wave_stops_later_levels(hub):
     assert {e["groupId"] for e in calls("module_start")} == {"g1"}
     failure = calls("fail")[0]
     assert failure["error"]["Error"] == "WaveFailed"
+
+
+def test_readiness_runs_after_the_plan_and_a_blocker_stops_before_any_phase(hub):
+    _, deployment = hub
+    activate(_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]), approval=True)
+    asl_doubles.SCRIPT["blocked"] = True
+    result = run(deployment, approve=lambda token: True)
+    assert result["status"] == "FAILED"
+    names = [name for name, _ in asl_doubles.CALLS]
+    assert names == ["initialise", "discover", "plan", "readiness", "fail"]
+    assert calls("readiness")[0]["executionId"] == calls("plan")[0]["executionId"]
+    assert calls("fail")[0]["error"]["Error"] == "ReadinessBlocked"
 
 
 def test_pause_waits_for_resume_and_cancel_fails(hub):

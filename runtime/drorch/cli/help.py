@@ -29,6 +29,10 @@ EXAMPLES: dict[str, list[str]] = {
         "drorch execute --application claims --manifest manifests/examples/three-tier-claims.yaml --approve",
         "drorch execute --application claims --operation failover --profile hub --region us-east-2 --no-wait",
     ],
+    "readiness": [
+        "drorch readiness claims --manifest manifests/examples/full-stack.yaml --scenario full-stack",
+        "drorch readiness claims --profile hub --region us-east-2 --output json",
+    ],
     "status": [
         "drorch status drill-20260101T120000-a1b2c3 --profile hub",
         "drorch status ID --wait",
@@ -58,7 +62,13 @@ EXAMPLES: dict[str, list[str]] = {
     "manifest validate": ["drorch manifest validate manifests/examples/three-tier-claims.yaml"],
     "manifest convert": ["drorch manifest convert old.json --output manifest.yaml"],
     "manifest upload": ["drorch manifest upload FILE --profile hub"],
-    "manifest plan": ["drorch manifest plan manifests/examples/three-tier-claims.yaml"],
+    "manifest plan": [
+        "drorch manifest plan manifests/examples/three-tier-claims.yaml",
+        "drorch manifest plan FILE --predict --profile hub",
+    ],
+    "plan": ["drorch plan show ID --profile hub", "drorch plan edit ID edited.yaml"],
+    "plan show": ["drorch plan show ID --profile hub > tonight.yaml"],
+    "plan edit": ["drorch plan edit ID tonight.yaml --comment 'web-02 only' --profile hub"],
     "modules": ["drorch modules list", "drorch modules show drs"],
     "modules list": ["drorch modules list --json"],
     "modules show": ["drorch modules show drs"],

@@ -153,9 +153,41 @@ def render(description: Mapping[str, Any], target: str = "", now: datetime | Non
                 style="magenta",
             )
         )
+    parts += readiness_lines(execution.get("readiness"))
+    for edit in description.get("planEdits", []):
+        parts.append(
+            Text(
+                f"plan edit {edit.get('revision')} by {str(edit.get('editedBy', '')).rsplit('/', 1)[-1]}"
+                f" at {_stamp(edit.get('editedAt'))}: waves {', '.join(edit.get('waves') or [])}",
+                style="dim",
+            )
+        )
+    predicted = execution.get("predictedRto") or {}
+    if predicted.get("available"):
+        parts.append(
+            Text(
+                f"predicted RTO {clock_text(predicted.get('lowSeconds'))}.."
+                f"{clock_text(predicted.get('highSeconds'))}"
+                f" ({predicted.get('samples')} earlier runs)",
+                style="dim",
+            )
+        )
     if execution.get("error"):
         parts.append(Text(failure_text(execution), style="red"))
     return Group(*parts)
+
+
+def readiness_lines(record: Mapping[str, Any] | None) -> list[Text]:
+    """The execution's readiness (its first state): the verdict, then BLOCKERs and WARNINGs."""
+    if not record:
+        return []
+    from drorch.engine.readiness import headline, notable
+
+    style = {"BLOCKED": "bold red", "WARNINGS": "yellow"}.get(record.get("verdict", ""), "green")
+    return [Text(headline(record), style=style)] + [
+        Text(f"  {line}", style="red" if line.startswith("BLOCKER") else "yellow")
+        for line in notable(record)
+    ]
 
 
 def failure_text(execution: Mapping[str, Any]) -> str:

@@ -15,7 +15,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from drorch.cli.live import clock_text, failure_text, styled
+from drorch.cli.live import clock_text, failure_text, readiness_lines, styled
 from drorch.engine.report import rto_verdict
 
 MAX_FAILURES = 5
@@ -91,6 +91,16 @@ def render_summary(
                 style="dim",
             )
         )
+    parts += readiness_lines(report.get("readiness"))
+    verdict = report.get("rto") or {}
+    if verdict.get("text") and report.get("operation") != "cleanup":
+        met = verdict.get("met")
+        style = "green" if met else "bold red" if met is False else "dim"
+        parts.append(Text(verdict["text"], style=style))
+    if (report.get("prediction") or {}).get("available"):
+        from drorch.engine.rto import prediction_text
+
+        parts.append(Text(prediction_text(report["prediction"]), style="dim"))
     if status not in ("SUCCEEDED",) and (report.get("error") or report.get("cause")):
         parts.append(Text(failure_text(report), style="red"))
     failures = _failures(report)

@@ -34,6 +34,7 @@ class MasterInput(TypedDict):
     manifest: ManifestRef
     pollSeconds: NotRequired[int]
     requestedBy: str
+    force: NotRequired[bool]  # go on despite readiness BLOCKERs (recorded with who)
 
 
 class InitialiseAnswer(TypedDict):
@@ -43,6 +44,13 @@ class InitialiseAnswer(TypedDict):
     phases: list[Phase]
     pollSeconds: int
     startedAt: str
+
+
+class ReadinessAnswer(TypedDict):
+    verdict: Literal["READY", "WARNINGS", "BLOCKED"]
+    blockers: int
+    warnings: int
+    forced: bool
 
 
 class DiscoverAnswer(TypedDict):
@@ -111,6 +119,17 @@ class CheckpointRequest(TypedDict):
 class BeforeLevelAnswer(TypedDict):
     paused: bool
     cancelled: bool
+
+
+class CurrentLevelAnswer(TypedDict):
+    """current-level: the level's whole state back, with ``level`` as the plan stands now."""
+
+    executionId: str
+    operation: str
+    pollSeconds: int
+    phase: Phase
+    level: PlanLevel
+    check: BeforeLevelAnswer
 
 
 class FailedAnswer(TypedDict):
@@ -191,6 +210,7 @@ ANSWERS: dict[str, type] = {
     "initialise": InitialiseAnswer,
     "discover": DiscoverAnswer,
     "plan": PlanAnswer,
+    "readiness": ReadinessAnswer,
     "gate": GateAnswer,
     "module_start": ModuleAnswer,
     "module_status": ModuleAnswer,
@@ -199,6 +219,7 @@ ANSWERS: dict[str, type] = {
 }
 CHECKPOINT_ANSWERS: dict[str, type] = {
     "before-level": BeforeLevelAnswer,
+    "current-level": CurrentLevelAnswer,
     "after-step": FailedAnswer,
     "after-groups": FailedAnswer,
     "after-level": AfterLevelAnswer,
