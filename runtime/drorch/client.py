@@ -52,7 +52,7 @@ class Client:
         self.gates = Gates(self.history, self.session.client("stepfunctions"), self.publisher)
         self.lock = ApplicationLock.from_config(self.config, self.history, self.session)
         self._operator = operator
-        self._wave_of_group: dict[str, dict[str, str]] = {}
+        self._wave_of_group: dict[tuple[str, int], dict[str, str]] = {}
 
     # --- who and where ---------------------------------------------------------------
     @property
@@ -153,23 +153,27 @@ class Client:
                 ) from error
             raise
 
-    def _waves_of_groups(self, execution_id: str) -> dict[str, str]:
-        """Which wave each module group of the execution belongs to (from its plan)."""
-        if execution_id not in self._wave_of_group:
+    def _waves_of_groups(self, execution_id: str, revision: int = 0) -> dict[str, str]:
+        """Which wave each module group of the execution belongs to (from its plan, at the
+        revision its plan edits made)."""
+        if (execution_id, revision) not in self._wave_of_group:
             from drorch.engine import plan as planning
 
             try:
                 full = planning.read_plan(
-                    self.session.client("s3"), self.config.artifacts_bucket, execution_id
+                    self.session.client("s3"),
+                    self.config.artifacts_bucket,
+                    execution_id,
+                    revision or None,
                 )
             except ClientError:
                 return {}  # not planned yet
-            self._wave_of_group[execution_id] = {
+            self._wave_of_group[(execution_id, revision)] = {
                 group: wave
                 for wave, info in full.get("waves", {}).items()
                 for group in info.get("groups", [])
             }
-        return self._wave_of_group[execution_id]
+        return self._wave_of_group[(execution_id, revision)]
 
     def describe(self, execution_id: str) -> dict[str, Any]:
         """The execution as the history records it, with its waves, gates and resources."""
@@ -183,7 +187,8 @@ class Client:
             if machine.get("error"):
                 item |= {"error": machine.get("error"), "cause": machine.get("cause")}
         resources = self.history.resources(execution_id)
-        wave_of = self._waves_of_groups(execution_id) if resources else {}
+        revision = int(item.get("planRevision") or 0)
+        wave_of = self._waves_of_groups(execution_id, revision) if resources else {}
         for resource in resources:
             resource.setdefault("wave", wave_of.get(resource.get("groupId", ""), ""))
         phases = list(item.get("phases") or [])
@@ -199,6 +204,7 @@ class Client:
             "waves": waves,
             "gates": self.history.gates(execution_id),
             "resources": resources,
+            "planEdits": self.history.plan_edits(execution_id),
         }
 
     def list_executions(
@@ -323,6 +329,49 @@ class Client:
             )
         return item
 
+    # --- plan edits during a run ----------------------------------------------------
+    def _edit_context(self) -> Any:
+        from drorch.engine import plan_edit
+        from drorch.engine.runtime import registry
+
+        return plan_edit.EditContext(
+            history=self.history,
+            s3=self.session.client("s3"),
+            bucket=self.config.artifacts_bucket or "",
+            accounts=self.staging_accounts(),
+            modules=registry(),
+            session_for=lambda access: aws.assume(access, source=self.session),
+        )
+
+    def running_manifest(self, execution_id: str) -> dict[str, Any]:
+        """The manifest document a running execution runs (pinned version, or its last edit)."""
+        from drorch.engine import plan_edit
+
+        item = self._require_running(execution_id)
+        if not item.get("manifest"):
+            raise InputError(
+                f"execution {execution_id} is still starting",
+                hint="run the same command again in a few seconds",
+            )
+        return plan_edit.running_document(self.session.client("s3"), item)
+
+    def edit_plan(
+        self, execution_id: str, source: str | Path, text: str | None = None, comment: str = ""
+    ) -> dict[str, Any]:
+        """Edit the waves a running execution has not started (see drorch.engine.plan_edit)."""
+        from drorch.engine import plan_edit
+
+        item = self._require_running(execution_id)
+        if item.get("starting"):
+            raise InputError(
+                f"execution {execution_id} is still starting",
+                hint="run the same command again in a few seconds",
+            )
+        text = Path(source).read_text() if text is None else text
+        return plan_edit.edit_plan(
+            self._edit_context(), item, text, str(source), self.operator, comment
+        )
+
     # --- dry run ---------------------------------------------------------------------
     def staging_accounts(self) -> dict[str, aws.AccountAccess]:
         """The staging accounts the deployed hub works with (from its discover function)."""
@@ -332,8 +381,16 @@ class Client:
         variables = configuration.get("Environment", {}).get("Variables", {})
         return aws.accounts(names.env_config(variables))
 
-    def plan(self, source: str | Path, operation: str, text: str | None = None) -> dict[str, Any]:
-        """What an execution would touch — discovery and planning, nothing started.
+    def plan(
+        self,
+        source: str | Path,
+        operation: str,
+        text: str | None = None,
+        *,
+        predict: bool = False,
+    ) -> dict[str, Any]:
+        """What an execution would touch — discovery and planning, nothing started; with
+        ``predict``, each wave's duration and the RTO from the earlier runs in the history.
 
         Discovery runs from this session (it assumes each staging account's
         execution role with its ExternalId); results go under ``plans/`` in the
@@ -369,7 +426,19 @@ class Client:
             excluded={k: len(g.excluded) for k, g in summary.groups.items()},
             skipped_off={k: len(g.skipped) for k, g in summary.groups.items()},
         )
-        return {"plan": full, "groups": {k: g.to_dict() for k, g in summary.groups.items()}}
+        result = {"plan": full, "groups": {k: g.to_dict() for k, g in summary.groups.items()}}
+        if predict:
+            result["prediction"] = self.predict(full)
+        return result
+
+    def predict(self, full_plan: dict[str, Any]) -> dict[str, Any]:
+        """A plan's predicted wave durations, RTO range and critical path (engine/predict.py)."""
+        from drorch.engine import predict as predicting
+
+        samples = predicting.samples_from_history(
+            self.history, full_plan["application"], full_plan["operation"]
+        )
+        return predicting.predict(full_plan, samples)
 
     def report(self, execution_id: str, fmt: str = "md") -> str:
         if fmt not in ("md", "html", "json"):

@@ -170,8 +170,17 @@ def manifest_key(application: str) -> str:
     return f"{MANIFEST_PREFIX}{application}.json"
 
 
-def plan_key(execution_id: str) -> str:
+def plan_key(execution_id: str, revision: int | None = None) -> str:
+    """The execution's plan; with a revision, the plan as a plan edit left it (the engine
+    reads the revision its history names; ``plan.json`` is a copy of the newest)."""
+    if revision:
+        return f"{ARTIFACTS_PREFIX}{execution_id}/plan.r{int(revision)}.json"
     return f"{ARTIFACTS_PREFIX}{execution_id}/plan.json"
+
+
+def edited_manifest_key(execution_id: str, revision: int) -> str:
+    """The manifest as a plan edit of a running execution left it."""
+    return f"{ARTIFACTS_PREFIX}{execution_id}/manifest.r{int(revision)}.json"
 
 
 def group_key(execution_id: str, group_id: str) -> str:

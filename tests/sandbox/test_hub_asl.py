@@ -125,6 +125,8 @@ def test_phases_levels_groups_and_accounts_run_in_order(hub):
     first_g2 = order.index(("module_start", "g2"))
     assert all(e != ("module_start", "g1") for e in order[first_g2:])
     assert [e["action"] for e in calls("checkpoint")] == ["before-level", "after-level"] * 2
+    # after before-level, the level as the plan stands now (a plan edit may change it)
+    assert [e["state"]["level"]["level"] for e in calls("current_level")] == [0, 1]
     assert len(calls("finalise")) == 1 and not calls("fail")
     # payloads carry keys and counts, never resource lists
     assert all(len(json.dumps(e)) < 2048 for _, e in asl_doubles.CALLS)

@@ -174,6 +174,24 @@ def render(description: Mapping[str, Any], target: str = "", now: datetime | Non
                 style="magenta",
             )
         )
+    for edit in description.get("planEdits", []):
+        parts.append(
+            Text(
+                f"plan edit {edit.get('revision')} by {str(edit.get('editedBy', '')).rsplit('/', 1)[-1]}"
+                f" at {_stamp(edit.get('editedAt'))}: waves {', '.join(edit.get('waves') or [])}",
+                style="dim",
+            )
+        )
+    predicted = execution.get("predictedRto") or {}
+    if predicted.get("available"):
+        parts.append(
+            Text(
+                f"predicted RTO {clock_text(predicted.get('lowSeconds'))}.."
+                f"{clock_text(predicted.get('highSeconds'))}"
+                f" ({predicted.get('samples')} earlier runs)",
+                style="dim",
+            )
+        )
     if execution.get("error"):
         parts.append(Text(failure_text(execution), style="red"))
     return Group(*parts)

@@ -27,7 +27,15 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from drorch.cli import accounts_cmd, demo_cmd, engine_cmd, manifest_cmd, modules_cmd, sandbox_cmd
+from drorch.cli import (
+    accounts_cmd,
+    demo_cmd,
+    engine_cmd,
+    manifest_cmd,
+    modules_cmd,
+    plan_cmd,
+    sandbox_cmd,
+)
 from drorch.cli.help import OUTPUT, polish
 from drorch.cli.options import set_project_dir
 from drorch.cli.output import OUTPUT_FORMATS, fail
@@ -86,6 +94,7 @@ app.add_typer(sandbox_cmd.app, name="sandbox")
 app.add_typer(accounts_cmd.app, name="accounts")
 app.add_typer(manifest_cmd.app, name="manifest")
 app.add_typer(modules_cmd.app, name="modules")
+app.add_typer(plan_cmd.app, name="plan")
 engine_cmd.register(app)
 app.command("demo")(demo_cmd.demo)
 

@@ -378,6 +378,37 @@ def render_plan(result: dict[str, Any]) -> None:
         errors.print(f"[red]error[/] {escape(error)}", highlight=False, soft_wrap=True)
 
 
+def render_prediction(prediction: dict[str, Any]) -> None:
+    """The predicted wave durations, RTO range and critical path (or why there are none)."""
+    from drorch.engine import rto
+
+    if not prediction.get("available"):
+        console.print(f"[yellow]prediction:[/] {escape(prediction['note'])}", soft_wrap=True)
+        return
+    table = Table(title=f"predicted durations ({prediction['samples']} earlier runs)")
+    for column in ("phase", "level", "wave", "predicted", "slowest group"):
+        table.add_column(column)
+    critical = set(prediction.get("criticalPath", []))
+    for wave in prediction["waves"]:
+        marked = wave["phase"] == prediction["recoveryPhase"] and wave["wave"] in critical
+        table.add_row(
+            wave["phase"],
+            str(wave["level"]),
+            escape(wave["wave"]) + (" *" if marked else ""),
+            rto.range_text(wave) if wave.get("samples") else "no history",
+            escape(wave.get("slowestGroup") or "-"),
+        )
+    console.print(table)
+    console.print(escape(rto.prediction_text(prediction)), highlight=False, soft_wrap=True)
+    console.print(f"[dim]{escape(prediction['note'])}; * = on the critical path[/]", soft_wrap=True)
+    if prediction["rto"].get("risk"):
+        console.print(
+            f"RTO target {prediction['rto']['targetSeconds'] // 60} min: "
+            f"{prediction['rto']['risk']}",
+            highlight=False,
+        )
+
+
 def _named(resource: dict[str, Any]) -> str:
     """A resource as the plan lists it: its name, and the selector id that matched it."""
     name = resource.get("name") or resource["id"]
@@ -395,24 +426,41 @@ def plan(
     accounts_dir: AccountsDir = DEFAULT_ACCOUNTS_DIR,
     profile: Profile = None,
     region: Region = None,
+    predict: Annotated[
+        bool,
+        typer.Option(
+            "--predict",
+            help="Also predict each wave's duration, the RTO (a range) and the critical path "
+            "from the earlier runs in the hub's history (a running `drorch sandbox up`).",
+        ),
+    ] = False,
     json_output: Json = False,
 ) -> None:
-    """Dry run: discover and plan, start nothing. Shows the resources each phase/wave/module touches."""
+    """Dry run: discover and plan, start nothing. Shows the resources each phase/wave/module
+    touches; with --predict, the predicted RTO from earlier runs."""
     from drorch.cli.engine_cmd import aws_client, check_operation, checked_manifest
 
     check_operation(operation)  # the arguments and the manifest before any set-up
     checked_manifest(manifest, None)
+    if predict and profile is None and region is None:
+        # the history of earlier runs lives in a hub: the local endpoint's when it is up
+        from drorch.sandbox.endpoint import target_endpoint
+
+        running = target_endpoint("plan", [])
+        region = running.region if running is not None else None
     if profile is None and region is None:
         from drorch.cli.sandbox_run import load_scenario_first, sandbox_hub
 
         load_scenario_first(scenario)
         with sandbox_hub(scenario, accounts_dir, progress=not json_output) as hub:
-            result = hub.client.plan(manifest, operation)
+            result = hub.client.plan(manifest, operation, predict=predict)
     else:
-        result = aws_client(profile, region).plan(manifest, operation)
+        result = aws_client(profile, region).plan(manifest, operation, predict=predict)
     if json_output:
         print_json(result)
     else:
         render_plan(result)
+        if predict:
+            render_prediction(result["prediction"])
     if result["plan"].get("errors"):  # a selector that matched nothing: fix the manifest
         raise typer.Exit(EXIT_INPUT)

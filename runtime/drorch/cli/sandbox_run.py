@@ -18,7 +18,7 @@ from drorch import names
 from drorch.accounts import load_accounts
 from drorch.cli.output import errors, note
 from drorch.client import Client
-from drorch.sandbox import Sandbox, SimClock
+from drorch.sandbox import DrsTimings, Sandbox, SimClock
 from drorch.sandbox.pulumi_deploy import HubDeployment, deploy_hub
 from drorch.sandbox.scenario import SeedReport, load_scenario, seed
 from drorch.sandbox.stepfunctions import stop_executions
@@ -26,6 +26,7 @@ from drorch.sandbox.stepfunctions import stop_executions
 # Manual clock: simulated time moves when the state machines wait (a 30-second
 # poll costs milliseconds), so measured durations are the simulated ones.
 DEFAULT_SPEED = 0.0
+DRS_VARIATION = 0.15  # +-15 % on each DRS launch step, per server and job
 
 
 @dataclass
@@ -78,16 +79,21 @@ def sandbox_hub(
     speed: float = DEFAULT_SPEED,
     strict: bool = False,
     progress: bool = False,
+    drs_variation: float = DRS_VARIATION,
 ) -> Iterator[SandboxHub]:
     """A running sandbox with the hub and the scenario's staging accounts deployed by the
     Pulumi program (:mod:`drorch.sandbox.pulumi_deploy`), and the scenario loaded.
-    ``progress`` says what is being set up (on stderr)."""
+    ``progress`` says what is being set up (on stderr). DRS launches take their
+    :class:`DrsTimings` varied by up to ``drs_variation`` (as real ones vary)."""
     shown = _Progress(progress)
     shown.step(f"sandbox: loading scenario {scenario}")
     loaded = load_scenario(scenario)
     accounts = load_accounts(accounts_dir)
     shown.step("sandbox: starting the simulated AWS accounts")
-    with Sandbox(hub=loaded.hub, clock=SimClock(speed=speed), strict=strict) as sandbox:
+    timings = DrsTimings(variation=drs_variation)
+    with Sandbox(
+        hub=loaded.hub, clock=SimClock(speed=speed), strict=strict, drs_timings=timings
+    ) as sandbox:
         try:
             shown.step("sandbox: deploying the hub and staging stacks with the Pulumi program")
             deployment = deploy_hub(sandbox, loaded.select_accounts(accounts))

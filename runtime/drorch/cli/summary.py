@@ -91,6 +91,15 @@ def render_summary(
                 style="dim",
             )
         )
+    verdict = report.get("rto") or {}
+    if verdict.get("text") and report.get("operation") != "cleanup":
+        met = verdict.get("met")
+        style = "green" if met else "bold red" if met is False else "dim"
+        parts.append(Text(verdict["text"], style=style))
+    if (report.get("prediction") or {}).get("available"):
+        from drorch.engine.rto import prediction_text
+
+        parts.append(Text(prediction_text(report["prediction"]), style="dim"))
     if status not in ("SUCCEEDED",) and (report.get("error") or report.get("cause")):
         parts.append(Text(failure_text(report), style="red"))
     failures = _failures(report)

@@ -300,9 +300,18 @@ def master_definition(targets: Targets) -> dict[str, Any]:
                 "phase.$": "$.phase",
                 "level.$": "$.level",
             },
-            next_state="PausedOrCancelled",
+            next_state="CurrentLevel",
             result_path="$.check",
             result_selector={"paused.$": "$.Payload.paused", "cancelled.$": "$.Payload.cancelled"},
+        ),
+        # the level as the plan stands now: `drorch plan edit` may have changed its waves
+        # while they had not started (the whole state comes back, with the level replaced)
+        "CurrentLevel": _lambda(
+            targets,
+            "checkpoint",
+            {"action": "current-level", "state.$": "$"},
+            next_state="PausedOrCancelled",
+            output_payload=True,
         ),
         "PausedOrCancelled": {
             "Type": "Choice",

@@ -117,6 +117,17 @@ class BeforeLevelAnswer(TypedDict):
     cancelled: bool
 
 
+class CurrentLevelAnswer(TypedDict):
+    """current-level: the level's whole state back, with ``level`` as the plan stands now."""
+
+    executionId: str
+    operation: str
+    pollSeconds: int
+    phase: Phase
+    level: PlanLevel
+    check: BeforeLevelAnswer
+
+
 class FailedAnswer(TypedDict):
     """after-step and after-groups: did something fail?"""
 
@@ -208,6 +219,7 @@ ANSWERS: dict[str, type] = {
 }
 CHECKPOINT_ANSWERS: dict[str, type] = {
     "before-level": BeforeLevelAnswer,
+    "current-level": CurrentLevelAnswer,
     "after-step": FailedAnswer,
     "after-groups": FailedAnswer,
     "after-level": AfterLevelAnswer,

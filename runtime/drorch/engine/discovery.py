@@ -347,6 +347,17 @@ def discover(
     return DiscoverySummary(groups)
 
 
+def plan_inputs(found: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What ``build_plan`` takes from group files (group id -> file): ``counts``,
+    ``rto_targets``, ``excluded`` and ``skipped_off``."""
+    return {
+        "counts": {g: resource_counts(f["resources"]) for g, f in found.items()},
+        "rto_targets": {g: rto_target_minutes(f["resources"]) for g, f in found.items()},
+        "excluded": {g: len(f.get("excluded", [])) for g, f in found.items()},
+        "skipped_off": {g: len(f.get("skipped", [])) for g, f in found.items()},
+    }
+
+
 def load_group(s3: Any, bucket: str, execution_id: str, group_id: str) -> dict[str, Any]:
     body = s3.get_object(Bucket=bucket, Key=group_key(execution_id, group_id))["Body"].read()
     return json.loads(body)

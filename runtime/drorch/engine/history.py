@@ -6,7 +6,8 @@ One partition per execution (``pk = EXEC#<executionId>``):
 * ``sk = WAVE#<phase>#<level>#<wave>``: a wave's status and timings in a phase;
 * ``sk = MOD#<phase>#<groupId>#<accountId>``: a module group's outcome in one account;
 * ``sk = RES#<phase>#<groupId>#<accountId>#<resourceId>``: one resource's outcome;
-* ``sk = GATE#<n>``: an approval, wave pause or resume gate, its task token and decision.
+* ``sk = GATE#<n>``: an approval, wave pause or resume gate, its task token and decision;
+* ``sk = EDIT#<n>``: a plan edit during the run (who, when, which waves, what changed).
 
 Statuses use the canonical vocabulary; an execution's status only moves along
 :data:`TRANSITIONS`, enforced by conditional writes, so a finished execution can
@@ -99,6 +100,14 @@ def resource_sk(phase: str, group_id: str, account_id: str, resource_id: str) ->
 
 def gate_sk(number: int) -> str:
     return f"GATE#{number}"
+
+
+def edit_sk(revision: int) -> str:
+    return f"EDIT#{revision:04d}"
+
+
+class EditRefused(DrorchError):
+    """A plan edit lost a race: a wave it changes started, or another edit came first."""
 
 
 @dataclass
@@ -495,11 +504,123 @@ class History:
         found: dict[str, dict[str, Any]] = {}
         for phase in ("INSTANTIATE", "ACTIVATE"):  # ACTIVATE's detail wins
             prefix = f"RES#{phase}#{group_id}#{account_id}#"
-            for item in self._query(execution_id, prefix):
+            # a plan edit ran the group as <groupId>.r<N> (drorch.engine.plan_edit)
+            edited = self._query(execution_id, f"RES#{phase}#{group_id}.r")
+            for item in [*self._query(execution_id, prefix), *edited]:
                 detail = item.get("detail")
-                if isinstance(detail, dict) and detail:
+                if item.get("accountId") == account_id and isinstance(detail, dict) and detail:
                     found[str(item["resourceId"])] = detail
         return found
+
+    # --- plan edits -----------------------------------------------------------------
+    def record_plan_edit(
+        self,
+        execution_id: str,
+        revision: int,
+        waves: Iterable[tuple[str, int, str, int | None]],
+        edit: dict[str, Any],
+    ) -> None:
+        """Commit plan revision ``revision`` in one transaction, or nothing: every wave it
+        changes (phase, level, wave, new RTO target) still not started, the execution still
+        running at revision ``revision - 1``, and the edit recorded (``EDIT#<n>``)."""
+        # the Table resource's client serializes Python values itself (boto3's DynamoDB
+        # transformation): plain values here, never {"S": ...}
+        serialize = _to_dynamo
+        pk = self.pk(execution_id)
+
+        def key(sk: str) -> dict[str, Any]:
+            return {"pk": serialize(pk), "sk": serialize(sk)}
+
+        items: list[dict[str, Any]] = []
+        for phase, level, wave, target in waves:
+            update: dict[str, Any] = {
+                "TableName": self.table.name,
+                "Key": key(wave_sk(phase, level, wave)),
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(startedAt)",
+            }
+            if target is None:
+                update["UpdateExpression"] = "REMOVE rtoTargetMinutes"
+            else:
+                update["UpdateExpression"] = "SET rtoTargetMinutes = :t"
+                update["ExpressionAttributeValues"] = {":t": serialize(target)}
+            items.append({"Update": update})
+        now = clock.iso()
+        previous = {":previous": serialize(revision - 1)} if revision > 1 else {}
+        open_statuses = {f":open{i}": serialize(s) for i, s in enumerate(sorted(TRANSITIONS))}
+        items.append(
+            {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": key("EXEC"),
+                    "UpdateExpression": "SET planRevision = :revision, updatedAt = :now, "
+                    "editedManifest = :manifest",
+                    "ConditionExpression": f"#status IN ({', '.join(open_statuses)}) AND "
+                    + (
+                        "planRevision = :previous"
+                        if revision > 1
+                        else "attribute_not_exists(planRevision)"
+                    ),
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":revision": serialize(revision),
+                        ":now": serialize(now),
+                        ":manifest": serialize(edit.get("manifest") or {}),
+                        **previous,
+                        **open_statuses,
+                    },
+                }
+            }
+        )
+        record = {
+            "pk": pk,
+            "sk": edit_sk(revision),
+            "executionId": execution_id,
+            "revision": revision,
+            "editedAt": now,
+            "expiresAt": self._child_expiry(),
+            **edit,
+        }
+        items.append(
+            {
+                "Put": {
+                    "TableName": self.table.name,
+                    "Item": _to_dynamo(record),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        )
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            raise EditRefused(self._why_refused(execution_id, revision, waves)) from exc
+
+    def _why_refused(
+        self, execution_id: str, revision: int, waves: Iterable[tuple[str, int, str, Any]]
+    ) -> str:
+        current = self.require_execution(execution_id)
+        if current["status"] in TERMINAL:
+            return f"execution {execution_id} finished meanwhile ({current['status']})"
+        if int(current.get("planRevision") or 0) != revision - 1:
+            return (
+                f"another plan edit of {execution_id} came first (revision "
+                f"{current.get('planRevision')}): look at the plan again and repeat the edit"
+            )
+        started = {
+            (w["phase"], w["wave"]): w.get("startedAt")
+            for w in self.waves(execution_id)
+            if w.get("startedAt")
+        }
+        late = sorted({wave for phase, _, wave, _ in waves if (phase, wave) in started})
+        return (
+            f"wave(s) {', '.join(late)} started meanwhile: only waves not yet started can be edited"
+            if late
+            else "the history refused the edit (a wave item is missing)"
+        )
+
+    def plan_edits(self, execution_id: str) -> list[dict[str, Any]]:
+        return sorted(self._query(execution_id, "EDIT#"), key=lambda e: e["revision"])
 
     # --- gates ------------------------------------------------------------------------
     def next_gate_number(self, execution_id: str) -> int:

@@ -82,7 +82,8 @@ def member_blocked(
             return str(item.get("reason") or f"wave {wave!r} is blocked")
     if group.get("wavePolicy") != ISOLATE:
         return None
-    plan = planning.read_plan(engine.s3, engine.bucket, execution_id)
+    revision = engine.history.require_execution(execution_id).get("planRevision")
+    plan = planning.read_plan(engine.s3, engine.bucket, execution_id, revision)
     members = set(plan["waves"][wave]["groups"]) - {group["groupId"]}
     kinds = plan.get("groups", {})
     for item in engine.history.modules(execution_id, phase):

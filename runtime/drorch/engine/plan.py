@@ -27,8 +27,8 @@ STEP_DEFAULT_PHASE = "ACTIVATE"
 DRILL = "drill"
 
 
-def plan_key(execution_id: str) -> str:
-    return names.plan_key(execution_id)
+def plan_key(execution_id: str, revision: int | None = None) -> str:
+    return names.plan_key(execution_id, revision)
 
 
 def empty_selections(
@@ -110,7 +110,8 @@ def build_plan(
     kinds: dict[str, dict[str, Any]] = {}
     for index, level in enumerate(levels):
         for wave in level:
-            targets = [rto_targets.get(g.id) for g in wave.groups]
+            # the wave's target: the smallest of its resources' dr:rto-target and its own
+            targets = [rto_targets.get(g.id) for g in wave.groups] + [wave.rto_target_minutes]
             known = [t for t in targets if t is not None]
             waves[wave.name] = {
                 "level": index,
@@ -257,6 +258,7 @@ def build_plan(
         "application": manifest.application,
         "operation": operation,
         "drill": drill,
+        "rtoTargetMinutes": manifest.rto_target_minutes,
         "approval": {
             "timeoutMinutes": manifest.approval.timeout_minutes,
             "approvers": list(manifest.approval.approvers),
@@ -344,8 +346,10 @@ def level_of(plan: Mapping[str, Any], phase: str, level: int) -> dict[str, Any]:
     raise KeyError(f"the plan has no level {level} in phase {phase}")
 
 
-def write_plan(s3: Any, bucket: str, execution_id: str, plan: Mapping[str, Any]) -> str:
-    key = plan_key(execution_id)
+def write_plan(
+    s3: Any, bucket: str, execution_id: str, plan: Mapping[str, Any], revision: int | None = None
+) -> str:
+    key = plan_key(execution_id, revision)
     s3.put_object(
         Bucket=bucket,
         Key=key,
@@ -355,6 +359,9 @@ def write_plan(s3: Any, bucket: str, execution_id: str, plan: Mapping[str, Any])
     return key
 
 
-def read_plan(s3: Any, bucket: str, execution_id: str) -> dict[str, Any]:
-    body = s3.get_object(Bucket=bucket, Key=plan_key(execution_id))["Body"].read()
+def read_plan(
+    s3: Any, bucket: str, execution_id: str, revision: int | None = None
+) -> dict[str, Any]:
+    """The plan; ``revision`` (the history's ``planRevision``): as a plan edit left it."""
+    body = s3.get_object(Bucket=bucket, Key=plan_key(execution_id, revision))["Body"].read()
     return json.loads(body)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from drorch import names
+from drorch.engine import rto as rtos
 from drorch.engine.clock import parse, seconds_between
 
 REPORT_FORMATS = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
@@ -39,7 +40,7 @@ def build_report(
 ) -> dict[str, Any]:
     """The report (JSON-ready) from an execution's history items and its group files."""
     execution: dict[str, Any] = {}
-    waves, modules, resources, gates = [], [], [], []
+    waves, modules, resources, gates, edits = [], [], [], [], []
     for item in items:
         sk = item.get("sk", "")
         if sk == "EXEC":
@@ -52,6 +53,8 @@ def build_report(
             resources.append(item)
         elif sk.startswith("GATE#"):
             gates.append(item)
+        elif sk.startswith("EDIT#"):
+            edits.append(item)
     if not execution:
         raise ValueError("the history items contain no execution item")
 
@@ -81,6 +84,7 @@ def build_report(
         wave = wave_of_group.get(resource.get("groupId"), "")
         by_phase_wave.setdefault((resource["phase"], wave), []).append(resource)
 
+    prediction = (plan or {}).get("prediction")
     phase_entries = []
     for phase in phases:
         phase_waves = sorted(
@@ -117,6 +121,7 @@ def build_report(
                     "blockedBy": wave.get("blockedBy", []),
                     "notRun": wave.get("notRun", []),
                     "resources": outcome,
+                    "predicted": rtos.predicted_fields(prediction, phase, wave["wave"]),
                 }
             )
         starts = [w["startedAt"] for w in entries if w["startedAt"]]
@@ -220,7 +225,28 @@ def build_report(
             for g in sorted(gates, key=lambda g: g["gate"])
         ],
     }
+    report["prediction"] = {k: v for k, v in (prediction or {}).items() if k != "waves"} or None
+    report["planEdits"] = [
+        {
+            k: e.get(k)
+            for k in ("revision", "editedBy", "editedAt", "comment", "waves", "changes", "diff")
+        }
+        for e in sorted(edits, key=lambda e: e["revision"])
+    ]
+    report["rto"] = rtos.verdict(report, plan)
     return report
+
+
+def manifest_text(report: Mapping[str, Any]) -> str:
+    """The manifest version the execution pinned (and its edits during the run)."""
+    ref = report.get("manifest") or {}
+    if not ref.get("key"):
+        return "-"
+    text = f"s3://{ref.get('bucket', '')}/{ref['key']} version {ref.get('versionId') or '-'}"
+    edits = report.get("planEdits") or []
+    if edits:
+        text += f"; {len(edits)} plan edit(s) during the run (see Plan edits)"
+    return text
 
 
 STEP_LABELS = {"pre": "pre-wave action", "post": "post-wave action", "check": "health check"}
@@ -425,6 +451,21 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if report.get("error"):
         lines.append(f"- Error: **{_md(report['error'])}**: {_md(report.get('cause'))}")
     lines.append(f"- {recovery_time_note(report)}")
+    lines.append(f"- **{_md((report.get('rto') or {}).get('text', '-'))}**")
+    lines.append(
+        f"- Prediction before the run: {_md(rtos.prediction_text(report.get('prediction')))}"
+    )
+    lines.append(f"- Manifest: {_md(manifest_text(report))}")
+    comparison = rtos.comparison_rows(report)
+    if comparison:
+        lines += [
+            "",
+            f"## Predicted vs measured vs target ({report.get('recoveryPhase')})",
+            "",
+            "| " + " | ".join(rtos.COMPARISON_HEADERS) + " |",
+            "|" + " --- |" * len(rtos.COMPARISON_HEADERS),
+        ]
+        lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in comparison]
     for phase in report["phases"]:
         lines += [
             "",
@@ -474,6 +515,16 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 f"{_md(gate.get('decidedBy')) or '-'} | {gate.get('decidedAt') or '-'} | "
                 f"{_md(gate.get('comment'))} |"
             )
+    if report.get("planEdits"):
+        lines += ["", "## Plan edits", ""]
+        for edit in report["planEdits"]:
+            lines.append(
+                f"- revision {edit['revision']} by {_md(edit.get('editedBy'))} at "
+                f"{edit.get('editedAt')}: waves {_md(', '.join(edit.get('waves') or []))}"
+                + (f" ({_md(edit['comment'])})" if edit.get("comment") else "")
+            )
+            if edit.get("diff"):
+                lines += ["", "```diff", str(edit["diff"]), "```", ""]
     if report["resources"]:
         lines += [
             "",
@@ -647,7 +698,20 @@ def render_html(report: Mapping[str, Any]) -> str:
     for css, note in wave_notes(report):
         parts.append(f'<li class="{css}">{_e(note)}</li>')
     parts.append(f"<li>{_e(recovery_time_note(report))}</li>")
+    verdict = report.get("rto") or {}
+    verdict_class = {True: "SUCCEEDED", False: "FAILED"}.get(verdict.get("met"), "")
+    parts.append(f'<li class="rto {verdict_class}"><b>{_e(verdict.get("text", "-"))}</b></li>')
+    parts.append(
+        f"<li>Prediction before the run: {_e(rtos.prediction_text(report.get('prediction')))}</li>"
+    )
+    parts.append(f"<li>Manifest: {_e(manifest_text(report))}</li>")
     parts += ["</ul>", "<h2>Timeline</h2>", _timeline(report)]
+    comparison = rtos.comparison_rows(report)
+    if comparison:
+        parts.append(
+            f"<h2>Predicted vs measured vs target ({_e(report.get('recoveryPhase'))})</h2>"
+        )
+        parts.append(_table(rtos.COMPARISON_HEADERS, [[_e(c) for c in row] for row in comparison]))
     for phase in report["phases"]:
         rows = []
         for wave in phase["waves"]:
@@ -734,6 +798,15 @@ def render_html(report: Mapping[str, Any]) -> str:
                 ],
             )
         )
+    if report.get("planEdits"):
+        parts.append("<h2>Plan edits</h2>")
+        for edit in report["planEdits"]:
+            parts.append(
+                f"<p>Revision {_e(edit['revision'])} by {_e(edit.get('editedBy'))} at "
+                f"{_e(edit.get('editedAt'))}: waves {_e(', '.join(edit.get('waves') or []))}"
+                + (f" ({_e(edit['comment'])})" if edit.get("comment") else "")
+                + f"</p><pre>{_e(edit.get('diff'))}</pre>"
+            )
     if report["resources"]:
         parts.append("<h2>Resources</h2>")
         parts.append(

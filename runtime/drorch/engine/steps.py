@@ -16,6 +16,7 @@ from drorch import names
 from drorch.engine import clock, contracts, discovery, isolation, preconditions
 from drorch.engine import events as ev
 from drorch.engine import plan as planning
+from drorch.engine import predict as predicting
 from drorch.engine import report as reporting
 from drorch.engine.errors import Cancelled, InvalidTransition, ManifestInvalid, WaveFailed
 from drorch.engine.executor import read_state
@@ -130,25 +131,20 @@ def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
     manifest = engine.manifest(execution["manifest"])
-    counts: dict[str, dict[str, int]] = {}
-    targets: dict[str, int | None] = {}
-    excluded: dict[str, int] = {}
-    skipped: dict[str, int] = {}
-    for group in manifest.groups:
-        found = discovery.load_group(engine.s3, engine.bucket, execution_id, group.id)
-        counts[group.id] = discovery.resource_counts(found["resources"])
-        targets[group.id] = discovery.rto_target_minutes(found["resources"])
-        excluded[group.id] = len(found.get("excluded", []))
-        skipped[group.id] = len(found.get("skipped", []))
+    found = {
+        group.id: discovery.load_group(engine.s3, engine.bucket, execution_id, group.id)
+        for group in manifest.groups
+    }
     full = planning.build_plan(
         manifest,
         execution["operation"],
-        counts,
         modules=engine.modules,
-        rto_targets=targets,
         execution_id=execution_id,
-        excluded=excluded,
-        skipped_off=skipped,
+        **discovery.plan_inputs(found),
+    )
+    full["prediction"] = predicting.for_execution(engine.history, execution, full)
+    engine.history.update_execution(
+        execution_id, predictedRto=predicting.summary(full["prediction"])
     )
     planning.write_plan(engine.s3, engine.bucket, execution_id, full)
     planning.check_payload(full)  # what the master carries stays under 64 KiB
@@ -229,6 +225,8 @@ def checkpoint(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
     action = event["action"]
     if action == "before-level":
         return before_level(engine, event)
+    if action == "current-level":
+        return current_level(engine, event)
     if action == "after-level":
         return after_level(engine, event)
     if action == "after-groups":
@@ -237,8 +235,24 @@ def checkpoint(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
         return after_step(engine, event)
     raise ValueError(
         f"unknown checkpoint action {action!r}; "
-        "expected before-level, after-step, after-groups or after-level"
+        "expected before-level, current-level, after-step, after-groups or after-level"
     )
+
+
+def current_level(engine: Engine, event: Mapping[str, Any]) -> dict[str, Any]:
+    """The level's state with the level as the plan stands now: a plan edit (``drorch plan
+    edit``) may have changed waves not started yet. Runs after ``before-level`` marked the
+    level's waves started, so an edit either committed before (and is read here) or is
+    refused (its conditional write sees them started)."""
+    state = dict(event["state"])
+    execution = engine.history.require_execution(state["executionId"])
+    revision = execution.get("planRevision")
+    if not revision:
+        return state  # never edited: the level as the plan step made it
+    level, _ = _level_input(state)
+    full = planning.read_plan(engine.s3, engine.bucket, state["executionId"], revision)
+    state["level"] = planning.level_of(full, state["phase"], level)
+    return state
 
 
 def after_step(engine: Engine, event: Mapping[str, Any]) -> contracts.FailedAnswer:
@@ -261,7 +275,8 @@ def after_groups(engine: Engine, event: Mapping[str, Any]) -> contracts.FailedAn
     wave's own actions and checks do not start (module_start), the other waves' do."""
     execution_id, phase = event["executionId"], event["phase"]
     level, _ = _level_input(event)
-    full = planning.read_plan(engine.s3, engine.bucket, execution_id)
+    revision = engine.history.require_execution(execution_id).get("planRevision")
+    full = planning.read_plan(engine.s3, engine.bucket, execution_id, revision)
     planned = event["level"] if isinstance(event.get("level"), Mapping) else None
     if planned is None or "groups" not in planned:
         planned = planning.level_of(full, phase, level)
@@ -294,7 +309,7 @@ def before_level(engine: Engine, event: Mapping[str, Any]) -> contracts.BeforeLe
     paused = bool(execution.get("paused")) and not cancelled
     if cancelled or paused:
         return {"paused": paused, "cancelled": cancelled}
-    full = planning.read_plan(engine.s3, engine.bucket, execution_id)
+    full = planning.read_plan(engine.s3, engine.bucket, execution_id, execution.get("planRevision"))
     if waves is None:
         waves = planning.level_of(full, phase, level)["waves"]
     blocked = isolation.blocked_waves(engine, execution_id, full, waves)
@@ -334,7 +349,7 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> contracts.AfterLeve
     execution_id, phase = event["executionId"], event["phase"]
     level, _ = _level_input(event)
     execution = engine.history.require_execution(execution_id)
-    full = planning.read_plan(engine.s3, engine.bucket, execution_id)
+    full = planning.read_plan(engine.s3, engine.bucket, execution_id, execution.get("planRevision"))
     planned = planning.level_of(full, phase, level)
     ran = {
         g["groupId"]: g["accounts"]
@@ -445,8 +460,11 @@ def _groups(engine: Engine, execution_id: str, full: Mapping[str, Any] | None) -
 
 
 def _plan_or_none(engine: Engine, execution_id: str) -> dict[str, Any] | None:
+    execution = engine.history.execution(execution_id) or {}
     try:
-        return planning.read_plan(engine.s3, engine.bucket, execution_id)
+        return planning.read_plan(
+            engine.s3, engine.bucket, execution_id, execution.get("planRevision")
+        )
     except engine.s3.exceptions.NoSuchKey:
         return None
 
@@ -457,7 +475,8 @@ def write_report(engine: Engine, execution_id: str) -> tuple[dict[str, Any], dic
         engine.history.items(execution_id), _groups(engine, execution_id, full), full
     )
     keys = reporting.write_report(engine.s3, engine.bucket, built)
-    engine.history.update_execution(execution_id, report=keys)
+    # the verdict (met, by how much) in the history too: `drorch status --json` shows it
+    engine.history.update_execution(execution_id, report=keys, rto=built["rto"])
     return built, keys
 
 

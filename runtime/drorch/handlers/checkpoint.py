@@ -1,4 +1,5 @@
-"""``drorch-checkpoint``: before a wave level (pause/cancel flags), after its module groups
+"""``drorch-checkpoint``: before a wave level (pause/cancel flags; then the level as the plan
+stands now, after any plan edit), after its module groups
 (do the post-wave actions and checks run?) and after it (failure policy)."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         count("StepsFailed" if result["failed"] else "StepsSucceeded")
     elif event.get("action") == "after-groups":
         count("LevelsWithFailedGroups" if result["failed"] else "LevelsGroupsSucceeded")
+    elif event.get("action") == "current-level":
+        pass  # the level's state, as the plan stands now (no metric)
     else:
         count("LevelsPaused" if result["paused"] else "LevelsChecked")
     return result

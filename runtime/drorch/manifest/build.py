@@ -248,6 +248,7 @@ def build(document: dict, modules: Mapping[str, Any] | None = None) -> Manifest:
                 pause_after=raw.get("pauseAfterWave", False),
                 timeout_minutes=raw.get("timeoutMinutes", DEFAULT_WAVE_TIMEOUT_MINUTES),
                 failure_policy=policy,
+                rto_target_minutes=raw.get("rtoTargetMinutes"),
                 groups=tuple(groups),
                 pre_actions=tuple(
                     step_group(a, "pre", i, name, modules, policy=policy)
@@ -274,6 +275,7 @@ def build(document: dict, modules: Mapping[str, Any] | None = None) -> Manifest:
         notifications=_notifications(document.get("notifications", {})),
         failure_policy=failure_policy,
         poll_seconds=document.get("pollSeconds", DEFAULT_POLL_SECONDS),
+        rto_target_minutes=document.get("rtoTargetMinutes"),
         waves=tuple(waves),
         health_checks=tuple(
             step_group(c, "check", i, END_OF_RUN, modules, checks_timeout, failure_policy)

@@ -110,6 +110,7 @@ class Wave:
     pre_actions: tuple[ModuleGroup, ...] = ()
     post_actions: tuple[ModuleGroup, ...] = ()
     health_checks: tuple[ModuleGroup, ...] = ()
+    rto_target_minutes: int | None = None  # the manifest's own target for this wave
 
     @property
     def all_groups(self) -> tuple[ModuleGroup, ...]:
@@ -148,6 +149,7 @@ class Manifest:
     poll_seconds: int
     waves: tuple[Wave, ...]  # ordered by waveNumber
     health_checks: tuple[ModuleGroup, ...] = ()  # at the end of the run (pseudo-wave END_OF_RUN)
+    rto_target_minutes: int | None = None  # the application's RTO target (rtoTargetMinutes)
 
     def phases_for(self, operation: str) -> tuple[str, ...]:
         """The phases ``operation`` runs, in order; InputError if it runs none."""

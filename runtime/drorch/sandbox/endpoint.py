@@ -42,6 +42,7 @@ HUB_COMMANDS = frozenset(
         "cancel",
         "report",
         "reconcile",
+        "plan",  # drorch plan edit (and manifest plan --predict: the history is the hub's)
     }
 )
 OFF = ("0", "off", "no", "false")

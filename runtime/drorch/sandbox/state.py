@@ -8,6 +8,7 @@ simulated clock, the injected faults and the configurable quotas from here;
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from drorch.sandbox.clock import SimClock
@@ -39,6 +40,17 @@ class DrsTimings:
     terminate_seconds: float = 60.0
     replication_initiating_seconds: float = 120.0  # agent connects, replication server starts
     initial_sync_seconds: float = 600.0  # first full copy of the disks
+    # real DRS work never takes the same time twice: each duration of a launch (job start,
+    # snapshot, conversion, boot) is varied by up to +-variation of it, per server and job
+    variation: float = 0.0
+
+    def vary(self, seconds: float, *key: object) -> float:
+        """``seconds`` varied by up to +-``variation``: the same key, the same answer."""
+        if not self.variation:
+            return seconds
+        digest = hashlib.sha256("|".join(map(str, key)).encode()).digest()
+        unit = int.from_bytes(digest[:8], "big") / 2**64  # [0, 1)
+        return seconds * (1 + self.variation * (2 * unit - 1))
 
 
 @dataclass

@@ -894,8 +894,9 @@ class DrsBackend(BaseBackend):
         now = self.now()
         factor = self._slowdown()
         timings = STATE.drs_timings
-        start = now + timedelta(seconds=timings.job_start_delay * factor)
         job_id = new_id("drsjob-")
+        delay = timings.vary(timings.job_start_delay, job_id)
+        start = now + timedelta(seconds=delay * factor)
         steps: list[Step] = []
 
         def at(moment: datetime, action: str, key: str | None = None, **data: Any) -> None:
@@ -980,9 +981,13 @@ class DrsBackend(BaseBackend):
                     sourceServerID=server_id,
                     rawError=reason,
                 )
+
+            def took(seconds: float, *key: object) -> timedelta:
+                return timedelta(seconds=timings.vary(seconds, *key, start) * factor)
+
             for server, instant in chosen:
                 key = server.source_server_id
-                snap_end = start + timedelta(seconds=timings.snapshot_seconds * factor)
+                snap_end = start + took(timings.snapshot_seconds, key, "snapshot")
                 if instant is not None:
                     at(start, "log", key, event="USING_PREVIOUS_SNAPSHOT")
                     snap_end = start
@@ -997,9 +1002,9 @@ class DrsBackend(BaseBackend):
                 if instant is None:
                     at(snap_end, "snapshot_taken", key, event="SNAPSHOT_END", instant=start)
                 at(snap_end, "conversion_start", key, event="CONVERSION_START")
-                converted = snap_end + timedelta(seconds=timings.conversion_seconds * factor)
+                converted = snap_end + took(timings.conversion_seconds, key, "conversion")
                 at(converted, "log", key, event="CONVERSION_END")
-                done = converted + timedelta(seconds=timings.launch_seconds * factor)
+                done = converted + took(timings.launch_seconds, key, "launch")
                 if launch_failures.get(key):  # the instance never comes up
                     at(converted, "log", key, event="LAUNCH_START")
                     at(done, "failed", key, event="LAUNCH_FAILED", rawError=launch_failures[key])
