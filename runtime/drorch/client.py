@@ -42,6 +42,13 @@ def new_execution_id(operation: str) -> str:
     return f"{operation}-{clock.now().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
 
 
+def known_operation(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise InputError(
+            f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
+        )
+
+
 class Client:
     def __init__(self, session: boto3.Session | None = None, operator: str | None = None) -> None:
         self.session = session or aws.hub_session()
@@ -107,7 +114,10 @@ class Client:
         }
 
     # --- executions --------------------------------------------------------------------
-    def start_execution(self, application: str, operation: str, *, poll_seconds: int = 30) -> str:
+    def start_execution(
+        self, application: str, operation: str, *, poll_seconds: int = 30, force: bool = False
+    ) -> str:
+        """Start the master; ``force``: readiness BLOCKERs do not stop it (recorded with who)."""
         if operation not in OPERATIONS:
             raise InputError(
                 f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
@@ -133,6 +143,7 @@ class Client:
                     "manifest": manifest,
                     "pollSeconds": poll_seconds,
                     "requestedBy": self.operator,
+                    **({"force": True} if force else {}),
                 }
             ),
         )
@@ -396,40 +407,87 @@ class Client:
         execution role with its ExternalId); results go under ``plans/`` in the
         artifacts bucket, not into any execution's history.
         """
-        from drorch.engine import discovery
-        from drorch.engine import plan as planning
+        from drorch.engine.readiness import plan_now
         from drorch.engine.runtime import registry
 
-        if operation not in OPERATIONS:
-            raise InputError(
-                f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
-            )
+        known_operation(operation)
         text = Path(source).read_text() if text is None else text
         manifest = load_manifest(text, str(source))
-        plan_id = f"plan-{new_execution_id(operation)}"
-        summary = discovery.discover(
-            plan_id,
+        full, groups = plan_now(
             manifest,
+            operation,
+            f"plan-{new_execution_id(operation)}",
             self.staging_accounts(),
             registry(),
             self.session.client("s3"),
             self.config.artifacts_bucket or "",
             session_for=lambda access: aws.assume(access, source=self.session),
         )
-        full = planning.build_plan(
-            manifest,
-            operation,
-            summary.counts(),
-            modules=registry(),
-            rto_targets=summary.rto_targets(),
-            execution_id=plan_id,
-            excluded={k: len(g.excluded) for k, g in summary.groups.items()},
-            skipped_off={k: len(g.skipped) for k, g in summary.groups.items()},
-        )
-        result = {"plan": full, "groups": {k: g.to_dict() for k, g in summary.groups.items()}}
+        result = {"plan": full, "groups": {k: g.to_dict() for k, g in groups.items()}}
         if predict:
             result["prediction"] = self.predict(full)
         return result
+
+    def readiness(
+        self, application: str, operation: str = "failover", source: str | Path | None = None
+    ) -> dict[str, Any]:
+        """Readiness of ``application`` for ``operation``: its plan (discovery and planning,
+        nothing started) with every resource's findings (``drorch.engine.readiness``).
+        The manifest is ``source`` when given, else the one uploaded for the application."""
+        from drorch.engine import readiness
+        from drorch.engine.runtime import registry
+        from drorch.modules.base import AccountContext
+
+        if source is not None:
+            text = Path(source).read_text()
+        else:
+            where = self.manifest_location(application)
+            body = self.session.client("s3").get_object(Bucket=where["bucket"], Key=where["key"])
+            text = body["Body"].read().decode()
+            source = f"s3://{where['bucket']}/{where['key']}"
+        manifest = load_manifest(text, str(source))
+        if manifest.application != application:
+            raise InputError(
+                f"{source} is the manifest of {manifest.application!r}, not {application!r}"
+            )
+        known_operation(operation)
+        run_id = f"readiness-{new_execution_id(operation)}"
+        accounts = self.staging_accounts()
+        full, groups = readiness.plan_now(
+            manifest,
+            operation,
+            run_id,
+            accounts,
+            registry(),
+            self.session.client("s3"),
+            self.config.artifacts_bucket or "",
+            session_for=lambda access: aws.assume(access, source=self.session),
+        )
+
+        def context_for(account_id: str) -> AccountContext:
+            access = accounts.get(account_id)
+            session = aws.assume(access, source=self.session) if access else self.session
+            return AccountContext(
+                session=session,
+                account_id=account_id,
+                region=access.recovery_region if access else self.session.region_name or "",
+                account_name=access.name if access else "hub",
+                drill=operation == "drill",
+                now=clock.epoch(),
+                execution_id=run_id,
+                operation=operation,
+            )
+
+        result = readiness.evaluate(
+            {k: g.to_dict() for k, g in groups.items()},
+            operation,
+            accounts,
+            registry(),
+            self.session,
+            context_for,
+            problems=full.get("errors", []),
+        )
+        return {"application": application, **result}
 
     def predict(self, full_plan: dict[str, Any]) -> dict[str, Any]:
         """A plan's predicted wave durations, RTO range and critical path (engine/predict.py)."""

@@ -33,6 +33,17 @@ def plan(event, context):
     return {"phases": SCRIPT["phases"]}
 
 
+class ReadinessBlocked(Exception):
+    pass
+
+
+def readiness(event, context):
+    _record("readiness", event)
+    if SCRIPT.get("blocked"):
+        raise ReadinessBlocked("readiness found 1 BLOCKER(s)")
+    return {"verdict": "READY", "blockers": 0, "warnings": 0, "forced": False}
+
+
 def gate(event, context):
     _record("gate", event)
     TOKENS.append(event)

@@ -72,6 +72,11 @@ def test_hub_commands_target_a_running_endpoint(tmp_path: Path, monkeypatch: Any
         "AWS_DEFAULT_REGION": "us-east-2",
         "DRORCH_HISTORY_TABLE": "drorch-history",
     }
+    # manifest upload and plan talk to the hub; manifest validate and convert do not
+    for arguments in (["upload", "m.yaml"], ["plan", "m.yaml", "--json"]):
+        assert endpoint.target_endpoint("manifest", arguments, {}) is not None
+    for arguments in (["validate", "m.yaml"], ["convert", "x.json"]):
+        assert endpoint.target_endpoint("manifest", arguments, {}) is None
     # the hub's own region still means the endpoint (drorch's hints name it)
     assert endpoint.target_endpoint("approve", ["x", "--region", "us-east-2"], {}) is not None
     # a hub in AWS is chosen explicitly; demo and sandbox keep their in-process sandbox
@@ -90,6 +95,18 @@ def test_hub_commands_target_a_running_endpoint(tmp_path: Path, monkeypatch: Any
     assert exported == {"AWS_ENDPOINT_URL_S3": "https://s3.x"}
     monkeypatch.setenv("DRORCH_SANDBOX_ENDPOINT", "off")
     assert endpoint.target_endpoint("status", [], {}) is None
+
+
+def test_the_cli_routes_on_the_subcommand_and_its_arguments(monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from drorch.cli import main
+
+    seen: list[tuple[str | None, list[str]]] = []
+    monkeypatch.setattr(main, "target_endpoint", lambda c, a: seen.append((c, list(a))))
+    for arguments in (["manifest", "upload", "none.yaml"], ["status", "x", "--region", "r"]):
+        CliRunner().invoke(main.app, arguments)
+    assert seen == [("manifest", ["upload", "none.yaml"]), ("status", ["x", "--region", "r"])]
 
 
 def test_a_dead_endpoint_is_not_running(tmp_path: Path) -> None:
@@ -210,6 +227,13 @@ def test_a_drill_driven_from_several_processes(shell: Shell) -> None:
     listed = shell.drorch_json("list")
     assert [e["executionId"] for e in listed] == [execution]
 
+    # manifest upload and plan are the endpoint's too (no sandbox of their own)
+    uploaded = shell.drorch_json("manifest", "upload", str(MANIFEST))
+    assert uploaded["application"] == "claims" and uploaded["versionId"]
+    planned = shell.run("drorch", "manifest", "plan", str(MANIFEST), "--json")
+    assert json.loads(planned.stdout)["plan"]["application"] == "claims"
+    assert "deploying the hub" not in planned.stderr
+
     # the AWS CLI, as the staging account's administrator (drorch sandbox env --account)
     exports = shell.run("drorch", "sandbox", "env", "--account", "staging-data").stdout
     account_env = dict(
@@ -251,6 +275,52 @@ def test_a_drill_driven_from_several_processes(shell: Shell) -> None:
     before = shell.drorch_json("sandbox", "clock", "show")["now"]
     after = shell.drorch_json("sandbox", "clock", "advance", "300")["now"]
     assert after > before
+
+
+@endpoint_run
+def test_the_state_survives_down_and_up_with_a_state_dir(tmp_path: Path) -> None:
+    state_dir = str(tmp_path)
+    shell = Shell(tmp_path)  # the other commands find the endpoint there too
+    up = ("drorch", "sandbox", "up", "--port", str(_free_port()), "--state-dir", state_dir)
+    shell.run(*up, "--json")
+    try:
+        ended = shell.drorch_json(
+            "execute", "--application", "claims", "--manifest", str(MANIFEST), "--approve"
+        )["execution"]
+        assert ended["status"] == "SUCCEEDED"
+        finished = ended["executionId"]
+        running = shell.drorch_json(
+            "execute", "--application", "claims", "--manifest", str(MANIFEST), "--no-wait"
+        )["executionId"]
+        jobs = _drs_jobs(shell)
+        now = shell.drorch_json("sandbox", "clock", "show")["now"]
+        stopped = shell.run("drorch", "sandbox", "down").stdout
+        assert "its state is saved in" in " ".join(stopped.split())
+
+        shell.run(*up, "--json")
+        assert shell.drorch_json("sandbox", "status")["restored_from"]
+        assert shell.drorch_json("sandbox", "clock", "show")["now"] == now
+        listed = {e["executionId"]: e["status"] for e in shell.drorch_json("list")}
+        # the running drill was stopped when the endpoint went down, and reconciled
+        assert listed == {finished: "SUCCEEDED", running: "FAILED"}
+        assert _drs_jobs(shell) == jobs
+
+        shell.run("drorch", "sandbox", "reset")  # afresh: the saved state is discarded
+        assert shell.drorch_json("list") == []
+    finally:
+        shell.run("drorch", "sandbox", "down", check=False)
+
+
+def _drs_jobs(shell: Shell) -> list[dict[str, Any]]:
+    """staging-data's DRS jobs, read with the AWS CLI as its administrator."""
+    exports = shell.run("drorch", "sandbox", "env", "--account", "staging-data").stdout
+    account_env = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in exports.splitlines()
+        if line.startswith("export ")
+    )
+    answer = shell.run("aws", "drs", "describe-jobs", "--output", "json", env=account_env)
+    return sorted(json.loads(answer.stdout)["items"], key=lambda job: job["jobID"])
 
 
 # --- the HTTP layer, in this process (fast) ------------------------------------------------------

@@ -171,6 +171,18 @@ def test_a_failed_wave_stops_later_levels(hub):
     assert failure["error"]["Error"] == "WaveFailed"
 
 
+def test_readiness_runs_after_the_plan_and_a_blocker_stops_before_any_phase(hub):
+    _, deployment = hub
+    activate(_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]), approval=True)
+    asl_doubles.SCRIPT["blocked"] = True
+    result = run(deployment, approve=lambda token: True)
+    assert result["status"] == "FAILED"
+    names = [name for name, _ in asl_doubles.CALLS]
+    assert names == ["initialise", "discover", "plan", "readiness", "fail"]
+    assert calls("readiness")[0]["executionId"] == calls("plan")[0]["executionId"]
+    assert calls("fail")[0]["error"]["Error"] == "ReadinessBlocked"
+
+
 def test_pause_waits_for_resume_and_cancel_fails(hub):
     _, deployment = hub
     activate(_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]))

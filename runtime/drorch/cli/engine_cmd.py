@@ -43,6 +43,7 @@ Plain = Annotated[bool, typer.Option("--plain", help="Plain text (same as --outp
 SANDBOX_ONLY_IN_PROCESS = (
     "the sandbox lives only inside one drorch command",
     "run `drorch execute --wait` (it answers gates as you tell it) or `drorch demo`, "
+    "start `drorch sandbox up` (then the commands talk to it), "
     "or target a deployed hub with --profile/--region (or AWS_PROFILE/AWS_REGION)",
 )
 CREDENTIALS_HINT = (
@@ -122,6 +123,13 @@ def execute(
         bool, typer.Option("--reject", help="Reject the first gate that opens.")
     ] = False,
     non_interactive: NonInteractive = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Go on despite readiness BLOCKERs (recorded in the history with who).",
+        ),
+    ] = False,
     poll_seconds: Annotated[
         int | None,
         typer.Option(help="Executor polling interval (seconds, default 30)."),
@@ -169,7 +177,17 @@ def execute(
         load_scenario_first(scenario)
         with sandbox_hub(scenario, accounts_dir, progress=not json_output) as hub:
             follower.gate_clock = SandboxGateClock(hub.sandbox.clock)
-            _run(hub.client, follower, application, operation, manifest, True, poll, report_dir)
+            _run(
+                hub.client,
+                follower,
+                application,
+                operation,
+                manifest,
+                True,
+                poll,
+                report_dir,
+                force,
+            )
         return
     _run(
         aws_client(profile, region),
@@ -180,6 +198,7 @@ def execute(
         wait,
         poll,
         report_dir,
+        force,
     )
 
 
@@ -192,6 +211,7 @@ def _run(
     wait: bool,
     poll_seconds: int,
     report_dir: Path,
+    force: bool = False,
 ) -> None:
     if manifest is not None:
         uploaded = client.upload_manifest(manifest)
@@ -199,7 +219,9 @@ def _run(
             raise InputError(
                 f"{manifest} is the manifest of {uploaded.application!r}, not {application!r}"
             )
-    execution_id = client.start_execution(application, operation, poll_seconds=poll_seconds)
+    execution_id = client.start_execution(
+        application, operation, poll_seconds=poll_seconds, force=force
+    )
     if not wait:
         if follower.quiet:
             print_json({"executionId": execution_id})

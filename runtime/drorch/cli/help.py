@@ -29,6 +29,10 @@ EXAMPLES: dict[str, list[str]] = {
         "drorch execute --application claims --manifest manifests/examples/three-tier-claims.yaml --approve",
         "drorch execute --application claims --operation failover --profile hub --region us-east-2 --no-wait",
     ],
+    "readiness": [
+        "drorch readiness claims --manifest manifests/examples/full-stack.yaml --scenario full-stack",
+        "drorch readiness claims --profile hub --region us-east-2 --output json",
+    ],
     "status": [
         "drorch status drill-20260101T120000-a1b2c3 --profile hub",
         "drorch status ID --wait",

@@ -174,6 +174,7 @@ def render(description: Mapping[str, Any], target: str = "", now: datetime | Non
                 style="magenta",
             )
         )
+    parts += readiness_lines(execution.get("readiness"))
     for edit in description.get("planEdits", []):
         parts.append(
             Text(
@@ -195,6 +196,19 @@ def render(description: Mapping[str, Any], target: str = "", now: datetime | Non
     if execution.get("error"):
         parts.append(Text(failure_text(execution), style="red"))
     return Group(*parts)
+
+
+def readiness_lines(record: Mapping[str, Any] | None) -> list[Text]:
+    """The execution's readiness (its first state): the verdict, then BLOCKERs and WARNINGs."""
+    if not record:
+        return []
+    from drorch.engine.readiness import headline, notable
+
+    style = {"BLOCKED": "bold red", "WARNINGS": "yellow"}.get(record.get("verdict", ""), "green")
+    return [Text(headline(record), style=style)] + [
+        Text(f"  {line}", style="red" if line.startswith("BLOCKER") else "yellow")
+        for line in notable(record)
+    ]
 
 
 def failure_text(execution: Mapping[str, Any]) -> str:

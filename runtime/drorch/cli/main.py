@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 import typer.main
 from botocore.exceptions import (
     BotoCoreError,
@@ -34,6 +35,7 @@ from drorch.cli import (
     manifest_cmd,
     modules_cmd,
     plan_cmd,
+    readiness_cmd,
     sandbox_cmd,
 )
 from drorch.cli.help import OUTPUT, polish
@@ -56,8 +58,20 @@ def _show_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+class _Root(typer.core.TyperGroup):
+    """The root group: keeps the subcommand's own arguments for the root callback (Click
+    clears ``ctx.args`` before the callback runs)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        ctx.meta[SUBCOMMAND_ARGUMENTS] = list(ctx.args)
+        return super().invoke(ctx)
+
+
+SUBCOMMAND_ARGUMENTS = "drorch.subcommand_arguments"
+
 app = typer.Typer(
     name="drorch",
+    cls=_Root,
     help="Disaster-recovery orchestration for AWS. Runs against the embedded sandbox by default; "
     "--profile/--region (or AWS_PROFILE/AWS_REGION) target a deployed hub. " + OUTPUT,
     no_args_is_help=True,
@@ -87,7 +101,7 @@ def _root(
 ) -> None:
     set_project_dir(project_dir)
     # with `drorch sandbox up` running, the hub commands target its endpoint
-    target_endpoint(ctx.invoked_subcommand, ctx.args)
+    target_endpoint(ctx.invoked_subcommand, ctx.meta.get(SUBCOMMAND_ARGUMENTS, []))
 
 
 app.add_typer(sandbox_cmd.app, name="sandbox")
@@ -97,6 +111,7 @@ app.add_typer(modules_cmd.app, name="modules")
 app.add_typer(plan_cmd.app, name="plan")
 engine_cmd.register(app)
 app.command("demo")(demo_cmd.demo)
+app.command("readiness")(readiness_cmd.readiness)
 
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 RETRYABLE = (

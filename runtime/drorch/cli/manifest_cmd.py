@@ -318,11 +318,12 @@ def convert(
 @app.command("upload")
 def upload(
     manifest: ManifestFile,
-    profile: Annotated[str | None, typer.Option(help="AWS profile of the hub account.")] = None,
-    region: Annotated[str | None, typer.Option(help="The hub's region.")] = None,
+    profile: Profile = None,
+    region: Region = None,
     json_output: Json = False,
 ) -> None:
-    """Validate, then upload a new version to the hub's manifest bucket (never a bad one)."""
+    """Validate, then upload a new version to the hub's manifest bucket (never a bad one).
+    With `drorch sandbox up` running (and no --profile/--region), the endpoint's hub."""
     from drorch.cli.engine_cmd import aws_client
 
     uploaded = aws_client(profile, region).upload_manifest(manifest)
@@ -422,7 +423,13 @@ def _named(resource: dict[str, Any]) -> str:
 def plan(
     manifest: ManifestFile,
     operation: Annotated[str, typer.Option(help="drill, failover, failback or cleanup.")] = "drill",
-    scenario: Annotated[str, typer.Option(help="Sandbox scenario to plan against.")] = "three-tier",
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="Sandbox scenario to plan against in this command's own sandbox (with "
+            "`drorch sandbox up` running, the plan is the endpoint's, on its scenario)."
+        ),
+    ] = "three-tier",
     accounts_dir: AccountsDir = DEFAULT_ACCOUNTS_DIR,
     profile: Profile = None,
     region: Region = None,
@@ -442,13 +449,7 @@ def plan(
 
     check_operation(operation)  # the arguments and the manifest before any set-up
     checked_manifest(manifest, None)
-    if predict and profile is None and region is None:
-        # the history of earlier runs lives in a hub: the local endpoint's when it is up
-        from drorch.sandbox.endpoint import target_endpoint
-
-        running = target_endpoint("plan", [])
-        region = running.region if running is not None else None
-    if profile is None and region is None:
+    if profile is None and region is None:  # (with `drorch sandbox up`: the endpoint's hub)
         from drorch.cli.sandbox_run import load_scenario_first, sandbox_hub
 
         load_scenario_first(scenario)

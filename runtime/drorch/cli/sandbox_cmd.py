@@ -134,7 +134,9 @@ StateDir = Annotated[
     typer.Option(
         "--state-dir",
         help="Where the endpoint's state file and log live "
-        "(default: $DRORCH_SANDBOX_DIR or ~/.drorch/sandbox).",
+        "(default: $DRORCH_SANDBOX_DIR or ~/.drorch/sandbox). Given to `up`, the "
+        "sandbox's whole state is also saved there when the endpoint stops, and "
+        "restored by the next `up --state-dir` with it.",
         metavar="DIR",
     ),
 ]
@@ -275,6 +277,8 @@ def up(
         "--accounts-dir",
         str(Path(accounts_dir).resolve()),
     ]
+    if state_dir is not None:
+        arguments.append("--persist")
     started = time.monotonic()
     found = _start(arguments, directory, show=not json_output)
     _show_up(found, time.monotonic() - started, json_output)
@@ -282,10 +286,12 @@ def up(
 
 @app.command("down")
 def down(state_dir: StateDir = None) -> None:
-    """Stop the sandbox endpoint (its state goes with it)."""
+    """Stop the sandbox endpoint. Its state goes with it, unless it was started with
+    --state-dir: then it is saved there for the next `up --state-dir`."""
     found = _endpoint_or_fail(state_dir)
     _stop(found)
-    console.print(f"sandbox endpoint on {found.url} stopped")
+    saved = f"; its state is saved in {found.saved_state}" if found.saved_state else ""
+    console.print(f"sandbox endpoint on {found.url} stopped{saved}")
 
 
 @app.command("status")
@@ -308,13 +314,20 @@ def status(state_dir: StateDir = None, json_output: Json = False) -> None:
         f"{answer['region']}; clock {answer['clock']}, simulated now {answer['now']}; "
         f"up {answer['uptimeSeconds']:.0f}s (ready in {answer['startupSeconds']}s)"
     )
+    if answer.get("restored_from"):
+        console.print(f"restored the state saved at {answer['restored_from']}")
+    if answer.get("saved_state"):
+        console.print(f"its state is saved to {answer['saved_state']} when it stops")
 
 
 @app.command("reset")
 def reset(state_dir: StateDir = None, json_output: Json = False) -> None:
-    """Start the endpoint afresh with the same options (the scenario re-seeded)."""
+    """Start the endpoint afresh with the same options (the scenario re-seeded, a saved
+    state discarded)."""
     found = _endpoint_or_fail(state_dir)
     _stop(found)
+    if found.saved_state:
+        Path(found.saved_state).unlink(missing_ok=True)
     started = time.monotonic()
     fresh = _start(found.arguments, Path(found.state_dir), show=not json_output)
     _show_up(fresh, time.monotonic() - started, json_output)

@@ -18,8 +18,10 @@ from drorch import names
 from drorch.accounts import load_accounts
 from drorch.cli.output import errors, note
 from drorch.client import Client
-from drorch.sandbox import DrsTimings, Sandbox, SimClock
+from drorch.sandbox import DrsTimings, Sandbox, SimClock, persistence
+from drorch.sandbox.persistence import Snapshot
 from drorch.sandbox.pulumi_deploy import HubDeployment, deploy_hub
+from drorch.sandbox.pulumi_deploy.hub import activate
 from drorch.sandbox.scenario import SeedReport, load_scenario, seed
 from drorch.sandbox.stepfunctions import stop_executions
 
@@ -80,29 +82,42 @@ def sandbox_hub(
     strict: bool = False,
     progress: bool = False,
     drs_variation: float = DRS_VARIATION,
+    snapshot: Snapshot | None = None,
 ) -> Iterator[SandboxHub]:
     """A running sandbox with the hub and the scenario's staging accounts deployed by the
-    Pulumi program (:mod:`drorch.sandbox.pulumi_deploy`), and the scenario loaded.
+    Pulumi program (:mod:`drorch.sandbox.pulumi_deploy`), and the scenario loaded; or,
+    given a ``snapshot`` (:mod:`drorch.sandbox.persistence`), the state it saved (its
+    DRS timings too), with the histories of executions it stopped reconciled.
     ``progress`` says what is being set up (on stderr). DRS launches take their
     :class:`DrsTimings` varied by up to ``drs_variation`` (as real ones vary)."""
     shown = _Progress(progress)
-    shown.step(f"sandbox: loading scenario {scenario}")
-    loaded = load_scenario(scenario)
-    accounts = load_accounts(accounts_dir)
+    if snapshot is None:
+        shown.step(f"sandbox: loading scenario {scenario}")
+        loaded = load_scenario(scenario)
+        accounts = load_accounts(accounts_dir)
+        hub, clock = loaded.hub, SimClock(speed=speed)
+    else:
+        hub, clock = snapshot.hub, SimClock(start=snapshot.clock_start, speed=speed)
     shown.step("sandbox: starting the simulated AWS accounts")
     timings = DrsTimings(variation=drs_variation)
-    with Sandbox(
-        hub=loaded.hub, clock=SimClock(speed=speed), strict=strict, drs_timings=timings
-    ) as sandbox:
+    with Sandbox(hub=hub, clock=clock, strict=strict, drs_timings=timings) as sandbox:
         try:
-            shown.step("sandbox: deploying the hub and staging stacks with the Pulumi program")
-            deployment = deploy_hub(sandbox, loaded.select_accounts(accounts))
-            shown.step(f"sandbox: seeding scenario {loaded.name}")
-            seeded = seed(sandbox, loaded, accounts)
+            if snapshot is None:
+                shown.step("sandbox: deploying the hub and staging stacks with the Pulumi program")
+                deployment = deploy_hub(sandbox, loaded.select_accounts(accounts))
+                shown.step(f"sandbox: seeding scenario {loaded.name}")
+                seeded = seed(sandbox, loaded, accounts)
+            else:
+                shown.step(f"sandbox: restoring the {snapshot.describe()}")
+                persistence.restore(sandbox, snapshot)
+                deployment, seeded = snapshot.extra["deployment"], snapshot.extra["seeded"]
+                activate(sandbox, deployment.environment)
         finally:
             shown.done()
         operator = f"arn:aws:iam::{sandbox.hub.account_id}:user/{names.OPERATOR_USER}"
         client = Client(sandbox.operator_session(), operator=operator)
+        if snapshot is not None:
+            client.reconcile()  # executions the saved endpoint stopped: histories, locks
         try:
             yield SandboxHub(sandbox, client, deployment, seeded)
         finally:

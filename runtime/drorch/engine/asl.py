@@ -4,7 +4,8 @@ One definition serves everywhere: the Pulumi stacks deploy it, the sandbox runs
 it on moto's interpreter, the tests inspect it. Payloads stay small: the plan
 and results live in S3 and DynamoDB, and the states carry keys and counts.
 
-* **master** (one per execution): initialise → discover → plan → for each phase
+* **master** (one per execution): initialise → discover → plan → readiness (the module
+  probes, before anything changes) → for each phase
   (approval gate) → for each wave level (pause/cancel check, wave gate, module
   groups in parallel, each a lifecycle execution) → finalise; every failure
   goes through the ``fail`` handler.
@@ -423,10 +424,15 @@ def master_definition(targets: Targets) -> dict[str, Any]:
             **_lambda(
                 targets,
                 "plan",
-                next_state="Phases",
+                next_state="Readiness",
                 result_path="$.plan",
                 result_selector={"phases.$": "$.Payload.phases"},
             ),
+            "Catch": catch_all,
+        },
+        # the module probes before anything changes: a BLOCKER ends the run (unless forced)
+        "Readiness": {
+            **_lambda(targets, "readiness", next_state="Phases", result_path="$.readiness"),
             "Catch": catch_all,
         },
         "Phases": {

@@ -36,6 +36,7 @@ class MasterInput(TypedDict):
     manifest: ManifestRef
     pollSeconds: NotRequired[int]
     requestedBy: str
+    force: NotRequired[bool]  # go on despite readiness BLOCKERs (recorded with who)
 
 
 class InitialiseAnswer(TypedDict):
@@ -45,6 +46,13 @@ class InitialiseAnswer(TypedDict):
     phases: list[Phase]
     pollSeconds: int
     startedAt: str
+
+
+class ReadinessAnswer(TypedDict):
+    verdict: Literal["READY", "WARNINGS", "BLOCKED"]
+    blockers: int
+    warnings: int
+    forced: bool
 
 
 class DiscoverAnswer(TypedDict):
@@ -211,6 +219,7 @@ ANSWERS: dict[str, type] = {
     "initialise": InitialiseAnswer,
     "discover": DiscoverAnswer,
     "plan": PlanAnswer,
+    "readiness": ReadinessAnswer,
     "gate": GateAnswer,
     "module_start": ModuleAnswer,
     "module_status": ModuleAnswer,

@@ -25,6 +25,7 @@ a wave without samples is named, and the range then leaves it out (``complete`` 
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from typing import Any
 from drorch.engine.clock import parse, seconds_between
 from drorch.vocabulary import SUCCEEDED
 
+log = logging.getLogger(__name__)
 MAX_SAMPLES = 10
 SINGLE_SAMPLE_MARGIN = 0.25
 MIN_MARGIN = 0.05
@@ -311,14 +313,18 @@ def for_execution(
 ) -> dict[str, Any]:
     """The prediction the plan step makes before a run: from the runs that ended before it
     started (kept in the plan, so the report shows what was predicted, not a hindsight)."""
-    samples = samples_from_history(
-        history,
-        str(execution.get("application")),
-        str(execution.get("operation")),
-        before=str(execution.get("startedAt") or "") or None,
-        exclude=str(execution.get("executionId")),
-    )
-    return predict(plan, samples)
+    try:
+        samples = samples_from_history(
+            history,
+            str(execution.get("application")),
+            str(execution.get("operation")),
+            before=str(execution.get("startedAt") or "") or None,
+            exclude=str(execution.get("executionId")),
+        )
+        return predict(plan, samples)
+    except Exception as exc:  # noqa: BLE001 - a prediction never stops a recovery
+        log.exception("no prediction for %s", execution.get("executionId"))
+        return {"available": False, "samples": 0, "waves": [], "note": f"no prediction: {exc}"}
 
 
 def summary(prediction: Mapping[str, Any]) -> dict[str, Any]:

@@ -96,6 +96,7 @@ def initialise(engine: Engine, event: Mapping[str, Any]) -> contracts.Initialise
         pollSeconds=poll_seconds,
         drill=operation == planning.DRILL,
         notificationTopic=manifest.notifications.sns_topic_arn,
+        force=bool(event.get("force")),  # readiness BLOCKERs do not stop it (engine/readiness)
     )
     engine.lock.acquire(manifest.application, execution_id)
     _publisher(engine, execution).publish(ev.EXECUTION_STATUS, _execution_detail(execution))

@@ -387,12 +387,35 @@ class Probe:
 
 @dataclass(frozen=True)
 class Finding:
-    """One readiness finding: ``result`` is OK, WARNING, FAIL or SKIP."""
+    """One readiness finding.
+
+    Account-level (``Module.readiness``, ``accounts verify``): ``result`` is OK, WARNING,
+    FAIL or SKIP. Per resource (``Module.resource_readiness``, ``drorch readiness``):
+    ``result`` is OK, WARNING or BLOCKER, ``resource`` names the resource (its id, and
+    ``name`` for people) and ``call`` the API call that showed it; ``fix`` says what to do.
+    """
 
     check: str
     result: str
     detail: str = ""
     fix: str = ""
+    resource: str = ""
+    name: str = ""
+    call: str = ""
+
+
+# per-resource readiness results; a BLOCKER stops a failover (and failback, drill) unless forced
+READY, WARNING, BLOCKER = "OK", "WARNING", "BLOCKER"
+READINESS_RESULTS = (READY, WARNING, BLOCKER)
+
+
+def resource_finding(
+    resource: Resource, check: str, result: str, detail: str, call: str, fix: str = ""
+) -> Finding:
+    """A per-resource readiness finding about ``resource``."""
+    if result not in READINESS_RESULTS:
+        raise ValueError(f"readiness result {result!r} is not one of {READINESS_RESULTS}")
+    return Finding(check, result, detail, fix, resource.id, resource.name or resource.id, call)
 
 
 @dataclass(frozen=True)
@@ -539,6 +562,48 @@ class Module(ABC):
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         """Module-specific readiness findings for one account (beyond permission probes)."""
         return []
+
+    def resource_readiness(
+        self,
+        ctx: AccountContext,
+        resources: Sequence[Resource],
+        params: Mapping[str, Any],
+    ) -> list[Finding]:
+        """Per-resource readiness probes (read-only) for the plan's resources of one group in
+        one account: at least one :func:`resource_finding` per resource, OK, WARNING or
+        BLOCKER, naming the call that showed it. ``ctx.operation`` says what the run would
+        do; ``params`` are the group's parameters. The default: discovery found the
+        resource in a state the module can recover (it excludes the others, and readiness
+        reports those exclusions itself). Steps and checks have nothing of their own to
+        probe unless they say so (none by default)."""
+        if self.kind != "resource":
+            return []
+        call = f"{self.type} discovery" + (
+            f" ({', '.join(self.resource_types)})" if self.resource_types else ""
+        )
+        return [
+            resource_finding(r, "exists", READY, "found in a recoverable state", call)
+            for r in resources
+        ]
+
+    def exclusion_readiness(
+        self, ctx: AccountContext, excluded: Sequence[Mapping[str, Any]]
+    ) -> list[Finding]:
+        """Findings for what discovery matched in this account but left out of the plan
+        (``excluded``: the discovery file's entries, with their ``reasons``). The default:
+        a WARNING each, with discovery's reasons (the run goes on without them)."""
+        call = f"{self.type} discovery"
+        return [
+            resource_finding(
+                Resource.from_dict(item, ctx.account_id),
+                "excluded from the plan",
+                WARNING,
+                "; ".join(item.get("reasons", [])) or "excluded by discovery",
+                call,
+                "fix its tags or state if it should be recovered; it is left out otherwise",
+            )
+            for item in excluded
+        ]
 
     def preconditions(
         self, ctx: AccountContext, operation: str, resources: Sequence[Resource]

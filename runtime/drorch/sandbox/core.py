@@ -265,12 +265,30 @@ class Sandbox:
         )
         iam.create_user(UserName=names.OPERATOR_USER)
         key = iam.create_access_key(UserName=names.OPERATOR_USER)["AccessKey"]
-        self._operator = {
-            "aws_access_key_id": key["AccessKeyId"],
-            "aws_secret_access_key": key["SecretAccessKey"],
-        }
-        os.environ["AWS_ACCESS_KEY_ID"] = key["AccessKeyId"]
-        os.environ["AWS_SECRET_ACCESS_KEY"] = key["SecretAccessKey"]
+        self._use_operator(
+            {
+                "aws_access_key_id": key["AccessKeyId"],
+                "aws_secret_access_key": key["SecretAccessKey"],
+            }
+        )
+
+    @property
+    def operator_credentials(self) -> dict[str, str]:
+        """The operator's access key (``aws_access_key_id``, ``aws_secret_access_key``)."""
+        return dict(self._operator)
+
+    def adopt(self, operator: dict[str, str], accounts: dict[str, ProvisionedAccount]) -> None:
+        """Take on the identities of a restored state (:mod:`drorch.sandbox.persistence`):
+        its operator and its staging accounts; the roles' sessions are assumed afresh."""
+        self._sessions.clear()
+        self.accounts = dict(accounts)
+        self._use_operator(operator)
+
+    def _use_operator(self, operator: dict[str, str]) -> None:
+        """The operator's key becomes the process's default AWS credentials."""
+        self._operator = dict(operator)
+        os.environ["AWS_ACCESS_KEY_ID"] = operator["aws_access_key_id"]
+        os.environ["AWS_SECRET_ACCESS_KEY"] = operator["aws_secret_access_key"]
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ["AWS_DEFAULT_REGION"] = self.hub.region
         boto3.setup_default_session(botocore_session=botocore_models.new_session())

@@ -42,9 +42,11 @@ HUB_COMMANDS = frozenset(
         "cancel",
         "report",
         "reconcile",
-        "plan",  # drorch plan edit (and manifest plan --predict: the history is the hub's)
+        "plan",  # drorch plan show|edit
     }
 )
+# subcommands of a group that talk to a hub too
+HUB_SUBCOMMANDS = {"manifest": frozenset({"upload", "plan"})}
 OFF = ("0", "off", "no", "false")
 
 
@@ -72,6 +74,8 @@ class Endpoint:
     clock: str = "manual"
     started_at: str = ""
     state_dir: str = ""
+    saved_state: str = ""  # the file its state is saved to when it stops (--state-dir)
+    restored_from: str = ""  # when the state it restored was saved
     environment: dict[str, str] = field(default_factory=dict)  # the hub's DRORCH_* names
     arguments: list[str] = field(default_factory=list)  # what `sandbox up` was given
 
@@ -146,7 +150,7 @@ def target_endpoint(
     ``DRORCH_*`` names are set. Returns the endpoint it targets, or None. Any other
     command forgets a local ``AWS_ENDPOINT_URL`` (it runs its own sandbox)."""
     env = os.environ if environ is None else environ
-    if command not in HUB_COMMANDS:
+    if not is_hub_command(command, arguments):
         _forget_local_endpoint(env)
         return None
     if env.get("AWS_PROFILE"):
@@ -161,6 +165,15 @@ def target_endpoint(
     for key, value in endpoint.environment.items():
         env.setdefault(key, value)
     return endpoint
+
+
+def is_hub_command(command: str | None, arguments: Sequence[str]) -> bool:
+    """Whether ``drorch COMMAND ARGUMENTS...`` talks to a hub (``status``, ``manifest
+    upload``...)."""
+    if command in HUB_COMMANDS:
+        return True
+    subcommand = next((a for a in arguments if not a.startswith("-")), None)
+    return subcommand in HUB_SUBCOMMANDS.get(command or "", ())
 
 
 _LOOPBACK = re.compile(r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?/?$")

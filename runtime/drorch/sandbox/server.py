@@ -299,15 +299,23 @@ def serve(
     accounts_dir: Path,
     host: str = "127.0.0.1",
     arguments: list[str] | None = None,
+    persist: bool = False,
 ) -> None:
-    """Set the sandbox up, serve it until SIGTERM/SIGINT or ``/_drorch/shutdown``."""
+    """Set the sandbox up, serve it until SIGTERM/SIGINT or ``/_drorch/shutdown``.
+    With ``persist``, the state saved in ``directory`` (if any) is restored instead of
+    deploying and seeding afresh, and the state is saved there when the endpoint stops."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
     from drorch.cli.sandbox_run import sandbox_hub
+    from drorch.sandbox import persistence
     from drorch.sandbox.triggers import Scheduler
 
     speed = clock_speed(clock)
+    saved_state = directory / persistence.SNAPSHOT_FILE
+    snapshot = persistence.load(saved_state) if persist and saved_state.exists() else None
+    if snapshot is not None:
+        scenario = snapshot.extra.get("scenario", scenario)
     started = time.monotonic()
     for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
         del os.environ[key]  # the in-process sandbox answers by AWS host names
@@ -316,7 +324,7 @@ def serve(
         host, port, lambda e, s: [], threaded=True, request_handler=MotoRequestHandler
     )
     port = server.server_address[1]
-    with sandbox_hub(scenario, accounts_dir, speed=speed, progress=True) as hub:
+    with sandbox_hub(scenario, accounts_dir, speed=speed, progress=True, snapshot=snapshot) as hub:
         sandbox = hub.sandbox
         credentials = sandbox.operator_session().get_credentials()
         environment = {
@@ -334,6 +342,8 @@ def serve(
             clock=clock_mode(speed),
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             state_dir=str(directory),
+            saved_state=str(saved_state) if persist else "",
+            restored_from=snapshot.saved_at if snapshot is not None else "",
             environment=environment,
             arguments=list(arguments or []),
         )
@@ -348,7 +358,10 @@ def serve(
             signal.signal(signum, lambda *_: app.shutdown.set())
         thread = threading.Thread(target=server.serve_forever, name="endpoint", daemon=True)
         thread.start()
-        stop_scheduler = Scheduler(sandbox.clock).start()  # scheduled rules fire on the clock
+        scheduler = Scheduler(sandbox.clock)
+        if snapshot is not None and "scheduler" in snapshot.extra:
+            scheduler.resume(snapshot.extra["scheduler"])
+        stop_scheduler = scheduler.start()  # scheduled rules fire on the clock
         state = _write_state(directory, endpoint)
         print(
             f"drorch sandbox endpoint on {endpoint.url} (pid {endpoint.pid}, "
@@ -361,11 +374,26 @@ def serve(
             stop_scheduler()
             server.shutdown()
             thread.join(timeout=10)
+            if persist:
+                _save(hub, scheduler, scenario, saved_state)
             if state.exists():
                 current = json.loads(state.read_text())
                 if current.get("pid") == os.getpid():
                     state.unlink()
     print("drorch sandbox endpoint stopped", flush=True)
+
+
+def _save(hub: Any, scheduler: Any, scenario: str, path: Path) -> None:
+    """Stop the executions still running (their interpreter threads cannot be saved),
+    then write the sandbox's state."""
+    from drorch.sandbox import persistence
+    from drorch.sandbox.stepfunctions import stop_executions
+
+    sandbox = hub.sandbox
+    stop_executions(sandbox.operator_session(), hub.deployment.state_machines.values())
+    extra = {"deployment": hub.deployment, "seeded": hub.seeded, "scenario": scenario}
+    persistence.save(lambda: persistence.capture(sandbox, extra, scheduler), path)
+    print(f"drorch sandbox state saved to {path}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,16 +404,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clock", default="manual", help=CLOCK_MODES)
     parser.add_argument("--scenario", default="three-tier")
     parser.add_argument("--accounts-dir", default="accounts")
-    args = parser.parse_args(argv)
-    serve(
-        port=args.port,
-        directory=state_dir(args.state_dir),
-        clock=args.clock,
-        scenario=args.scenario,
-        accounts_dir=Path(args.accounts_dir),
-        host=args.host,
-        arguments=list(sys.argv[1:] if argv is None else argv),
+    parser.add_argument(
+        "--persist",
+        action="store_true",
+        help="restore the state saved in --state-dir, and save it there on shutdown",
     )
+    args = parser.parse_args(argv)
+    from drorch.sandbox.persistence import SnapshotError
+
+    try:
+        serve(
+            port=args.port,
+            directory=state_dir(args.state_dir),
+            clock=args.clock,
+            scenario=args.scenario,
+            accounts_dir=Path(args.accounts_dir),
+            host=args.host,
+            arguments=list(sys.argv[1:] if argv is None else argv),
+            persist=args.persist,
+        )
+    except SnapshotError as error:
+        print(f"error: {error}\nhint: `drorch sandbox reset` starts afresh", flush=True)
+        return 2
     return 0
 
 

@@ -40,6 +40,7 @@ class DrsTimings:
     terminate_seconds: float = 60.0
     replication_initiating_seconds: float = 120.0  # agent connects, replication server starts
     initial_sync_seconds: float = 600.0  # first full copy of the disks
+    network_deploy_seconds: float = 180.0  # a source network's CloudFormation stack
     # real DRS work never takes the same time twice: each duration of a launch (job start,
     # snapshot, conversion, boot) is varied by up to +-variation of it, per server and job
     variation: float = 0.0

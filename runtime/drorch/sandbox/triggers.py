@@ -347,6 +347,17 @@ class Scheduler:
             self.fired.extend(fired)
             return fired
 
+    def checkpoint(self) -> dict[str, Any]:
+        """Where the schedules stand (each rule's anchor, the last pass), for a saved state."""
+        with self._lock:
+            return {"anchors": dict(self._anchors), "checked": self._checked}
+
+    def resume(self, saved: dict[str, Any]) -> None:
+        """Go on from a :meth:`checkpoint`: no firing is repeated or skipped."""
+        with self._lock:
+            self._anchors.update(saved.get("anchors", {}))
+            self._checked = saved.get("checked") or self._checked
+
     def start(self) -> Callable[[], None]:
         """Run :meth:`fire_due` in a thread; returns what stops it."""
         self.fire_due()  # anchors the rules that exist now

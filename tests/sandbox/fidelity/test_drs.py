@@ -8,12 +8,14 @@ Sources: *AWS Elastic Disaster Recovery API Reference*
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from drorch.sandbox.state import DrsQuotas
+from tests.sandbox.conftest import Env
 
 TO_LAUNCHED = 30 + 60 + 240 + 120  # the default DrsTimings of a launch job
 
@@ -321,3 +323,185 @@ def test_source_network_life_cycle(env):
     env.drs.stop_source_network_replication(sourceNetworkID=network_id)
     env.drs.delete_source_network(sourceNetworkID=network_id)
     assert env.drs.describe_source_networks()["items"] == []
+
+
+NETWORK_DEPLOY = 30 + 180  # job start, then the stack (DrsTimings.network_deploy_seconds)
+
+
+def _protected_network(env: Any) -> tuple[str, str]:
+    env.drs.initialize_service()
+    ec2 = env.ec2()
+    vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+    for cidr, zone in (("10.60.1.0/24", "us-east-2a"), ("10.60.2.0/24", "us-east-2b")):
+        ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=zone)
+    origin = {"originAccountID": env.account, "originRegion": "us-east-2"}
+    network_id = env.drs.create_source_network(vpcID=vpc, **origin)["sourceNetworkID"]
+    env.drs.start_source_network_replication(sourceNetworkID=network_id)
+    return network_id, vpc
+
+
+def _network(env: Any, network_id: str) -> dict[str, Any]:
+    return env.drs.describe_source_networks(filters={"sourceNetworkIDs": [network_id]})["items"][0]
+
+
+def test_a_source_network_is_recovered_as_a_cloudformation_stack(env):
+    """API_StartSourceNetworkRecovery ("Deploy VPC for the specified Source Network ...
+    The VPC will be deployed using a dedicated CloudFormation stack"): a LAUNCH job whose
+    participatingResources name the network, initiated by CREATE_NETWORK_RECOVERY, then
+    UPDATE_NETWORK_RECOVERY for the same stack; the network's launchedVpcID, cfnStackName
+    and lastRecovery (API_SourceNetwork, API_RecoveryLifeCycle) follow.
+    API_ExportSourceNetworkCfnTemplate ("Export the Source Network CloudFormation template
+    to an S3 bucket") answers the template's s3DestinationUrl."""
+    network_id, vpc = _protected_network(env)
+    url = env.drs.export_source_network_cfn_template(sourceNetworkID=network_id)["s3DestinationUrl"]
+    bucket, key = url.removeprefix("https://").split(".s3.")[0], url.rsplit("/", 1)[1]
+    s3 = env.sandbox.admin_session(env.account, "us-east-2").client("s3")
+    template = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert template["Resources"]["Vpc"]["Properties"]["CidrBlock"] == "10.60.0.0/16"
+    assert len([r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::Subnet"]) == 2
+
+    started = env.drs.start_source_network_recovery(
+        sourceNetworks=[{"sourceNetworkID": network_id, "cfnStackName": "recovered-net"}],
+        tags={"Purpose": "drill"},
+    )["job"]
+    assert (started["type"], started["initiatedBy"], started["status"]) == (
+        "LAUNCH",
+        "CREATE_NETWORK_RECOVERY",
+        "PENDING",
+    )
+    assert started["participatingResources"] == [
+        {"participatingResourceID": {"sourceNetworkID": network_id}, "launchStatus": "PENDING"}
+    ]
+    assert _network(env, network_id)["lastRecovery"]["lastRecoveryResult"] == "IN_PROGRESS"
+    with pytest.raises(ClientError) as caught:  # one active job per network
+        env.drs.start_source_network_recovery(sourceNetworks=[{"sourceNetworkID": network_id}])
+    assert caught.value.response["Error"]["Code"] == "ConflictException"
+
+    env.sandbox.advance(NETWORK_DEPLOY)
+    ended = job(env, started["jobID"])
+    assert ended["status"] == "COMPLETED"
+    assert ended["participatingResources"][0]["launchStatus"] == "LAUNCHED"
+    network = _network(env, network_id)
+    assert network["cfnStackName"] == "recovered-net"
+    assert network["lastRecovery"]["lastRecoveryResult"] == "SUCCESS"
+    launched = network["launchedVpcID"]
+    assert launched != vpc
+    ec2 = env.ec2()
+    assert ec2.describe_vpcs(VpcIds=[launched])["Vpcs"][0]["CidrBlock"] == "10.60.0.0/16"
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [launched]}])["Subnets"]
+    assert sorted(s["CidrBlock"] for s in subnets) == ["10.60.1.0/24", "10.60.2.0/24"]
+    cfn = env.sandbox.admin_session(env.account, "us-east-2").client("cloudformation")
+    assert cfn.describe_stacks(StackName="recovered-net")["Stacks"][0]["StackStatus"] == (
+        "CREATE_COMPLETE"
+    )
+    events = [i["event"] for i in env.drs.describe_job_log_items(jobID=started["jobID"])["items"]]
+    assert events == [
+        "JOB_START",
+        "DEPLOY_NETWORK_CONFIGURATION_START",
+        "DEPLOY_NETWORK_CONFIGURATION_END",
+        "UPDATE_LAUNCH_TEMPLATE_START",
+        "UPDATE_LAUNCH_TEMPLATE_END",
+        "JOB_END",
+    ]
+    again = env.drs.start_source_network_recovery(sourceNetworks=[{"sourceNetworkID": network_id}])[
+        "job"
+    ]
+    assert again["initiatedBy"] == "UPDATE_NETWORK_RECOVERY"
+    env.sandbox.advance(NETWORK_DEPLOY)
+    assert _network(env, network_id)["launchedVpcID"] == launched  # the same stack
+
+
+def test_a_source_network_is_associated_with_an_existing_stack(env):
+    """API_AssociateSourceNetworkStack ("Associate a Source Network to an existing
+    CloudFormation Stack ... Can be used for reverting to previously deployed
+    CloudFormation stacks"): a job initiated by ASSOCIATE_NETWORK_RECOVERY, ending in
+    lastRecoveryResult ASSOCIATE_SUCCESS; an unknown stack or network is
+    ResourceNotFoundException."""
+    network_id, _ = _protected_network(env)
+    env.drs.start_source_network_recovery(
+        sourceNetworks=[{"sourceNetworkID": network_id, "cfnStackName": "first"}]
+    )
+    env.sandbox.advance(NETWORK_DEPLOY)
+    first = _network(env, network_id)["launchedVpcID"]
+    env.drs.start_source_network_recovery(
+        sourceNetworks=[{"sourceNetworkID": network_id, "cfnStackName": "second"}],
+        deployAsNew=True,
+    )
+    env.sandbox.advance(NETWORK_DEPLOY)
+    assert _network(env, network_id)["launchedVpcID"] != first
+
+    associated = env.drs.associate_source_network_stack(
+        sourceNetworkID=network_id, cfnStackName="first"
+    )["job"]
+    assert associated["initiatedBy"] == "ASSOCIATE_NETWORK_RECOVERY"
+    env.sandbox.advance(60)
+    network = _network(env, network_id)
+    assert (network["cfnStackName"], network["launchedVpcID"]) == ("first", first)
+    assert network["lastRecovery"]["lastRecoveryResult"] == "ASSOCIATE_SUCCESS"
+    for arguments in (
+        {"sourceNetworkID": network_id, "cfnStackName": "no-such-stack"},
+        {"sourceNetworkID": "sn-0123456789abcdef0", "cfnStackName": "first"},
+    ):
+        with pytest.raises(ClientError) as caught:
+            env.drs.associate_source_network_stack(**arguments)
+        assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_network_never_replicated_fails_its_recovery(env):
+    """A source network whose settings were never copied (StartSourceNetworkReplication)
+    has nothing to deploy: its part of the job FAILED, the log says why, and
+    lastRecoveryResult is FAIL. An unknown network is a ValidationException (the
+    operation declares no ResourceNotFoundException)."""
+    env.drs.initialize_service()
+    vpc = env.ec2().create_vpc(CidrBlock="10.61.0.0/16")["Vpc"]["VpcId"]
+    network_id = env.drs.create_source_network(
+        vpcID=vpc, originAccountID=env.account, originRegion="us-east-2"
+    )["sourceNetworkID"]
+    started = env.drs.start_source_network_recovery(
+        sourceNetworks=[{"sourceNetworkID": network_id}]
+    )["job"]
+    env.sandbox.advance(NETWORK_DEPLOY)
+    assert job(env, started["jobID"])["participatingResources"][0]["launchStatus"] == "FAILED"
+    logged = env.drs.describe_job_log_items(jobID=started["jobID"])["items"]
+    failed = [i for i in logged if i["event"] == "DEPLOY_NETWORK_CONFIGURATION_FAILED"]
+    assert "never replicated" in failed[0]["eventData"]["rawError"]
+    assert _network(env, network_id)["lastRecovery"]["lastRecoveryResult"] == "FAIL"
+    with pytest.raises(ClientError) as caught:
+        env.drs.start_source_network_recovery(
+            sourceNetworks=[{"sourceNetworkID": "sn-0123456789abcdef0"}]
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_an_extended_source_server_stands_for_a_staging_accounts_server(env, shared_sandbox):
+    """API_CreateExtendedSourceServer ("Create an extended source server in the target
+    Account based on the source server in staging account"): stagingArea EXTENDED naming
+    the staging account and server; API_ListStagingAccounts then lists that account; an
+    unknown server is ResourceNotFoundException, extending one twice a
+    ValidationException."""
+    staging = env.account
+    original = servers(env, 1)[0]
+    target = Env(shared_sandbox, str(int(staging) + 500000))
+    target.drs.initialize_service()
+    listed = target.drs.list_extensible_source_servers(stagingAccountID=staging)["items"]
+    assert [s["arn"] for s in listed] == [original.arn]
+
+    extended = target.drs.create_extended_source_server(
+        sourceServerArn=original.arn, tags={"App": "claims"}
+    )["sourceServer"]
+    assert extended["stagingArea"] == {
+        "status": "EXTENDED",
+        "stagingAccountID": staging,
+        "stagingSourceServerArn": original.arn,
+    }
+    assert extended["arn"].split(":")[4] == target.account
+    assert extended["sourceProperties"]["identificationHints"]["hostname"] == "srv-0"
+    assert extended["tags"] == {"App": "claims"}
+    assert target.drs.list_staging_accounts()["accounts"] == [{"accountID": staging}]
+    for arn, code in (
+        (original.arn, "ValidationException"),
+        (original.arn[:-17] + "0" * 17, "ResourceNotFoundException"),
+    ):
+        with pytest.raises(ClientError) as caught:
+            target.drs.create_extended_source_server(sourceServerArn=arn)
+        assert caught.value.response["Error"]["Code"] == code

@@ -23,13 +23,7 @@ UNSUPPORTED = {"UnknownOperationException"}
 COMMON = set(COMMON_ERRORS)
 # What the sandbox still leaves out, each answered as an unknown operation naming it.
 STILL_UNSUPPORTED: dict[str, list[str]] = {
-    "drs": [
-        # recovering a source network's stack, extending a staging account's servers
-        "AssociateSourceNetworkStack",
-        "CreateExtendedSourceServer",
-        "ExportSourceNetworkCfnTemplate",
-        "StartSourceNetworkRecovery",
-    ],
+    "drs": [],
     "resource-explorer-2": [],
 }
 

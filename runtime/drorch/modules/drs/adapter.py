@@ -53,6 +53,7 @@ from drorch.modules.base import (
     tags_match,
 )
 from drorch.modules.drs import iam
+from drorch.modules.drs import readiness as readiness_of
 from drorch.modules.drs.jobs import (
     FAILBACK,
     LAUNCH,
@@ -173,6 +174,19 @@ class DrsModule(Module):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """Replication healthy and within the RPO target, launch template valid."""
+        return readiness_of.server_findings(ctx, resources, params)
+
+    def exclusion_readiness(
+        self, ctx: AccountContext, excluded: Sequence[Mapping[str, Any]]
+    ) -> list[Finding]:
+        """A server left out for broken replication is a BLOCKER (failover, drill)."""
+        default = super().exclusion_readiness(ctx, excluded)
+        return readiness_of.exclusion_findings(ctx, excluded, default)
 
     def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
         from drorch.modules.drs.layers import from_layer

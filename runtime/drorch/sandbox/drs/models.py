@@ -9,6 +9,7 @@ which applies, in time order, every step whose moment has passed on
 
 from __future__ import annotations
 
+import copy
 import itertools
 import threading
 from collections.abc import Callable
@@ -269,6 +270,10 @@ class DrsBackend(BaseBackend):
         action = step.action
         event = step.data.get("event")
         raw_error = step.data.get("rawError")
+
+        if action.startswith("network_"):
+            self.source_networks.apply(job, step)
+            return
 
         def set_status(status: str) -> None:
             assert participant is not None
@@ -617,6 +622,28 @@ class DrsBackend(BaseBackend):
         if server.windows and server.windows[-1].end is None:
             server.windows[-1].end = now
         server.stalled_since = now
+
+    def stall_replication(self, server: str) -> None:
+        """Fault injection: the replication agent of ``server`` (id or hostname) loses its
+        replication server; replication is STALLED from now and its lag grows with the clock
+        (``RetryDataReplication`` restarts it, as in DRS)."""
+        with LOCK:
+            found = [
+                s
+                for s in self.source_servers.values()
+                if server in (s.source_server_id, s.hostname)
+            ]
+            if not found:
+                raise ValueError(
+                    f"no source server {server!r} in {self.account_id} {self.region_name}"
+                )
+            now = self.now()
+            for item in found:
+                item.replication_state = "STALLED"
+                item.sync_started = item.sync_done = None
+                if item.windows and item.windows[-1].end is None:
+                    item.windows[-1].end = now
+                item.stalled_since = now
 
     def retry_data_replication(self, source_server_id: str) -> dict[str, Any]:
         server = self._server(source_server_id)
@@ -1496,9 +1523,57 @@ class DrsBackend(BaseBackend):
 
     # --- extended source servers ------------------------------------------------------
     def list_staging_accounts(self) -> list[dict[str, str]]:
-        """The staging accounts of this account's extended source servers (the sandbox
-        creates none: CreateExtendedSourceServer is not supported)."""
-        return []
+        """The staging accounts of this account's extended source servers."""
+        accounts = {
+            server.staging_area()["stagingAccountID"]
+            for server in self.source_servers.values()
+            if server.staging_source_server_arn
+        }
+        return [{"accountID": account} for account in sorted(accounts)]
+
+    def create_extended_source_server(
+        self, staging_arn: str, tags: dict[str, str] | None
+    ) -> dict[str, Any]:
+        """A source server of this account that stands for one of a staging account (same
+        Region): its properties and replicated data are the staging server's."""
+        _, _, _, region, staging_account, resource = staging_arn.split(":", 5)
+        server_id = resource.split("/", 1)[1]
+        staging = drs_backends[staging_account][region] if region == self.region_name else None
+        original = staging.source_servers.get(server_id) if staging is not None else None
+        if original is None:
+            raise ResourceNotFoundException(
+                f"Source server {staging_arn} not found in {self.region_name}",
+                resource_id=server_id,
+                resource_type="SOURCE_SERVER",
+            )
+        for server in self.source_servers.values():
+            if server.staging_source_server_arn == original.arn:
+                raise field_error(
+                    "sourceServerArn",
+                    f"{original.arn} is already extended as {server.source_server_id}",
+                )
+        now = self.now()
+        server = self._create_source_server(
+            hostname=original.hostname,
+            ip=original.ip,
+            os_type=original.os_type,
+            os_name=original.os_name,
+            fqdn=original.fqdn,
+            cpus=original.cpus,
+            ram_bytes=original.ram_bytes,
+            disks=list(original.disks),
+            recommended_instance_type=original.recommended_instance_type,
+            replication_state=original.state_at(now),
+            source_region=original.origin_region,
+            source_account_id=original.origin_account_id,
+            source_instance_id=original.source_instance_id,
+            tags=dict(tags or {}),
+            hardware_id=original.hardware_id,
+            replicating_since=None,
+        )
+        server.windows = copy.deepcopy(original.windows)  # the staging account's data
+        server.staging_source_server_arn = original.arn
+        return server.describe(now)
 
     def list_extensible_source_servers(self, staging_account_id: str) -> list[dict[str, Any]]:
         staging = drs_backends[staging_account_id][self.region_name]

@@ -86,6 +86,7 @@ class SourceServer:
     replication_direction: str = "FAILOVER"
     reversed_direction_arn: str | None = None
     agent_version: str = "4.6.5.0"
+    staging_source_server_arn: str | None = None  # an extended source server's original
 
     @property
     def is_windows(self) -> bool:
@@ -187,6 +188,15 @@ class SourceServer:
             "FAILED": "FAILED",
         }[self.last_launch.status]
 
+    def staging_area(self) -> dict[str, Any]:
+        if not self.staging_source_server_arn:
+            return {"status": "NOT_EXTENDED"}
+        return {
+            "status": "EXTENDED",
+            "stagingAccountID": self.staging_source_server_arn.split(":")[4],
+            "stagingSourceServerArn": self.staging_source_server_arn,
+        }
+
     def describe(self, now: datetime) -> dict[str, Any]:
         hints: dict[str, Any] = {"hostname": self.hostname, "fqdn": self.fqdn}
         if self.source_instance_id:
@@ -229,7 +239,7 @@ class SourceServer:
                 "os": {"fullString": self.os_name},
                 "supportsNitroInstances": True,
             },
-            "stagingArea": {"status": "NOT_EXTENDED"},
+            "stagingArea": self.staging_area(),
             "sourceCloudProperties": {
                 "originAccountID": self.origin_account_id,
                 "originRegion": self.origin_region,
@@ -417,6 +427,7 @@ class Job:
     steps: list[Step]
     is_drill: bool = False
     log: list[dict[str, Any]] = field(default_factory=list)
+    resources: dict[str, str] = field(default_factory=dict)  # source network -> launch status
 
     def status_at(self, now: datetime) -> str:
         if now < self.start_at:
@@ -440,6 +451,11 @@ class Job:
             "participatingServers": [p.describe() for p in self.participants.values()],
             "tags": dict(self.tags),
         }
+        if self.resources:
+            item["participatingResources"] = [
+                {"participatingResourceID": {"sourceNetworkID": key}, "launchStatus": status}
+                for key, status in self.resources.items()
+            ]
         if status == "COMPLETED":
             item["endDateTime"] = iso(self.end_at)
         return item

@@ -283,6 +283,13 @@ class DrsResponse(BaseResponse):
         with self._backend_for() as (backend, params):
             return self._page(backend.list_staging_accounts(), params, "accounts")
 
+    def create_extended_source_server(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            server = backend.create_extended_source_server(
+                params["sourceServerArn"], params.get("tags")
+            )
+        return ActionResult({"sourceServer": server})
+
     def list_extensible_source_servers(self) -> ActionResult:
         with self._backend_for() as (backend, params):
             items = backend.list_extensible_source_servers(params["stagingAccountID"])
@@ -418,3 +425,22 @@ class DrsResponse(BaseResponse):
         with self._backend_for() as (backend, params):
             backend.source_networks.delete(params["sourceNetworkID"])
         return EmptyResult()
+
+    def export_source_network_cfn_template(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            url = backend.source_networks.export_template(params["sourceNetworkID"])
+        return ActionResult({"s3DestinationUrl": url})
+
+    def start_source_network_recovery(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            job = backend.source_networks.start_recovery(
+                params["sourceNetworks"], bool(params.get("deployAsNew")), params.get("tags")
+            )
+        return ActionResult({"job": job})
+
+    def associate_source_network_stack(self) -> ActionResult:
+        with self._backend_for() as (backend, params):
+            job = backend.source_networks.associate_stack(
+                params["sourceNetworkID"], params["cfnStackName"]
+            )
+        return ActionResult({"job": job})

@@ -89,7 +89,7 @@ def deploy_program(
         provisioned.index_arns = dict(staged.get("indexes") or {})
         _describe_network(sandbox, provisioned)
     environment = _function_environment(mocks, log_level)
-    _activate(sandbox, environment)
+    activate(sandbox, environment)
     exports["sandbox"] = {
         "created": len(mocks.created),
         "unsupported": [f"{typ} ({name})" for typ, name in mocks.unsupported],
@@ -150,7 +150,7 @@ def _function_environment(mocks: SandboxMocks, log_level: str) -> dict[str, str]
     return merged | SANDBOX_FUNCTION_SETTINGS | {"POWERTOOLS_LOG_LEVEL": log_level}
 
 
-def _activate(sandbox: Sandbox, environment: dict[str, str]) -> None:
+def activate(sandbox: Sandbox, environment: dict[str, str]) -> None:
     """Run the hub's functions in-process as its orchestrator role, with their environment."""
     orchestrator = sandbox.orchestrator_session(sandbox.hub.region)
     sandbox.state.lambda_runtime.session = orchestrator
