@@ -158,18 +158,51 @@ def _save(engine: Engine, key: str, saved: Mapping[str, Any]) -> None:
 
 
 def _resource_items(
-    request: Mapping[str, Any], tracked: Mapping[str, Mapping[str, Any]], ids: list[str]
+    request: Mapping[str, Any], saved: Mapping[str, Any], ids: list[str]
 ) -> list[dict[str, Any]]:
+    tracked = saved["resources"]
     return [
         {
             "phase": request["phase"],
             "groupId": request["groupId"],
             "accountId": request["accountId"],
+            "wave": saved.get("wave", ""),
             "resourceId": resource_id,
             **tracked[resource_id],
         }
         for resource_id in ids
     ]
+
+
+def _record(
+    engine: Engine,
+    request: Mapping[str, Any],
+    saved: Mapping[str, Any],
+    before: Mapping[str, str | None],
+) -> list[dict[str, Any]]:
+    """Write the changed resources' items, and count and log their changes in the
+    progress of their phase and wave (step ``saved["step"]``: once, whatever the retries)."""
+    items = _resource_items(request, saved, list(before))
+    engine.history.put_resources(request["executionId"], items)
+    engine.history.record_changes(
+        request["executionId"],
+        request["phase"],
+        saved.get("wave", ""),
+        request["groupId"],
+        request["accountId"],
+        [
+            {
+                "resourceId": item["resourceId"],
+                "name": item.get("name"),
+                "status": item["status"],
+                "before": before[item["resourceId"]],
+                "error": item.get("error"),
+            }
+            for item in items
+        ],
+        step=int(saved.get("step") or 1),
+    )
+    return items
 
 
 def _answer(
@@ -219,9 +252,11 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
     module = engine.modules[group["module"]]
     entries = group["resources"].get(account_id, [])
     attempt = attempt_of(request)
-    retry, kept = attempt > 1, {}
+    retry, kept, before, step = attempt > 1, {}, {}, 1
     if retry:  # an operator's retry: the resources that did not succeed, again
-        before = read_state(engine, execution_id, group_id, account_id, phase)["resources"]
+        previous = read_state(engine, execution_id, group_id, account_id, phase)
+        before = previous["resources"]
+        step = int(previous.get("step") or 1) + 1  # progress steps go on counting
         again = [e for e in entries if before.get(e["id"], {}).get("status") != SUCCEEDED]
         if again:  # (a failure with every resource succeeded: all of them again)
             kept = {e["id"]: before[e["id"]] for e in entries if e not in again}
@@ -239,6 +274,8 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
     }
     saved: dict[str, Any] = {
         "module": group["module"],
+        "wave": group.get("wave", ""),
+        "step": step,
         "startedAt": started_at,
         "deadline": deadline,
         "drill": drill,
@@ -249,6 +286,8 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
         "failurePolicy": group.get("failurePolicy", "fail"),
         "decisionTimeoutMinutes": group.get("decisionTimeoutMinutes"),
     }
+    # each started resource's status before (None: new; a retried one's last status)
+    was = {i: before.get(i, {}).get("status") for i in tracked}
     key = state_key(execution_id, group_id, account_id, phase)
     blocked = None if retry else isolation.member_blocked(engine, execution_id, phase, group)
     if blocked:  # failurePolicy isolate: its wave failed or is blocked
@@ -288,9 +327,9 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
     except (DrorchError, ClientError) as exc:
         if isinstance(exc, ClientError) and classify(exc) == "retryable":
             raise  # the state machine retries throttling and 5xx
-        return _start_failed(engine, request, key, saved, ctx, doing, exc)
+        return _start_failed(engine, request, key, saved, ctx, doing, exc, was)
     _save(engine, key, saved)
-    engine.history.put_resources(execution_id, _resource_items(request, tracked, list(tracked)))
+    _record(engine, request, saved, was)
     engine.history.put_module(
         execution_id, phase, group_id, account_id,
         status=RUNNING, startedAt=started_at, deadline=deadline, resources=len(saved["resources"]),
@@ -338,9 +377,11 @@ def _start_failed(
     ctx: AccountContext,
     doing: str,
     exc: Exception,
+    was: Mapping[str, str | None],
 ) -> contracts.ModuleAnswer:
     """A start refused before (or while) changing anything: the group, its resources and
-    the cause (which resource, call and reference) recorded as FAILED, not "did not run"."""
+    the cause (which resource, call and reference) recorded as FAILED, not "did not run".
+    ``was``: the resources started, with their status before (a retry keeps the others)."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         what = f"{exc.operation_name}: {error.get('Code')}: {error.get('Message')}"
@@ -350,14 +391,14 @@ def _start_failed(
     where = f"account {account_id} ({ctx.region})" if ctx.region else f"account {account_id}"
     cause = f"{group_id} in {where}, {doing}: {what}"[: SUMMARY_MAX - 8]
     now = clock.iso()
-    for entry in saved["resources"].values():
-        entry.update(status=FAILED, error=cause[:500], finishedAt=now)
+    for resource_id in was:
+        saved["resources"][resource_id].update(status=FAILED, error=cause[:500], finishedAt=now)
     summary = f"FAILED: {cause}"
     saved.update(finished=FAILED, summary=summary, reason="start-failed", finishedAt=now)
     _save(engine, key, saved)
     execution_id, phase = request["executionId"], request["phase"]
     tracked = saved["resources"]
-    engine.history.put_resources(execution_id, _resource_items(request, tracked, list(tracked)))
+    _record(engine, request, saved, dict(was))
     engine.history.put_module(
         execution_id, phase, group_id, account_id,
         status=FAILED, startedAt=saved["startedAt"], finishedAt=now, resources=len(tracked),
@@ -366,11 +407,13 @@ def _start_failed(
     return _answer(saved, FAILED, request.get("pollSeconds"), summary=summary)
 
 
-def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> list[str]:
-    """Fold a module status into the tracked resources; returns the ids that changed."""
+def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> dict[str, str | None]:
+    """Fold a module status into the tracked resources; returns the ids that changed, each
+    with its status before (None: a resource the module reported for the first time)."""
     tracked = saved["resources"]
-    changed = []
+    changed: dict[str, str | None] = {}
     for res in result.resources:
+        known = res.id in tracked
         entry = tracked.setdefault(res.id, {"name": res.name, "arn": "", "startedAt": now})
         before = (entry.get("status"), entry.get("error"), entry.get("detail"))
         entry["name"] = res.name or entry.get("name", "")
@@ -381,7 +424,7 @@ def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> list[str]:
         if res.status in DONE and not entry.get("finishedAt"):
             entry["finishedAt"] = now
         if (entry.get("status"), entry.get("error"), entry.get("detail")) != before:
-            changed.append(res.id)
+            changed[res.id] = before[0] if known else None
     return changed
 
 
@@ -408,14 +451,14 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
     now = clock.iso()
     reason = None
     if clock.epoch() > saved["deadline"]:
-        changed = []
+        changed: dict[str, str | None] = {}
         for resource_id, entry in saved["resources"].items():
             if entry.get("status") not in DONE:
+                changed[resource_id] = entry.get("status")
                 entry.update(status=FAILED, error="timeout", finishedAt=now)
                 job = _work_id(entry.get("detail"))
                 if job:  # the service's job goes on: its id is kept, as orphaned
                     entry.update(orphanedJobId=job, error=f"timeout; job {job} was still running")
-                changed.append(resource_id)
         status, reason = FAILED, "timeout"
         minutes = (saved["deadline"] - clock.epoch(clock.parse(saved["startedAt"]))) // 60
         summary = f"FAILED: timeout after {minutes} min; {len(changed)} resource(s) unfinished"
@@ -440,10 +483,11 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
     summary = summary[:SUMMARY_MAX]
     if status != RUNNING:
         saved.update(finished=status, summary=summary, reason=reason, finishedAt=now)
+    if changed:
+        saved["step"] = int(saved.get("step") or 1) + 1
     _save(engine, key, saved)
     if changed:
-        items = _resource_items(request, saved["resources"], changed)
-        engine.history.put_resources(execution_id, items)
+        items = _record(engine, request, saved, changed)
         engine.publisher.publish_many(
             ev.RESOURCE_STATUS,
             [
