@@ -210,6 +210,9 @@ class ModuleAnswer(TypedDict):
     gateTimeoutSeconds: int
     ask: bool  # FAILED, and an operator decides: retry or skip (failurePolicy ask)
     attempt: int  # 1, then 2, 3... after each retry
+    # what the executor may wait on events for instead of polling (``{"key", "expect"}``
+    # each, see drorch.engine.waiters); empty: it polls
+    awaits: list[dict[str, Any]]
     summary: NotRequired[str]
     reason: NotRequired[str]
 

@@ -228,6 +228,7 @@ def _answer(
         "gateTimeoutSeconds": max(1, int(minutes or 60) * 60),
         "ask": ask,
         "attempt": int(saved.get("attempt") or 1),
+        "awaits": [],
     }
     answer.update({k: v for k, v in extra.items() if v is not None})
     return answer
@@ -336,7 +337,8 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
         recordedFrom=recorded[1] or None, attempt=attempt if retry else None,
         clear=FINISHED_FIELDS if retry else (),
     )  # fmt: skip
-    return _answer(saved, RUNNING, request.get("pollSeconds"))
+    awaits = module.awaits(phase, saved["state"])
+    return _answer(saved, RUNNING, request.get("pollSeconds"), awaits=awaits)
 
 
 # what a finished attempt recorded on the module item, cleared when an operator retries it
@@ -450,6 +452,7 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         saved["state"]["decision"] = gate_decision(request["decision"])
     now = clock.iso()
     reason = None
+    awaits = None
     if clock.epoch() > saved["deadline"]:
         changed: dict[str, str | None] = {}
         for resource_id, entry in saved["resources"].items():
@@ -478,6 +481,8 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         )
         result = module.status(ctx, phase, saved["state"])
         saved["state"] = result.state
+        if result.status == RUNNING:
+            awaits = module.awaits(phase, result.state)
         changed = _apply(saved, result, now)
         status, summary = result.status, result.summary()
     summary = summary[:SUMMARY_MAX]
@@ -510,7 +515,7 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
             status=status, finishedAt=now, summary=summary, reason=reason,
             counts=counts(saved["resources"]),
         )  # fmt: skip
-    return _answer(saved, status, poll, summary=summary, reason=reason)
+    return _answer(saved, status, poll, summary=summary, reason=reason, awaits=awaits)
 
 
 def _failure_decided(
