@@ -22,7 +22,7 @@ from drorch import names
 from drorch.engine import aws, clock, reconcile
 from drorch.engine.events import Publisher
 from drorch.engine.gates import Gates
-from drorch.engine.history import STATUSES, TERMINAL, History
+from drorch.engine.history import STATUSES, TERMINAL, History, change_time
 from drorch.engine.lock import ApplicationLock
 from drorch.errors import DrorchError, InputError
 from drorch.manifest import OPERATIONS, Manifest, load_manifest
@@ -35,6 +35,10 @@ class UploadedManifest:
     key: str
     version_id: str
     manifest: Manifest
+
+
+CHANGES_SHOWN = 100  # resource changes one describe returns at most
+CHANGES_OVERLAP_US = 5_000_000  # how far back each read of the changes looks again
 
 
 def new_execution_id(operation: str) -> str:
@@ -60,6 +64,8 @@ class Client:
         self.lock = ApplicationLock.from_config(self.config, self.history, self.session)
         self._operator = operator
         self._wave_of_group: dict[tuple[str, int], dict[str, str]] = {}
+        # execution id -> the change items read lately (sk), and from when to read again
+        self._changes_seen: dict[str, tuple[set[str], int]] = {}
 
     # --- who and where ---------------------------------------------------------------
     @property
@@ -186,8 +192,24 @@ class Client:
             }
         return self._wave_of_group[(execution_id, revision)]
 
-    def describe(self, execution_id: str) -> dict[str, Any]:
-        """The execution as the history records it, with its waves, gates and resources."""
+    def _with_waves(
+        self, execution_id: str, resources: list[dict[str, Any]], revision: int = 0
+    ) -> None:
+        """Resource items get the wave of their group (items written before the executor
+        recorded it: from the plan, at the revision its plan edits made)."""
+        if all(r.get("wave") for r in resources):
+            return
+        wave_of = self._waves_of_groups(execution_id, revision)
+        for resource in resources:
+            if not resource.get("wave"):
+                resource["wave"] = wave_of.get(resource.get("groupId", ""), "")
+
+    def describe(self, execution_id: str, *, resources: bool = False) -> dict[str, Any]:
+        """The execution as the history records it: its waves with their counts by status,
+        its gates, and the resource changes since the previous ``describe`` of this client
+        (the newest ones). That costs a few requests whatever the number of resources;
+        ``resources=True`` adds every resource item (as the report reads them), and
+        :meth:`resources_page` reads them a page at a time."""
         machine = self.machine_status(execution_id)
         item = self.history.execution(execution_id)
         if item is None:  # not initialised yet, or failed before it could be recorded
@@ -197,26 +219,76 @@ class Client:
             item = {"executionId": execution_id, "status": status}
             if machine.get("error"):
                 item |= {"error": machine.get("error"), "cause": machine.get("cause")}
-        resources = self.history.resources(execution_id)
-        revision = int(item.get("planRevision") or 0)
-        wave_of = self._waves_of_groups(execution_id, revision) if resources else {}
-        for resource in resources:
-            resource.setdefault("wave", wave_of.get(resource.get("groupId", ""), ""))
+        progress = self.history.progress(execution_id)
         phases = list(item.get("phases") or [])
         waves = self.history.waves(execution_id)
         for wave in waves:
             if wave.get("phase") not in phases:
                 phases.append(wave.get("phase"))
+            counted = progress.get(wave.get("phase"), {}).get("waves", {})
+            wave["resources"] = counted.get(wave["wave"], {})
         # phases in the order they run, then waves by level
         waves.sort(key=lambda w: (phases.index(w.get("phase")), w.get("level", 0), w["wave"]))
-        return {
+        description = {
             "execution": item,
             "machineStatus": machine["status"],
             "waves": waves,
             "gates": self.history.gates(execution_id),
-            "resources": resources,
+            "progress": {phase: entry["counts"] for phase, entry in progress.items()},
+            "changes": self._recent_changes(execution_id),
             "planEdits": self.history.plan_edits(execution_id),
         }
+        if resources:
+            found = self.history.resources(execution_id)
+            self._with_waves(execution_id, found, int(item.get("planRevision") or 0))
+            description["resources"] = found
+        return description
+
+    def _recent_changes(self, execution_id: str) -> list[dict[str, Any]]:
+        """Resource changes recorded since this client last looked (one query; the newest
+        :data:`CHANGES_SHOWN` when there are more)."""
+        seen, since = self._changes_seen.get(execution_id, (set(), 0))
+        items = [i for i in self.history.changes(execution_id, since) if i["sk"] not in seen]
+        if items:
+            # a writer whose clock is a little behind, or that wrote a little late, is still
+            # read: the next read starts CHANGES_OVERLAP before the newest change read
+            since = max(since, change_time(items[-1]["sk"]) - CHANGES_OVERLAP_US)
+            seen = {sk for sk in seen | {i["sk"] for i in items} if change_time(sk) >= since}
+            self._changes_seen[execution_id] = (seen, since)
+        found = [
+            {
+                "at": change_item["at"],
+                "phase": change_item["phase"],
+                "wave": change_item.get("wave", ""),
+                "groupId": change_item["groupId"],
+                "accountId": change_item["accountId"],
+                **change,
+            }
+            for change_item in items
+            for change in change_item.get("changes", [])
+        ]
+        return found[-CHANGES_SHOWN:]
+
+    def resources_page(
+        self, execution_id: str, *, page_size: int = 100, next_token: str | None = None
+    ) -> dict[str, Any]:
+        """One page of an execution's resources: ``{"resources": [...], "nextToken": ...}``
+        (``nextToken`` None on the last page)."""
+        if not 1 <= page_size <= 1000:
+            raise InputError(f"--page-size {page_size} must be between 1 and 1000")
+        if next_token is not None and not next_token.startswith("RES#"):
+            raise InputError(
+                f"--next-token {next_token!r} is not a token this command printed",
+                hint="pass the nextToken of the previous page as it was printed",
+            )
+        self.machine_status(execution_id)  # an unknown id: "no execution"
+        found, token = self.history.resources_page(
+            execution_id, page_size=page_size, next_token=next_token
+        )
+        if not all(r.get("wave") for r in found):
+            item = self.history.execution(execution_id) or {}
+            self._with_waves(execution_id, found, int(item.get("planRevision") or 0))
+        return {"executionId": execution_id, "resources": found, "nextToken": token}
 
     def list_executions(
         self, status: str | None = None, application: str | None = None, limit: int = 50
@@ -520,11 +592,15 @@ class Client:
         decided: set[int] = set()
         while True:
             description = self.describe(execution_id)
-            on_update(description)
             if description["machineStatus"] != "RUNNING":
-                return description
+                # the end: every resource, read once
+                final = self.describe(execution_id, resources=True)
+                final["changes"] = (description["changes"] + final["changes"])[-CHANGES_SHOWN:]
+                on_update(final)
+                return final
+            on_update(description)
             if on_gate is not None:
-                for gate in self.gates.open_gates(execution_id):
+                for gate in [g for g in description["gates"] if "decision" not in g]:
                     number = int(gate["gate"])
                     if number in decided:
                         continue

@@ -18,7 +18,7 @@ import typer
 from botocore.config import Config as BotoConfig
 
 from drorch.cli.follow import Follower, SandboxGateClock, run_summary, show_summary
-from drorch.cli.live import render
+from drorch.cli.live import render, render_resources
 from drorch.cli.options import (
     DEFAULT_ACCOUNTS_DIR,
     AccountsDir,
@@ -246,13 +246,38 @@ def status(
         bool, typer.Option("--approve", help="With --wait: approve every gate as it opens.")
     ] = False,
     non_interactive: NonInteractive = False,
+    resources: Annotated[
+        bool,
+        typer.Option(
+            "--resources", help="List the resources (a page at a time) instead of the waves."
+        ),
+    ] = False,
+    page_size: Annotated[int, typer.Option(help="With --resources: resources per page.")] = 100,
+    next_token: Annotated[
+        str | None,
+        typer.Option(help="With --resources: the page after the one that printed this token."),
+    ] = None,
     profile: Profile = None,
     region: Region = None,
     json_output: Json = False,
 ) -> None:
-    """Show an execution's status, waves, resources and open gates."""
+    """Show an execution's status, waves (resources counted by status) and open gates;
+    with --resources, its resources one page at a time."""
+    if (next_token is not None or page_size != 100) and not resources:
+        raise InputError("--page-size and --next-token go with --resources")
+    if resources and wait:
+        raise InputError("--resources and --wait exclude each other", hint="pass one of them")
+    if not 1 <= page_size <= 1000:  # checked before any AWS call
+        raise InputError(f"--page-size {page_size} must be between 1 and 1000")
     client = aws_client(profile, region)
     target = target_flags(profile, region)
+    if resources:
+        page = client.resources_page(execution_id, page_size=page_size, next_token=next_token)
+        if json_output:
+            print_json(page)
+        else:
+            console.print(render_resources(page, target))
+        return
     if wait:
         follower = Follower(
             approve=approve,

@@ -58,7 +58,17 @@ def _now() -> datetime:
 
 
 def wave_counts(description: Mapping[str, Any]) -> dict[tuple[str, str], Counter[str]]:
+    """Resources by status of each (phase, wave): the counters each wave carries
+    (``resources``, kept by the engine), else counted from the description's resources."""
     counts: dict[tuple[str, str], Counter[str]] = {}
+    waves = description.get("waves", [])
+    if any("resources" in w for w in waves):
+        for wave in waves:
+            kept = Counter(
+                {s.upper(): n for s, n in (wave.get("resources") or {}).items() if s != "total"}
+            )
+            counts[(wave.get("phase", ""), wave.get("wave", ""))] = +kept
+        return counts
     for resource in description.get("resources", []):
         key = (resource.get("phase", ""), resource.get("wave", ""))
         counts.setdefault(key, Counter())[resource.get("status", "?")] += 1
@@ -233,6 +243,13 @@ def events(
             f"wave {wave.get('wave')} {wave_status} in {took}: "
             f"{count_text(counts.get(key, Counter()))}"
         )
+    for change in after.get("changes", []):  # a failed resource is told as it fails
+        if change.get("status") == "FAILED" and change.get("before") != "FAILED":
+            lines.append(
+                f"{_stamp(change.get('at'))} {change.get('phase')} {change.get('groupId')} "
+                f"{change.get('name') or change.get('resourceId')} ({change.get('accountId')}) "
+                f"FAILED: {change.get('error') or 'failed'}"
+            )
     old_gates = {g.get("gate"): g for g in old.get("gates", [])}
     for gate in after.get("gates", []):
         previous = old_gates.get(gate.get("gate"))
@@ -251,3 +268,33 @@ def events(
         took = clock_text(_seconds(new_execution.get("startedAt"), new_execution.get("finishedAt")))
         lines.append(f"{_stamp(new_execution.get('finishedAt'))} {execution_id} {status} in {took}")
     return lines
+
+
+def render_resources(page: Mapping[str, Any], target: str = "") -> Group:
+    """One page of ``drorch status ID --resources``, and the command for the next."""
+    table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
+    for column in ("phase", "wave", "group", "account", "resource", "status", "error"):
+        table.add_column(column, no_wrap=column != "error")
+    for resource in page.get("resources", []):
+        table.add_row(
+            resource.get("phase", ""),
+            resource.get("wave", ""),
+            resource.get("groupId", ""),
+            resource.get("accountId", ""),
+            str(resource.get("name") or resource.get("resourceId", "")),
+            styled(resource.get("status", "?")),
+            str(resource.get("error") or ""),
+        )
+    parts: list[Any] = [table]
+    token = page.get("nextToken")
+    if token:
+        parts.append(
+            Text(
+                f"next page: drorch status {page.get('executionId')} --resources "
+                f"--next-token '{token}'{target}",
+                style="dim",
+                no_wrap=True,
+                overflow="ignore",
+            )
+        )
+    return Group(*parts)

@@ -18,7 +18,7 @@ from drorch import names
 from drorch.accounts import load_accounts
 from drorch.cli.output import errors, note
 from drorch.client import Client
-from drorch.sandbox import DrsTimings, Sandbox, SimClock, persistence
+from drorch.sandbox import DrsQuotas, DrsTimings, Sandbox, SimClock, persistence
 from drorch.sandbox.persistence import Snapshot
 from drorch.sandbox.pulumi_deploy import HubDeployment, deploy_hub
 from drorch.sandbox.pulumi_deploy.hub import activate
@@ -83,13 +83,15 @@ def sandbox_hub(
     progress: bool = False,
     drs_variation: float = DRS_VARIATION,
     snapshot: Snapshot | None = None,
+    drs_quotas: DrsQuotas | None = None,
 ) -> Iterator[SandboxHub]:
     """A running sandbox with the hub and the scenario's staging accounts deployed by the
     Pulumi program (:mod:`drorch.sandbox.pulumi_deploy`), and the scenario loaded; or,
     given a ``snapshot`` (:mod:`drorch.sandbox.persistence`), the state it saved (its
     DRS timings too), with the histories of executions it stopped reconciled.
     ``progress`` says what is being set up (on stderr). DRS launches take their
-    :class:`DrsTimings` varied by up to ``drs_variation`` (as real ones vary)."""
+    :class:`DrsTimings` varied by up to ``drs_variation`` (as real ones vary);
+    ``drs_quotas``: the DRS quotas the fake enforces (AWS's defaults unless given)."""
     shown = _Progress(progress)
     if snapshot is None:
         shown.step(f"sandbox: loading scenario {scenario}")
@@ -100,7 +102,9 @@ def sandbox_hub(
         hub, clock = snapshot.hub, SimClock(start=snapshot.clock_start, speed=speed)
     shown.step("sandbox: starting the simulated AWS accounts")
     timings = DrsTimings(variation=drs_variation)
-    with Sandbox(hub=hub, clock=clock, strict=strict, drs_timings=timings) as sandbox:
+    with Sandbox(
+        hub=hub, clock=clock, strict=strict, drs_timings=timings, drs_quotas=drs_quotas
+    ) as sandbox:
         try:
             if snapshot is None:
                 shown.step("sandbox: deploying the hub and staging stacks with the Pulumi program")

@@ -145,18 +145,51 @@ def _save(engine: Engine, key: str, saved: Mapping[str, Any]) -> None:
 
 
 def _resource_items(
-    request: Mapping[str, Any], tracked: Mapping[str, Mapping[str, Any]], ids: list[str]
+    request: Mapping[str, Any], saved: Mapping[str, Any], ids: list[str]
 ) -> list[dict[str, Any]]:
+    tracked = saved["resources"]
     return [
         {
             "phase": request["phase"],
             "groupId": request["groupId"],
             "accountId": request["accountId"],
+            "wave": saved.get("wave", ""),
             "resourceId": resource_id,
             **tracked[resource_id],
         }
         for resource_id in ids
     ]
+
+
+def _record(
+    engine: Engine,
+    request: Mapping[str, Any],
+    saved: Mapping[str, Any],
+    before: Mapping[str, str | None],
+) -> list[dict[str, Any]]:
+    """Write the changed resources' items, and count and log their changes in the
+    progress of their phase and wave (step ``saved["step"]``: once, whatever the retries)."""
+    items = _resource_items(request, saved, list(before))
+    engine.history.put_resources(request["executionId"], items)
+    engine.history.record_changes(
+        request["executionId"],
+        request["phase"],
+        saved.get("wave", ""),
+        request["groupId"],
+        request["accountId"],
+        [
+            {
+                "resourceId": item["resourceId"],
+                "name": item.get("name"),
+                "status": item["status"],
+                "before": before[item["resourceId"]],
+                "error": item.get("error"),
+            }
+            for item in items
+        ],
+        step=int(saved.get("step") or 1),
+    )
+    return items
 
 
 def _answer(
@@ -176,6 +209,7 @@ def _answer(
         "waitSeconds": int(asked) if asked else max(0, int(poll_seconds or 0)),
         "gate": waiting,
         "gateTimeoutSeconds": max(1, int((gate or {}).get("timeoutMinutes") or 60) * 60),
+        "awaits": [],
     }
     answer.update({k: v for k, v in extra.items() if v is not None})
     return answer
@@ -203,6 +237,8 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
     }
     saved: dict[str, Any] = {
         "module": group["module"],
+        "wave": group.get("wave", ""),
+        "step": 1,
         "startedAt": started_at,
         "deadline": deadline,
         "drill": drill,
@@ -248,13 +284,14 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
             raise  # the state machine retries throttling and 5xx
         return _start_failed(engine, request, key, saved, ctx, doing, exc)
     _save(engine, key, saved)
-    engine.history.put_resources(execution_id, _resource_items(request, tracked, list(tracked)))
+    _record(engine, request, saved, dict.fromkeys(tracked))
     engine.history.put_module(
         execution_id, phase, group_id, account_id,
         status=RUNNING, startedAt=started_at, deadline=deadline, resources=len(tracked),
         recordedFrom=recorded[1] or None,
     )  # fmt: skip
-    return _answer(saved, RUNNING, request.get("pollSeconds"))
+    awaits = module.awaits(phase, saved["state"])
+    return _answer(saved, RUNNING, request.get("pollSeconds"), awaits=awaits)
 
 
 def _work_id(detail: Any) -> str | None:
@@ -294,7 +331,7 @@ def _start_failed(
     _save(engine, key, saved)
     execution_id, phase = request["executionId"], request["phase"]
     tracked = saved["resources"]
-    engine.history.put_resources(execution_id, _resource_items(request, tracked, list(tracked)))
+    _record(engine, request, saved, dict.fromkeys(tracked))
     engine.history.put_module(
         execution_id, phase, group_id, account_id,
         status=FAILED, startedAt=saved["startedAt"], finishedAt=now, resources=len(tracked),
@@ -303,11 +340,13 @@ def _start_failed(
     return _answer(saved, FAILED, request.get("pollSeconds"), summary=summary)
 
 
-def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> list[str]:
-    """Fold a module status into the tracked resources; returns the ids that changed."""
+def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> dict[str, str | None]:
+    """Fold a module status into the tracked resources; returns the ids that changed, each
+    with its status before (None: a resource the module reported for the first time)."""
     tracked = saved["resources"]
-    changed = []
+    changed: dict[str, str | None] = {}
     for res in result.resources:
+        known = res.id in tracked
         entry = tracked.setdefault(res.id, {"name": res.name, "arn": "", "startedAt": now})
         before = (entry.get("status"), entry.get("error"), entry.get("detail"))
         entry["name"] = res.name or entry.get("name", "")
@@ -318,7 +357,7 @@ def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> list[str]:
         if res.status in DONE and not entry.get("finishedAt"):
             entry["finishedAt"] = now
         if (entry.get("status"), entry.get("error"), entry.get("detail")) != before:
-            changed.append(res.id)
+            changed[res.id] = before[0] if known else None
     return changed
 
 
@@ -341,15 +380,16 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         saved["state"]["decision"] = gate_decision(request["decision"])
     now = clock.iso()
     reason = None
+    awaits = None
     if clock.epoch() > saved["deadline"]:
-        changed = []
+        changed: dict[str, str | None] = {}
         for resource_id, entry in saved["resources"].items():
             if entry.get("status") not in DONE:
+                changed[resource_id] = entry.get("status")
                 entry.update(status=FAILED, error="timeout", finishedAt=now)
                 job = _work_id(entry.get("detail"))
                 if job:  # the service's job goes on: its id is kept, as orphaned
                     entry.update(orphanedJobId=job, error=f"timeout; job {job} was still running")
-                changed.append(resource_id)
         status, reason = FAILED, "timeout"
         minutes = (saved["deadline"] - clock.epoch(clock.parse(saved["startedAt"]))) // 60
         summary = f"FAILED: timeout after {minutes} min; {len(changed)} resource(s) unfinished"
@@ -369,15 +409,18 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         )
         result = module.status(ctx, phase, saved["state"])
         saved["state"] = result.state
+        if result.status == RUNNING:
+            awaits = module.awaits(phase, result.state)
         changed = _apply(saved, result, now)
         status, summary = result.status, result.summary()
     summary = summary[:SUMMARY_MAX]
     if status != RUNNING:
         saved.update(finished=status, summary=summary, reason=reason, finishedAt=now)
+    if changed:
+        saved["step"] = int(saved.get("step") or 1) + 1
     _save(engine, key, saved)
     if changed:
-        items = _resource_items(request, saved["resources"], changed)
-        engine.history.put_resources(execution_id, items)
+        items = _record(engine, request, saved, changed)
         engine.publisher.publish_many(
             ev.RESOURCE_STATUS,
             [
@@ -400,7 +443,7 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
             status=status, finishedAt=now, summary=summary, reason=reason,
             counts=counts(saved["resources"]),
         )  # fmt: skip
-    return _answer(saved, status, poll, summary=summary, reason=reason)
+    return _answer(saved, status, poll, summary=summary, reason=reason, awaits=awaits)
 
 
 def gate_decision(answer: Any) -> dict[str, Any]:

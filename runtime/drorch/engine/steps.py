@@ -501,7 +501,7 @@ def close_running_resources(engine: Engine, execution_id: str, status: str, why:
             }
         )
     if closed:
-        engine.history.put_resources(execution_id, closed)
+        engine.history.put_closed(execution_id, closed)
     return len(closed)
 
 
