@@ -500,8 +500,17 @@ class History:
 
     # --- module groups in accounts -----------------------------------------------------
     def put_module(
-        self, execution_id: str, phase: str, group_id: str, account_id: str, **attributes: Any
+        self,
+        execution_id: str,
+        phase: str,
+        group_id: str,
+        account_id: str,
+        *,
+        clear: Iterable[str] = (),
+        **attributes: Any,
     ) -> dict[str, Any]:
+        """Record a module group's progress in one account (``clear``: attributes of an
+        earlier attempt to remove)."""
         values = {
             "executionId": execution_id,
             "phase": phase,
@@ -512,7 +521,11 @@ class History:
         }
         keep = ["startedAt"] if "startedAt" in values else []
         return self._update(
-            execution_id, module_sk(phase, group_id, account_id), values, if_not_exists=keep
+            execution_id,
+            module_sk(phase, group_id, account_id),
+            values,
+            if_not_exists=keep,
+            remove=[c for c in clear if c not in values],
         )
 
     def modules(self, execution_id: str, phase: str | None = None) -> list[dict[str, Any]]:
