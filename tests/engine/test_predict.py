@@ -168,3 +168,15 @@ def test_no_target_and_no_recovery_say_so():
     none = rto.verdict(_report(target_tag=None), {})
     assert none["met"] is None and none["text"].startswith("no RTO target")
     assert rto.verdict(_report(operation="cleanup"), {})["text"].startswith("no RTO for a cleanup")
+
+
+def test_a_polled_duration_is_known_to_a_poll_interval():
+    items = history_items("drill-polled", 300, {"data": 480, "app": 420, "web": 480})
+    items[0]["pollSeconds"] = 60
+    runs = [predict.run_sample(items), predict.run_sample(items)]  # the same twice
+    data = next(
+        w
+        for w in predict.predict(PLAN, runs)["waves"]
+        if w["phase"] == "ACTIVATE" and w["wave"] == "data"
+    )
+    assert (data["lowSeconds"], data["highSeconds"]) == (420, 540)  # +-60, not +-24
