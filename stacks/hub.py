@@ -1,7 +1,7 @@
 """The hub: drorch's orchestration account, in the DR region (SPEC §7).
 
 One :class:`HubStack` creates what the engine runs on — the KMS key, the manifest
-and artifacts buckets, the three DynamoDB tables, the nine Lambda functions (one
+and artifacts buckets, the three DynamoDB tables, the twelve Lambda functions (one
 least-privilege role each), the three state machines, the SNS topic, the event bus,
 scheduled drills, the dashboard and alarms, and the SSM Automation document that
 starts an execution — with the names of :mod:`drorch.names` and the definitions of
@@ -26,7 +26,7 @@ import pulumi_aws as aws
 
 from drorch import names
 from drorch.accounts import StagingAccount
-from drorch.engine import asl, tables
+from drorch.engine import asl, tables, waiters
 from stacks import permissions
 from stacks.policies import Arns, document, statement, to_json, trust
 
@@ -51,6 +51,7 @@ AUTOMATION_ROLE = f"{names.PREFIX}-automation"
 OPERATOR_POLICY = f"{names.PREFIX}-operator"
 OPERATOR_ROLE = f"{names.PREFIX}-operator"
 RECONCILE_RULE = f"{names.PREFIX}-reconcile-on-master-end"
+COMPLETION_RULE = f"{names.PREFIX}-event-driven-completion"
 SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 LONG_RUNNING = frozenset({"discover", "plan", "readiness"})
 
@@ -280,6 +281,7 @@ class HubStack(pulumi.ComponentResource):
 
         self.drill_rules = self._scheduled_drills(external)
         self.reconcile_rule = self._reconcile_rule()
+        self.completion_rule = self._completion_rule()
         self.readiness_rules, self.readiness_alarms = self._scheduled_readiness()
         self.document = self._start_execution_document(external)
         self.operator_policy = self._operator_policy()
@@ -920,6 +922,39 @@ class HubStack(pulumi.ComponentResource):
             "reconcile-invoke",
             action="lambda:InvokeFunction",
             function=self.functions["reconcile"].name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=self._child,
+        )
+        return rule
+
+    def _completion_rule(self) -> aws.cloudwatch.EventRule:
+        """The services' events forwarded to the hub bus (DRS launch results) go to
+        ``drorch-waiter``, which answers the task tokens of the executors waiting on them
+        (:mod:`drorch.engine.waiters`)."""
+        rule = aws.cloudwatch.EventRule(
+            "completion-rule",
+            name=COMPLETION_RULE,
+            description="drorch: DRS launch results end the executors' waits (event-driven)",
+            event_bus_name=self.event_bus.name,
+            event_pattern=json.dumps(waiters.EVENT_PATTERN, sort_keys=True),
+            state="ENABLED",
+            tags=self.tags,
+            opts=self._child,
+        )
+        aws.cloudwatch.EventTarget(
+            "completion-target",
+            rule=rule.name,
+            event_bus_name=self.event_bus.name,
+            arn=self.functions["waiter"].arn,
+            # a late event is worthless: the executor's fallback poll has run by then
+            retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 600},
+            opts=self._child,
+        )
+        aws.lambda_.Permission(
+            "completion-invoke",
+            action="lambda:InvokeFunction",
+            function=self.functions["waiter"].name,
             principal="events.amazonaws.com",
             source_arn=rule.arn,
             opts=self._child,

@@ -34,6 +34,7 @@ FUNCTION_NEEDS: dict[str, frozenset[str]] = {
     "finalise": frozenset({"history", "artifacts", "lock", "events", "notify"}),
     "fail": frozenset({"history", "artifacts", "lock", "events", "notify"}),
     "reconcile": frozenset({"history", "lock", "events", "notify"}),
+    "waiter": frozenset({"history", "tokens"}),
 }
 STAGING_FUNCTIONS = tuple(k for k, needs in FUNCTION_NEEDS.items() if "staging" in needs)
 

@@ -89,6 +89,7 @@ FUNCTIONS = {
     "finalise": f"{PREFIX}-finalise",
     "fail": f"{PREFIX}-fail",
     "reconcile": f"{PREFIX}-reconcile",  # on the master's status changes (EventBridge)
+    "waiter": f"{PREFIX}-waiter",  # event-driven completion (executor tokens, DRS events)
 }
 STATE_MACHINES = {
     "master": f"{PREFIX}-master",

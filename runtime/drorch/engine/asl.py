@@ -12,7 +12,11 @@ and results live in S3 and DynamoDB, and the states carry keys and counts.
 * **lifecycle** (one per module group and phase): the group's accounts in
   parallel, each an executor execution.
 * **executor** (one per module group, account and phase): start → wait →
-  status → loop until done, with the interval taken from the input.
+  status → loop until done, with the interval taken from the input. While the
+  module waits on work that announces its end (``awaits``: DRS launch jobs), the
+  wait is ``WaitForEvent``: a task token the ``drorch-waiter`` function answers when
+  the service's events arrive, with :data:`EVENT_FALLBACK_SECONDS` as the timeout
+  after which the status check runs anyway (events lost).
 """
 
 from __future__ import annotations
@@ -64,6 +68,9 @@ RETRY_STATUS = [
         "MaxAttempts": 2,
     },
 ]
+# how long an executor waits for events before it checks the status anyway (the fallback poll)
+EVENT_FALLBACK_SECONDS = 300
+EVENT_WAIT_STATE = "WaitForEvent"
 GROUP_CONCURRENCY = 10
 ACCOUNT_CONCURRENCY = 10
 
@@ -514,6 +521,7 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
         "waitSeconds.$": "$.Payload.waitSeconds",
         "gate.$": "$.Payload.gate",
         "gateTimeoutSeconds.$": "$.Payload.gateTimeoutSeconds",
+        "awaits.$": "$.Payload.awaits",
     }
     return {
         "Comment": "drorch technology executor: start, then poll status until done (no Lambda sleeps)",
@@ -548,8 +556,32 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
                         "Next": "ModuleFailed",
                     },
                     {"Variable": "$.module.gate", "BooleanEquals": True, "Next": "StepApproval"},
+                    {"Variable": "$.module.awaits[0]", "IsPresent": True, "Next": EVENT_WAIT_STATE},
                 ],
                 "Default": "Wait",
+            },
+            # the module's work announces its end: wait for those events (drorch-waiter
+            # answers the token), or for the timeout, then check the status either way;
+            # a registration that fails falls back to the poll interval
+            EVENT_WAIT_STATE: {
+                "Type": "Task",
+                "Resource": LAMBDA_CALLBACK,
+                "Parameters": {
+                    "FunctionName": targets.function("waiter"),
+                    "Payload": {
+                        "executionId.$": "$.executionId",
+                        "awaits.$": "$.module.awaits",
+                        "token.$": "$$.Task.Token",
+                    },
+                },
+                "ResultPath": None,
+                "TimeoutSeconds": EVENT_FALLBACK_SECONDS,
+                "Retry": RETRY_TRANSIENT,
+                "Catch": [
+                    {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "Status"},
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Wait"},
+                ],
+                "Next": "Status",
             },
             # an approval step: a persisted task token, answered by drorch approve/reject
             "StepApproval": {

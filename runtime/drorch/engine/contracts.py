@@ -201,6 +201,9 @@ class ModuleAnswer(TypedDict):
     waitSeconds: int
     gate: bool  # the module waits for a person (an approval step)
     gateTimeoutSeconds: int
+    # what the executor may wait on events for instead of polling (``{"key", "expect"}``
+    # each, see drorch.engine.waiters); empty: it polls
+    awaits: list[dict[str, Any]]
     summary: NotRequired[str]
     reason: NotRequired[str]
 

@@ -209,6 +209,7 @@ def _answer(
         "waitSeconds": int(asked) if asked else max(0, int(poll_seconds or 0)),
         "gate": waiting,
         "gateTimeoutSeconds": max(1, int((gate or {}).get("timeoutMinutes") or 60) * 60),
+        "awaits": [],
     }
     answer.update({k: v for k, v in extra.items() if v is not None})
     return answer
@@ -289,7 +290,8 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
         status=RUNNING, startedAt=started_at, deadline=deadline, resources=len(tracked),
         recordedFrom=recorded[1] or None,
     )  # fmt: skip
-    return _answer(saved, RUNNING, request.get("pollSeconds"))
+    awaits = module.awaits(phase, saved["state"])
+    return _answer(saved, RUNNING, request.get("pollSeconds"), awaits=awaits)
 
 
 def _work_id(detail: Any) -> str | None:
@@ -378,6 +380,7 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         saved["state"]["decision"] = gate_decision(request["decision"])
     now = clock.iso()
     reason = None
+    awaits = None
     if clock.epoch() > saved["deadline"]:
         changed: dict[str, str | None] = {}
         for resource_id, entry in saved["resources"].items():
@@ -406,6 +409,8 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         )
         result = module.status(ctx, phase, saved["state"])
         saved["state"] = result.state
+        if result.status == RUNNING:
+            awaits = module.awaits(phase, result.state)
         changed = _apply(saved, result, now)
         status, summary = result.status, result.summary()
     summary = summary[:SUMMARY_MAX]
@@ -438,7 +443,7 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
             status=status, finishedAt=now, summary=summary, reason=reason,
             counts=counts(saved["resources"]),
         )  # fmt: skip
-    return _answer(saved, status, poll, summary=summary, reason=reason)
+    return _answer(saved, status, poll, summary=summary, reason=reason, awaits=awaits)
 
 
 def gate_decision(answer: Any) -> dict[str, Any]:

@@ -667,6 +667,12 @@ class Module(ABC):
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
         """Where a started phase is; the returned state replaces the old one."""
 
+    def awaits(self, phase: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """What a running phase waits for that announces its end on EventBridge
+        (``{"key", "expect"}`` each, see :mod:`drorch.engine.waiters`): the executor then
+        waits for those events instead of polling. Empty (the default): it polls."""
+        return []
+
     # --- helpers every module shares -----------------------------------------------
     def is_disruptive(self, operation: str, params: Mapping[str, Any]) -> bool:
         predicate = self.disruptive_calls.get(operation)

@@ -43,6 +43,7 @@ HUB_COMMANDS = frozenset(
         "report",
         "reconcile",
         "plan",  # drorch plan show|edit
+        "readiness",  # drorch readiness APP: the endpoint's uploaded manifest
     }
 )
 # subcommands of a group that talk to a hub too

@@ -34,6 +34,7 @@ from drorch.sandbox import activity
 
 _in_flight = 0  # invocations whose handler has not returned yet
 _in_flight_lock = threading.Lock()
+_last_change = 0.0  # monotonic time an invocation last started or returned
 
 
 def in_flight() -> int:
@@ -41,10 +42,16 @@ def in_flight() -> int:
     return _in_flight
 
 
+def last_change() -> float:
+    """When (``time.monotonic()``) an in-process invocation last started or returned."""
+    return _last_change
+
+
 def _count(change: int) -> None:
-    global _in_flight
+    global _in_flight, _last_change
     with _in_flight_lock:
         _in_flight += change
+        _last_change = time.monotonic()
 
 
 @dataclass

@@ -62,6 +62,7 @@ from drorch.modules.drs.jobs import (
     Limits,
     add_batches,
     chunks,
+    launch_result_awaits,
     new_runner_state,
 )
 from drorch.modules.drs.probes import PROBES, readiness
@@ -340,6 +341,12 @@ class DrsModule(Module):
         if phase == "CLEANUP":
             return self._status_cleanup(ctx, state)
         return self._status_replicate(ctx, state)
+
+    def awaits(self, phase: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """ACTIVATE's running launch jobs: their launch results end the executor's wait."""
+        if phase != "ACTIVATE" or not state.get("runner"):
+            return []
+        return launch_result_awaits(state["runner"], state.get("results") or {})
 
     # --- shared -------------------------------------------------------------------------
     def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:

@@ -45,15 +45,16 @@ def resolve_problem(host: str) -> str | None:
 
 
 def target_finding(resource: Resource, host: str, what: str) -> Finding:
-    """A health check's target resolvable from the hub: OK, else a WARNING (the target may
-    only exist once the recovery has moved it; the check itself runs after the recovery)."""
+    """A health check's target resolvable where readiness runs (the hub's Lambda in an
+    execution): OK, else a WARNING (the target may only exist once the recovery has moved it;
+    the check itself runs after the recovery)."""
     problem = resolve_problem(host) if host else f"{what} names no host"
     return resource_finding(
         resource,
         "target resolvable",
         WARNING if problem else READY,
         problem or f"{host} resolves",
-        f"DNS lookup of {host or '-'} (getaddrinfo, from the hub)",
+        f"DNS lookup of {host or '-'} (getaddrinfo, where readiness runs)",
         "check the name (and that the recovery creates its record before the check runs)"
         if problem
         else "",
@@ -76,7 +77,7 @@ class HttpCheck(CheckModule):
     def resource_readiness(
         self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
     ) -> list[Finding]:
-        """The URL's host resolvable from the hub."""
+        """The URL's host resolvable (a DNS lookup)."""
         host = urlsplit(str(params.get("url", ""))).hostname or ""
         return [target_finding(r, host, f"url {params.get('url')!r}") for r in resources]
 

@@ -21,6 +21,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.utilities.utils import get_partition
 
 from drorch.sandbox.drs import ec2, snapshots
+from drorch.sandbox.drs import events as drs_events
 from drorch.sandbox.drs.exceptions import (
     QUOTA_CONCURRENT_JOBS,
     QUOTA_REPLICATING_SOURCE_SERVERS,
@@ -284,6 +285,7 @@ class DrsBackend(BaseBackend):
                 and server.last_launch.job_id == job.job_id
             ):
                 server.last_launch.status = status
+            drs_events.launch_result(self, job, participant.source_server_id, status, step.at)
 
         if action == "log":
             self._log(job, step, event, sourceServerID=server_id, rawError=raw_error)
@@ -1587,6 +1589,19 @@ class _LaunchError(Exception):
     """A recovery instance could not be launched (the job logs LAUNCH_FAILED)."""
 
 
+def next_due() -> datetime | None:
+    """The earliest moment a DRS job step is due, in any account and region (None: none)."""
+    with LOCK:
+        moments = [
+            job.steps[0].at
+            for account_backends in list(drs_backends.values())
+            for backend in list(account_backends.values())
+            for job in list(backend.jobs.values())
+            if job.steps
+        ]
+    return min(moments) if moments else None
+
+
 def settle_all() -> None:
     """Advance every DRS backend to the current simulated time (for callers outside DRS)."""
     with LOCK:
@@ -1597,4 +1612,4 @@ def settle_all() -> None:
 
 drs_backends = BackendDict(DrsBackend, "drs")
 
-__all__ = ["LOCK", "DrsBackend", "ValidationException", "drs_backends", "settle_all"]
+__all__ = ["LOCK", "DrsBackend", "ValidationException", "drs_backends", "next_due", "settle_all"]
