@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from drorch import names
 from drorch.engine import aws, clock, reconcile
 from drorch.engine.events import Publisher
-from drorch.engine.gates import Gates
+from drorch.engine.gates import RETRIED, SKIPPED, Gates
 from drorch.engine.history import STATUSES, TERMINAL, History, change_time
 from drorch.engine.lock import ApplicationLock
 from drorch.errors import DrorchError, InputError
@@ -345,6 +345,16 @@ class Client:
             execution_id, self._gate_number(execution_id, gate), self.operator, comment
         )
 
+    def retry(self, execution_id: str, step: str, reason: str) -> list[dict[str, Any]]:
+        """Start a failed step (failurePolicy ask) again: its resources that did not succeed."""
+        self._require_running(execution_id)
+        return self.gates.decide_step(execution_id, step, RETRIED, self.operator, reason)
+
+    def skip(self, execution_id: str, step: str, reason: str) -> list[dict[str, Any]]:
+        """Record a failed step (failurePolicy ask) SKIPPED; its wave goes on."""
+        self._require_running(execution_id)
+        return self.gates.decide_step(execution_id, step, SKIPPED, self.operator, reason)
+
     def pause(self, execution_id: str) -> dict[str, Any]:
         item = self._require_running(execution_id)
         if item.get("starting"):
@@ -585,9 +595,12 @@ class Client:
         on_gate: Callable[[dict[str, Any]], bool | None] | None = None,
         interval: float = 0.5,
         timeout: float | None = None,
+        on_failed_step: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None,
     ) -> dict[str, Any]:
         """Follow an execution until it ends. ``on_gate`` may decide an open gate:
-        True approves, False rejects, None leaves it waiting."""
+        True approves, False rejects, None leaves it waiting. ``on_failed_step`` may
+        decide a failed step that waits (failurePolicy ask): ("retry" or "skip", reason),
+        or None to leave it waiting."""
         started = time.monotonic()
         decided: set[int] = set()
         while True:
@@ -602,7 +615,7 @@ class Client:
             if on_gate is not None:
                 for gate in [g for g in description["gates"] if "decision" not in g]:
                     number = int(gate["gate"])
-                    if number in decided:
+                    if number in decided or gate.get("kind") == "failure":
                         continue
                     verdict = on_gate(gate)
                     try:
@@ -614,6 +627,21 @@ class Client:
                         pass  # closed meanwhile (timed out, cancelled): the next look shows it
                     if verdict is not None:
                         decided.add(number)
+            if on_failed_step is not None:
+                for gate in self.gates.waiting_steps(execution_id):
+                    if int(gate["gate"]) in decided:
+                        continue
+                    answer = on_failed_step(gate)
+                    if answer is None:
+                        continue
+                    decided.add(int(gate["gate"]))
+                    how, reason = answer
+                    try:
+                        (self.retry if how == "retry" else self.skip)(
+                            execution_id, str(gate["step"]), reason
+                        )
+                    except DrorchError:
+                        pass  # decided or closed meanwhile: the next look shows it
             if timeout is not None and time.monotonic() - started > timeout:
                 raise TimeoutError(f"execution {execution_id} still running after {timeout}s")
             time.sleep(interval)

@@ -77,6 +77,8 @@ def _answer(status: str) -> dict[str, Any]:
         "waitSeconds": wait,
         "gate": False,
         "gateTimeoutSeconds": 60,
+        "ask": False,
+        "attempt": 1,
         "awaits": awaits,
     }
 

@@ -393,6 +393,50 @@ def reject(
     _decided(result, json_output, _decision_text(result, "rejected"))
 
 
+Step = Annotated[
+    str,
+    typer.Option(
+        help="The failed step: <groupId>/<accountId> as `drorch status` shows it, or a group "
+        "id (the group in every account where it waits)."
+    ),
+]
+Reason = Annotated[str, typer.Option(help="Why (recorded with who decided, in the history).")]
+
+
+def _steps_text(results: list[dict[str, Any]], verb: str) -> str:
+    return "; ".join(
+        f"{verb} step {r.get('step')} of {r.get('executionId')} (gate {r.get('gate')})"
+        + (f": {r['comment']}" if r.get("comment") else "")
+        for r in results
+    )
+
+
+def retry(
+    execution_id: ExecutionId,
+    step: Step,
+    reason: Reason,
+    profile: Profile = None,
+    region: Region = None,
+    json_output: Json = False,
+) -> None:
+    """Start a failed step again (failurePolicy ask): its resources that did not succeed."""
+    results = aws_client(profile, region).retry(execution_id, step, reason)
+    _decided({"decisions": results}, json_output, _steps_text(results, "retrying"))
+
+
+def skip(
+    execution_id: ExecutionId,
+    step: Step,
+    reason: Reason,
+    profile: Profile = None,
+    region: Region = None,
+    json_output: Json = False,
+) -> None:
+    """Skip a failed step (failurePolicy ask): recorded SKIPPED, and its wave goes on."""
+    results = aws_client(profile, region).skip(execution_id, step, reason)
+    _decided({"decisions": results}, json_output, _steps_text(results, "skipped"))
+
+
 def pause(
     execution_id: ExecutionId,
     profile: Profile = None,
@@ -482,5 +526,5 @@ def register(app: typer.Typer) -> None:
     app.command("execute")(execute)
     app.command("status")(status)
     app.command("list")(list_executions)
-    for command in (approve, reject, pause, resume, cancel, report, reconcile):
+    for command in (approve, reject, retry, skip, pause, resume, cancel, report, reconcile):
         app.command(command.__name__)(command)

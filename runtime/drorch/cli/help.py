@@ -43,6 +43,10 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "approve": ["drorch approve ID --profile hub", "drorch approve ID --gate 2 --comment 'go'"],
     "reject": ["drorch reject ID --comment 'not today' --profile hub"],
+    "retry": [
+        "drorch retry ID --step app-servers/222222222222 --reason 'quota raised' --profile hub"
+    ],
+    "skip": ["drorch skip ID --step app-servers --reason 'not needed for the drill' --profile hub"],
     "pause": ["drorch pause ID --profile hub"],
     "resume": ["drorch resume ID --profile hub"],
     "cancel": ["drorch cancel ID --comment 'wrong manifest' --profile hub"],

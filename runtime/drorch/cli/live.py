@@ -26,6 +26,8 @@ STYLE = {
     "PENDING": "dim",
     "PAUSED": "yellow",
     "WAITING_APPROVAL": "magenta",
+    "SKIPPED": "yellow",
+    "BLOCKED": "red",
 }
 ORDER = ("SUCCEEDED", "RUNNING", "PENDING", "FAILED", "SKIPPED", "CANCELLED")
 
@@ -90,11 +92,30 @@ def gate_label(gate: Mapping[str, Any]) -> str:
     where = gate.get("phase") or ""
     if gate.get("kind") == "wave" and gate.get("level") is not None:
         where += f" {gate.get('position', 'before')} level {gate.get('level')}"
+    if gate.get("kind") == "failure":  # a failed step that waits for retry or skip
+        where += f" step {gate.get('step')}"
     return f"gate {gate.get('gate')} ({gate.get('kind')}{' ' + where if where else ''})"
 
 
 def approve_command(execution_id: str, gate: Mapping[str, Any], target: str = "") -> str:
+    """The command that answers the gate (a failed step: retry or skip it)."""
+    if gate.get("kind") == "failure":
+        step = f"{execution_id} --step {gate.get('step')} --reason '...'{target}"
+        return f"drorch retry {step} | drorch skip {step} ({gate.get('position', '')})"
     return f"drorch approve {execution_id} --gate {gate.get('gate')}{target}"
+
+
+def wave_notes(description: Mapping[str, Any]) -> list[Text]:
+    """A wave's warnings (optional members that failed, skipped steps) and why a wave is
+    BLOCKED (failurePolicy isolate)."""
+    lines = []
+    for wave in description.get("waves", []):
+        where = f"{wave.get('phase')} wave {wave.get('wave')}"
+        if wave.get("status") == "BLOCKED":
+            lines.append(Text(f"{where} BLOCKED: {wave.get('reason', '')}", style="red"))
+        for warning in wave.get("warnings") or []:
+            lines.append(Text(f"{where} warning: {warning}", style="yellow"))
+    return lines
 
 
 def rto_target_minutes(description: Mapping[str, Any]) -> int | None:
@@ -155,7 +176,7 @@ def render(description: Mapping[str, Any], target: str = "", now: datetime | Non
             count_text(counts.get((wave.get("phase", ""), wave.get("wave", "")), Counter())),
             clock_text(_seconds(wave.get("startedAt"), end)),
         )
-    parts: list[Any] = [header, table]
+    parts: list[Any] = [header, table, *wave_notes(description)]
     for gate in open_gates(description):
         parts.append(
             Text(

@@ -207,7 +207,8 @@ def _child_iterator(
 def _steps_map(targets: Targets, items_path: str, next_state: str, on_error: str) -> dict:
     """Wave actions in order (MaxConcurrency 1). A failed step whose policy is ``fail``
     stops the Map, so no later step runs; the Catch hands over to ``on_error`` (the
-    after-level checkpoint records it). A ``continue`` step's failure is recorded only."""
+    after-level checkpoint records it). A ``continue`` step's failure is recorded only;
+    an ``isolate`` step's (its wave's policy) fails its wave alone."""
     iterator = _child_iterator(
         targets,
         "lifecycle",
@@ -242,7 +243,10 @@ def _steps_map(targets: Targets, items_path: str, next_state: str, on_error: str
     iterator["States"]["StepFailed"] = {
         "Type": "Choice",
         "Choices": [
-            {"Variable": "$.failurePolicy", "StringEquals": "continue", "Next": "StepWarned"}
+            {"Variable": "$.failurePolicy", "StringEquals": "continue", "Next": "StepWarned"},
+            # its wave fails alone: the wave's later members do not start (module_start),
+            # the other waves' actions go on
+            {"Variable": "$.failurePolicy", "StringEquals": "isolate", "Next": "StepWarned"},
         ],
         "Default": "StopSteps",
     }
@@ -521,6 +525,8 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
         "waitSeconds.$": "$.Payload.waitSeconds",
         "gate.$": "$.Payload.gate",
         "gateTimeoutSeconds.$": "$.Payload.gateTimeoutSeconds",
+        "ask.$": "$.Payload.ask",
+        "attempt.$": "$.Payload.attempt",
         "awaits.$": "$.Payload.awaits",
     }
     return {
@@ -550,6 +556,16 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
                 "Type": "Choice",
                 "Choices": [
                     {"Variable": "$.module.status", "StringEquals": "SUCCEEDED", "Next": "Done"},
+                    # skipped by an operator, or not run (its wave failed under isolate)
+                    {"Variable": "$.module.status", "StringEquals": "SKIPPED", "Next": "Done"},
+                    {"Variable": "$.module.status", "StringEquals": "BLOCKED", "Next": "Done"},
+                    {
+                        "And": [
+                            {"Variable": "$.module.status", "StringEquals": "FAILED"},
+                            {"Variable": "$.module.ask", "BooleanEquals": True},
+                        ],
+                        "Next": "AskOperator",
+                    },
                     {
                         "Variable": "$.module.status",
                         "StringEquals": "FAILED",
@@ -605,6 +621,46 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
                     {"ErrorEquals": ["States.ALL"], "ResultPath": "$.decision", "Next": "Status"}
                 ],
                 "Next": "Status",
+            },
+            # failurePolicy ask: a persisted task token, answered by drorch retry / skip (or
+            # cancel); a timeout or a cancel goes to Status, which records it and fails
+            "AskOperator": {
+                "Type": "Task",
+                "Resource": LAMBDA_CALLBACK,
+                "Parameters": {
+                    "FunctionName": targets.function("gate"),
+                    "Payload": {
+                        "executionId.$": "$.executionId",
+                        "kind": "failure",
+                        "phase.$": "$.phase",
+                        "groupId.$": "$.groupId",
+                        "accountId.$": "$.accountId",
+                        "attempt.$": "$.module.attempt",
+                        "token.$": "$$.Task.Token",
+                    },
+                },
+                "ResultPath": "$.failureDecision",
+                "TimeoutSecondsPath": "$.module.gateTimeoutSeconds",
+                "Retry": RETRY_TRANSIENT,
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "ResultPath": "$.failureDecision",
+                        "Next": "Status",
+                    }
+                ],
+                "Next": "Decided",
+            },
+            "Decided": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.failureDecision.decision",
+                        "StringEquals": "retry",
+                        "Next": "Start",
+                    }
+                ],
+                "Default": "Status",
             },
             "Done": {"Type": "Succeed"},
             "ModuleFailed": {

@@ -500,8 +500,17 @@ class History:
 
     # --- module groups in accounts -----------------------------------------------------
     def put_module(
-        self, execution_id: str, phase: str, group_id: str, account_id: str, **attributes: Any
+        self,
+        execution_id: str,
+        phase: str,
+        group_id: str,
+        account_id: str,
+        *,
+        clear: Iterable[str] = (),
+        **attributes: Any,
     ) -> dict[str, Any]:
+        """Record a module group's progress in one account (``clear``: attributes of an
+        earlier attempt to remove)."""
         values = {
             "executionId": execution_id,
             "phase": phase,
@@ -512,7 +521,11 @@ class History:
         }
         keep = ["startedAt"] if "startedAt" in values else []
         return self._update(
-            execution_id, module_sk(phase, group_id, account_id), values, if_not_exists=keep
+            execution_id,
+            module_sk(phase, group_id, account_id),
+            values,
+            if_not_exists=keep,
+            remove=[c for c in clear if c not in values],
         )
 
     def modules(self, execution_id: str, phase: str | None = None) -> list[dict[str, Any]]:
@@ -721,8 +734,8 @@ class History:
         self, execution_id: str, group_id: str, account_id: str
     ) -> dict[str, dict[str, Any]]:
         """What a module group recorded for each resource in one account: resource id ->
-        its last ``detail`` in ACTIVATE, else INSTANTIATE (what CLEANUP and REPLICATE
-        restore from)."""
+        its last ``detail`` in INSTANTIATE and ACTIVATE, merged (ACTIVATE's keys win; what
+        CLEANUP and REPLICATE restore from)."""
         found: dict[str, dict[str, Any]] = {}
         for phase in ("INSTANTIATE", "ACTIVATE"):  # ACTIVATE's detail wins
             prefix = f"RES#{phase}#{group_id}#{account_id}#"
@@ -731,7 +744,7 @@ class History:
             for item in [*self._query(execution_id, prefix), *edited]:
                 detail = item.get("detail")
                 if item.get("accountId") == account_id and isinstance(detail, dict) and detail:
-                    found[str(item["resourceId"])] = detail
+                    found.setdefault(str(item["resourceId"]), {}).update(detail)
         return found
 
     # --- plan edits -----------------------------------------------------------------

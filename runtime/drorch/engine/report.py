@@ -116,6 +116,10 @@ def build_report(
                     else None,
                     "failures": wave.get("failures", []),
                     "warnings": wave.get("warnings", []),
+                    # failurePolicy isolate: why the wave was BLOCKED; members not started
+                    "reason": wave.get("reason"),
+                    "blockedBy": wave.get("blockedBy", []),
+                    "notRun": wave.get("notRun", []),
                     "resources": outcome,
                     "predicted": rtos.predicted_fields(prediction, phase, wave["wave"]),
                 }
@@ -209,6 +213,7 @@ def build_report(
             {
                 "gate": g["gate"],
                 "kind": g.get("kind"),
+                "step": g.get("step"),  # a failed step's (retry or skip)
                 "phase": g.get("phase"),
                 "level": g.get("level"),
                 "position": g.get("position"),
@@ -405,6 +410,28 @@ def recovery_instance(resource: Mapping[str, Any]) -> str:
 # --- Markdown ----------------------------------------------------------------------------
 
 
+def wave_notes(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(css class, text) for each wave's warnings (an optional member that failed, a step an
+    operator skipped), each BLOCKED wave and why, and each member an isolated failure kept
+    from starting."""
+    notes = []
+    for phase in report["phases"]:
+        for wave in phase["waves"]:
+            where = f"{phase['phase']}, wave {wave['wave']}"
+            if wave.get("status") == "BLOCKED":
+                notes.append(("BLOCKED", f"Blocked ({where}): {wave.get('reason') or ''}"))
+            for warning in wave.get("warnings", []):
+                notes.append(("warning", f"Warning ({where}): {warning}"))
+            for member in wave.get("notRun") or []:
+                notes.append(("BLOCKED", f"Not run ({where}): {member}"))
+    return notes
+
+
+def gate_kind(gate: Mapping[str, Any]) -> str:
+    """A gate's kind, with the step of a failed step's gate."""
+    return f"{gate['kind']} {gate['step']}" if gate.get("step") else str(gate["kind"])
+
+
 def _md(text: Any) -> str:
     return str("" if text is None else text).replace("|", "\\|").replace("\n", " ")
 
@@ -474,12 +501,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             )
     for warning in report.get("planWarnings", []):
         lines.append(f"\n- Warning (plan): {_md(warning)}")
-    for phase in report["phases"]:
-        for wave in phase["waves"]:
-            for warning in wave.get("warnings", []):
-                lines.append(
-                    f"\n- Warning ({phase['phase']}, wave {_md(wave['wave'])}): {_md(warning)}"
-                )
+    for _, note in wave_notes(report):
+        lines.append(f"\n- {_md(note)}")
     if report["approvals"]:
         lines += [
             "",
@@ -490,7 +513,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         ]
         for gate in report["approvals"]:
             lines.append(
-                f"| {gate['gate']} | {gate['kind']} | {gate.get('phase') or '-'} | "
+                f"| {gate['gate']} | {gate_kind(gate)} | {gate.get('phase') or '-'} | "
                 f"{gate.get('requestedAt') or '-'} | {gate.get('decision') or 'pending'} | "
                 f"{_md(gate.get('decidedBy')) or '-'} | {gate.get('decidedAt') or '-'} | "
                 f"{_md(gate.get('comment'))} |"
@@ -545,7 +568,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}
 th,td{border:1px solid #d9e2ec;padding:.25rem .5rem;text-align:left}th{background:#f0f4f8}
-.SUCCEEDED,.OK{color:#137333}.FAILED,.BLOCKER{color:#c5221f}.WARNING{color:#b06000}.CANCELLED{color:#b06000}.RUNNING,.PENDING{color:#52606d}
+.SUCCEEDED,.OK{color:#137333}.FAILED,.BLOCKER,.BLOCKED{color:#c5221f}.WARNING{color:#b06000}.CANCELLED{color:#b06000}.RUNNING,.PENDING{color:#52606d}
 .timeline{border:1px solid #d9e2ec;padding:.5rem;max-width:60rem}
 .row{display:flex;align-items:center;margin:.15rem 0}
 .label{width:14rem;font-size:.8rem;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
@@ -675,6 +698,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         )
     for warning in report.get("planWarnings", []):
         parts.append(f'<li class="warning">Warning (plan): {_e(warning)}</li>')
+    for css, note in wave_notes(report):
+        parts.append(f'<li class="{css}">{_e(note)}</li>')
     parts.append(f"<li>{_e(recovery_time_note(report))}</li>")
     verdict = report.get("rto") or {}
     verdict_class = {True: "SUCCEEDED", False: "FAILED"}.get(verdict.get("met"), "")
@@ -765,7 +790,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                 [
                     [
                         _e(g["gate"]),
-                        _e(g["kind"]),
+                        _e(gate_kind(g)),
                         _e(g.get("phase") or "-"),
                         _e(g.get("requestedAt")),
                         _e(g.get("decision") or "pending"),
