@@ -180,6 +180,7 @@ def measure(servers: int, accounts: int, poll_seconds: int) -> dict[str, Any]:
                 }
             )
             executions, transitions, largest = _machine_figures(hub)
+            instantiate_polls = _instantiate_polls(hub)
             invocations = dict(hub.sandbox.state.lambda_runtime.invocations)
             execution = final["execution"]
             simulated = (
@@ -197,6 +198,7 @@ def measure(servers: int, accounts: int, poll_seconds: int) -> dict[str, Any]:
                 "clientCpuSeconds": client_cpu,
                 "executions": executions,
                 "transitions": transitions,
+                "instantiatePolls": instantiate_polls,
                 "largestPayload": largest,
                 "lambdaInvocations": sum(invocations.values()),
                 "lambdaByFunction": invocations,
@@ -232,6 +234,27 @@ def _machine_figures(hub: Any) -> tuple[dict[str, int], int, int]:
     return dict(executions), transitions, largest
 
 
+def _instantiate_polls(hub: Any) -> int:
+    """Wait states the INSTANTIATE executors entered: phases run in order, so these polls
+    all come before the first StartRecovery."""
+    sfn = hub.sandbox.operator_session().client("stepfunctions")
+    polls = 0
+    arn = hub.deployment.state_machines["executor"]
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+        for execution in page["executions"]:
+            events = [
+                event
+                for history in sfn.get_paginator("get_execution_history").paginate(
+                    executionArn=execution["executionArn"]
+                )
+                for event in history["events"]
+            ]
+            started = events[0].get("executionStartedEventDetails") or {}
+            if json.loads(started.get("input") or "{}").get("phase") == "INSTANTIATE":
+                polls += sum(event["type"] == "WaitStateEntered" for event in events)
+    return polls
+
+
 def exponent(sizes: list[float], values: list[float]) -> str:
     """The least-squares slope of log(value) on log(size)."""
     points = [(math.log(s), math.log(v)) for s, v in zip(sizes, values, strict=True) if v > 0]
@@ -260,6 +283,10 @@ def rows(results: list[dict[str, Any]]) -> list[tuple[str, list[str], list[float
         row("wall time (s)", per("wallSeconds")),
         row("simulated time (s)", per("simulatedSeconds")),
         row("state transitions", per("transitions")),
+        row(
+            "INSTANTIATE polls (before the first StartRecovery)",
+            [float(r.get("instantiatePolls", 0)) for r in results],
+        ),
         row("Lambda invocations", per("lambdaInvocations")),
         row("largest payload (bytes)", per("largestPayload")),
         row("peak memory (MiB)", per("peakMemoryMiB")),
@@ -281,7 +308,13 @@ def rows(results: list[dict[str, Any]]) -> list[tuple[str, list[str], list[float
         table.append(row(f"{side} API calls", [float(sum(r[key].values())) for r in results]))
         for service in services:
             table.append(row(f"  {service}", [float(r[key].get(service, 0)) for r in results]))
-    for operation in ("StartRecovery", "DescribeJobs", "DescribeSourceServers"):
+    for operation in (
+        "GetLaunchConfiguration",
+        "UpdateLaunchConfiguration",
+        "StartRecovery",
+        "DescribeJobs",
+        "DescribeSourceServers",
+    ):
         table.append(
             row(f"DRS {operation}", [float(r["drsCalls"].get(operation, 0)) for r in results])
         )

@@ -337,6 +337,10 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
         recordedFrom=recorded[1] or None, attempt=attempt if retry else None,
         clear=FINISHED_FIELDS if retry else (),
     )  # fmt: skip
+    if module.finished_at_start(phase, saved["state"]):
+        # the calls finished in start (DRS launch settings): its status now, so the executor
+        # goes to Done (or ModuleFailed) without a Wait
+        return module_status(engine, request)
     awaits = module.awaits(phase, saved["state"])
     return _answer(saved, RUNNING, request.get("pollSeconds"), awaits=awaits)
 

@@ -734,8 +734,8 @@ class History:
         self, execution_id: str, group_id: str, account_id: str
     ) -> dict[str, dict[str, Any]]:
         """What a module group recorded for each resource in one account: resource id ->
-        its last ``detail`` in ACTIVATE, else INSTANTIATE (what CLEANUP and REPLICATE
-        restore from)."""
+        its last ``detail`` in INSTANTIATE and ACTIVATE, merged (ACTIVATE's keys win; what
+        CLEANUP and REPLICATE restore from)."""
         found: dict[str, dict[str, Any]] = {}
         for phase in ("INSTANTIATE", "ACTIVATE"):  # ACTIVATE's detail wins
             prefix = f"RES#{phase}#{group_id}#{account_id}#"
@@ -744,7 +744,7 @@ class History:
             for item in [*self._query(execution_id, prefix), *edited]:
                 detail = item.get("detail")
                 if item.get("accountId") == account_id and isinstance(detail, dict) and detail:
-                    found[str(item["resourceId"])] = detail
+                    found.setdefault(str(item["resourceId"]), {}).update(detail)
         return found
 
     # --- plan edits -----------------------------------------------------------------

@@ -114,7 +114,7 @@ def initialise(engine: Engine, event: Mapping[str, Any]) -> contracts.Initialise
 def discover(engine: Engine, event: Mapping[str, Any]) -> contracts.DiscoverAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
-    manifest = engine.manifest(execution["manifest"])
+    manifest = engine.manifest(execution["manifest"], validated=True)
     summary = discovery.discover(
         execution_id, manifest, engine.accounts, engine.modules, engine.s3, engine.bucket
     )
@@ -131,7 +131,7 @@ def discover(engine: Engine, event: Mapping[str, Any]) -> contracts.DiscoverAnsw
 def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
-    manifest = engine.manifest(execution["manifest"])
+    manifest = engine.manifest(execution["manifest"], validated=True)
     found = {
         group.id: discovery.load_group(engine.s3, engine.bucket, execution_id, group.id)
         for group in manifest.groups

@@ -155,9 +155,13 @@ def wait_for_event_token(
     clock: Any, seconds: float, endpoint: Any, execution: str | None
 ) -> Any | None:
     """The executor's ``WaitForEvent`` (task token, ``TimeoutSeconds`` as its fallback
-    poll) when the clock is manual: it waits on the execution's own timeline like a
-    Wait state, and ends when the token is answered or the timeout is reached (None)."""
-    deadline = timeline.deadline_after(execution, clock, seconds)
+    poll): it waits on the execution's own timeline like a Wait state (with a scaled
+    clock: from now, while the fakes catch up and send their events), and ends when
+    the token is answered or the timeout is reached (None)."""
+    if clock.speed > 0:
+        deadline = clock.now() + timedelta(seconds=seconds)
+    else:
+        deadline = timeline.deadline_after(execution, clock, seconds)
     timeline.wait_until(clock, deadline, endpoint._notify_event, execution)
     outcome = endpoint.get_outcome()
     timeline.ended(execution, deadline if outcome is None else min(deadline, clock.now()))
@@ -314,11 +318,7 @@ def install() -> None:
             callback_endpoint: Any,
             heartbeat_endpoint: Any,
         ) -> Any:
-            if (
-                self.name != EVENT_WAIT_STATE
-                or heartbeat_endpoint is not None
-                or STATE.clock.speed > 0
-            ):
+            if self.name != EVENT_WAIT_STATE or heartbeat_endpoint is not None:
                 return eval_wait_for_task_token(
                     self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint
                 )
