@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drorch.engine import predict, rto
@@ -121,6 +121,7 @@ def test_a_wave_without_history_is_named_and_left_out():
     assert "no history for api" in rto.prediction_text(result)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded machine
 @given(st.lists(st.integers(min_value=0, max_value=100_000), min_size=1, max_size=12))
 def test_an_interval_holds_every_sample_and_is_never_a_point(values):
     found = predict.interval(values)
