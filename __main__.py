@@ -21,6 +21,7 @@ values = {
         "accountsDir": settings.get("accountsDir"),
         "accounts": settings.get_object("accounts"),
         "scheduledDrills": settings.get_object("scheduledDrills"),
+        "scheduledReadiness": settings.get_object("scheduledReadiness"),
         "alarmEmails": settings.get_object("alarmEmails"),
         "orchestratorRoleArn": settings.get("orchestratorRoleArn"),
         "organizationId": settings.get("organizationId"),

@@ -37,6 +37,16 @@ class Drill:
 
 
 @dataclass(frozen=True)
+class ReadinessCheck:
+    """A scheduled readiness evaluation: ``drorch:scheduledReadiness[]`` (no application:
+    every application with a manifest)."""
+
+    schedule: str
+    application: str | None = None
+    operation: str = "failover"
+
+
+@dataclass(frozen=True)
 class DeploymentConfig:
     environment: str
     hub_region: str
@@ -46,6 +56,7 @@ class DeploymentConfig:
     alarm_emails: tuple[str, ...] = ()
     orchestrator_role_arn: str | None = None
     organization_id: str | None = None
+    scheduled_readiness: tuple[ReadinessCheck, ...] = ()
     log_retention_days: int = 90
     layer_dir: Path | None = None
 
@@ -76,6 +87,39 @@ def _drills(raw: Any) -> tuple[Drill, ...]:
             )
         drills.append(Drill(application, schedule, operation))
     return tuple(drills)
+
+
+def _readiness(raw: Any) -> tuple[ReadinessCheck, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InputError(
+            "drorch:scheduledReadiness must be a list of {schedule, application, operation}"
+        )
+    checks = []
+    for index, item in enumerate(raw):
+        where = f"drorch:scheduledReadiness[{index}]"
+        if not isinstance(item, Mapping):
+            raise InputError(f"{where} must be an object with a schedule")
+        application, schedule = item.get("application"), item.get("schedule")
+        operation = item.get("operation", "failover")
+        if application is not None and (
+            not isinstance(application, str) or not _APPLICATION.match(application)
+        ):
+            raise InputError(f"{where}.application {application!r} is not an application name")
+        if not isinstance(schedule, str) or not schedule.startswith(("cron(", "rate(")):
+            raise InputError(
+                f"{where}.schedule {schedule!r} must be an EventBridge cron(...) or rate(...)"
+            )
+        if operation not in OPERATIONS:
+            raise InputError(
+                f"{where}.operation {operation!r} must be one of {', '.join(OPERATIONS)}"
+            )
+        checks.append(ReadinessCheck(schedule, application, operation))
+    names = [c.application for c in checks]
+    if len(set(names)) != len(names):
+        raise InputError("drorch:scheduledReadiness names an application (or all) twice")
+    return tuple(checks)
 
 
 def build_config(values: Mapping[str, Any], base_dir: Path) -> DeploymentConfig:
@@ -143,6 +187,7 @@ def build_config(values: Mapping[str, Any], base_dir: Path) -> DeploymentConfig:
         tuple(accounts),
         hub_account_id=str(hub_account_id) if hub_account_id is not None else None,
         scheduled_drills=_drills(values.get("scheduledDrills")),
+        scheduled_readiness=_readiness(values.get("scheduledReadiness")),
         alarm_emails=tuple(str(e) for e in emails),
         orchestrator_role_arn=role,
         organization_id=organization,

@@ -1,7 +1,7 @@
 """The hub: drorch's orchestration account, in the DR region (SPEC §7).
 
 One :class:`HubStack` creates what the engine runs on — the KMS key, the manifest
-and artifacts buckets, the three DynamoDB tables, the nine Lambda functions (one
+and artifacts buckets, the three DynamoDB tables, the twelve Lambda functions (one
 least-privilege role each), the three state machines, the SNS topic, the event bus,
 scheduled drills, the dashboard and alarms, and the SSM Automation document that
 starts an execution — with the names of :mod:`drorch.names` and the definitions of
@@ -26,7 +26,7 @@ import pulumi_aws as aws
 
 from drorch import names
 from drorch.accounts import StagingAccount
-from drorch.engine import asl, tables
+from drorch.engine import asl, tables, waiters
 from stacks import permissions
 from stacks.policies import Arns, document, statement, to_json, trust
 
@@ -42,6 +42,7 @@ SETTINGS_IN_CODE = "drs-settings"  # accounts/drs/ in the asset: /var/task/drs-s
 LAMBDA_TASK_ROOT = "/var/task"
 RUNTIME = "python3.12"
 OPERATIONS = ("drill", "failover", "failback", "cleanup")
+READINESS_ALL = names.READINESS_ALL
 MANIFEST_PREFIX = names.MANIFEST_PREFIX
 START_EXECUTION_DOCUMENT = f"{names.PREFIX}-start-execution"
 STATES_ROLE = f"{names.PREFIX}-states"
@@ -50,8 +51,9 @@ AUTOMATION_ROLE = f"{names.PREFIX}-automation"
 OPERATOR_POLICY = f"{names.PREFIX}-operator"
 OPERATOR_ROLE = f"{names.PREFIX}-operator"
 RECONCILE_RULE = f"{names.PREFIX}-reconcile-on-master-end"
+COMPLETION_RULE = f"{names.PREFIX}-event-driven-completion"
 SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
-LONG_RUNNING = frozenset({"discover", "plan"})
+LONG_RUNNING = frozenset({"discover", "plan", "readiness"})
 
 
 def function_role_name(key: str) -> str:
@@ -76,12 +78,39 @@ class ScheduledDrill:
 
 
 @dataclass(frozen=True)
+class ScheduledReadiness:
+    """The readiness Lambda on a schedule, for one application (None: every application with
+    a manifest); it writes drorch/Readiness Blockers and Warnings (dimension Application,
+    ``ALL`` for the sum), and an alarm watches the Blockers."""
+
+    schedule: str
+    application: str | None = None
+    operation: str = "failover"
+
+    def __post_init__(self) -> None:
+        if self.operation not in OPERATIONS:
+            raise ValueError(f"readiness operation {self.operation!r} is not one of {OPERATIONS}")
+        if not self.schedule.startswith(("cron(", "rate(")):
+            raise ValueError(f"schedule {self.schedule!r} must be cron(...) or rate(...)")
+
+    @property
+    def label(self) -> str:
+        """``readiness-<application>`` (``readiness-all``): the rule's and the alarm's name."""
+        return f"readiness-{self.application or 'all'}"[:56]
+
+    @property
+    def dimension(self) -> str:
+        return self.application or READINESS_ALL
+
+
+@dataclass(frozen=True)
 class HubConfig:
     environment: str
     region: str
     account_id: str
     staging_accounts: tuple[StagingAccount, ...] = ()
     scheduled_drills: tuple[ScheduledDrill, ...] = ()
+    scheduled_readiness: tuple[ScheduledReadiness, ...] = ()
     alarm_emails: tuple[str, ...] = ()
     orchestrator_role_arn: str | None = None
     log_retention_days: int = 90
@@ -252,6 +281,8 @@ class HubStack(pulumi.ComponentResource):
 
         self.drill_rules = self._scheduled_drills(external)
         self.reconcile_rule = self._reconcile_rule()
+        self.completion_rule = self._completion_rule()
+        self.readiness_rules, self.readiness_alarms = self._scheduled_readiness()
         self.document = self._start_execution_document(external)
         self.operator_policy = self._operator_policy()
         self.alarms = self._alarms()
@@ -793,6 +824,69 @@ class HubStack(pulumi.ComponentResource):
             rules[drill.rule_name] = rule
         return rules
 
+    def _scheduled_readiness(
+        self,
+    ) -> tuple[dict[str, aws.cloudwatch.EventRule], dict[str, aws.cloudwatch.MetricAlarm]]:
+        """Per scheduled readiness: a rule invoking ``drorch-readiness`` with the application,
+        and an alarm when the application's Blockers reach 1 (the state is kept between
+        evaluations: missing data is ignored)."""
+        rules: dict[str, aws.cloudwatch.EventRule] = {}
+        alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        function = self.functions["readiness"]
+        actions = [self.topic.arn]
+        for check in self.config.scheduled_readiness:
+            name = f"{names.PREFIX}-{check.label}"
+            rule = aws.cloudwatch.EventRule(
+                f"{check.label}-rule",
+                name=name,
+                description=f"drorch: readiness of {check.application or 'every application'} "
+                f"for a {check.operation}",
+                schedule_expression=check.schedule,
+                state="ENABLED",
+                tags=self.tags,
+                opts=self._child,
+            )
+            event = {"operation": check.operation}
+            if check.application:
+                event["application"] = check.application
+            aws.cloudwatch.EventTarget(
+                f"{check.label}-target",
+                rule=rule.name,
+                arn=function.arn,
+                input=json.dumps(event, sort_keys=True),
+                opts=self._child,
+            )
+            aws.lambda_.Permission(
+                f"{check.label}-invoke",
+                action="lambda:InvokeFunction",
+                function=function.name,
+                principal="events.amazonaws.com",
+                source_arn=rule.arn,
+                opts=self._child,
+            )
+            alarms[check.label] = aws.cloudwatch.MetricAlarm(
+                f"{check.label}-blockers",
+                name=name,
+                alarm_description=f"drorch: {check.application or 'an application'} is not "
+                f"ready for a {check.operation} (readiness BLOCKERs; `drorch readiness` "
+                "names them)",
+                namespace=names.READINESS_NAMESPACE,
+                metric_name="Blockers",
+                dimensions={"Application": check.dimension},
+                statistic="Maximum",
+                period=300,
+                evaluation_periods=1,
+                threshold=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="ignore",
+                alarm_actions=actions,
+                ok_actions=actions,
+                tags=self.tags,
+                opts=self._child,
+            )
+            rules[check.label] = rule
+        return rules, alarms
+
     def _reconcile_rule(self) -> aws.cloudwatch.EventRule:
         """The master's end, however it came (stopped from outside, timed out, failed),
         goes to ``drorch-reconcile``, which makes the history and the lock agree."""
@@ -828,6 +922,39 @@ class HubStack(pulumi.ComponentResource):
             "reconcile-invoke",
             action="lambda:InvokeFunction",
             function=self.functions["reconcile"].name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=self._child,
+        )
+        return rule
+
+    def _completion_rule(self) -> aws.cloudwatch.EventRule:
+        """The services' events forwarded to the hub bus (DRS launch results) go to
+        ``drorch-waiter``, which answers the task tokens of the executors waiting on them
+        (:mod:`drorch.engine.waiters`)."""
+        rule = aws.cloudwatch.EventRule(
+            "completion-rule",
+            name=COMPLETION_RULE,
+            description="drorch: DRS launch results end the executors' waits (event-driven)",
+            event_bus_name=self.event_bus.name,
+            event_pattern=json.dumps(waiters.EVENT_PATTERN, sort_keys=True),
+            state="ENABLED",
+            tags=self.tags,
+            opts=self._child,
+        )
+        aws.cloudwatch.EventTarget(
+            "completion-target",
+            rule=rule.name,
+            event_bus_name=self.event_bus.name,
+            arn=self.functions["waiter"].arn,
+            # a late event is worthless: the executor's fallback poll has run by then
+            retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 600},
+            opts=self._child,
+        )
+        aws.lambda_.Permission(
+            "completion-invoke",
+            action="lambda:InvokeFunction",
+            function=self.functions["waiter"].name,
             principal="events.amazonaws.com",
             source_arn=rule.arn,
             opts=self._child,

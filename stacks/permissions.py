@@ -23,6 +23,10 @@ FUNCTION_NEEDS: dict[str, frozenset[str]] = {
     "initialise": frozenset({"manifest", "history", "lock", "events", "notify"}),
     "discover": frozenset({"manifest", "history", "artifacts", "staging"}),
     "plan": frozenset({"manifest", "history", "artifacts"}),
+    # in an execution: the plan's probes; on a schedule: discovery, plan, probes and metrics
+    "readiness": frozenset(
+        {"manifest", "history", "artifacts", "staging", "manifests-list", "metrics"}
+    ),
     "gate": frozenset({"history", "artifacts", "events", "notify", "tokens"}),
     "checkpoint": frozenset({"history", "artifacts", "events", "notify"}),
     "module_start": frozenset({"history", "artifacts", "idempotency", "staging"}),
@@ -30,6 +34,7 @@ FUNCTION_NEEDS: dict[str, frozenset[str]] = {
     "finalise": frozenset({"history", "artifacts", "lock", "events", "notify"}),
     "fail": frozenset({"history", "artifacts", "lock", "events", "notify"}),
     "reconcile": frozenset({"history", "lock", "events", "notify"}),
+    "waiter": frozenset({"history", "tokens"}),
 }
 STAGING_FUNCTIONS = tuple(k for k, needs in FUNCTION_NEEDS.items() if "staging" in needs)
 
@@ -55,6 +60,7 @@ TASK_TOKEN_ACTIONS = (
 )
 ARTIFACTS_PREFIX = names.ARTIFACTS_PREFIX
 MANIFEST_PREFIX = names.MANIFEST_PREFIX
+READINESS_NAMESPACE = names.READINESS_NAMESPACE
 
 
 def function_statements(
@@ -108,6 +114,24 @@ def function_statements(
                 ["s3:ListBucket"],
                 [hub.bucket(artifacts_bucket)],
                 condition={"StringLike": {"s3:prefix": [f"{ARTIFACTS_PREFIX}*"]}},
+            )
+        )
+    if "manifests-list" in needs:  # scheduled readiness: every application with a manifest
+        found.append(
+            statement(
+                "ListManifests",
+                ["s3:ListBucket"],
+                [hub.bucket(manifest_bucket)],
+                condition={"StringLike": {"s3:prefix": [f"{MANIFEST_PREFIX}*"]}},
+            )
+        )
+    if "metrics" in needs:  # PutMetricData has no resource type: limited to its namespace
+        found.append(
+            statement(
+                "ReadinessMetrics",
+                ["cloudwatch:PutMetricData"],
+                "*",
+                condition={"StringEquals": {"cloudwatch:namespace": READINESS_NAMESPACE}},
             )
         )
     if "history" in needs:

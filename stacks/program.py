@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from stacks.config import DeploymentConfig
-from stacks.hub import HubConfig, HubStack, ScheduledDrill
+from stacks.hub import HubConfig, HubStack, ScheduledDrill, ScheduledReadiness
 from stacks.staging import StagingAccountStack, StagingConfig
 
 
@@ -43,6 +43,10 @@ def build(config: DeploymentConfig) -> dict[str, Any]:
             scheduled_drills=tuple(
                 ScheduledDrill(d.application, d.schedule, d.operation)
                 for d in config.scheduled_drills
+            ),
+            scheduled_readiness=tuple(
+                ScheduledReadiness(r.schedule, r.application, r.operation)
+                for r in config.scheduled_readiness
             ),
             alarm_emails=config.alarm_emails,
             orchestrator_role_arn=config.orchestrator_role_arn,

@@ -72,6 +72,15 @@ def test_deployment_settings_are_typed():
             },
             r"scheduledDrills\[0\].operation 'x'",
         ),
+        ({"scheduledReadiness": [{"schedule": "hourly"}]}, r"scheduledReadiness\[0\].schedule"),
+        (
+            {"scheduledReadiness": [{"schedule": "rate(1 hour)", "application": "Bad Name"}]},
+            r"scheduledReadiness\[0\].application 'Bad Name'",
+        ),
+        (
+            {"scheduledReadiness": [{"schedule": "rate(1 hour)"}, {"schedule": "rate(2 hours)"}]},
+            "names an application \\(or all\\) twice",
+        ),
         ({"orchestratorRoleArn": "role/x"}, "is not an IAM role ARN"),
         ({"alarmEmails": ["nobody"]}, "nobody is not an email address"),
         ({"logRetentionDays": 31}, "31 is not a CloudWatch Logs retention"),

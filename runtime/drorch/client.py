@@ -21,8 +21,8 @@ from botocore.exceptions import ClientError
 from drorch import names
 from drorch.engine import aws, clock, reconcile
 from drorch.engine.events import Publisher
-from drorch.engine.gates import Gates
-from drorch.engine.history import STATUSES, TERMINAL, History
+from drorch.engine.gates import RETRIED, SKIPPED, Gates
+from drorch.engine.history import STATUSES, TERMINAL, History, change_time
 from drorch.engine.lock import ApplicationLock
 from drorch.errors import DrorchError, InputError
 from drorch.manifest import OPERATIONS, Manifest, load_manifest
@@ -37,9 +37,20 @@ class UploadedManifest:
     manifest: Manifest
 
 
+CHANGES_SHOWN = 100  # resource changes one describe returns at most
+CHANGES_OVERLAP_US = 5_000_000  # how far back each read of the changes looks again
+
+
 def new_execution_id(operation: str) -> str:
     """Short, sortable and unique: ``drill-20260101T120000-a1b2c3`` (fits child execution names)."""
     return f"{operation}-{clock.now().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def known_operation(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise InputError(
+            f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
+        )
 
 
 class Client:
@@ -53,6 +64,8 @@ class Client:
         self.lock = ApplicationLock.from_config(self.config, self.history, self.session)
         self._operator = operator
         self._wave_of_group: dict[tuple[str, int], dict[str, str]] = {}
+        # execution id -> the change items read lately (sk), and from when to read again
+        self._changes_seen: dict[str, tuple[set[str], int]] = {}
 
     # --- who and where ---------------------------------------------------------------
     @property
@@ -107,7 +120,10 @@ class Client:
         }
 
     # --- executions --------------------------------------------------------------------
-    def start_execution(self, application: str, operation: str, *, poll_seconds: int = 30) -> str:
+    def start_execution(
+        self, application: str, operation: str, *, poll_seconds: int = 30, force: bool = False
+    ) -> str:
+        """Start the master; ``force``: readiness BLOCKERs do not stop it (recorded with who)."""
         if operation not in OPERATIONS:
             raise InputError(
                 f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
@@ -133,6 +149,7 @@ class Client:
                     "manifest": manifest,
                     "pollSeconds": poll_seconds,
                     "requestedBy": self.operator,
+                    **({"force": True} if force else {}),
                 }
             ),
         )
@@ -175,8 +192,24 @@ class Client:
             }
         return self._wave_of_group[(execution_id, revision)]
 
-    def describe(self, execution_id: str) -> dict[str, Any]:
-        """The execution as the history records it, with its waves, gates and resources."""
+    def _with_waves(
+        self, execution_id: str, resources: list[dict[str, Any]], revision: int = 0
+    ) -> None:
+        """Resource items get the wave of their group (items written before the executor
+        recorded it: from the plan, at the revision its plan edits made)."""
+        if all(r.get("wave") for r in resources):
+            return
+        wave_of = self._waves_of_groups(execution_id, revision)
+        for resource in resources:
+            if not resource.get("wave"):
+                resource["wave"] = wave_of.get(resource.get("groupId", ""), "")
+
+    def describe(self, execution_id: str, *, resources: bool = False) -> dict[str, Any]:
+        """The execution as the history records it: its waves with their counts by status,
+        its gates, and the resource changes since the previous ``describe`` of this client
+        (the newest ones). That costs a few requests whatever the number of resources;
+        ``resources=True`` adds every resource item (as the report reads them), and
+        :meth:`resources_page` reads them a page at a time."""
         machine = self.machine_status(execution_id)
         item = self.history.execution(execution_id)
         if item is None:  # not initialised yet, or failed before it could be recorded
@@ -186,26 +219,76 @@ class Client:
             item = {"executionId": execution_id, "status": status}
             if machine.get("error"):
                 item |= {"error": machine.get("error"), "cause": machine.get("cause")}
-        resources = self.history.resources(execution_id)
-        revision = int(item.get("planRevision") or 0)
-        wave_of = self._waves_of_groups(execution_id, revision) if resources else {}
-        for resource in resources:
-            resource.setdefault("wave", wave_of.get(resource.get("groupId", ""), ""))
+        progress = self.history.progress(execution_id)
         phases = list(item.get("phases") or [])
         waves = self.history.waves(execution_id)
         for wave in waves:
             if wave.get("phase") not in phases:
                 phases.append(wave.get("phase"))
+            counted = progress.get(wave.get("phase"), {}).get("waves", {})
+            wave["resources"] = counted.get(wave["wave"], {})
         # phases in the order they run, then waves by level
         waves.sort(key=lambda w: (phases.index(w.get("phase")), w.get("level", 0), w["wave"]))
-        return {
+        description = {
             "execution": item,
             "machineStatus": machine["status"],
             "waves": waves,
             "gates": self.history.gates(execution_id),
-            "resources": resources,
+            "progress": {phase: entry["counts"] for phase, entry in progress.items()},
+            "changes": self._recent_changes(execution_id),
             "planEdits": self.history.plan_edits(execution_id),
         }
+        if resources:
+            found = self.history.resources(execution_id)
+            self._with_waves(execution_id, found, int(item.get("planRevision") or 0))
+            description["resources"] = found
+        return description
+
+    def _recent_changes(self, execution_id: str) -> list[dict[str, Any]]:
+        """Resource changes recorded since this client last looked (one query; the newest
+        :data:`CHANGES_SHOWN` when there are more)."""
+        seen, since = self._changes_seen.get(execution_id, (set(), 0))
+        items = [i for i in self.history.changes(execution_id, since) if i["sk"] not in seen]
+        if items:
+            # a writer whose clock is a little behind, or that wrote a little late, is still
+            # read: the next read starts CHANGES_OVERLAP before the newest change read
+            since = max(since, change_time(items[-1]["sk"]) - CHANGES_OVERLAP_US)
+            seen = {sk for sk in seen | {i["sk"] for i in items} if change_time(sk) >= since}
+            self._changes_seen[execution_id] = (seen, since)
+        found = [
+            {
+                "at": change_item["at"],
+                "phase": change_item["phase"],
+                "wave": change_item.get("wave", ""),
+                "groupId": change_item["groupId"],
+                "accountId": change_item["accountId"],
+                **change,
+            }
+            for change_item in items
+            for change in change_item.get("changes", [])
+        ]
+        return found[-CHANGES_SHOWN:]
+
+    def resources_page(
+        self, execution_id: str, *, page_size: int = 100, next_token: str | None = None
+    ) -> dict[str, Any]:
+        """One page of an execution's resources: ``{"resources": [...], "nextToken": ...}``
+        (``nextToken`` None on the last page)."""
+        if not 1 <= page_size <= 1000:
+            raise InputError(f"--page-size {page_size} must be between 1 and 1000")
+        if next_token is not None and not next_token.startswith("RES#"):
+            raise InputError(
+                f"--next-token {next_token!r} is not a token this command printed",
+                hint="pass the nextToken of the previous page as it was printed",
+            )
+        self.machine_status(execution_id)  # an unknown id: "no execution"
+        found, token = self.history.resources_page(
+            execution_id, page_size=page_size, next_token=next_token
+        )
+        if not all(r.get("wave") for r in found):
+            item = self.history.execution(execution_id) or {}
+            self._with_waves(execution_id, found, int(item.get("planRevision") or 0))
+        return {"executionId": execution_id, "resources": found, "nextToken": token}
 
     def list_executions(
         self, status: str | None = None, application: str | None = None, limit: int = 50
@@ -261,6 +344,16 @@ class Client:
         return self.gates.reject(
             execution_id, self._gate_number(execution_id, gate), self.operator, comment
         )
+
+    def retry(self, execution_id: str, step: str, reason: str) -> list[dict[str, Any]]:
+        """Start a failed step (failurePolicy ask) again: its resources that did not succeed."""
+        self._require_running(execution_id)
+        return self.gates.decide_step(execution_id, step, RETRIED, self.operator, reason)
+
+    def skip(self, execution_id: str, step: str, reason: str) -> list[dict[str, Any]]:
+        """Record a failed step (failurePolicy ask) SKIPPED; its wave goes on."""
+        self._require_running(execution_id)
+        return self.gates.decide_step(execution_id, step, SKIPPED, self.operator, reason)
 
     def pause(self, execution_id: str) -> dict[str, Any]:
         item = self._require_running(execution_id)
@@ -386,40 +479,87 @@ class Client:
         execution role with its ExternalId); results go under ``plans/`` in the
         artifacts bucket, not into any execution's history.
         """
-        from drorch.engine import discovery
-        from drorch.engine import plan as planning
+        from drorch.engine.readiness import plan_now
         from drorch.engine.runtime import registry
 
-        if operation not in OPERATIONS:
-            raise InputError(
-                f"unknown operation {operation!r}", hint=f"use one of: {', '.join(OPERATIONS)}"
-            )
+        known_operation(operation)
         text = Path(source).read_text() if text is None else text
         manifest = load_manifest(text, str(source))
-        plan_id = f"plan-{new_execution_id(operation)}"
-        summary = discovery.discover(
-            plan_id,
+        full, groups = plan_now(
             manifest,
+            operation,
+            f"plan-{new_execution_id(operation)}",
             self.staging_accounts(),
             registry(),
             self.session.client("s3"),
             self.config.artifacts_bucket or "",
             session_for=lambda access: aws.assume(access, source=self.session),
         )
-        full = planning.build_plan(
-            manifest,
-            operation,
-            summary.counts(),
-            modules=registry(),
-            rto_targets=summary.rto_targets(),
-            execution_id=plan_id,
-            excluded={k: len(g.excluded) for k, g in summary.groups.items()},
-            skipped_off={k: len(g.skipped) for k, g in summary.groups.items()},
-        )
-        result = {"plan": full, "groups": {k: g.to_dict() for k, g in summary.groups.items()}}
+        result = {"plan": full, "groups": {k: g.to_dict() for k, g in groups.items()}}
         if predict:
             result["prediction"] = self.predict(full)
         return result
+
+    def readiness(
+        self, application: str, operation: str = "failover", source: str | Path | None = None
+    ) -> dict[str, Any]:
+        """Readiness of ``application`` for ``operation``: its plan (discovery and planning,
+        nothing started) with every resource's findings (``drorch.engine.readiness``).
+        The manifest is ``source`` when given, else the one uploaded for the application."""
+        from drorch.engine import readiness
+        from drorch.engine.runtime import registry
+        from drorch.modules.base import AccountContext
+
+        if source is not None:
+            text = Path(source).read_text()
+        else:
+            where = self.manifest_location(application)
+            body = self.session.client("s3").get_object(Bucket=where["bucket"], Key=where["key"])
+            text = body["Body"].read().decode()
+            source = f"s3://{where['bucket']}/{where['key']}"
+        manifest = load_manifest(text, str(source))
+        if manifest.application != application:
+            raise InputError(
+                f"{source} is the manifest of {manifest.application!r}, not {application!r}"
+            )
+        known_operation(operation)
+        run_id = f"readiness-{new_execution_id(operation)}"
+        accounts = self.staging_accounts()
+        full, groups = readiness.plan_now(
+            manifest,
+            operation,
+            run_id,
+            accounts,
+            registry(),
+            self.session.client("s3"),
+            self.config.artifacts_bucket or "",
+            session_for=lambda access: aws.assume(access, source=self.session),
+        )
+
+        def context_for(account_id: str) -> AccountContext:
+            access = accounts.get(account_id)
+            session = aws.assume(access, source=self.session) if access else self.session
+            return AccountContext(
+                session=session,
+                account_id=account_id,
+                region=access.recovery_region if access else self.session.region_name or "",
+                account_name=access.name if access else "hub",
+                drill=operation == "drill",
+                now=clock.epoch(),
+                execution_id=run_id,
+                operation=operation,
+            )
+
+        result = readiness.evaluate(
+            {k: g.to_dict() for k, g in groups.items()},
+            operation,
+            accounts,
+            registry(),
+            self.session,
+            context_for,
+            problems=full.get("errors", []),
+        )
+        return {"application": application, **result}
 
     def predict(self, full_plan: dict[str, Any]) -> dict[str, Any]:
         """A plan's predicted wave durations, RTO range and critical path (engine/predict.py)."""
@@ -455,20 +595,27 @@ class Client:
         on_gate: Callable[[dict[str, Any]], bool | None] | None = None,
         interval: float = 0.5,
         timeout: float | None = None,
+        on_failed_step: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None,
     ) -> dict[str, Any]:
         """Follow an execution until it ends. ``on_gate`` may decide an open gate:
-        True approves, False rejects, None leaves it waiting."""
+        True approves, False rejects, None leaves it waiting. ``on_failed_step`` may
+        decide a failed step that waits (failurePolicy ask): ("retry" or "skip", reason),
+        or None to leave it waiting."""
         started = time.monotonic()
         decided: set[int] = set()
         while True:
             description = self.describe(execution_id)
-            on_update(description)
             if description["machineStatus"] != "RUNNING":
-                return description
+                # the end: every resource, read once
+                final = self.describe(execution_id, resources=True)
+                final["changes"] = (description["changes"] + final["changes"])[-CHANGES_SHOWN:]
+                on_update(final)
+                return final
+            on_update(description)
             if on_gate is not None:
-                for gate in self.gates.open_gates(execution_id):
+                for gate in [g for g in description["gates"] if "decision" not in g]:
                     number = int(gate["gate"])
-                    if number in decided:
+                    if number in decided or gate.get("kind") == "failure":
                         continue
                     verdict = on_gate(gate)
                     try:
@@ -480,6 +627,21 @@ class Client:
                         pass  # closed meanwhile (timed out, cancelled): the next look shows it
                     if verdict is not None:
                         decided.add(number)
+            if on_failed_step is not None:
+                for gate in self.gates.waiting_steps(execution_id):
+                    if int(gate["gate"]) in decided:
+                        continue
+                    answer = on_failed_step(gate)
+                    if answer is None:
+                        continue
+                    decided.add(int(gate["gate"]))
+                    how, reason = answer
+                    try:
+                        (self.retry if how == "retry" else self.skip)(
+                            execution_id, str(gate["step"]), reason
+                        )
+                    except DrorchError:
+                        pass  # decided or closed meanwhile: the next look shows it
             if timeout is not None and time.monotonic() - started > timeout:
                 raise TimeoutError(f"execution {execution_id} still running after {timeout}s")
             time.sleep(interval)

@@ -81,6 +81,7 @@ FUNCTIONS = {
     "initialise": f"{PREFIX}-initialise",
     "discover": f"{PREFIX}-discover",
     "plan": f"{PREFIX}-plan",
+    "readiness": f"{PREFIX}-readiness",  # the first check of an execution; also scheduled
     "gate": f"{PREFIX}-gate",
     "checkpoint": f"{PREFIX}-checkpoint",
     "module_start": f"{PREFIX}-module-start",
@@ -88,12 +89,16 @@ FUNCTIONS = {
     "finalise": f"{PREFIX}-finalise",
     "fail": f"{PREFIX}-fail",
     "reconcile": f"{PREFIX}-reconcile",  # on the master's status changes (EventBridge)
+    "waiter": f"{PREFIX}-waiter",  # event-driven completion (executor tokens, DRS events)
 }
 STATE_MACHINES = {
     "master": f"{PREFIX}-master",
     "lifecycle": f"{PREFIX}-lifecycle",
     "executor": f"{PREFIX}-executor",
 }
+# scheduled readiness: Blockers and Warnings per application (dimension Application)
+READINESS_NAMESPACE = f"{PREFIX}/Readiness"
+READINESS_ALL = "ALL"  # the Application dimension of the sum over every application
 EVENT_BUS = f"{PREFIX}-events"
 EVENT_SOURCE = PREFIX
 NOTIFICATION_TOPIC = f"{PREFIX}-notifications"

@@ -31,8 +31,12 @@ CANONICAL_STATUSES: tuple[str, ...] = (
     CANCELLED,
 )
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
-# a resource the module chose not to act on (e.g. already recovered) counts as done
+# a resource the module chose not to act on (e.g. already recovered) counts as done; a module
+# group in an account that an operator skipped after it failed (failurePolicy ask)
 SKIPPED = "SKIPPED"
+# a wave, or a member of one, that did not run because a wave it depends on (or its own wave)
+# failed under failurePolicy isolate
+BLOCKED = "BLOCKED"
 MODULE_STATUSES: tuple[str, ...] = (RUNNING, SUCCEEDED, FAILED)
 RESOURCE_STATUSES: tuple[str, ...] = (RUNNING, SUCCEEDED, FAILED, SKIPPED)
 DONE = frozenset({SUCCEEDED, FAILED, SKIPPED})

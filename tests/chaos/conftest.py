@@ -125,7 +125,7 @@ class EndState:
 
 def end_state(hub, execution_id: str, accounts: tuple[str, ...] = (DATA,)) -> EndState:
     client = hub.client
-    described = client.describe(execution_id)
+    described = client.describe(execution_id, resources=True)
     jobs = [
         j
         for account in accounts

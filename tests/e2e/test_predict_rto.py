@@ -13,12 +13,17 @@ from tests.e2e.conftest import EXAMPLE, REPO, drs_jobs, restore_hub
 SERVERS = {"data": ("1", "staging-data"), "app": ("2", "staging-app"), "web": ("3", "staging-web")}
 
 
-def servers_manifest(tmp_path, rto_target: int = 60, name: str = "fast.yaml"):
-    """Three waves of DRS servers: data first, then app and web side by side."""
+def servers_manifest(
+    tmp_path, rto_target: int = 60, name: str = "fast.yaml", activate_only: bool = False
+):
+    """Three waves of DRS servers: data first, then app and web side by side (a drill
+    of ACTIVATE only with ``activate_only``: half the engine's work)."""
     document = yaml.safe_load(EXAMPLE.read_text())
     document.pop("approvalWorkflow")
     document.pop("healthChecks")
     document["rtoTargetMinutes"] = rto_target
+    if activate_only:
+        document["phases"] = {"drill": ["ACTIVATE"]}
     document["waves"] = [
         {
             "waveNumber": number,
@@ -52,7 +57,7 @@ def drill(client) -> dict:
 def test_three_drills_predict_the_fourth(tmp_path):
     hub = restore_hub()
     client = hub.client
-    manifest = servers_manifest(tmp_path)
+    manifest = servers_manifest(tmp_path, activate_only=True)
     client.upload_manifest(manifest)
     earlier = [drill(client) for _ in range(3)]
     # the first had no history: honest, no numbers (its plan step said so)
@@ -87,6 +92,7 @@ def test_three_drills_predict_the_fourth(tmp_path):
     fourth = drill(client)
     assert rto["lowSeconds"] <= fourth["rto"]["measuredSeconds"] <= rto["highSeconds"]
     # the report keeps what was predicted before the run, per wave, beside the measures
+    assert [p["phase"] for p in fourth["phases"]] == ["ACTIVATE"]
     waves = {w["wave"]: w for w in fourth["phases"][-1]["waves"]}
     assert waves["data"]["predicted"]["samples"] == 3
     assert fourth["prediction"]["rto"] == rto
@@ -99,7 +105,7 @@ def test_three_drills_predict_the_fourth(tmp_path):
 def test_the_verdict_says_by_how_much_a_target_was_missed(tmp_path):
     hub = restore_hub()
     client = hub.client
-    client.upload_manifest(servers_manifest(tmp_path, rto_target=5))
+    client.upload_manifest(servers_manifest(tmp_path, rto_target=5, activate_only=True))
     report = drill(client)
     verdict = report["rto"]
     assert verdict["met"] is False and verdict["targetMinutes"] == 5

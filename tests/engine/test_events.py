@@ -114,3 +114,65 @@ def test_a_failed_drill_tells_people_to_clean_up():
     assert ev.subject(
         ev.EXECUTION_STATUS, {"application": "claims", "operation": "drill", "status": "FAILED"}
     ) == ("[drorch] claims - drill FAILED")
+
+
+def test_put_events_sends_ten_a_call_and_resends_what_was_refused_for_a_passing_reason():
+    """23 changes: 3 calls of at most 10; in the second, EventBridge throttles one entry and
+    refuses another outright: the throttled one is sent again (alone), the other recorded."""
+    import boto3
+    from botocore.stub import Stubber
+
+    events = boto3.client("events", region_name="us-east-2")
+    publisher = ev.Publisher(events, sns=None, bus="drorch-bus", topic_arn=None)
+    details = [{"executionId": "x", "resourceId": f"s-{i}"} for i in range(23)]
+    entries = [
+        {
+            "Source": names.EVENT_SOURCE,
+            "DetailType": ev.RESOURCE_STATUS,
+            "Detail": json.dumps(d),
+            "EventBusName": "drorch-bus",
+        }
+        for d in details
+    ]
+
+    def answer(codes: list[str | None]) -> dict:
+        return {
+            "FailedEntryCount": sum(1 for c in codes if c),
+            "Entries": [
+                {"ErrorCode": c, "ErrorMessage": f"{c} (simulated)"} if c else {"EventId": "e"}
+                for c in codes
+            ],
+        }
+
+    second = [None] * 10
+    second[3], second[7] = "ThrottlingException", "MalformedDetail"
+    with Stubber(events) as stub:
+        stub.add_response("put_events", answer([None] * 10), {"Entries": entries[:10]})
+        stub.add_response("put_events", answer(second), {"Entries": entries[10:20]})
+        stub.add_response("put_events", answer([None]), {"Entries": [entries[13]]})
+        stub.add_response("put_events", answer([None] * 3), {"Entries": entries[20:]})
+        assert publisher.publish_many(ev.RESOURCE_STATUS, details) == 22
+        stub.assert_no_pending_responses()
+    assert len(publisher.failures) == 1
+    assert "refused 1 event(s): MalformedDetail" in publisher.failures[0]
+
+
+def test_an_entry_throttled_every_time_is_given_up_after_three_tries():
+    import boto3
+    from botocore.stub import Stubber
+
+    events = boto3.client("events", region_name="us-east-2")
+    publisher = ev.Publisher(events, sns=None, bus="drorch-bus", topic_arn=None)
+    throttled = {
+        "FailedEntryCount": 1,
+        "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}],
+    }
+    with Stubber(events) as stub:
+        for _ in range(ev.PUT_EVENTS_ATTEMPTS):
+            stub.add_response("put_events", throttled)
+        assert publisher.publish_many(ev.RESOURCE_STATUS, [{"executionId": "x"}]) == 0
+        stub.assert_no_pending_responses()
+    assert publisher.failures == [
+        "events:PutEvents on drorch-bus: RuntimeError: EventBridge refused 1 event(s): "
+        "ThrottlingException: slow down"
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drorch.engine import predict, rto
@@ -121,6 +121,7 @@ def test_a_wave_without_history_is_named_and_left_out():
     assert "no history for api" in rto.prediction_text(result)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded machine
 @given(st.lists(st.integers(min_value=0, max_value=100_000), min_size=1, max_size=12))
 def test_an_interval_holds_every_sample_and_is_never_a_point(values):
     found = predict.interval(values)
@@ -168,3 +169,15 @@ def test_no_target_and_no_recovery_say_so():
     none = rto.verdict(_report(target_tag=None), {})
     assert none["met"] is None and none["text"].startswith("no RTO target")
     assert rto.verdict(_report(operation="cleanup"), {})["text"].startswith("no RTO for a cleanup")
+
+
+def test_a_polled_duration_is_known_to_a_poll_interval():
+    items = history_items("drill-polled", 300, {"data": 480, "app": 420, "web": 480})
+    items[0]["pollSeconds"] = 60
+    runs = [predict.run_sample(items), predict.run_sample(items)]  # the same twice
+    data = next(
+        w
+        for w in predict.predict(PLAN, runs)["waves"]
+        if w["phase"] == "ACTIVATE" and w["wave"] == "data"
+    )
+    assert (data["lowSeconds"], data["highSeconds"]) == (420, 540)  # +-60, not +-24

@@ -48,8 +48,8 @@ def test_cleanup_gets_what_the_latest_drill_recorded(engine, hub, execution_id):
     found, source = recorded_for(engine, cleanup, "capacity-api", "222222222222", "CLEANUP")
 
     assert source == f"{execution_id}-b"
-    assert found == {
-        "svc": {"before": {"desiredCount": 0}},
+    assert found == {  # INSTANTIATE's and ACTIVATE's details, merged: ACTIVATE's keys win
+        "svc": {"before": {"desiredCount": 0}, "note": "instantiate"},
         "other": {"before": {"desiredCount": 2}},
     }
 

@@ -422,3 +422,48 @@ def test_on_premises_failback_waits_for_the_failback_client(estate: Estate) -> N
     result = estate.run(ctx, "REPLICATE", waiting.state, step=120)
     assert result.status == "SUCCEEDED"
     assert estate.sandbox.faults.call_count("drs", "StartFailbackLaunch") == 1
+
+
+@pytest.mark.accounts("staging-data")
+def test_instantiate_writes_only_what_differs_and_cleanup_restores_it(estate: Estate) -> None:
+    from dataclasses import replace
+
+    servers = estate.discover(DATA, tags={"Application": "claims"})
+    drs, faults = estate.drs(DATA), estate.sandbox.faults
+    original = {
+        s.id: drs.get_launch_configuration(sourceServerID=s.id) for s in servers
+    }  # as seeded
+    ctx = estate.ctx(DATA, drill=True)
+    state = estate.module.start(ctx, "INSTANTIATE", servers, {}, True, "i-1")
+    assert estate.module.finished_at_start("INSTANTIATE", state)  # no status poll needed
+    first = estate.module.status(ctx, "INSTANTIATE", state)
+    assert first.status == "SUCCEEDED"
+    changed = {r.id: r.detail for r in first.resources}
+    assert all(d["changed"] for d in changed.values())  # the seed differs from the layers
+    assert faults.call_count("drs", "UpdateLaunchConfiguration") == len(servers)
+    for server_id, detail in changed.items():
+        previous = detail["previousLaunchSettings"]
+        assert sorted(previous) == detail["changed"]
+        assert previous == {k: original[server_id][k] for k in detail["changed"]}
+
+    # the same settings again: read, compared, nothing written
+    again = estate.module.status(
+        ctx, "INSTANTIATE", estate.module.start(ctx, "INSTANTIATE", servers, {}, True, "i-2")
+    )
+    assert again.status == "SUCCEEDED"
+    assert {r.detail["note"] for r in again.resources} == {"launch settings already as wanted"}
+    assert all("changed" not in r.detail for r in again.resources)
+    assert faults.call_count("drs", "UpdateLaunchConfiguration") == len(servers)
+
+    # CLEANUP after the first run puts back what it replaced, and only that
+    cleanup = replace(ctx, recorded=changed, recorded_from="exec-1")
+    state = estate.module.start(cleanup, "CLEANUP", servers, {}, True, "c")
+    result = estate.run(cleanup, "CLEANUP", state)
+    assert result.status == "SUCCEEDED"
+    for r in result.resources:
+        assert r.detail["launchSettingsRestored"] == changed[r.id]["changed"]
+        now = drs.get_launch_configuration(sourceServerID=r.id)
+        assert {k: now[k] for k in changed[r.id]["changed"]} == changed[r.id][
+            "previousLaunchSettings"
+        ]
+    assert faults.call_count("drs", "UpdateLaunchConfiguration") == 2 * len(servers)

@@ -15,6 +15,7 @@ from drorch.modules.drs.settings import (
     file_part,
     launch_settings_schema,
     merge_layers,
+    settings_changes,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,3 +169,25 @@ def test_the_schema_comes_from_the_botocore_model() -> None:
         "launchIntoInstanceProperties",
     } <= set(properties)
     assert properties["launchDisposition"]["enum"] == ["STOPPED", "STARTED"]
+
+
+def written(current: dict, changes: dict) -> dict:
+    """A launch configuration after UpdateLaunchConfiguration of ``changes`` (each field
+    given replaces the field)."""
+    return {**current, **changes}
+
+
+@settings(max_examples=80, deadline=None)
+@given(LAYERS, LAYERS)
+def test_only_what_differs_is_written_and_writing_it_is_enough(current, wanted) -> None:
+    changes = settings_changes(current, wanted)
+    assert set(changes) <= set(wanted)
+    for key in set(wanted) - set(changes):  # left out: the configuration has it already
+        assert settings_changes({key: current.get(key)}, {key: wanted[key]}) == {}
+    after = written(current, changes)
+    assert settings_changes(after, wanted) == {}  # one write reaches what is wanted
+    assert settings_changes(current, {}) == {} and settings_changes(after, after) == {}
+    # what the write replaced, written back, is the configuration before it
+    previous = {k: current[k] for k in changes if k in current}
+    restored = written(after, settings_changes(after, previous, exact=True))
+    assert {k: restored[k] for k in current} == current

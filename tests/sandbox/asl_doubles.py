@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drorch.engine import clock
+
 CALLS: list[tuple[str, dict[str, Any]]] = []
+AT: list[tuple[str, Any, Any]] = []
 TOKENS: list[dict[str, Any]] = []
 SCRIPT: dict[str, Any] = {}
 
@@ -16,6 +19,7 @@ class WaveFailed(Exception):
 
 def _record(name: str, event: dict[str, Any]) -> None:
     CALLS.append((name, event))
+    AT.append((name, event.get("accountId"), clock.now()))  # simulated time of the call
 
 
 def initialise(event, context):
@@ -31,6 +35,17 @@ def discover(event, context):
 def plan(event, context):
     _record("plan", event)
     return {"phases": SCRIPT["phases"]}
+
+
+class ReadinessBlocked(Exception):
+    pass
+
+
+def readiness(event, context):
+    _record("readiness", event)
+    if SCRIPT.get("blocked"):
+        raise ReadinessBlocked("readiness found 1 BLOCKER(s)")
+    return {"verdict": "READY", "blockers": 0, "warnings": 0, "forced": False}
 
 
 def gate(event, context):
@@ -53,13 +68,37 @@ def checkpoint(event, context):
 
 
 def _answer(status: str) -> dict[str, Any]:
-    """The executor's answer (see drorch.engine.executor): no wait between polls, no gate."""
-    return {"status": status, "waitSeconds": 0, "gate": False, "gateTimeoutSeconds": 60}
+    """The executor's answer (see drorch.engine.executor): the scripted wait between polls
+    (none by default), no gate, and what it waits on events for (nothing by default)."""
+    awaits = SCRIPT.get("awaits", []) if status == "RUNNING" else []
+    wait = SCRIPT.get("waitSeconds", 0)
+    return {
+        "status": status,
+        "waitSeconds": wait,
+        "gate": False,
+        "gateTimeoutSeconds": 60,
+        "ask": False,
+        "attempt": 1,
+        "awaits": awaits,
+    }
 
 
 def module_start(event, context):
     _record("module_start", event)
     return _answer("RUNNING")
+
+
+def waiter(event, context):
+    """drorch-waiter: records the registration; answers the token at once when scripted
+    (the event arrived), else lets the state's timeout run out (the events were lost)."""
+    _record("waiter", event)
+    if SCRIPT.get("wake"):
+        import boto3
+
+        boto3.client("stepfunctions").send_task_success(
+            taskToken=event["token"], output='{"woken": "test"}'
+        )
+    return {}
 
 
 def module_status(event, context):
@@ -73,7 +112,7 @@ def module_status(event, context):
     )
     if event["accountId"] in SCRIPT.get("fail_accounts", ()):
         return _answer("FAILED")
-    return _answer("SUCCEEDED" if polls >= 2 else "RUNNING")
+    return _answer("SUCCEEDED" if polls >= SCRIPT.get("polls", 2) else "RUNNING")
 
 
 def finalise(event, context):

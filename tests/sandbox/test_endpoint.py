@@ -72,6 +72,8 @@ def test_hub_commands_target_a_running_endpoint(tmp_path: Path, monkeypatch: Any
         "AWS_DEFAULT_REGION": "us-east-2",
         "DRORCH_HISTORY_TABLE": "drorch-history",
     }
+    # readiness evaluates the application's uploaded manifest in the endpoint's hub
+    assert endpoint.target_endpoint("readiness", ["claims"], {}) is not None
     # manifest upload and plan talk to the hub; manifest validate and convert do not
     for arguments in (["upload", "m.yaml"], ["plan", "m.yaml", "--json"]):
         assert endpoint.target_endpoint("manifest", arguments, {}) is not None

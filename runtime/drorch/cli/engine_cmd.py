@@ -18,7 +18,7 @@ import typer
 from botocore.config import Config as BotoConfig
 
 from drorch.cli.follow import Follower, SandboxGateClock, run_summary, show_summary
-from drorch.cli.live import render
+from drorch.cli.live import render, render_resources
 from drorch.cli.options import (
     DEFAULT_ACCOUNTS_DIR,
     AccountsDir,
@@ -123,6 +123,13 @@ def execute(
         bool, typer.Option("--reject", help="Reject the first gate that opens.")
     ] = False,
     non_interactive: NonInteractive = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Go on despite readiness BLOCKERs (recorded in the history with who).",
+        ),
+    ] = False,
     poll_seconds: Annotated[
         int | None,
         typer.Option(help="Executor polling interval (seconds, default 30)."),
@@ -170,7 +177,17 @@ def execute(
         load_scenario_first(scenario)
         with sandbox_hub(scenario, accounts_dir, progress=not json_output) as hub:
             follower.gate_clock = SandboxGateClock(hub.sandbox.clock)
-            _run(hub.client, follower, application, operation, manifest, True, poll, report_dir)
+            _run(
+                hub.client,
+                follower,
+                application,
+                operation,
+                manifest,
+                True,
+                poll,
+                report_dir,
+                force,
+            )
         return
     _run(
         aws_client(profile, region),
@@ -181,6 +198,7 @@ def execute(
         wait,
         poll,
         report_dir,
+        force,
     )
 
 
@@ -193,6 +211,7 @@ def _run(
     wait: bool,
     poll_seconds: int,
     report_dir: Path,
+    force: bool = False,
 ) -> None:
     if manifest is not None:
         uploaded = client.upload_manifest(manifest)
@@ -200,7 +219,9 @@ def _run(
             raise InputError(
                 f"{manifest} is the manifest of {uploaded.application!r}, not {application!r}"
             )
-    execution_id = client.start_execution(application, operation, poll_seconds=poll_seconds)
+    execution_id = client.start_execution(
+        application, operation, poll_seconds=poll_seconds, force=force
+    )
     if not wait:
         if follower.quiet:
             print_json({"executionId": execution_id})
@@ -225,13 +246,38 @@ def status(
         bool, typer.Option("--approve", help="With --wait: approve every gate as it opens.")
     ] = False,
     non_interactive: NonInteractive = False,
+    resources: Annotated[
+        bool,
+        typer.Option(
+            "--resources", help="List the resources (a page at a time) instead of the waves."
+        ),
+    ] = False,
+    page_size: Annotated[int, typer.Option(help="With --resources: resources per page.")] = 100,
+    next_token: Annotated[
+        str | None,
+        typer.Option(help="With --resources: the page after the one that printed this token."),
+    ] = None,
     profile: Profile = None,
     region: Region = None,
     json_output: Json = False,
 ) -> None:
-    """Show an execution's status, waves, resources and open gates."""
+    """Show an execution's status, waves (resources counted by status) and open gates;
+    with --resources, its resources one page at a time."""
+    if (next_token is not None or page_size != 100) and not resources:
+        raise InputError("--page-size and --next-token go with --resources")
+    if resources and wait:
+        raise InputError("--resources and --wait exclude each other", hint="pass one of them")
+    if not 1 <= page_size <= 1000:  # checked before any AWS call
+        raise InputError(f"--page-size {page_size} must be between 1 and 1000")
     client = aws_client(profile, region)
     target = target_flags(profile, region)
+    if resources:
+        page = client.resources_page(execution_id, page_size=page_size, next_token=next_token)
+        if json_output:
+            print_json(page)
+        else:
+            console.print(render_resources(page, target))
+        return
     if wait:
         follower = Follower(
             approve=approve,
@@ -347,6 +393,50 @@ def reject(
     _decided(result, json_output, _decision_text(result, "rejected"))
 
 
+Step = Annotated[
+    str,
+    typer.Option(
+        help="The failed step: <groupId>/<accountId> as `drorch status` shows it, or a group "
+        "id (the group in every account where it waits)."
+    ),
+]
+Reason = Annotated[str, typer.Option(help="Why (recorded with who decided, in the history).")]
+
+
+def _steps_text(results: list[dict[str, Any]], verb: str) -> str:
+    return "; ".join(
+        f"{verb} step {r.get('step')} of {r.get('executionId')} (gate {r.get('gate')})"
+        + (f": {r['comment']}" if r.get("comment") else "")
+        for r in results
+    )
+
+
+def retry(
+    execution_id: ExecutionId,
+    step: Step,
+    reason: Reason,
+    profile: Profile = None,
+    region: Region = None,
+    json_output: Json = False,
+) -> None:
+    """Start a failed step again (failurePolicy ask): its resources that did not succeed."""
+    results = aws_client(profile, region).retry(execution_id, step, reason)
+    _decided({"decisions": results}, json_output, _steps_text(results, "retrying"))
+
+
+def skip(
+    execution_id: ExecutionId,
+    step: Step,
+    reason: Reason,
+    profile: Profile = None,
+    region: Region = None,
+    json_output: Json = False,
+) -> None:
+    """Skip a failed step (failurePolicy ask): recorded SKIPPED, and its wave goes on."""
+    results = aws_client(profile, region).skip(execution_id, step, reason)
+    _decided({"decisions": results}, json_output, _steps_text(results, "skipped"))
+
+
 def pause(
     execution_id: ExecutionId,
     profile: Profile = None,
@@ -436,5 +526,5 @@ def register(app: typer.Typer) -> None:
     app.command("execute")(execute)
     app.command("status")(status)
     app.command("list")(list_executions)
-    for command in (approve, reject, pause, resume, cancel, report, reconcile):
+    for command in (approve, reject, retry, skip, pause, resume, cancel, report, reconcile):
         app.command(command.__name__)(command)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
 from rich.live import Live
 
@@ -137,6 +138,32 @@ class Follower:
                 self._live.start()
         return answer
 
+    def on_failed_step(self, gate: dict[str, Any]) -> tuple[str, str] | None:
+        """A failed step waits (failurePolicy ask). Against a hub anyone may answer it with
+        `drorch retry|skip` (the view shows how); the sandbox lives only inside this command,
+        so it asks here, or ends the run when nobody can answer."""
+        if not self.sandbox:
+            return None
+        if not self.can_ask:
+            raise GateNeedsDecision(
+                f"{gate_label(gate)} of {self._execution_id} failed and waits for retry or "
+                f"skip; nobody can answer it here ({gate.get('position', '')})",
+                hint="run it at a terminal, or against a deployed hub (drorch retry|skip)",
+            )
+        if self._live is not None:
+            self._live.stop()
+        try:
+            how = typer.prompt(
+                f"{gate_label(gate)}: {gate.get('position', '')}\nretry or skip?",
+                type=click.Choice(["retry", "skip"]),
+                err=True,
+            )
+            reason = typer.prompt("reason", err=True)
+        finally:
+            if self._live is not None:
+                self._live.start()
+        return how, reason
+
     def _ask(self, gate: Mapping[str, Any], command: str) -> bool | None:
         if self.ask is not None:
             return self.ask(gate)
@@ -148,7 +175,9 @@ class Follower:
         self._execution_id = execution_id
         try:
             if self.quiet:
-                return client.wait(execution_id, on_gate=self.on_gate)
+                return client.wait(
+                    execution_id, on_gate=self.on_gate, on_failed_step=self.on_failed_step
+                )
             if console.is_terminal:
                 with Live(console=console, refresh_per_second=4, transient=False) as live:
                     self._live = live
@@ -157,11 +186,17 @@ class Follower:
                             execution_id,
                             on_gate=self.on_gate,
                             on_update=lambda d: live.update(render(d, self.target)),
+                            on_failed_step=self.on_failed_step,
                         )
                     finally:
                         self._live = None
             print(f"following {execution_id}", flush=True)
-            return client.wait(execution_id, on_gate=self.on_gate, on_update=self._print_events)
+            return client.wait(
+                execution_id,
+                on_gate=self.on_gate,
+                on_update=self._print_events,
+                on_failed_step=self.on_failed_step,
+            )
         except (KeyboardInterrupt, typer.Abort):
             raise self.interrupted() from None
 

@@ -29,6 +29,10 @@ EXAMPLES: dict[str, list[str]] = {
         "drorch execute --application claims --manifest manifests/examples/three-tier-claims.yaml --approve",
         "drorch execute --application claims --operation failover --profile hub --region us-east-2 --no-wait",
     ],
+    "readiness": [
+        "drorch readiness claims --manifest manifests/examples/full-stack.yaml --scenario full-stack",
+        "drorch readiness claims --profile hub --region us-east-2 --output json",
+    ],
     "status": [
         "drorch status drill-20260101T120000-a1b2c3 --profile hub",
         "drorch status ID --wait",
@@ -39,6 +43,10 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "approve": ["drorch approve ID --profile hub", "drorch approve ID --gate 2 --comment 'go'"],
     "reject": ["drorch reject ID --comment 'not today' --profile hub"],
+    "retry": [
+        "drorch retry ID --step app-servers/222222222222 --reason 'quota raised' --profile hub"
+    ],
+    "skip": ["drorch skip ID --step app-servers --reason 'not needed for the drill' --profile hub"],
     "pause": ["drorch pause ID --profile hub"],
     "resume": ["drorch resume ID --profile hub"],
     "cancel": ["drorch cancel ID --comment 'wrong manifest' --profile hub"],

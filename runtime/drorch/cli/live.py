@@ -26,6 +26,8 @@ STYLE = {
     "PENDING": "dim",
     "PAUSED": "yellow",
     "WAITING_APPROVAL": "magenta",
+    "SKIPPED": "yellow",
+    "BLOCKED": "red",
 }
 ORDER = ("SUCCEEDED", "RUNNING", "PENDING", "FAILED", "SKIPPED", "CANCELLED")
 
@@ -58,7 +60,17 @@ def _now() -> datetime:
 
 
 def wave_counts(description: Mapping[str, Any]) -> dict[tuple[str, str], Counter[str]]:
+    """Resources by status of each (phase, wave): the counters each wave carries
+    (``resources``, kept by the engine), else counted from the description's resources."""
     counts: dict[tuple[str, str], Counter[str]] = {}
+    waves = description.get("waves", [])
+    if any("resources" in w for w in waves):
+        for wave in waves:
+            kept = Counter(
+                {s.upper(): n for s, n in (wave.get("resources") or {}).items() if s != "total"}
+            )
+            counts[(wave.get("phase", ""), wave.get("wave", ""))] = +kept
+        return counts
     for resource in description.get("resources", []):
         key = (resource.get("phase", ""), resource.get("wave", ""))
         counts.setdefault(key, Counter())[resource.get("status", "?")] += 1
@@ -80,11 +92,30 @@ def gate_label(gate: Mapping[str, Any]) -> str:
     where = gate.get("phase") or ""
     if gate.get("kind") == "wave" and gate.get("level") is not None:
         where += f" {gate.get('position', 'before')} level {gate.get('level')}"
+    if gate.get("kind") == "failure":  # a failed step that waits for retry or skip
+        where += f" step {gate.get('step')}"
     return f"gate {gate.get('gate')} ({gate.get('kind')}{' ' + where if where else ''})"
 
 
 def approve_command(execution_id: str, gate: Mapping[str, Any], target: str = "") -> str:
+    """The command that answers the gate (a failed step: retry or skip it)."""
+    if gate.get("kind") == "failure":
+        step = f"{execution_id} --step {gate.get('step')} --reason '...'{target}"
+        return f"drorch retry {step} | drorch skip {step} ({gate.get('position', '')})"
     return f"drorch approve {execution_id} --gate {gate.get('gate')}{target}"
+
+
+def wave_notes(description: Mapping[str, Any]) -> list[Text]:
+    """A wave's warnings (optional members that failed, skipped steps) and why a wave is
+    BLOCKED (failurePolicy isolate)."""
+    lines = []
+    for wave in description.get("waves", []):
+        where = f"{wave.get('phase')} wave {wave.get('wave')}"
+        if wave.get("status") == "BLOCKED":
+            lines.append(Text(f"{where} BLOCKED: {wave.get('reason', '')}", style="red"))
+        for warning in wave.get("warnings") or []:
+            lines.append(Text(f"{where} warning: {warning}", style="yellow"))
+    return lines
 
 
 def rto_target_minutes(description: Mapping[str, Any]) -> int | None:
@@ -145,7 +176,7 @@ def render(description: Mapping[str, Any], target: str = "", now: datetime | Non
             count_text(counts.get((wave.get("phase", ""), wave.get("wave", "")), Counter())),
             clock_text(_seconds(wave.get("startedAt"), end)),
         )
-    parts: list[Any] = [header, table]
+    parts: list[Any] = [header, table, *wave_notes(description)]
     for gate in open_gates(description):
         parts.append(
             Text(
@@ -153,6 +184,7 @@ def render(description: Mapping[str, Any], target: str = "", now: datetime | Non
                 style="magenta",
             )
         )
+    parts += readiness_lines(execution.get("readiness"))
     for edit in description.get("planEdits", []):
         parts.append(
             Text(
@@ -174,6 +206,19 @@ def render(description: Mapping[str, Any], target: str = "", now: datetime | Non
     if execution.get("error"):
         parts.append(Text(failure_text(execution), style="red"))
     return Group(*parts)
+
+
+def readiness_lines(record: Mapping[str, Any] | None) -> list[Text]:
+    """The execution's readiness (its first state): the verdict, then BLOCKERs and WARNINGs."""
+    if not record:
+        return []
+    from drorch.engine.readiness import headline, notable
+
+    style = {"BLOCKED": "bold red", "WARNINGS": "yellow"}.get(record.get("verdict", ""), "green")
+    return [Text(headline(record), style=style)] + [
+        Text(f"  {line}", style="red" if line.startswith("BLOCKER") else "yellow")
+        for line in notable(record)
+    ]
 
 
 def failure_text(execution: Mapping[str, Any]) -> str:
@@ -219,6 +264,13 @@ def events(
             f"wave {wave.get('wave')} {wave_status} in {took}: "
             f"{count_text(counts.get(key, Counter()))}"
         )
+    for change in after.get("changes", []):  # a failed resource is told as it fails
+        if change.get("status") == "FAILED" and change.get("before") != "FAILED":
+            lines.append(
+                f"{_stamp(change.get('at'))} {change.get('phase')} {change.get('groupId')} "
+                f"{change.get('name') or change.get('resourceId')} ({change.get('accountId')}) "
+                f"FAILED: {change.get('error') or 'failed'}"
+            )
     old_gates = {g.get("gate"): g for g in old.get("gates", [])}
     for gate in after.get("gates", []):
         previous = old_gates.get(gate.get("gate"))
@@ -237,3 +289,33 @@ def events(
         took = clock_text(_seconds(new_execution.get("startedAt"), new_execution.get("finishedAt")))
         lines.append(f"{_stamp(new_execution.get('finishedAt'))} {execution_id} {status} in {took}")
     return lines
+
+
+def render_resources(page: Mapping[str, Any], target: str = "") -> Group:
+    """One page of ``drorch status ID --resources``, and the command for the next."""
+    table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
+    for column in ("phase", "wave", "group", "account", "resource", "status", "error"):
+        table.add_column(column, no_wrap=column != "error")
+    for resource in page.get("resources", []):
+        table.add_row(
+            resource.get("phase", ""),
+            resource.get("wave", ""),
+            resource.get("groupId", ""),
+            resource.get("accountId", ""),
+            str(resource.get("name") or resource.get("resourceId", "")),
+            styled(resource.get("status", "?")),
+            str(resource.get("error") or ""),
+        )
+    parts: list[Any] = [table]
+    token = page.get("nextToken")
+    if token:
+        parts.append(
+            Text(
+                f"next page: drorch status {page.get('executionId')} --resources "
+                f"--next-token '{token}'{target}",
+                style="dim",
+                no_wrap=True,
+                overflow="ignore",
+            )
+        )
+    return Group(*parts)

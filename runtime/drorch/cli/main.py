@@ -35,6 +35,7 @@ from drorch.cli import (
     manifest_cmd,
     modules_cmd,
     plan_cmd,
+    readiness_cmd,
     sandbox_cmd,
 )
 from drorch.cli.help import OUTPUT, polish
@@ -110,6 +111,7 @@ app.add_typer(modules_cmd.app, name="modules")
 app.add_typer(plan_cmd.app, name="plan")
 engine_cmd.register(app)
 app.command("demo")(demo_cmd.demo)
+app.command("readiness")(readiness_cmd.readiness)
 
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 RETRYABLE = (

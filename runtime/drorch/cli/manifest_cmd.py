@@ -449,13 +449,7 @@ def plan(
 
     check_operation(operation)  # the arguments and the manifest before any set-up
     checked_manifest(manifest, None)
-    if predict and profile is None and region is None:
-        # the history of earlier runs lives in a hub: the local endpoint's when it is up
-        from drorch.sandbox.endpoint import target_endpoint
-
-        running = target_endpoint("plan", [])
-        region = running.region if running is not None else None
-    if profile is None and region is None:
+    if profile is None and region is None:  # (with `drorch sandbox up`: the endpoint's hub)
         from drorch.cli.sandbox_run import load_scenario_first, sandbox_hub
 
         load_scenario_first(scenario)

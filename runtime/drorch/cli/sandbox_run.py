@@ -19,7 +19,7 @@ from drorch import names
 from drorch.accounts import load_accounts
 from drorch.cli.output import errors, note
 from drorch.client import Client
-from drorch.sandbox import DrsTimings, Sandbox, SimClock, persistence
+from drorch.sandbox import DrsQuotas, DrsTimings, Sandbox, SimClock, persistence
 from drorch.sandbox.persistence import Snapshot
 from drorch.sandbox.pulumi_deploy import HubDeployment, deploy_hub
 from drorch.sandbox.pulumi_deploy.hub import activate
@@ -84,20 +84,22 @@ def sandbox_hub(
     progress: bool = False,
     drs_variation: float = DRS_VARIATION,
     snapshot: Snapshot | None = None,
+    drs_quotas: DrsQuotas | None = None,
 ) -> Iterator[SandboxHub]:
     """A running sandbox with the hub and the scenario's staging accounts deployed by the
     Pulumi program (:mod:`drorch.sandbox.pulumi_deploy`), and the scenario loaded; or,
     given a ``snapshot`` (:mod:`drorch.sandbox.persistence`), the state it saved (its
     DRS timings too), with the histories of executions it stopped reconciled.
     ``progress`` says what is being set up (on stderr). DRS launches take their
-    :class:`DrsTimings` varied by up to ``drs_variation`` (as real ones vary)."""
+    :class:`DrsTimings` varied by up to ``drs_variation`` (as real ones vary);
+    ``drs_quotas``: the DRS quotas the fake enforces (AWS's defaults unless given)."""
     shown = _Progress(progress)
     saved, entry = snapshot, None
     if snapshot is None:
         shown.step(f"sandbox: loading scenario {scenario}")
         loaded = load_scenario(scenario)
         accounts = load_accounts(accounts_dir)
-        entry = _cache_entry(scenario, accounts_dir, drs_variation)
+        entry = _cache_entry(scenario, accounts_dir, drs_variation, drs_quotas)
         if entry is not None:
             entry.lock()  # held while setting up: another process may be storing it
             snapshot = entry.load()
@@ -108,7 +110,9 @@ def sandbox_hub(
             hub, clock = snapshot.hub, SimClock(start=snapshot.clock_start, speed=speed)
         shown.step("sandbox: starting the simulated AWS accounts")
         timings = DrsTimings(variation=drs_variation)
-        sandbox = Sandbox(hub=hub, clock=clock, strict=strict, drs_timings=timings).start()
+        sandbox = Sandbox(
+            hub=hub, clock=clock, strict=strict, drs_timings=timings, drs_quotas=drs_quotas
+        ).start()
         try:
             if snapshot is None:
                 shown.step("sandbox: deploying the hub and staging stacks with the Pulumi program")
@@ -146,7 +150,7 @@ def sandbox_hub(
 
 
 def _cache_entry(
-    scenario: str, accounts_dir: Path, drs_variation: float
+    scenario: str, accounts_dir: Path, drs_variation: float, drs_quotas: object = None
 ) -> persistence.CacheEntry | None:
     """Where ``$DRORCH_SANDBOX_CACHE`` keeps this scenario deployed for these accounts,
     or None (no cache). The key covers the scenario's and the accounts' files and the
@@ -161,5 +165,6 @@ def _cache_entry(
         scenario_file.read_text(),
         *(f"{p.relative_to(accounts_dir)}:{p.read_bytes()!r}" for p in account_files),
         f"variation={drs_variation}",
+        f"quotas={drs_quotas!r}",
     )
     return persistence.CacheEntry(Path(directory).expanduser(), key)

@@ -15,7 +15,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from drorch.cli.live import clock_text, failure_text, styled
+from drorch.cli.live import clock_text, failure_text, readiness_lines, styled
 from drorch.engine.report import rto_verdict
 
 MAX_FAILURES = 5
@@ -91,6 +91,7 @@ def render_summary(
                 style="dim",
             )
         )
+    parts += readiness_lines(report.get("readiness"))
     verdict = report.get("rto") or {}
     if verdict.get("text") and report.get("operation") != "cleanup":
         met = verdict.get("met")

@@ -4,14 +4,19 @@ One definition serves everywhere: the Pulumi stacks deploy it, the sandbox runs
 it on moto's interpreter, the tests inspect it. Payloads stay small: the plan
 and results live in S3 and DynamoDB, and the states carry keys and counts.
 
-* **master** (one per execution): initialise → discover → plan → for each phase
+* **master** (one per execution): initialise → discover → plan → readiness (the module
+  probes, before anything changes) → for each phase
   (approval gate) → for each wave level (pause/cancel check, wave gate, module
   groups in parallel, each a lifecycle execution) → finalise; every failure
   goes through the ``fail`` handler.
 * **lifecycle** (one per module group and phase): the group's accounts in
   parallel, each an executor execution.
 * **executor** (one per module group, account and phase): start → wait →
-  status → loop until done, with the interval taken from the input.
+  status → loop until done, with the interval taken from the input. While the
+  module waits on work that announces its end (``awaits``: DRS launch jobs), the
+  wait is ``WaitForEvent``: a task token the ``drorch-waiter`` function answers when
+  the service's events arrive, with :data:`EVENT_FALLBACK_SECONDS` as the timeout
+  after which the status check runs anyway (events lost).
 """
 
 from __future__ import annotations
@@ -63,6 +68,9 @@ RETRY_STATUS = [
         "MaxAttempts": 2,
     },
 ]
+# how long an executor waits for events before it checks the status anyway (the fallback poll)
+EVENT_FALLBACK_SECONDS = 300
+EVENT_WAIT_STATE = "WaitForEvent"
 GROUP_CONCURRENCY = 10
 ACCOUNT_CONCURRENCY = 10
 
@@ -199,7 +207,8 @@ def _child_iterator(
 def _steps_map(targets: Targets, items_path: str, next_state: str, on_error: str) -> dict:
     """Wave actions in order (MaxConcurrency 1). A failed step whose policy is ``fail``
     stops the Map, so no later step runs; the Catch hands over to ``on_error`` (the
-    after-level checkpoint records it). A ``continue`` step's failure is recorded only."""
+    after-level checkpoint records it). A ``continue`` step's failure is recorded only;
+    an ``isolate`` step's (its wave's policy) fails its wave alone."""
     iterator = _child_iterator(
         targets,
         "lifecycle",
@@ -234,7 +243,10 @@ def _steps_map(targets: Targets, items_path: str, next_state: str, on_error: str
     iterator["States"]["StepFailed"] = {
         "Type": "Choice",
         "Choices": [
-            {"Variable": "$.failurePolicy", "StringEquals": "continue", "Next": "StepWarned"}
+            {"Variable": "$.failurePolicy", "StringEquals": "continue", "Next": "StepWarned"},
+            # its wave fails alone: the wave's later members do not start (module_start),
+            # the other waves' actions go on
+            {"Variable": "$.failurePolicy", "StringEquals": "isolate", "Next": "StepWarned"},
         ],
         "Default": "StopSteps",
     }
@@ -419,10 +431,15 @@ def master_definition(targets: Targets) -> dict[str, Any]:
             **_lambda(
                 targets,
                 "plan",
-                next_state="Phases",
+                next_state="Readiness",
                 result_path="$.plan",
                 result_selector={"phases.$": "$.Payload.phases"},
             ),
+            "Catch": catch_all,
+        },
+        # the module probes before anything changes: a BLOCKER ends the run (unless forced)
+        "Readiness": {
+            **_lambda(targets, "readiness", next_state="Phases", result_path="$.readiness"),
             "Catch": catch_all,
         },
         "Phases": {
@@ -508,6 +525,9 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
         "waitSeconds.$": "$.Payload.waitSeconds",
         "gate.$": "$.Payload.gate",
         "gateTimeoutSeconds.$": "$.Payload.gateTimeoutSeconds",
+        "ask.$": "$.Payload.ask",
+        "attempt.$": "$.Payload.attempt",
+        "awaits.$": "$.Payload.awaits",
     }
     return {
         "Comment": "drorch technology executor: start, then poll status until done (no Lambda sleeps)",
@@ -536,14 +556,48 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
                 "Type": "Choice",
                 "Choices": [
                     {"Variable": "$.module.status", "StringEquals": "SUCCEEDED", "Next": "Done"},
+                    # skipped by an operator, or not run (its wave failed under isolate)
+                    {"Variable": "$.module.status", "StringEquals": "SKIPPED", "Next": "Done"},
+                    {"Variable": "$.module.status", "StringEquals": "BLOCKED", "Next": "Done"},
+                    {
+                        "And": [
+                            {"Variable": "$.module.status", "StringEquals": "FAILED"},
+                            {"Variable": "$.module.ask", "BooleanEquals": True},
+                        ],
+                        "Next": "AskOperator",
+                    },
                     {
                         "Variable": "$.module.status",
                         "StringEquals": "FAILED",
                         "Next": "ModuleFailed",
                     },
                     {"Variable": "$.module.gate", "BooleanEquals": True, "Next": "StepApproval"},
+                    {"Variable": "$.module.awaits[0]", "IsPresent": True, "Next": EVENT_WAIT_STATE},
                 ],
                 "Default": "Wait",
+            },
+            # the module's work announces its end: wait for those events (drorch-waiter
+            # answers the token), or for the timeout, then check the status either way;
+            # a registration that fails falls back to the poll interval
+            EVENT_WAIT_STATE: {
+                "Type": "Task",
+                "Resource": LAMBDA_CALLBACK,
+                "Parameters": {
+                    "FunctionName": targets.function("waiter"),
+                    "Payload": {
+                        "executionId.$": "$.executionId",
+                        "awaits.$": "$.module.awaits",
+                        "token.$": "$$.Task.Token",
+                    },
+                },
+                "ResultPath": None,
+                "TimeoutSeconds": EVENT_FALLBACK_SECONDS,
+                "Retry": RETRY_TRANSIENT,
+                "Catch": [
+                    {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "Status"},
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "Wait"},
+                ],
+                "Next": "Status",
             },
             # an approval step: a persisted task token, answered by drorch approve/reject
             "StepApproval": {
@@ -567,6 +621,46 @@ def executor_definition(targets: Targets) -> dict[str, Any]:
                     {"ErrorEquals": ["States.ALL"], "ResultPath": "$.decision", "Next": "Status"}
                 ],
                 "Next": "Status",
+            },
+            # failurePolicy ask: a persisted task token, answered by drorch retry / skip (or
+            # cancel); a timeout or a cancel goes to Status, which records it and fails
+            "AskOperator": {
+                "Type": "Task",
+                "Resource": LAMBDA_CALLBACK,
+                "Parameters": {
+                    "FunctionName": targets.function("gate"),
+                    "Payload": {
+                        "executionId.$": "$.executionId",
+                        "kind": "failure",
+                        "phase.$": "$.phase",
+                        "groupId.$": "$.groupId",
+                        "accountId.$": "$.accountId",
+                        "attempt.$": "$.module.attempt",
+                        "token.$": "$$.Task.Token",
+                    },
+                },
+                "ResultPath": "$.failureDecision",
+                "TimeoutSecondsPath": "$.module.gateTimeoutSeconds",
+                "Retry": RETRY_TRANSIENT,
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "ResultPath": "$.failureDecision",
+                        "Next": "Status",
+                    }
+                ],
+                "Next": "Decided",
+            },
+            "Decided": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.failureDecision.decision",
+                        "StringEquals": "retry",
+                        "Next": "Start",
+                    }
+                ],
+                "Default": "Status",
             },
             "Done": {"Type": "Succeed"},
             "ModuleFailed": {

@@ -14,8 +14,10 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 Operation = Literal["drill", "failover", "failback", "cleanup"]
 Phase = Literal["INSTANTIATE", "ACTIVATE", "CLEANUP", "REPLICATE"]
-ModuleStatus = Literal["RUNNING", "SUCCEEDED", "FAILED"]
-GateKind = Literal["approval", "wave", "resume", "step"]
+# SKIPPED: an operator skipped the failed step; BLOCKED: not run, its wave failed or is
+# blocked under failurePolicy isolate
+ModuleStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "BLOCKED"]
+GateKind = Literal["approval", "wave", "resume", "step", "failure"]
 
 
 class ManifestRef(TypedDict):
@@ -34,6 +36,7 @@ class MasterInput(TypedDict):
     manifest: ManifestRef
     pollSeconds: NotRequired[int]
     requestedBy: str
+    force: NotRequired[bool]  # go on despite readiness BLOCKERs (recorded with who)
 
 
 class InitialiseAnswer(TypedDict):
@@ -43,6 +46,13 @@ class InitialiseAnswer(TypedDict):
     phases: list[Phase]
     pollSeconds: int
     startedAt: str
+
+
+class ReadinessAnswer(TypedDict):
+    verdict: Literal["READY", "WARNINGS", "BLOCKED"]
+    blockers: int
+    warnings: int
+    forced: bool
 
 
 class DiscoverAnswer(TypedDict):
@@ -56,7 +66,8 @@ class PlanItem(TypedDict):
 
     groupId: str
     accounts: list[str]  # staging account ids, or names.HUB_TARGET
-    failurePolicy: NotRequired[Literal["fail", "continue"]]  # actions and checks
+    # actions and checks: what their failure does to the later actions of the level
+    failurePolicy: NotRequired[Literal["fail", "continue", "ask", "isolate"]]
 
 
 class PlanLevel(TypedDict):
@@ -90,8 +101,9 @@ class GateRequest(TypedDict):
     level: NotRequired[int]
     waves: NotRequired[list[str]]
     position: NotRequired[str]
-    groupId: NotRequired[str]  # step gates
-    accountId: NotRequired[str]  # step gates
+    groupId: NotRequired[str]  # step and failure gates
+    accountId: NotRequired[str]  # step and failure gates
+    attempt: NotRequired[int]  # failure gates: the attempt that failed
 
 
 class GateAnswer(TypedDict):
@@ -181,6 +193,9 @@ class ModuleRequest(TypedDict):
     phase: Phase
     pollSeconds: NotRequired[int]
     decision: NotRequired[dict[str, Any]]  # an approval step's gate answer (module_status)
+    # a failed step's decision (failurePolicy ask): {"decision": "retry"|"skip", "attempt"}
+    # or the Catch's {"Error", "Cause"} when the wait timed out or was cancelled
+    failureDecision: NotRequired[dict[str, Any]]
 
 
 class ModuleAnswer(TypedDict):
@@ -193,6 +208,11 @@ class ModuleAnswer(TypedDict):
     waitSeconds: int
     gate: bool  # the module waits for a person (an approval step)
     gateTimeoutSeconds: int
+    ask: bool  # FAILED, and an operator decides: retry or skip (failurePolicy ask)
+    attempt: int  # 1, then 2, 3... after each retry
+    # what the executor may wait on events for instead of polling (``{"key", "expect"}``
+    # each, see drorch.engine.waiters); empty: it polls
+    awaits: list[dict[str, Any]]
     summary: NotRequired[str]
     reason: NotRequired[str]
 
@@ -202,6 +222,7 @@ ANSWERS: dict[str, type] = {
     "initialise": InitialiseAnswer,
     "discover": DiscoverAnswer,
     "plan": PlanAnswer,
+    "readiness": ReadinessAnswer,
     "gate": GateAnswer,
     "module_start": ModuleAnswer,
     "module_status": ModuleAnswer,

@@ -26,7 +26,7 @@ from drorch import names
 from drorch.engine import aws
 from drorch.errors import DrorchError
 from drorch.manifest import Manifest, ModuleGroup, Wave
-from drorch.manifest.model import END_OF_RUN
+from drorch.manifest.model import DEFAULT_APPROVAL_TIMEOUT_MINUTES, END_OF_RUN
 from drorch.modules.base import AccountContext, Module, Resource
 from drorch.modules.routing import split_by_strategy
 from drorch.modules.steps import STEP_RESOURCE_TYPE
@@ -76,6 +76,12 @@ class GroupDiscovery:
     excluded: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     step: dict[str, Any] = field(default_factory=dict)  # wave actions and checks: how they run
+    # what a failure does: the member's policy (fail | continue | ask) and its wave's
+    failure_policy: str = "fail"
+    wave_policy: str = "stop"
+    # how long a failed step waits for retry or skip (the manifest's approval timeout)
+    decision_timeout_minutes: int = DEFAULT_APPROVAL_TIMEOUT_MINUTES
+    isolation: bool = False  # some wave's policy is isolate: a start checks its wave first
 
     def to_dict(self) -> dict[str, Any]:
         found = {
@@ -87,6 +93,10 @@ class GroupDiscovery:
             "resources": self.resources,
             "excluded": self.excluded,
             "skipped": self.skipped,
+            "failurePolicy": self.failure_policy,
+            "wavePolicy": self.wave_policy,
+            "decisionTimeoutMinutes": self.decision_timeout_minutes,
+            "isolation": self.isolation,
         }
         if self.step:
             found["step"] = self.step
@@ -165,6 +175,8 @@ def discover_group(
         module=group.type,
         parameters=dict(group.parameters),
         timeout_minutes=wave.timeout_minutes,
+        failure_policy=group.failure_policy,
+        wave_policy=wave.failure_policy,
     )
     for access in accounts.values():
         if not in_scope(group, access):
@@ -230,6 +242,7 @@ def discover_step(
     accounts: Mapping[str, aws.AccountAccess],
     default: list[str],
     timeout_minutes: int,
+    wave_policy: str = "stop",
 ) -> GroupDiscovery:
     """A wave action or health check: one resource (the step) per account it runs in."""
     found = GroupDiscovery(
@@ -238,6 +251,8 @@ def discover_step(
         module=group.type,
         parameters=dict(group.parameters),
         timeout_minutes=group.timeout_minutes or timeout_minutes,
+        failure_policy=group.failure_policy,
+        wave_policy=wave_policy,
         step={
             "role": group.role,
             "name": group.name,
@@ -285,6 +300,7 @@ def discover(
 ) -> DiscoverySummary:
     """Discover every group in every allowed account and write the group files to S3."""
     groups: dict[str, GroupDiscovery] = {}
+    isolating = any(w.failure_policy == "isolate" for w in manifest.waves)
 
     def module_of(group: ModuleGroup) -> Module:
         module = modules.get(group.type)
@@ -296,6 +312,8 @@ def discover(
         return module
 
     def save(found: GroupDiscovery) -> None:
+        found.decision_timeout_minutes = manifest.approval.timeout_minutes
+        found.isolation = isolating
         s3.put_object(
             Bucket=bucket,
             Key=group_key(execution_id, found.group_id),
@@ -315,7 +333,13 @@ def discover(
         for group in (*wave.pre_actions, *wave.post_actions, *wave.health_checks):
             save(
                 discover_step(
-                    wave.name, group, module_of(group), accounts, sorted(used), wave.timeout_minutes
+                    wave.name,
+                    group,
+                    module_of(group),
+                    accounts,
+                    sorted(used),
+                    wave.timeout_minutes,
+                    wave.failure_policy,
                 )
             )
     for group in manifest.health_checks:

@@ -50,6 +50,10 @@ class PreconditionFailed(EngineError):
     refused before the first change."""
 
 
+class ReadinessBlocked(EngineError):
+    """A readiness BLOCKER stops the operation before anything changes (no ``--force``)."""
+
+
 class InvalidTransition(DrorchError):
     """A status change the canonical lifecycle does not allow (e.g. reopening a finished run)."""
 
@@ -68,4 +72,5 @@ ASL_ERRORS = (
     EmptySelection,
     PlanTooLarge,
     PreconditionFailed,
+    ReadinessBlocked,
 )

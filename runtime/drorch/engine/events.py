@@ -28,7 +28,9 @@ EXECUTION_PAUSED = "Execution Paused"
 NOTIFY = frozenset(
     {EXECUTION_STATUS, WAVE_STATUS, APPROVAL_REQUESTED, GATE_DECIDED, EXECUTION_PAUSED}
 )
-PUT_EVENTS_BATCH = 10
+PUT_EVENTS_BATCH = 10  # entries per PutEvents call (the API's limit)
+PUT_EVENTS_ATTEMPTS = 3  # an entry refused for a passing reason is sent up to this often
+RETRIED_EVENT_ERRORS = frozenset({"ThrottlingException", "InternalFailure", "InternalException"})
 SUBJECT_MAX = 100
 
 
@@ -142,24 +144,44 @@ class Publisher:
         ]
         sent = 0
         for start in range(0, len(entries), PUT_EVENTS_BATCH):
-            batch = entries[start : start + PUT_EVENTS_BATCH]
+            sent += self._put_batch(entries[start : start + PUT_EVENTS_BATCH])
+        return sent
+
+    def _put_batch(self, batch: list[dict[str, Any]]) -> int:
+        """One PutEvents call of at most 10 entries; the entries EventBridge refuses for a
+        passing reason (throttling, an internal failure) are sent again, the others recorded."""
+        sent = 0
+        refused: list[str] = []
+        for attempt in range(PUT_EVENTS_ATTEMPTS):
             try:
                 answer = self.events.put_events(Entries=batch)
             except Exception as exc:  # noqa: BLE001 - best effort (see the class)
                 self._failed(f"events:PutEvents on {self.bus}", exc)
-                continue
-            sent += len(batch) - int(answer.get("FailedEntryCount") or 0)
-            if answer.get("FailedEntryCount"):
-                failed = [e for e in answer.get("Entries", []) if e.get("ErrorCode")]
+                return sent
+            failed = int(answer.get("FailedEntryCount") or 0)
+            sent += len(batch) - failed
+            if not failed:
+                return sent
+            # the answer's entries are in the order of the request's
+            retry, refused = [], []
+            for entry, result in zip(batch, answer.get("Entries", []), strict=False):
+                code = result.get("ErrorCode")
+                if not code:
+                    continue
+                if code in RETRIED_EVENT_ERRORS and attempt < PUT_EVENTS_ATTEMPTS - 1:
+                    retry.append(entry)
+                else:
+                    refused.append(f"{code}: {result.get('ErrorMessage', '')}")
+            if refused:
                 self._failed(
                     f"events:PutEvents on {self.bus}",
                     RuntimeError(
-                        f"EventBridge refused {answer['FailedEntryCount']} event(s): "
-                        + "; ".join(
-                            f"{e['ErrorCode']}: {e.get('ErrorMessage', '')}" for e in failed
-                        )
+                        f"EventBridge refused {len(refused)} event(s): " + "; ".join(refused)
                     ),
                 )
+            if not retry:
+                return sent
+            batch = retry
         return sent
 
     def notify(self, subject_line: str, text: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from drorch import names
-from drorch.engine import aws, clock, contracts
+from drorch.engine import aws, clock, contracts, isolation
 from drorch.engine import events as ev
 from drorch.engine.discovery import load_group
 from drorch.engine.runtime import Engine
@@ -25,7 +25,16 @@ from drorch.errors import DrorchError
 from drorch.manifest import is_reference, resolve_parameters
 from drorch.manifest.references import walk
 from drorch.modules.base import AccountContext, Resource, StatusResult, classify
-from drorch.vocabulary import CLEANUP, DONE, FAILED, REPLICATE, RUNNING, SUCCEEDED
+from drorch.vocabulary import (
+    BLOCKED,
+    CLEANUP,
+    DONE,
+    FAILED,
+    REPLICATE,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+)
 
 SUMMARY_MAX = 2000
 
@@ -34,9 +43,13 @@ def state_key(execution_id: str, group_id: str, account_id: str, phase: str) -> 
     return names.state_key(execution_id, group_id, account_id, phase)
 
 
-def idempotency_key(execution_id: str, phase: str, group_id: str, account_id: str) -> str:
-    """The key a module tags its jobs with, so a retried start finds the first one."""
-    return f"{execution_id}/{phase}/{group_id}/{account_id}"
+def idempotency_key(
+    execution_id: str, phase: str, group_id: str, account_id: str, attempt: int = 1
+) -> str:
+    """The key a module tags its jobs with, so a retried start finds the first one; an
+    operator's retry (``drorch retry``) is a new attempt with a key of its own."""
+    key = f"{execution_id}/{phase}/{group_id}/{account_id}"
+    return key if attempt <= 1 else f"{key}/attempt-{attempt}"
 
 
 # which earlier runs a phase restores from (CLEANUP puts back what a drill or failover
@@ -145,18 +158,51 @@ def _save(engine: Engine, key: str, saved: Mapping[str, Any]) -> None:
 
 
 def _resource_items(
-    request: Mapping[str, Any], tracked: Mapping[str, Mapping[str, Any]], ids: list[str]
+    request: Mapping[str, Any], saved: Mapping[str, Any], ids: list[str]
 ) -> list[dict[str, Any]]:
+    tracked = saved["resources"]
     return [
         {
             "phase": request["phase"],
             "groupId": request["groupId"],
             "accountId": request["accountId"],
+            "wave": saved.get("wave", ""),
             "resourceId": resource_id,
             **tracked[resource_id],
         }
         for resource_id in ids
     ]
+
+
+def _record(
+    engine: Engine,
+    request: Mapping[str, Any],
+    saved: Mapping[str, Any],
+    before: Mapping[str, str | None],
+) -> list[dict[str, Any]]:
+    """Write the changed resources' items, and count and log their changes in the
+    progress of their phase and wave (step ``saved["step"]``: once, whatever the retries)."""
+    items = _resource_items(request, saved, list(before))
+    engine.history.put_resources(request["executionId"], items)
+    engine.history.record_changes(
+        request["executionId"],
+        request["phase"],
+        saved.get("wave", ""),
+        request["groupId"],
+        request["accountId"],
+        [
+            {
+                "resourceId": item["resourceId"],
+                "name": item.get("name"),
+                "status": item["status"],
+                "before": before[item["resourceId"]],
+                "error": item.get("error"),
+            }
+            for item in items
+        ],
+        step=int(saved.get("step") or 1),
+    )
+    return items
 
 
 def _answer(
@@ -169,16 +215,32 @@ def _answer(
     asked = state.get("waitSeconds")
     gate = state.get("gate")
     waiting = status == RUNNING and bool(gate) and not state.get("decision")
+    # failurePolicy ask: a failure waits for an operator (once per attempt; not after the
+    # wait for the decision timed out or was cancelled)
+    ask = status == FAILED and saved.get("failurePolicy") == "ask" and not saved.get("decided")
+    minutes = saved.get("decisionTimeoutMinutes") if ask else (gate or {}).get("timeoutMinutes")
     answer = {
         "status": status,
         "deadline": saved["deadline"],
         "counts": counts(saved["resources"]),
         "waitSeconds": int(asked) if asked else max(0, int(poll_seconds or 0)),
         "gate": waiting,
-        "gateTimeoutSeconds": max(1, int((gate or {}).get("timeoutMinutes") or 60) * 60),
+        "gateTimeoutSeconds": max(1, int(minutes or 60) * 60),
+        "ask": ask,
+        "attempt": int(saved.get("attempt") or 1),
+        "awaits": [],
     }
     answer.update({k: v for k, v in extra.items() if v is not None})
     return answer
+
+
+def attempt_of(request: Mapping[str, Any]) -> int:
+    """Which attempt a start is: 1, or after an operator's retry of attempt n (failure
+    policy ask; the decision in the executor's state), n + 1."""
+    decision = request.get("failureDecision")
+    if isinstance(decision, Mapping) and decision.get("decision") == "retry":
+        return int(decision.get("attempt") or 1) + 1
+    return 1
 
 
 def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.ModuleAnswer:
@@ -190,6 +252,16 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
     group = load_group(engine.s3, engine.bucket, execution_id, group_id)
     module = engine.modules[group["module"]]
     entries = group["resources"].get(account_id, [])
+    attempt = attempt_of(request)
+    retry, kept, before, step = attempt > 1, {}, {}, 1
+    if retry:  # an operator's retry: the resources that did not succeed, again
+        previous = read_state(engine, execution_id, group_id, account_id, phase)
+        before = previous["resources"]
+        step = int(previous.get("step") or 1) + 1  # progress steps go on counting
+        again = [e for e in entries if before.get(e["id"], {}).get("status") != SUCCEEDED]
+        if again:  # (a failure with every resource succeeded: all of them again)
+            kept = {e["id"]: before[e["id"]] for e in entries if e not in again}
+            entries = again
     started_at = clock.iso()
     deadline = clock.epoch() + int(group.get("timeoutMinutes") or 120) * 60
     tracked = {
@@ -203,14 +275,24 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
     }
     saved: dict[str, Any] = {
         "module": group["module"],
+        "wave": group.get("wave", ""),
+        "step": step,
         "startedAt": started_at,
         "deadline": deadline,
         "drill": drill,
         "operation": execution["operation"],
         "state": {},
-        "resources": tracked,
+        "resources": {**kept, **tracked},
+        "attempt": attempt,
+        "failurePolicy": group.get("failurePolicy", "fail"),
+        "decisionTimeoutMinutes": group.get("decisionTimeoutMinutes"),
     }
+    # each started resource's status before (None: new; a retried one's last status)
+    was = {i: before.get(i, {}).get("status") for i in tracked}
     key = state_key(execution_id, group_id, account_id, phase)
+    blocked = None if retry else isolation.member_blocked(engine, execution_id, phase, group)
+    if blocked:  # failurePolicy isolate: its wave failed or is blocked
+        return _not_run(engine, request, key, saved, blocked)
     if not entries:  # nothing to do here: done at once
         saved["finished"] = SUCCEEDED
         _save(engine, key, saved)
@@ -241,20 +323,46 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
             resources,
             params,
             drill,
-            idempotency_key(execution_id, phase, group_id, account_id),
+            idempotency_key(execution_id, phase, group_id, account_id, attempt),
         )
     except (DrorchError, ClientError) as exc:
         if isinstance(exc, ClientError) and classify(exc) == "retryable":
             raise  # the state machine retries throttling and 5xx
-        return _start_failed(engine, request, key, saved, ctx, doing, exc)
+        return _start_failed(engine, request, key, saved, ctx, doing, exc, was)
     _save(engine, key, saved)
-    engine.history.put_resources(execution_id, _resource_items(request, tracked, list(tracked)))
+    _record(engine, request, saved, was)
     engine.history.put_module(
         execution_id, phase, group_id, account_id,
-        status=RUNNING, startedAt=started_at, deadline=deadline, resources=len(tracked),
-        recordedFrom=recorded[1] or None,
+        status=RUNNING, startedAt=started_at, deadline=deadline, resources=len(saved["resources"]),
+        recordedFrom=recorded[1] or None, attempt=attempt if retry else None,
+        clear=FINISHED_FIELDS if retry else (),
     )  # fmt: skip
-    return _answer(saved, RUNNING, request.get("pollSeconds"))
+    if module.finished_at_start(phase, saved["state"]):
+        # the calls finished in start (DRS launch settings): its status now, so the executor
+        # goes to Done (or ModuleFailed) without a Wait
+        return module_status(engine, request)
+    awaits = module.awaits(phase, saved["state"])
+    return _answer(saved, RUNNING, request.get("pollSeconds"), awaits=awaits)
+
+
+# what a finished attempt recorded on the module item, cleared when an operator retries it
+FINISHED_FIELDS = ("finishedAt", "summary", "reason", "counts")
+
+
+def _not_run(
+    engine: Engine, request: Mapping[str, Any], key: str, saved: dict[str, Any], why: str
+) -> contracts.ModuleAnswer:
+    """A member of a wave that failed (or is blocked) under failurePolicy isolate: not
+    started, recorded BLOCKED with the reason."""
+    now = clock.iso()
+    summary = f"{BLOCKED}: not run, {why}"[:SUMMARY_MAX]
+    saved.update(finished=BLOCKED, summary=summary, reason="blocked", finishedAt=now)
+    _save(engine, key, saved)
+    engine.history.put_module(
+        request["executionId"], request["phase"], request["groupId"], request["accountId"],
+        status=BLOCKED, finishedAt=now, resources=0, summary=summary, reason="blocked",
+    )  # fmt: skip
+    return _answer(saved, BLOCKED, request.get("pollSeconds"), summary=summary)
 
 
 def _work_id(detail: Any) -> str | None:
@@ -275,9 +383,11 @@ def _start_failed(
     ctx: AccountContext,
     doing: str,
     exc: Exception,
+    was: Mapping[str, str | None],
 ) -> contracts.ModuleAnswer:
     """A start refused before (or while) changing anything: the group, its resources and
-    the cause (which resource, call and reference) recorded as FAILED, not "did not run"."""
+    the cause (which resource, call and reference) recorded as FAILED, not "did not run".
+    ``was``: the resources started, with their status before (a retry keeps the others)."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         what = f"{exc.operation_name}: {error.get('Code')}: {error.get('Message')}"
@@ -287,14 +397,14 @@ def _start_failed(
     where = f"account {account_id} ({ctx.region})" if ctx.region else f"account {account_id}"
     cause = f"{group_id} in {where}, {doing}: {what}"[: SUMMARY_MAX - 8]
     now = clock.iso()
-    for entry in saved["resources"].values():
-        entry.update(status=FAILED, error=cause[:500], finishedAt=now)
+    for resource_id in was:
+        saved["resources"][resource_id].update(status=FAILED, error=cause[:500], finishedAt=now)
     summary = f"FAILED: {cause}"
     saved.update(finished=FAILED, summary=summary, reason="start-failed", finishedAt=now)
     _save(engine, key, saved)
     execution_id, phase = request["executionId"], request["phase"]
     tracked = saved["resources"]
-    engine.history.put_resources(execution_id, _resource_items(request, tracked, list(tracked)))
+    _record(engine, request, saved, dict(was))
     engine.history.put_module(
         execution_id, phase, group_id, account_id,
         status=FAILED, startedAt=saved["startedAt"], finishedAt=now, resources=len(tracked),
@@ -303,11 +413,13 @@ def _start_failed(
     return _answer(saved, FAILED, request.get("pollSeconds"), summary=summary)
 
 
-def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> list[str]:
-    """Fold a module status into the tracked resources; returns the ids that changed."""
+def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> dict[str, str | None]:
+    """Fold a module status into the tracked resources; returns the ids that changed, each
+    with its status before (None: a resource the module reported for the first time)."""
     tracked = saved["resources"]
-    changed = []
+    changed: dict[str, str | None] = {}
     for res in result.resources:
+        known = res.id in tracked
         entry = tracked.setdefault(res.id, {"name": res.name, "arn": "", "startedAt": now})
         before = (entry.get("status"), entry.get("error"), entry.get("detail"))
         entry["name"] = res.name or entry.get("name", "")
@@ -318,7 +430,7 @@ def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> list[str]:
         if res.status in DONE and not entry.get("finishedAt"):
             entry["finishedAt"] = now
         if (entry.get("status"), entry.get("error"), entry.get("detail")) != before:
-            changed.append(res.id)
+            changed[res.id] = before[0] if known else None
     return changed
 
 
@@ -329,6 +441,9 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
     key = state_key(execution_id, group_id, account_id, phase)
     saved = read_state(engine, execution_id, group_id, account_id, phase)
     poll = request.get("pollSeconds")
+    decided = _failure_decided(engine, request, key, saved)
+    if decided is not None:
+        return decided
     if saved.get("finished"):  # a retried status call after the end: same answer
         return _answer(
             saved,
@@ -341,15 +456,16 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         saved["state"]["decision"] = gate_decision(request["decision"])
     now = clock.iso()
     reason = None
+    awaits = None
     if clock.epoch() > saved["deadline"]:
-        changed = []
+        changed: dict[str, str | None] = {}
         for resource_id, entry in saved["resources"].items():
             if entry.get("status") not in DONE:
+                changed[resource_id] = entry.get("status")
                 entry.update(status=FAILED, error="timeout", finishedAt=now)
                 job = _work_id(entry.get("detail"))
                 if job:  # the service's job goes on: its id is kept, as orphaned
                     entry.update(orphanedJobId=job, error=f"timeout; job {job} was still running")
-                changed.append(resource_id)
         status, reason = FAILED, "timeout"
         minutes = (saved["deadline"] - clock.epoch(clock.parse(saved["startedAt"]))) // 60
         summary = f"FAILED: timeout after {minutes} min; {len(changed)} resource(s) unfinished"
@@ -369,15 +485,18 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         )
         result = module.status(ctx, phase, saved["state"])
         saved["state"] = result.state
+        if result.status == RUNNING:
+            awaits = module.awaits(phase, result.state)
         changed = _apply(saved, result, now)
         status, summary = result.status, result.summary()
     summary = summary[:SUMMARY_MAX]
     if status != RUNNING:
         saved.update(finished=status, summary=summary, reason=reason, finishedAt=now)
+    if changed:
+        saved["step"] = int(saved.get("step") or 1) + 1
     _save(engine, key, saved)
     if changed:
-        items = _resource_items(request, saved["resources"], changed)
-        engine.history.put_resources(execution_id, items)
+        items = _record(engine, request, saved, changed)
         engine.publisher.publish_many(
             ev.RESOURCE_STATUS,
             [
@@ -400,7 +519,45 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
             status=status, finishedAt=now, summary=summary, reason=reason,
             counts=counts(saved["resources"]),
         )  # fmt: skip
-    return _answer(saved, status, poll, summary=summary, reason=reason)
+    return _answer(saved, status, poll, summary=summary, reason=reason, awaits=awaits)
+
+
+def _failure_decided(
+    engine: Engine, request: Mapping[str, Any], key: str, saved: dict[str, Any]
+) -> contracts.ModuleAnswer | None:
+    """The operator's answer to a failed step that asked (failurePolicy ask), applied once:
+    ``skip`` records it SKIPPED (its wave goes on); a wait that timed out or was cancelled
+    records that, and the step stays FAILED. None: no decision for this attempt."""
+    decision = request.get("failureDecision")
+    attempt = int(saved.get("attempt") or 1)
+    if not isinstance(decision, Mapping) or saved.get("finished") != FAILED:
+        return None
+    if saved.get("failurePolicy") != "ask" or saved.get("decided"):
+        return None
+    execution_id, phase = request["executionId"], request["phase"]
+    group_id, account_id = request["groupId"], request["accountId"]
+    poll = request.get("pollSeconds")
+    if "Error" in decision:  # no decision in time, or cancelled
+        why = gate_decision(decision)
+        saved["decided"] = why["decision"]
+        _save(engine, key, saved)
+        engine.gates().expire_failure(execution_id, group_id, account_id, attempt, why)
+        return _answer(saved, FAILED, poll, summary=saved.get("summary"), reason="undecided")
+    if decision.get("decision") != "skip" or int(decision.get("attempt") or 0) != attempt:
+        return None  # a retry's decision, still in the state: it was for an earlier attempt
+    who, reason = str(decision.get("decidedBy") or "unknown"), str(decision.get("reason") or "")
+    now = clock.iso()
+    failed = str(saved.get("summary") or "").removeprefix(f"{FAILED}: ")
+    summary = f"{SKIPPED}: skipped by {who}" + (f" ({reason})" if reason else "")
+    summary = f"{summary}; attempt {attempt} had failed: {failed}"[:SUMMARY_MAX]
+    saved.update(finished=SKIPPED, decided="skipped", summary=summary, reason="skipped")
+    _save(engine, key, saved)
+    engine.history.put_module(
+        execution_id, phase, group_id, account_id,
+        status=SKIPPED, finishedAt=now, summary=summary, reason="skipped",
+        skippedBy=who, skipReason=reason,
+    )  # fmt: skip
+    return _answer(saved, SKIPPED, poll, summary=summary, reason="skipped")
 
 
 def gate_decision(answer: Any) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Gates: where an execution waits for a person, on a persisted Step Functions task token.
 
-Four kinds: ``approval`` (before a phase), ``wave`` (``pauseBeforeWave`` /
-``pauseAfterWave``), ``resume`` (after an operator's ``pause``) and ``step`` (an
-``approval`` step among a wave's actions, waited on by the executor). The master
+Five kinds: ``approval`` (before a phase), ``wave`` (``pauseBeforeWave`` /
+``pauseAfterWave``), ``resume`` (after an operator's ``pause``), ``step`` (an
+``approval`` step among a wave's actions, waited on by the executor) and ``failure``
+(a module group or action that failed under failurePolicy ``ask``, in one account:
+``retry`` starts it again, ``skip`` records it SKIPPED; both record who and why). The master
 state machine calls the ``gate`` handler with ``.waitForTaskToken``; the
 handler stores the token under ``GATE#<n>``; ``approve`` / ``reject`` /
 ``resume`` / ``cancel`` answer it with SendTaskSuccess / SendTaskFailure and
@@ -30,16 +32,24 @@ from drorch.engine.history import (
     History,
     can_transition,
 )
-from drorch.errors import DrorchError
+from drorch.errors import DrorchError, InputError
 
-KINDS = ("approval", "wave", "resume", "step")
+KINDS = ("approval", "wave", "resume", "step", "failure")
 APPROVED, REJECTED, RESUMED, CANCELLED = "approved", "rejected", "resumed", "cancelled"
+RETRIED, SKIPPED = "retried", "skipped"  # a failure gate's decisions
+# what the executor's Choice reads for each (``$.failureDecision.decision``)
+FAILURE_ANSWERS = {RETRIED: "retry", SKIPPED: "skip"}
 # the token no longer waits: the execution timed out the gate, ended, or was answered
 _GONE = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 
 
 class GateClosed(DrorchError):
     """The gate's task token no longer waits (the gate timed out or the execution ended)."""
+
+
+def step_id(group_id: str, account_id: str) -> str:
+    """How an operator names a failed step: ``<groupId>/<accountId>``."""
+    return f"{group_id}/{account_id}"
 
 
 def _error_code(error: ClientError) -> str:
@@ -72,12 +82,14 @@ class Gates:
         position: str | None = None,
         approvers: tuple[str, ...] | list[str] = (),
         timeout_minutes: int | None = None,
+        step: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Persist the task token of a gate; returns the gate item (with its number)."""
+        """Persist the task token of a gate; returns the gate item (with its number).
+        ``step``: a failure gate's groupId, accountId, attempt (and step id)."""
         if kind not in KINDS:
             raise ValueError(f"unknown gate kind {kind!r}; expected one of {', '.join(KINDS)}")
         execution = self.history.require_execution(execution_id)
-        where = {"kind": kind, "phase": phase, "level": level, "position": position}
+        where = {"kind": kind, "phase": phase, "level": level, "position": position, **(step or {})}
         number = self._same_open_gate(execution_id, where)  # a retried gate task reuses it
         if number is None:
             number = self.history.next_gate_number(execution_id)
@@ -108,6 +120,7 @@ class Gates:
             "position": position,
             "approvers": list(approvers),
             "timeoutMinutes": timeout_minutes,
+            **({"step": step["step"]} if step else {}),
         }
         if self.publisher:
             self.publisher.publish(
@@ -143,7 +156,7 @@ class Gates:
         self, execution_id: str, number: int, decided_by: str, comment: str = ""
     ) -> dict[str, Any]:
         """Let the execution pass gate ``number``; records who and when."""
-        gate = self._require(execution_id, number)
+        gate = self._require(execution_id, number, decisions="approve")
         decision = RESUMED if gate.get("kind") == "resume" else APPROVED
         return self._answer(gate, decision, decided_by, comment)
 
@@ -151,8 +164,67 @@ class Gates:
         self, execution_id: str, number: int, decided_by: str, comment: str = ""
     ) -> dict[str, Any]:
         """Fail the execution at gate ``number`` (error GateRejected); records who and when."""
-        gate = self._require(execution_id, number)
+        gate = self._require(execution_id, number, decisions="reject")
         return self._answer(gate, REJECTED, decided_by, comment)
+
+    # --- failed steps (failurePolicy ask) -------------------------------------------------
+    def waiting_steps(self, execution_id: str, step: str | None = None) -> list[dict[str, Any]]:
+        """The failure gates that wait for retry or skip; ``step``: only those of this step
+        (``<groupId>/<accountId>``, or a group id for the group in all its accounts)."""
+        return [
+            g
+            for g in self.open_gates(execution_id, "failure")
+            if step is None or step in (g.get("step"), g.get("groupId"))
+        ]
+
+    def decide_step(
+        self, execution_id: str, step: str, decision: str, decided_by: str, reason: str
+    ) -> list[dict[str, Any]]:
+        """Retry (``RETRIED``) or skip (``SKIPPED``) a failed step that waits for a decision,
+        in each account where it waits; records who and why."""
+        if decision not in FAILURE_ANSWERS:
+            raise ValueError(f"unknown step decision {decision!r}")
+        if not reason.strip():
+            raise InputError(
+                "a reason is required to retry or skip a step", hint='pass --reason "..."'
+            )
+        gates = self.waiting_steps(execution_id, step)
+        if not gates:
+            waiting = [str(g.get("step")) for g in self.waiting_steps(execution_id)]
+            raise GateNotFound(
+                f"no failed step {step!r} of execution {execution_id} waits for a decision",
+                hint="waiting: " + ", ".join(waiting)
+                if waiting
+                else f"no step waits; `drorch status {execution_id}` shows the execution",
+            )
+        return [self._answer(g, decision, decided_by, reason) for g in gates]
+
+    def expire_failure(
+        self,
+        execution_id: str,
+        group_id: str,
+        account_id: str,
+        attempt: int,
+        why: dict[str, Any],
+    ) -> None:
+        """A failure gate that got no decision (timed out) is recorded as expired; one a
+        cancel answered keeps that answer."""
+        for gate in self.open_gates(execution_id, "failure"):
+            if (gate.get("groupId"), gate.get("accountId"), gate.get("attempt")) == (
+                group_id,
+                account_id,
+                attempt,
+            ):
+                try:
+                    self.history.decide_gate(
+                        execution_id,
+                        int(gate["gate"]),
+                        "expired",
+                        "drorch",
+                        f"no decision: {why.get('decision')} {why.get('comment', '')}".strip(),
+                    )
+                except InvalidTransition:
+                    pass  # decided at this very moment
 
     def pause(self, execution_id: str, requested_by: str) -> dict[str, Any]:
         """Ask the master to stop at the next wave boundary and wait for ``resume``."""
@@ -181,7 +253,7 @@ class Gates:
         return self.history.require_execution(execution_id)
 
     # --- answering a token ------------------------------------------------------------
-    def _require(self, execution_id: str, number: int) -> dict[str, Any]:
+    def _require(self, execution_id: str, number: int, decisions: str = "") -> dict[str, Any]:
         gate = self.history.gate(execution_id, number)
         if gate is None:
             open_numbers = [g["gate"] for g in self.open_gates(execution_id)]
@@ -191,6 +263,13 @@ class Gates:
                 if open_numbers
                 else "the execution waits on no gate",
             )
+        if decisions and gate.get("kind") == "failure":
+            raise InputError(
+                f"gate {number} of execution {execution_id} is a failed step "
+                f"({gate.get('step')}): it cannot be {decisions}d",
+                hint=f"`drorch retry {execution_id} --step {gate.get('step')} --reason ...` "
+                "or `drorch skip ...`; `drorch cancel` ends the execution",
+            )
         return gate
 
     def _answer(
@@ -199,7 +278,20 @@ class Gates:
         execution_id, number = gate["executionId"], int(gate["gate"])
         decided = self.history.decide_gate(execution_id, number, decision, decided_by, comment)
         try:
-            if decision in (APPROVED, RESUMED):
+            if decision in FAILURE_ANSWERS:
+                self.sfn.send_task_success(
+                    taskToken=gate["token"],
+                    output=json.dumps(
+                        {
+                            "gate": number,
+                            "decision": FAILURE_ANSWERS[decision],
+                            "attempt": int(gate.get("attempt") or 1),
+                            "decidedBy": decided_by,
+                            "reason": comment,
+                        }
+                    ),
+                )
+            elif decision in (APPROVED, RESUMED):
                 self.sfn.send_task_success(
                     taskToken=gate["token"],
                     output=json.dumps(
@@ -223,8 +315,8 @@ class Gates:
                 f"({_error_code(exc)}): the gate timed out or the execution ended",
                 hint=f"see: drorch describe {execution_id}",
             ) from exc
-        if decision in (APPROVED, RESUMED):
-            self._move(execution_id, RUNNING)
+        if decision in (APPROVED, RESUMED, *FAILURE_ANSWERS) and not self.open_gates(execution_id):
+            self._move(execution_id, RUNNING)  # unless it still waits on another gate
         if self.publisher:
             execution = self.history.execution(execution_id) or {}
             self.publisher.publish(

@@ -7,7 +7,16 @@ One partition per execution (``pk = EXEC#<executionId>``):
 * ``sk = MOD#<phase>#<groupId>#<accountId>``: a module group's outcome in one account;
 * ``sk = RES#<phase>#<groupId>#<accountId>#<resourceId>``: one resource's outcome;
 * ``sk = GATE#<n>``: an approval, wave pause or resume gate, its task token and decision;
-* ``sk = EDIT#<n>``: a plan edit during the run (who, when, which waves, what changed).
+* ``sk = EDIT#<n>``: a plan edit during the run (who, when, which waves, what changed);
+* ``sk = PROG#<phase>`` and ``sk = PROG#<phase>#<wave>``: how many resources of a phase (of
+  a wave in a phase) are in each status, kept by atomic ``ADD`` as resources change;
+* ``sk = CHG#<microseconds>#<phase>#<groupId>#<accountId>#<step>``: one executor step's
+  resource changes, keyed by when they were written (what ``describe`` shows as the recent
+  changes: read newest first, from a little before the last one read).
+
+Progress reads (:meth:`History.progress`, :meth:`History.changes`) cost a few requests
+whatever the number of resources; the ``RES#`` items are read on demand, a page at a time
+(:meth:`History.resources_page`), and once by the report.
 
 Statuses use the canonical vocabulary; an execution's status only moves along
 :data:`TRANSITIONS`, enforced by conditional writes, so a finished execution can
@@ -18,7 +27,10 @@ never be reopened. Finished executions expire (TTL ``expiresAt``) after
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import random
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -100,6 +112,56 @@ def resource_sk(phase: str, group_id: str, account_id: str, resource_id: str) ->
 
 def gate_sk(number: int) -> str:
     return f"GATE#{number}"
+
+
+def progress_sk(phase: str, wave: str | None = None) -> str:
+    return f"PROG#{phase}" if wave is None else f"PROG#{phase}#{wave}"
+
+
+def change_sk(written: int, phase: str, group_id: str, account_id: str, step: int) -> str:
+    """``written``: microseconds since the epoch (the writer's clock, for order)."""
+    return f"CHG#{written:017d}#{phase}#{group_id}#{account_id}#{step:09d}"
+
+
+def change_time(sk: str) -> int:
+    return int(sk.split("#", 2)[1])
+
+
+# what a progress item holds besides its counts
+PROGRESS_FIELDS = frozenset({"pk", "sk", "executionId", "phase", "wave", "expiresAt"})
+CHANGES_KEPT = 200  # resource changes one change item lists (the counts take them all)
+CHANGES_READ = 100  # the newest changes one progress read returns
+# a transaction that meets another one on a counter is tried again (AWS answers
+# TransactionConflict in the cancellation reasons; throttling likewise)
+TRANSACT_ATTEMPTS = 6
+RETRIED_REASONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
+
+
+def count_deltas(changes: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How the status counts move: each change leaves its ``before`` status (a new resource,
+    ``before`` None, adds to ``total``) for its ``status``."""
+    deltas: Counter[str] = Counter()
+    for change in changes:
+        before, after = change.get("before"), change.get("status")
+        if before == after:
+            continue
+        if before is None:
+            deltas["total"] += 1
+        else:
+            deltas[str(before).lower()] -= 1
+        deltas[str(after).lower()] += 1
+    return {k: v for k, v in deltas.items() if v}
+
+
+def progress_counts(item: Mapping[str, Any]) -> dict[str, int]:
+    """A progress item's counts (statuses in lower case, and ``total``)."""
+    return {
+        str(k): int(v)
+        for k, v in item.items()
+        if k not in PROGRESS_FIELDS and isinstance(v, int | float | Decimal)
+    }
 
 
 def edit_sk(revision: int) -> str:
@@ -438,8 +500,17 @@ class History:
 
     # --- module groups in accounts -----------------------------------------------------
     def put_module(
-        self, execution_id: str, phase: str, group_id: str, account_id: str, **attributes: Any
+        self,
+        execution_id: str,
+        phase: str,
+        group_id: str,
+        account_id: str,
+        *,
+        clear: Iterable[str] = (),
+        **attributes: Any,
     ) -> dict[str, Any]:
+        """Record a module group's progress in one account (``clear``: attributes of an
+        earlier attempt to remove)."""
         values = {
             "executionId": execution_id,
             "phase": phase,
@@ -450,7 +521,11 @@ class History:
         }
         keep = ["startedAt"] if "startedAt" in values else []
         return self._update(
-            execution_id, module_sk(phase, group_id, account_id), values, if_not_exists=keep
+            execution_id,
+            module_sk(phase, group_id, account_id),
+            values,
+            if_not_exists=keep,
+            remove=[c for c in clear if c not in values],
         )
 
     def modules(self, execution_id: str, phase: str | None = None) -> list[dict[str, Any]]:
@@ -482,12 +557,185 @@ class History:
     def resources(self, execution_id: str, phase: str | None = None) -> list[dict[str, Any]]:
         return list(self._query(execution_id, f"RES#{phase}#" if phase else "RES#"))
 
+    def resources_page(
+        self, execution_id: str, *, page_size: int = 100, next_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of resource items, in key order, and the token of the next (None: last)."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(self.pk(execution_id))
+            & Key("sk").begins_with("RES#"),
+            "Limit": page_size,
+        }
+        if next_token:
+            kwargs["ExclusiveStartKey"] = {"pk": self.pk(execution_id), "sk": next_token}
+        page = self.table.query(**kwargs)
+        last = page.get("LastEvaluatedKey")
+        return [plain(i) for i in page.get("Items", [])], (last["sk"] if last else None)
+
+    # --- progress: counts by status, and the recent changes -----------------------------
+    def record_changes(
+        self,
+        execution_id: str,
+        phase: str,
+        wave: str,
+        group_id: str,
+        account_id: str,
+        changes: list[dict[str, Any]],
+        *,
+        step: int | None = None,
+    ) -> bool:
+        """Count resource changes (each ``{resourceId, status, before, ...}``) into the phase's
+        and the wave's progress, and log them, in one transaction. ``step`` numbers an
+        executor's calls: a step it already recorded (a retried call) is not counted twice
+        (returns False). Without ``step`` (the end of a failed run) it always counts."""
+        if not changes:
+            return True
+        at = clock.iso()
+        expires = self._child_expiry()
+        deltas = count_deltas(changes)
+        kept = [
+            {k: (str(v)[:300] if k == "error" else v) for k, v in c.items() if v is not None}
+            for c in changes[:CHANGES_KEPT]
+        ]
+        # the table's client takes Python values (boto3 serialises them, as for the table)
+        serialise = _to_dynamo
+        pk = self.pk(execution_id)
+
+        def key(sk: str) -> dict[str, Any]:
+            return {"pk": pk, "sk": sk}
+
+        def counter(sk: str, labels: dict[str, str]) -> dict[str, Any]:
+            names_ = {f"#k{i}": k for i, k in enumerate(deltas)}
+            values = {f":d{i}": serialise(v) for i, v in enumerate(deltas.values())}
+            sets = ["executionId = :x", "expiresAt = :e"]
+            values |= {":x": serialise(execution_id), ":e": serialise(expires)}
+            for i, (attribute, value) in enumerate(labels.items()):
+                names_[f"#l{i}"] = attribute
+                values[f":l{i}"] = serialise(value)
+                sets.append(f"#l{i} = :l{i}")
+            expression = "SET " + ", ".join(sets)
+            if deltas:
+                expression += " ADD " + ", ".join(f"#k{i} :d{i}" for i in range(len(deltas)))
+            return {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": key(sk),
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeNames": names_,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+
+        log_item = {
+            "pk": pk,
+            "sk": change_sk(time.time_ns() // 1000, phase, group_id, account_id, step or 0),
+            "executionId": execution_id,
+            "at": at,
+            "phase": phase,
+            "wave": wave,
+            "groupId": group_id,
+            "accountId": account_id,
+            "changes": kept,
+            "more": max(0, len(changes) - len(kept)),
+            "expiresAt": expires,
+        }
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table.name,
+                    "Item": _to_dynamo(log_item),
+                }
+            },
+            counter(progress_sk(phase), {"phase": phase}),
+            counter(progress_sk(phase, wave), {"phase": phase, "wave": wave}),
+        ]
+        if step is not None:  # the executor's mark: this step is counted once
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table.name,
+                        "Key": key(module_sk(phase, group_id, account_id)),
+                        "UpdateExpression": "SET countedStep = :s",
+                        "ConditionExpression": "attribute_not_exists(countedStep) "
+                        "OR countedStep < :s",
+                        "ExpressionAttributeValues": {":s": serialise(step)},
+                    }
+                }
+            )
+        client = self.table.meta.client
+        for attempt in range(TRANSACT_ATTEMPTS):
+            try:
+                client.transact_write_items(TransactItems=items)
+                return True
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", []) or []]
+                if (
+                    step is not None
+                    and len(reasons) == len(items)
+                    and (reasons[-1] == "ConditionalCheckFailed")
+                ):
+                    return False  # this step was counted by an earlier try
+                if not RETRIED_REASONS.intersection(reasons) or attempt == TRANSACT_ATTEMPTS - 1:
+                    raise
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter only
+        return False  # pragma: no cover - the loop returns or raises
+
+    def put_closed(self, execution_id: str, closed: list[dict[str, Any]]) -> int:
+        """Write resources that were RUNNING with the status they end with, counted in the
+        progress of their phase and wave (the end of a failed or abandoned run)."""
+        self.put_resources(execution_id, closed)
+        by_group: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+        for item in closed:
+            where = (item["phase"], item.get("wave", ""), item["groupId"], item["accountId"])
+            by_group.setdefault(where, []).append(
+                {
+                    "resourceId": item["resourceId"],
+                    "name": item.get("name"),
+                    "status": item["status"],
+                    "before": RUNNING,
+                    "error": item.get("error"),
+                }
+            )
+        for (phase, wave, group_id, account_id), changes in by_group.items():
+            self.record_changes(execution_id, phase, wave, group_id, account_id, changes)
+        return len(closed)
+
+    def progress(self, execution_id: str) -> dict[str, dict[str, Any]]:
+        """Counts by status of each phase and of each wave in it (one query, a few items):
+        ``{phase: {"counts": {...}, "waves": {wave: {...}}}}``."""
+        found: dict[str, dict[str, Any]] = {}
+        for item in self._query(execution_id, "PROG#"):
+            entry = found.setdefault(item["phase"], {"counts": {}, "waves": {}})
+            if "wave" in item:
+                entry["waves"][item["wave"]] = progress_counts(item)
+            else:
+                entry["counts"] = progress_counts(item)
+        return found
+
+    def changes(
+        self, execution_id: str, since: int = 0, limit: int = CHANGES_READ
+    ) -> list[dict[str, Any]]:
+        """Change items written from ``since`` (microseconds since the epoch) on: at most
+        ``limit``, the newest, oldest first (one query)."""
+        condition = Key("pk").eq(self.pk(execution_id)) & Key("sk").between(
+            f"CHG#{since:017d}", "CHG#~"
+        )
+        page = self.table.query(
+            KeyConditionExpression=condition,
+            ScanIndexForward=False,
+            Limit=limit,
+            ConsistentRead=True,
+        )
+        return [plain(i) for i in reversed(page.get("Items", []))]
+
     def recorded_details(
         self, execution_id: str, group_id: str, account_id: str
     ) -> dict[str, dict[str, Any]]:
         """What a module group recorded for each resource in one account: resource id ->
-        its last ``detail`` in ACTIVATE, else INSTANTIATE (what CLEANUP and REPLICATE
-        restore from)."""
+        its last ``detail`` in INSTANTIATE and ACTIVATE, merged (ACTIVATE's keys win; what
+        CLEANUP and REPLICATE restore from)."""
         found: dict[str, dict[str, Any]] = {}
         for phase in ("INSTANTIATE", "ACTIVATE"):  # ACTIVATE's detail wins
             prefix = f"RES#{phase}#{group_id}#{account_id}#"
@@ -496,7 +744,7 @@ class History:
             for item in [*self._query(execution_id, prefix), *edited]:
                 detail = item.get("detail")
                 if item.get("accountId") == account_id and isinstance(detail, dict) and detail:
-                    found[str(item["resourceId"])] = detail
+                    found.setdefault(str(item["resourceId"]), {}).update(detail)
         return found
 
     # --- plan edits -----------------------------------------------------------------

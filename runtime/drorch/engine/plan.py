@@ -132,15 +132,27 @@ def build_plan(
             "rtoTargetMinutes": None,
             "groups": [g.id for g in manifest.health_checks],
         }
+    wave_of = {g.id: w for w in manifest.waves for g in w.all_groups}
     for group in manifest.groups:
         kinds[group.id] = {
             "role": group.role,
             "name": group.name,
             "module": group.type,
-            "failurePolicy": group.failure_policy if group.is_step else None,
+            "wave": wave_of[group.id].name if group.id in wave_of else END_OF_RUN,
+            # fail | continue (an optional member's too) | ask
+            "failurePolicy": group.failure_policy,
+            "impact": group.impact,
             # a TRS category's group: its module gets the resources of its strategies
             "routedFrom": group.routed_from or None,
         }
+
+    def step_policy(group: Any) -> str:
+        """What a failed action does to the level's later actions: a ``fail`` action in an
+        ``isolate`` wave fails its wave alone (the other waves' actions go on)."""
+        wave = wave_of.get(group.id)
+        if group.failure_policy == "fail" and wave and wave.failure_policy == "isolate":
+            return "isolate"
+        return group.failure_policy
 
     def accounts_of(group: Any) -> list[str]:
         return sorted(a for a, n in counts.get(group.id, {}).items() if n > 0)
@@ -190,7 +202,7 @@ def build_plan(
                 }
             )
             return None
-        return {"groupId": group.id, "accounts": accounts, "failurePolicy": group.failure_policy}
+        return {"groupId": group.id, "accounts": accounts, "failurePolicy": step_policy(group)}
 
     def items(phase: str, groups: Any, make: Any) -> list[dict[str, Any]]:
         return [i for i in (make(phase, g) for g in groups) if i is not None]

@@ -15,9 +15,10 @@ lasts as long as its slowest wave, so::
           + the time between levels (checkpoints, wave pauses)
 
 Each part gets a range from its samples, never a point: with n >= 2 samples it is
-[min - m, max + m] with m = max((max - min) / (n - 1), 5 % of the median) (the next
-sample falls outside the range of n earlier ones with probability 2 / (n + 1); the margin
-covers that); with one sample, +-25 %. The run's range adds up the parts' ranges. The
+[min - m, max + m] with m = max((max - min) / (n - 1), 5 % of the median, the poll
+interval) (the next sample falls outside the range of n earlier ones with probability
+2 / (n + 1), and a duration seen by polling is only known to a poll interval: the margin
+covers both); with one sample, +-25 % (at least a poll interval). The run's range adds up the parts' ranges. The
 **critical path** is the slowest wave (by median) of each level of the recovery phase:
 the chain of waves that sets the RTO. With no earlier run it says so and predicts nothing;
 a wave without samples is named, and the range then leaves it out (``complete`` false).
@@ -25,6 +26,7 @@ a wave without samples is named, and the range then leaves it out (``complete`` 
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from typing import Any
 from drorch.engine.clock import parse, seconds_between
 from drorch.vocabulary import SUCCEEDED
 
+log = logging.getLogger(__name__)
 MAX_SAMPLES = 10
 SINGLE_SAMPLE_MARGIN = 0.25
 MIN_MARGIN = 0.05
@@ -52,6 +55,7 @@ class RunSample:
 
     execution_id: str
     started_at: str
+    poll_seconds: int = 0  # its executor's poll interval: what its durations are rounded to
     rto_seconds: int | None = None
     lead_seconds: int | None = None
     between_levels_seconds: int = 0
@@ -77,7 +81,9 @@ def run_sample(items: Iterable[Mapping[str, Any]]) -> RunSample | None:
     started = execution.get("startedAt")
     if not started:
         return None
-    sample = RunSample(str(execution.get("executionId")), str(started))
+    sample = RunSample(
+        str(execution.get("executionId")), str(started), int(execution.get("pollSeconds") or 0)
+    )
     for wave in waves:
         took = seconds_between(wave.get("startedAt"), wave.get("finishedAt"))
         if wave.get("status") == SUCCEEDED and took is not None:
@@ -143,16 +149,17 @@ def samples_from_history(
     return samples
 
 
-def interval(values: Sequence[float]) -> dict[str, Any]:
-    """A range for the next value from earlier ones (see the module's docstring)."""
+def interval(values: Sequence[float], quantum: float = 0) -> dict[str, Any]:
+    """A range for the next value from earlier ones (see the module's docstring);
+    ``quantum``: how precisely each was measured (the executor's poll interval)."""
     n = len(values)
     if n == 0:
         return {"samples": 0}
     low, high, median = min(values), max(values), statistics.median(values)
     if n == 1:
-        margin = SINGLE_SAMPLE_MARGIN * median
+        margin = max(SINGLE_SAMPLE_MARGIN * median, quantum)
     else:
-        margin = max((high - low) / (n - 1), MIN_MARGIN * median)
+        margin = max((high - low) / (n - 1), MIN_MARGIN * median, quantum)
     return {
         "samples": n,
         "minSeconds": int(low),
@@ -189,7 +196,10 @@ def _wave_prediction(
         "phase": phase,
         "level": level,
         "wave": wave,
-        **interval([s.waves[(phase, wave)] for s in samples if (phase, wave) in s.waves]),
+        **interval(
+            [s.waves[(phase, wave)] for s in samples if (phase, wave) in s.waves],
+            max(s.poll_seconds for s in samples),
+        ),
     }
     groups = []
     for group in _wave_groups(plan, wave, phase):
@@ -254,7 +264,9 @@ def predict(plan: Mapping[str, Any], samples: Sequence[RunSample]) -> dict[str, 
                 lows += max(p["lowSeconds"] for p in known)
                 highs += max(p["highSeconds"] for p in known)
                 mids += slowest["p50Seconds"]
-    lead = interval([s.lead_seconds for s in samples if s.lead_seconds is not None])
+    leads = [s.lead_seconds for s in samples if s.lead_seconds is not None]
+    # the lead is polled too when earlier phases ran (a drill's INSTANTIATE)
+    lead = interval(leads, max(s.poll_seconds for s in samples) if any(leads) else 0)
     between = interval([s.between_levels_seconds for s in samples])
     measured = interval([s.rto_seconds for s in samples if s.rto_seconds is not None])
     for part in (lead, between):
@@ -311,14 +323,18 @@ def for_execution(
 ) -> dict[str, Any]:
     """The prediction the plan step makes before a run: from the runs that ended before it
     started (kept in the plan, so the report shows what was predicted, not a hindsight)."""
-    samples = samples_from_history(
-        history,
-        str(execution.get("application")),
-        str(execution.get("operation")),
-        before=str(execution.get("startedAt") or "") or None,
-        exclude=str(execution.get("executionId")),
-    )
-    return predict(plan, samples)
+    try:
+        samples = samples_from_history(
+            history,
+            str(execution.get("application")),
+            str(execution.get("operation")),
+            before=str(execution.get("startedAt") or "") or None,
+            exclude=str(execution.get("executionId")),
+        )
+        return predict(plan, samples)
+    except Exception as exc:  # noqa: BLE001 - a prediction never stops a recovery
+        log.exception("no prediction for %s", execution.get("executionId"))
+        return {"available": False, "samples": 0, "waves": [], "note": f"no prediction: {exc}"}
 
 
 def summary(prediction: Mapping[str, Any]) -> dict[str, Any]:

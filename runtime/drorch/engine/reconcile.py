@@ -87,7 +87,7 @@ def _close_progress(history: History, execution_id: str, status: str, why: str) 
             }
         )
     if closed:
-        history.put_resources(execution_id, closed)
+        history.put_closed(execution_id, closed)
         done.append(f"{len(closed)} running resource(s) closed as {status}")
     if orphans:
         done.append(f"orphaned job(s) recorded: {', '.join(sorted(set(orphans)))}")

@@ -116,6 +116,10 @@ def build_report(
                     else None,
                     "failures": wave.get("failures", []),
                     "warnings": wave.get("warnings", []),
+                    # failurePolicy isolate: why the wave was BLOCKED; members not started
+                    "reason": wave.get("reason"),
+                    "blockedBy": wave.get("blockedBy", []),
+                    "notRun": wave.get("notRun", []),
                     "resources": outcome,
                     "predicted": rtos.predicted_fields(prediction, phase, wave["wave"]),
                 }
@@ -202,11 +206,14 @@ def build_report(
         "excluded": excluded,
         # the plan's warnings: a technology that selected nothing under allowEmpty, ...
         "planWarnings": list((plan or {}).get("warnings", [])),
+        # the first state's findings (drorch.engine.readiness), with who forced past BLOCKERs
+        "readiness": execution.get("readiness"),
         "steps": _steps(step_items, kinds, wave_of_group, phases, plan),
         "approvals": [
             {
                 "gate": g["gate"],
                 "kind": g.get("kind"),
+                "step": g.get("step"),  # a failed step's (retry or skip)
                 "phase": g.get("phase"),
                 "level": g.get("level"),
                 "position": g.get("position"),
@@ -403,6 +410,28 @@ def recovery_instance(resource: Mapping[str, Any]) -> str:
 # --- Markdown ----------------------------------------------------------------------------
 
 
+def wave_notes(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(css class, text) for each wave's warnings (an optional member that failed, a step an
+    operator skipped), each BLOCKED wave and why, and each member an isolated failure kept
+    from starting."""
+    notes = []
+    for phase in report["phases"]:
+        for wave in phase["waves"]:
+            where = f"{phase['phase']}, wave {wave['wave']}"
+            if wave.get("status") == "BLOCKED":
+                notes.append(("BLOCKED", f"Blocked ({where}): {wave.get('reason') or ''}"))
+            for warning in wave.get("warnings", []):
+                notes.append(("warning", f"Warning ({where}): {warning}"))
+            for member in wave.get("notRun") or []:
+                notes.append(("BLOCKED", f"Not run ({where}): {member}"))
+    return notes
+
+
+def gate_kind(gate: Mapping[str, Any]) -> str:
+    """A gate's kind, with the step of a failed step's gate."""
+    return f"{gate['kind']} {gate['step']}" if gate.get("step") else str(gate["kind"])
+
+
 def _md(text: Any) -> str:
     return str("" if text is None else text).replace("|", "\\|").replace("\n", " ")
 
@@ -429,6 +458,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         f"- Prediction before the run: {_md(rtos.prediction_text(report.get('prediction')))}"
     )
     lines.append(f"- Manifest: {_md(manifest_text(report))}")
+    lines += _readiness_markdown(report.get("readiness"))
     comparison = rtos.comparison_rows(report)
     if comparison:
         lines += [
@@ -471,12 +501,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             )
     for warning in report.get("planWarnings", []):
         lines.append(f"\n- Warning (plan): {_md(warning)}")
-    for phase in report["phases"]:
-        for wave in phase["waves"]:
-            for warning in wave.get("warnings", []):
-                lines.append(
-                    f"\n- Warning ({phase['phase']}, wave {_md(wave['wave'])}): {_md(warning)}"
-                )
+    for _, note in wave_notes(report):
+        lines.append(f"\n- {_md(note)}")
     if report["approvals"]:
         lines += [
             "",
@@ -487,7 +513,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         ]
         for gate in report["approvals"]:
             lines.append(
-                f"| {gate['gate']} | {gate['kind']} | {gate.get('phase') or '-'} | "
+                f"| {gate['gate']} | {gate_kind(gate)} | {gate.get('phase') or '-'} | "
                 f"{gate.get('requestedAt') or '-'} | {gate.get('decision') or 'pending'} | "
                 f"{_md(gate.get('decidedBy')) or '-'} | {gate.get('decidedAt') or '-'} | "
                 f"{_md(gate.get('comment'))} |"
@@ -542,7 +568,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}
 th,td{border:1px solid #d9e2ec;padding:.25rem .5rem;text-align:left}th{background:#f0f4f8}
-.SUCCEEDED{color:#137333}.FAILED{color:#c5221f}.CANCELLED{color:#b06000}.RUNNING,.PENDING{color:#52606d}
+.SUCCEEDED,.OK{color:#137333}.FAILED,.BLOCKER,.BLOCKED{color:#c5221f}.WARNING{color:#b06000}.CANCELLED{color:#b06000}.RUNNING,.PENDING{color:#52606d}
 .timeline{border:1px solid #d9e2ec;padding:.5rem;max-width:60rem}
 .row{display:flex;align-items:center;margin:.15rem 0}
 .label{width:14rem;font-size:.8rem;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
@@ -672,6 +698,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         )
     for warning in report.get("planWarnings", []):
         parts.append(f'<li class="warning">Warning (plan): {_e(warning)}</li>')
+    for css, note in wave_notes(report):
+        parts.append(f'<li class="{css}">{_e(note)}</li>')
     parts.append(f"<li>{_e(recovery_time_note(report))}</li>")
     verdict = report.get("rto") or {}
     verdict_class = {True: "SUCCEEDED", False: "FAILED"}.get(verdict.get("met"), "")
@@ -680,7 +708,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         f"<li>Prediction before the run: {_e(rtos.prediction_text(report.get('prediction')))}</li>"
     )
     parts.append(f"<li>Manifest: {_e(manifest_text(report))}</li>")
-    parts += ["</ul>", "<h2>Timeline</h2>", _timeline(report)]
+    parts += ["</ul>", *_readiness_html(report.get("readiness"))]
+    parts += ["<h2>Timeline</h2>", _timeline(report)]
     comparison = rtos.comparison_rows(report)
     if comparison:
         parts.append(
@@ -761,7 +790,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                 [
                     [
                         _e(g["gate"]),
-                        _e(g["kind"]),
+                        _e(gate_kind(g)),
                         _e(g.get("phase") or "-"),
                         _e(g.get("requestedAt")),
                         _e(g.get("decision") or "pending"),
@@ -831,6 +860,48 @@ def render_html(report: Mapping[str, Any]) -> str:
         )
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+READINESS_COLUMNS = ["Result", "Resource", "Where", "Check", "Detail", "Call", "What to do"]
+
+
+def _readiness_rows(readiness: Mapping[str, Any]) -> list[list[str]]:
+    from drorch.engine.readiness import where
+
+    return [
+        [f["result"], f.get("name") or "-", where(f), f["check"], f["detail"], f.get("call") or "-"]
+        + [f.get("fix") or "-"]
+        for f in readiness.get("findings", [])
+    ]
+
+
+def _readiness_markdown(readiness: Mapping[str, Any] | None) -> list[str]:
+    """The readiness table (the execution's first state), worst first."""
+    if not readiness:
+        return []
+    from drorch.engine.readiness import headline
+
+    lines = ["", "## Readiness", "", headline(readiness), ""]
+    lines.append("| " + " | ".join(READINESS_COLUMNS) + " |")
+    lines.append("|" + " --- |" * len(READINESS_COLUMNS))
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in _readiness_rows(readiness)]
+    return lines
+
+
+def _readiness_html(readiness: Mapping[str, Any] | None) -> list[str]:
+    if not readiness:
+        return []
+    from drorch.engine.readiness import headline
+
+    rows = [
+        [f'<span class="{_e(row[0])}">{_e(row[0])}</span>', *(_e(c) for c in row[1:])]
+        for row in _readiness_rows(readiness)
+    ]
+    return [
+        "<h2>Readiness</h2>",
+        f"<p>{_e(headline(readiness))}</p>",
+        _table(READINESS_COLUMNS, rows),
+    ]
 
 
 def write_report(s3: Any, bucket: str, report: Mapping[str, Any]) -> dict[str, str]:

@@ -16,7 +16,8 @@ from drorch.engine.gates import Gates
 from drorch.engine.history import History
 from drorch.engine.lock import ApplicationLock
 from drorch.errors import InputError
-from drorch.manifest import Manifest, load_manifest
+from drorch.manifest import Manifest
+from drorch.manifest.checked import build_checked
 
 _manifests: dict[tuple[str, str, str], Manifest] = {}
 
@@ -62,8 +63,13 @@ class Engine:
     def gates(self) -> Gates:
         return Gates(self.history, self.sfn, self.publisher)
 
-    def manifest(self, ref: Mapping[str, Any]) -> Manifest:
-        """The execution's manifest version from S3, validated (ManifestInvalid if not)."""
+    def manifest(self, ref: Mapping[str, Any], *, validated: bool = False) -> Manifest:
+        """The execution's manifest version from S3, validated (ManifestInvalid if not).
+
+        ``validated``: this version passed validation already (initialise checked it and
+        the execution record holds its reference); a pinned version is then only built,
+        without loading the validator. An unpinned one is always validated.
+        """
         bucket = ref.get("bucket") or self.config.manifest_bucket or ""
         key, version = ref.get("key", ""), ref.get("versionId") or ""
         cache_key = (bucket, key, version)
@@ -77,10 +83,15 @@ class Engine:
             body = self.s3.get_object(**kwargs)["Body"].read()
         except ClientError as exc:
             raise ManifestInvalid(f"{source}: cannot read the manifest: {exc}") from exc
-        try:
-            manifest = load_manifest(body, source, self.modules)
-        except InputError as exc:
-            raise ManifestInvalid(str(exc), hint=exc.hint) from exc
+        if validated and version:
+            manifest = build_checked(body, self.modules)
+        else:
+            from drorch.manifest.validate import load_manifest
+
+            try:
+                manifest = load_manifest(body, source, self.modules)
+            except InputError as exc:
+                raise ManifestInvalid(str(exc), hint=exc.hint) from exc
         if version:
             _manifests[cache_key] = manifest
         return manifest

@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from drorch import names
-from drorch.engine import clock, contracts, discovery, preconditions
+from drorch.engine import clock, contracts, discovery, isolation, preconditions
 from drorch.engine import events as ev
 from drorch.engine import plan as planning
 from drorch.engine import predict as predicting
 from drorch.engine import report as reporting
-from drorch.engine.errors import InvalidTransition, ManifestInvalid, WaveFailed
+from drorch.engine.errors import Cancelled, InvalidTransition, ManifestInvalid, WaveFailed
 from drorch.engine.executor import read_state
+from drorch.engine.gates import step_id
 from drorch.engine.history import (
     CANCELLED,
     FAILED,
@@ -30,9 +31,13 @@ from drorch.engine.history import (
 )
 from drorch.engine.runtime import Engine
 from drorch.errors import InputError
+from drorch.vocabulary import BLOCKED, SKIPPED
 
 log = logging.getLogger(__name__)
 CAUSE_MAX = 4000
+# a member's outcomes that do not fail its wave: succeeded, skipped by an operator (failure
+# policy ask), not run because its wave failed under isolate (the failure is its sibling's)
+DONE_OK = frozenset({SUCCEEDED, SKIPPED, BLOCKED})
 
 
 def _execution_detail(execution: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
@@ -91,6 +96,7 @@ def initialise(engine: Engine, event: Mapping[str, Any]) -> contracts.Initialise
         pollSeconds=poll_seconds,
         drill=operation == planning.DRILL,
         notificationTopic=manifest.notifications.sns_topic_arn,
+        force=bool(event.get("force")),  # readiness BLOCKERs do not stop it (engine/readiness)
     )
     engine.lock.acquire(manifest.application, execution_id)
     _publisher(engine, execution).publish(ev.EXECUTION_STATUS, _execution_detail(execution))
@@ -108,7 +114,7 @@ def initialise(engine: Engine, event: Mapping[str, Any]) -> contracts.Initialise
 def discover(engine: Engine, event: Mapping[str, Any]) -> contracts.DiscoverAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
-    manifest = engine.manifest(execution["manifest"])
+    manifest = engine.manifest(execution["manifest"], validated=True)
     summary = discovery.discover(
         execution_id, manifest, engine.accounts, engine.modules, engine.s3, engine.bucket
     )
@@ -125,7 +131,7 @@ def discover(engine: Engine, event: Mapping[str, Any]) -> contracts.DiscoverAnsw
 def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
-    manifest = engine.manifest(execution["manifest"])
+    manifest = engine.manifest(execution["manifest"], validated=True)
     found = {
         group.id: discovery.load_group(engine.s3, engine.bucket, execution_id, group.id)
         for group in manifest.groups
@@ -168,6 +174,7 @@ def gate(engine: Engine, event: Mapping[str, Any]) -> contracts.GateAnswer:
         level = level.get("level")
     approvers: list[str] = []
     timeout = None
+    step = None
     position = event.get("position")
     if kind == "approval":
         full = planning.read_plan(engine.s3, engine.bucket, execution_id)
@@ -181,6 +188,18 @@ def gate(engine: Engine, event: Mapping[str, Any]) -> contracts.GateAnswer:
         approvers = asked.get("approvers") or []
         timeout = asked.get("timeoutMinutes")
         position = f"step {event['groupId']} in {event['accountId']}: {asked.get('message', '')}"
+    elif kind == "failure":  # failurePolicy ask: a failed step waits for retry or skip
+        group_id, account_id = event["groupId"], event["accountId"]
+        saved = read_state(engine, execution_id, group_id, account_id, event["phase"])
+        attempt = int(event.get("attempt") or saved.get("attempt") or 1)
+        timeout = saved.get("decisionTimeoutMinutes")
+        step = {
+            "groupId": group_id,
+            "accountId": account_id,
+            "attempt": attempt,
+            "step": step_id(group_id, account_id),
+        }
+        position = f"attempt {attempt} failed: {saved.get('summary') or 'FAILED'}"[:CAUSE_MAX]
     opened = engine.gates().open(
         execution_id,
         kind,
@@ -190,6 +209,7 @@ def gate(engine: Engine, event: Mapping[str, Any]) -> contracts.GateAnswer:
         position=position,
         approvers=approvers,
         timeout_minutes=timeout,
+        step=step,
     )
     return {"gate": opened["gate"], "kind": kind}
 
@@ -245,20 +265,29 @@ def after_step(engine: Engine, event: Mapping[str, Any]) -> contracts.FailedAnsw
         for m in engine.history.modules(execution_id, phase)
         if m["groupId"] == group_id
     }
-    failed = sorted(a for a in event["accounts"] if results.get(a) != SUCCEEDED)
+    failed = sorted(a for a in event["accounts"] if results.get(a) not in DONE_OK)
     return {"failed": bool(failed), "accounts": failed}
 
 
 def after_groups(engine: Engine, event: Mapping[str, Any]) -> contracts.FailedAnswer:
     """Whether a module group of the level failed: then the post-wave actions and health
-    checks do not run (the after-level checkpoint applies the failure policy)."""
+    checks do not run (the after-level checkpoint applies the failure policy). An optional
+    (or ``continue``) group's failure does not count, nor one in an ``isolate`` wave: that
+    wave's own actions and checks do not start (module_start), the other waves' do."""
     execution_id, phase = event["executionId"], event["phase"]
     level, _ = _level_input(event)
+    revision = engine.history.require_execution(execution_id).get("planRevision")
+    full = planning.read_plan(engine.s3, engine.bucket, execution_id, revision)
     planned = event["level"] if isinstance(event.get("level"), Mapping) else None
     if planned is None or "groups" not in planned:
-        planned = planning.level_of(
-            planning.read_plan(engine.s3, engine.bucket, execution_id), phase, level
-        )
+        planned = planning.level_of(full, phase, level)
+    kinds, waves = full.get("groups", {}), full.get("waves", {})
+
+    def counts(group_id: str) -> bool:
+        kind = kinds.get(group_id, {})
+        policy = waves.get(kind.get("wave"), {}).get("failurePolicy")
+        return kind.get("failurePolicy") != "continue" and policy != isolation.ISOLATE
+
     results = {
         (m["groupId"], m["accountId"]): m.get("status")
         for m in engine.history.modules(execution_id, phase)
@@ -267,7 +296,7 @@ def after_groups(engine: Engine, event: Mapping[str, Any]) -> contracts.FailedAn
         f"{g['groupId']} in {a}"
         for g in planned["groups"]
         for a in g["accounts"]
-        if results.get((g["groupId"], a)) != SUCCEEDED
+        if results.get((g["groupId"], a)) not in DONE_OK and counts(g["groupId"])
     ]
     return {"failed": bool(failed), "groups": failed[:20]}
 
@@ -281,24 +310,29 @@ def before_level(engine: Engine, event: Mapping[str, Any]) -> contracts.BeforeLe
     paused = bool(execution.get("paused")) and not cancelled
     if cancelled or paused:
         return {"paused": paused, "cancelled": cancelled}
+    full = planning.read_plan(engine.s3, engine.bucket, execution_id, execution.get("planRevision"))
     if waves is None:
-        waves = planning.level_of(
-            planning.read_plan(engine.s3, engine.bucket, execution_id), phase, level
-        )["waves"]
+        waves = planning.level_of(full, phase, level)["waves"]
+    blocked = isolation.blocked_waves(engine, execution_id, full, waves)
     details = []
     for wave in waves:
+        detail = {
+            "executionId": execution_id,
+            "application": execution.get("application"),
+            "phase": phase,
+            "level": level,
+            "wave": wave,
+        }
+        if wave in blocked:  # failurePolicy isolate: a wave it depends on failed
+            why = blocked[wave]
+            item = engine.history.wave_finished(
+                execution_id, phase, level, wave, BLOCKED,
+                reason=why["reason"], blockedBy=why["roots"],
+            )  # fmt: skip
+            details.append(detail | {"status": BLOCKED, "cause": why["reason"]})
+            continue
         item = engine.history.wave_started(execution_id, phase, level, wave)
-        details.append(
-            {
-                "executionId": execution_id,
-                "application": execution.get("application"),
-                "phase": phase,
-                "level": level,
-                "wave": wave,
-                "status": RUNNING,
-                "startedAt": item.get("startedAt"),
-            }
-        )
+        details.append(detail | {"status": RUNNING, "startedAt": item.get("startedAt")})
     engine.publisher.publish_many(ev.WAVE_STATUS, details)
     return {"paused": False, "cancelled": False}
 
@@ -329,10 +363,15 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> contracts.AfterLeve
     outcome: dict[str, str] = {}
     stops: list[str] = []
     kinds = full.get("groups", {})
+    marked = {w["wave"]: w for w in engine.history.waves(execution_id, phase)}
     for wave in planned["waves"]:
         info = full["waves"][wave]
+        if marked.get(wave, {}).get("status") == BLOCKED:  # before-level blocked it
+            outcome[wave] = BLOCKED
+            continue
         failures: list[str] = []
         warnings: list[str] = []
+        not_run: list[str] = []
         starts = []
         for group_id in _in_run_order(info["groups"], kinds):
             kind = kinds.get(group_id, {})
@@ -347,6 +386,10 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> contracts.AfterLeve
                     starts.append(result["startedAt"])
                 if result is None:
                     problem = f"{label} in {account_id}: did not run"
+                elif result.get("status") in (SKIPPED, BLOCKED):  # an operator's skip; isolate
+                    listed = warnings if result["status"] == SKIPPED else not_run
+                    listed.append(f"{label} in {account_id}: {result.get('summary', '')}")
+                    continue
                 elif result.get("status") != SUCCEEDED:
                     status = str(result.get("status"))
                     why = str(result.get("summary") or result.get("reason") or "")
@@ -370,6 +413,7 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> contracts.AfterLeve
             failures=failures,
             warnings=warnings,
             failurePolicy=info["failurePolicy"],
+            notRun=not_run or None,
         )
         outcome[wave] = status
         detail = {
@@ -388,8 +432,12 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> contracts.AfterLeve
         if warnings:
             detail["warnings"] = "; ".join(warnings)[:CAUSE_MAX]
         _publisher(engine, execution).publish(ev.WAVE_STATUS, detail, notify=bool(failures))
-        if failures and info["failurePolicy"] == "stop":
+        # ask: the decision timed out or the execution was cancelled; isolate: only the
+        # waves that depend on it are blocked (before-level), and finalise fails the run
+        if failures and info["failurePolicy"] in ("stop", "ask"):
             stops.append(f"wave {wave} ({phase}): " + "; ".join(failures))
+    if stops and execution.get("cancelRequested"):
+        raise Cancelled(("cancelled by an operator; " + " | ".join(stops))[:CAUSE_MAX])
     if stops:
         raise WaveFailed(" | ".join(stops)[:CAUSE_MAX])
     return {
@@ -438,6 +486,10 @@ def finalise(engine: Engine, event: Mapping[str, Any]) -> contracts.FinaliseAnsw
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
     status = CANCELLED if execution.get("cancelRequested") else SUCCEEDED
+    if status == SUCCEEDED:  # failurePolicy isolate: a failed or blocked wave fails the run
+        isolated = isolation.outcome(engine, execution_id, _plan_or_none(engine, execution_id))
+        if isolated:
+            raise WaveFailed(isolated[:CAUSE_MAX])
     execution = engine.history.set_status(execution_id, status)
     built, keys = write_report(engine, execution_id)
     report_uri = f"s3://{engine.bucket}/{keys['html']}"
@@ -500,7 +552,7 @@ def close_running_resources(engine: Engine, execution_id: str, status: str, why:
             }
         )
     if closed:
-        engine.history.put_resources(execution_id, closed)
+        engine.history.put_closed(execution_id, closed)
     return len(closed)
 
 

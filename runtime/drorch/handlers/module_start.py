@@ -1,8 +1,8 @@
 """``drorch-module-start``: start a module group's phase in one staging account.
 
 Idempotent twice over: Powertools idempotency (DynamoDB ``drorch-idempotency``)
-keyed on executionId + groupId + accountId + phase returns the first answer to a
-retried invocation, and the module gets an idempotency key it tags its jobs
+keyed on executionId + groupId + accountId + phase + attempt (an operator's ``drorch
+retry`` is a new attempt) returns the first answer to a retried invocation, and the module gets an idempotency key it tags its jobs
 with (a DRS job), so even a start whose record was lost never launches twice.
 """
 
@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from drorch.engine import aws, executor
 from drorch.handlers.common import count, engine, logger, metrics, tracer
 
-IDEMPOTENCY_KEY = "[executionId, groupId, accountId, phase]"
+IDEMPOTENCY_KEY = "[executionId, groupId, accountId, phase, attempt]"
 
 
 def _idempotent_start(context: Any, table_name: str) -> Any:
@@ -46,6 +46,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(**request)
     # the executor's poll interval, and (after an approval step's gate) the decision
     request.update({k: event[k] for k in ("pollSeconds",) if k in event})
+    # after a failed step's retry (failurePolicy ask): which attempt this start is
+    request["attempt"] = executor.attempt_of(event)
+    if request["attempt"] > 1:
+        request["failureDecision"] = event["failureDecision"]
     table = aws.resolve_config().idempotency_table
     result = _idempotent_start(context, table)(request=request)
     count("ModuleStarts")

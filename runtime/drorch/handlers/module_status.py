@@ -14,8 +14,11 @@ from drorch.handlers.common import count, engine, logger, metrics, tracer
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = {k: event[k] for k in ("executionId", "groupId", "accountId", "phase")}
     logger.append_keys(**request)
-    # the executor's poll interval, and (after an approval step's gate) the decision
-    request.update({k: event[k] for k in ("pollSeconds", "decision") if k in event})
+    # the executor's poll interval, after an approval step's gate the decision, and after a
+    # failed step's wait (failurePolicy ask) the operator's skip or the wait's end
+    request.update(
+        {k: event[k] for k in ("pollSeconds", "decision", "failureDecision") if k in event}
+    )
     result = executor.module_status(engine(), request)
     count("ModuleStatusChecks")
     if result["status"] == "FAILED":

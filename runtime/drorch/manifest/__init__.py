@@ -5,6 +5,8 @@ and the semantic rules (unique waves, a dependency DAG, registered modules and
 their parameters) and returns the immutable :class:`Manifest`.
 """
 
+from typing import Any
+
 from drorch.manifest.dag import wave_levels
 from drorch.manifest.model import (
     DEFAULT_PHASES,
@@ -18,14 +20,19 @@ from drorch.manifest.model import (
     Wave,
 )
 from drorch.manifest.references import is_reference, resolve_parameters
-from drorch.manifest.validate import (
-    ManifestError,
-    Problem,
-    load_manifest,
-    load_manifest_file,
-    problems_in,
-    schema,
-)
+
+# Validation (jsonschema, PyYAML) is imported on first use: the engine's Lambda handlers
+# build manifests that initialise validated already (drorch.manifest.checked).
+_VALIDATE = ("ManifestError", "Problem", "load_manifest", "load_manifest_file", "problems_in")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _VALIDATE or name == "schema":
+        from drorch.manifest import validate
+
+        return getattr(validate, name)
+    raise AttributeError(f"module 'drorch.manifest' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_PHASES",

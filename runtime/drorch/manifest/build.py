@@ -16,7 +16,9 @@ from drorch.manifest.model import (
     DEFAULT_POLL_SECONDS,
     DEFAULT_WAVE_TIMEOUT_MINUTES,
     END_OF_RUN,
+    FAILURE_POLICY_ALIASES,
     OPERATIONS,
+    OPTIONAL,
     Approval,
     Manifest,
     ModuleGroup,
@@ -89,8 +91,8 @@ def _notifications(raw: dict) -> Notifications:
 
 # keys every wave action and health check has; the rest are its module's parameters
 STEP_KEYS = frozenset(
-    {"type", "name", "accounts", "timeoutMinutes", "failurePolicy", "runInDrill", "phases",
-     "description"}
+    {"type", "name", "accounts", "timeoutMinutes", "failurePolicy", "impact", "runInDrill",
+     "phases", "description"}
 )  # fmt: skip
 HTTP_CHECK = "http-check"
 
@@ -118,6 +120,20 @@ def default_step_name(raw: Mapping[str, Any], kind: str, position: int) -> str:
     return f"{kind}-{position + 1}"
 
 
+def wave_policy(raw: Any) -> str:
+    """A wave's (or the manifest's) failure policy, its other names resolved."""
+    return FAILURE_POLICY_ALIASES.get(raw, raw)
+
+
+def member_policy(raw: Mapping[str, Any], policy: str) -> tuple[str, str]:
+    """(failure policy, impact) of a module group, action or check in a wave whose policy is
+    ``policy``: its own, else ask in an ``ask`` wave, else fail; an optional member only warns."""
+    impact = raw.get("impact", "critical")
+    if impact == OPTIONAL:
+        return "continue", impact
+    return raw.get("failurePolicy", "ask" if policy == "ask" else "fail"), impact
+
+
 def step_group(
     raw: Mapping[str, Any],
     role: str,
@@ -125,8 +141,10 @@ def step_group(
     wave_name: str,
     modules: Mapping[str, Any] | None,
     timeout_minutes: int | None = None,
+    policy: str = DEFAULT_FAILURE_POLICY,
 ) -> ModuleGroup:
     kind = step_type(raw, modules)
+    failure_policy, impact = member_policy(raw, policy)
     name = raw.get("name") or default_step_name(raw, kind, position)
     return ModuleGroup(
         id=group_id(wave_name, f"{role}-{name}"),
@@ -135,7 +153,8 @@ def step_group(
         selector=Selector(ids=(name,), accounts=tuple(raw.get("accounts", ()))),
         parameters=step_parameters(raw),
         role=role,
-        failure_policy=raw.get("failurePolicy", "fail"),
+        failure_policy=failure_policy,
+        impact=impact,
         run_in_drill=raw.get("runInDrill"),
         phases=tuple(raw.get("phases", ())),
         timeout_minutes=raw.get(
@@ -183,12 +202,13 @@ def build(document: dict, modules: Mapping[str, Any] | None = None) -> Manifest:
     """The model of a manifest that :func:`problems_in` found no problem in (``modules``
     resolves the aliases of step and check types)."""
     customer, environment = document["customer"], document["environment"]
-    failure_policy = document.get("failurePolicy", DEFAULT_FAILURE_POLICY)
+    failure_policy = wave_policy(document.get("failurePolicy", DEFAULT_FAILURE_POLICY))
     waves_raw = list(enumerate(document["waves"]))
     previous = default_dependencies(waves_raw)
     waves = []
     for index, raw in sorted(waves_raw, key=lambda iw: iw[1]["waveNumber"]):
         name, number = raw["waveName"], raw["waveNumber"]
+        policy = wave_policy(raw.get("failurePolicy", failure_policy))
         if "dependsOn" in raw:
             depends_on = tuple(raw["dependsOn"])
         else:
@@ -198,22 +218,25 @@ def build(document: dict, modules: Mapping[str, Any] | None = None) -> Manifest:
         for position, (tech, route) in enumerate(zip(raw["technologies"], routes, strict=True)):
             group_name = tech.get("name", f"{tech['type']}-{position}")
             selector = _selector(tech.get("selector"), number, customer, environment)
+            member, impact = member_policy(tech, policy)
             # a TRS category (database, ...): one group per module its resources' dr:recovery-
             # strategy tags can name (drorch.modules.routing); else the group of one module
             for kind, routed_from in (
                 [(m, tech["type"]) for m in route] if route else [(tech["type"], "")]
             ):
-                member = f"{group_name}-{kind}" if routed_from else group_name
+                member_name = f"{group_name}-{kind}" if routed_from else group_name
                 groups.append(
                     ModuleGroup(
-                        id=group_id(name, member),
+                        id=group_id(name, member_name),
                         type=kind,
-                        name=member,
+                        name=member_name,
                         selector=selector,
                         parameters=dict(tech.get("parameters", {})),
                         routed_from=routed_from,
                         technology=group_name,
                         allow_empty=bool(tech.get("allowEmpty", False)),
+                        failure_policy=member,
+                        impact=impact,
                     )
                 )
         waves.append(
@@ -224,19 +247,19 @@ def build(document: dict, modules: Mapping[str, Any] | None = None) -> Manifest:
                 pause_before=raw.get("pauseBeforeWave", False),
                 pause_after=raw.get("pauseAfterWave", False),
                 timeout_minutes=raw.get("timeoutMinutes", DEFAULT_WAVE_TIMEOUT_MINUTES),
-                failure_policy=raw.get("failurePolicy", failure_policy),
+                failure_policy=policy,
                 rto_target_minutes=raw.get("rtoTargetMinutes"),
                 groups=tuple(groups),
                 pre_actions=tuple(
-                    step_group(a, "pre", i, name, modules)
+                    step_group(a, "pre", i, name, modules, policy=policy)
                     for i, a in enumerate(raw.get("preWaveActions", ()))
                 ),
                 post_actions=tuple(
-                    step_group(a, "post", i, name, modules)
+                    step_group(a, "post", i, name, modules, policy=policy)
                     for i, a in enumerate(raw.get("postWaveActions", ()))
                 ),
                 health_checks=tuple(
-                    step_group(c, "check", i, name, modules)
+                    step_group(c, "check", i, name, modules, policy=policy)
                     for i, c in enumerate(raw.get("healthChecks", ()))
                 ),
             )
@@ -255,7 +278,7 @@ def build(document: dict, modules: Mapping[str, Any] | None = None) -> Manifest:
         rto_target_minutes=document.get("rtoTargetMinutes"),
         waves=tuple(waves),
         health_checks=tuple(
-            step_group(c, "check", i, END_OF_RUN, modules, checks_timeout)
+            step_group(c, "check", i, END_OF_RUN, modules, checks_timeout, failure_policy)
             for i, c in enumerate(checks)
         ),
     )

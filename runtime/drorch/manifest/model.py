@@ -15,7 +15,9 @@ from drorch.vocabulary import DEFAULT_PHASES as DEFAULT_PHASES
 from drorch.vocabulary import OPERATIONS
 from drorch.vocabulary import PHASES as PHASES
 
-FAILURE_POLICIES: tuple[str, ...] = ("stop", "continue")
+# a wave's (and the manifest's) failure policy; "fail" is another name of "stop"
+FAILURE_POLICIES: tuple[str, ...] = ("stop", "continue", "ask", "isolate")
+FAILURE_POLICY_ALIASES = {"fail": "stop"}
 
 DEFAULT_POLL_SECONDS = 30
 DEFAULT_FAILURE_POLICY = "stop"
@@ -51,7 +53,9 @@ class Selector:
 
 # What a module group is for: the wave's resources, or a step/check around them.
 ROLES: tuple[str, ...] = ("module", "pre", "post", "check")
-STEP_FAILURE_POLICIES: tuple[str, ...] = ("fail", "continue")
+# a member's (module group, action, check): fail its wave, only warn, or ask an operator
+STEP_FAILURE_POLICIES: tuple[str, ...] = ("fail", "continue", "ask")
+OPTIONAL, CRITICAL = "optional", "critical"
 END_OF_RUN = "end-of-run"  # the pseudo-wave of the manifest's top-level health checks
 
 
@@ -69,7 +73,9 @@ class ModuleGroup:
     selector: Selector
     parameters: dict[str, Any] = field(default_factory=dict)
     role: str = "module"
-    failure_policy: str = "fail"  # steps and checks: fail | continue
+    # fail | continue | ask (an optional member's is continue: it never fails its wave)
+    failure_policy: str = "fail"
+    impact: str = CRITICAL  # or OPTIONAL
     run_in_drill: bool | None = None  # None: the module's default
     phases: tuple[str, ...] = ()  # steps and checks: the phases they run in (empty: default)
     timeout_minutes: int | None = None  # None: the wave's
@@ -85,6 +91,10 @@ class ModuleGroup:
     @property
     def is_step(self) -> bool:
         return self.role != "module"
+
+    @property
+    def optional(self) -> bool:
+        return self.impact == OPTIONAL
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ import datetime
 import difflib
 import json
 import re
-from typing import Any, NamedTuple
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from drorch.errors import InputError
 from drorch.manifest.model import OPERATIONS
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -228,5 +229,7 @@ def schema_problems(
 ) -> list[Problem]:
     """Problems a JSON Schema (or a ready validator) finds in ``document``."""
     if isinstance(validator, dict):
+        import jsonschema
+
         validator = jsonschema.Draft202012Validator(validator)
     return [error_problem(e, document, root) for e in validator.iter_errors(document)]

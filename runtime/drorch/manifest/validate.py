@@ -32,7 +32,7 @@ from drorch.manifest.build import (
 )
 from drorch.manifest.build import integer as _integer
 from drorch.manifest.dag import describe_cycle, find_cycles
-from drorch.manifest.model import END_OF_RUN, Manifest
+from drorch.manifest.model import END_OF_RUN, OPTIONAL, Manifest
 from drorch.manifest.problems import (
     ManifestError,
     Problem,
@@ -326,6 +326,7 @@ def _check_groups(document: Any, modules: Mapping[str, Any]) -> list[Problem]:
                             )
                         ids.setdefault(gid, path)
 
+            problems += _impact_problems(tech, path)
             selector = tech.get("selector")
             if isinstance(selector, dict) and not selector.get("tags") and not selector.get("ids"):
                 problems.append(
@@ -425,6 +426,7 @@ def _check_steps(entries: Any, root: str, role: str, modules: Mapping[str, Any])
                 )
             seen.setdefault(name, position)
         params = step_parameters(raw)
+        problems += _impact_problems(raw, path)
         problems += _reference_problems(params, path)
         if not modules:
             continue
@@ -452,6 +454,21 @@ def _check_steps(entries: Any, root: str, role: str, modules: Mapping[str, Any])
             continue
         problems += _parameter_problems(module, params, path)
     return problems
+
+
+def _impact_problems(raw: Mapping[str, Any], path: str) -> list[Problem]:
+    """An optional member never fails its wave, nor stops the run to ask: a failurePolicy
+    of fail or ask beside ``impact: optional`` contradicts it."""
+    policy = raw.get("failurePolicy")
+    if raw.get("impact") == OPTIONAL and policy in ("fail", "ask"):
+        return [
+            Problem(
+                f"{path}.failurePolicy",
+                f"{policy!r} contradicts impact: optional (an optional member's failure is "
+                "a warning only); remove failurePolicy, or make the member critical",
+            )
+        ]
+    return []
 
 
 def _reference_problems(params: dict, root: str) -> list[Problem]:

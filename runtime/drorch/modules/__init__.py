@@ -2,6 +2,7 @@
 
 ``from drorch.modules import REGISTRY`` gives every registered module by its
 manifest ``technologies[].type``; :mod:`drorch.modules.registry` is the one list.
+Each module's package is imported the first time it is asked for by name.
 """
 
 from drorch.modules.base import (
@@ -23,9 +24,9 @@ from drorch.modules.base import (
     aggregate_status,
     register,
 )
-from drorch.modules.registry import by_alias, load
+from drorch.modules.registry import by_alias, declare, load
 
-load()
+declare()
 
 __all__ = [
     "REGISTRY",
@@ -45,6 +46,7 @@ __all__ = [
     "StatusResult",
     "aggregate_status",
     "by_alias",
+    "declare",
     "load",
     "register",
 ]

@@ -15,15 +15,15 @@ sent.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-import jsonschema
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -387,12 +387,35 @@ class Probe:
 
 @dataclass(frozen=True)
 class Finding:
-    """One readiness finding: ``result`` is OK, WARNING, FAIL or SKIP."""
+    """One readiness finding.
+
+    Account-level (``Module.readiness``, ``accounts verify``): ``result`` is OK, WARNING,
+    FAIL or SKIP. Per resource (``Module.resource_readiness``, ``drorch readiness``):
+    ``result`` is OK, WARNING or BLOCKER, ``resource`` names the resource (its id, and
+    ``name`` for people) and ``call`` the API call that showed it; ``fix`` says what to do.
+    """
 
     check: str
     result: str
     detail: str = ""
     fix: str = ""
+    resource: str = ""
+    name: str = ""
+    call: str = ""
+
+
+# per-resource readiness results; a BLOCKER stops a failover (and failback, drill) unless forced
+READY, WARNING, BLOCKER = "OK", "WARNING", "BLOCKER"
+READINESS_RESULTS = (READY, WARNING, BLOCKER)
+
+
+def resource_finding(
+    resource: Resource, check: str, result: str, detail: str, call: str, fix: str = ""
+) -> Finding:
+    """A per-resource readiness finding about ``resource``."""
+    if result not in READINESS_RESULTS:
+        raise ValueError(f"readiness result {result!r} is not one of {READINESS_RESULTS}")
+    return Finding(check, result, detail, fix, resource.id, resource.name or resource.id, call)
 
 
 @dataclass(frozen=True)
@@ -454,10 +477,9 @@ def arns(service: str, account_id: str, regions: Sequence[str], *kinds: str) -> 
 
 
 def load_schema(path: Path) -> dict[str, Any]:
-    """A module's ``parameters.json``, checked to be a valid JSON Schema."""
-    schema = json.loads(path.read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return schema
+    """A module's ``parameters.json`` (the contract kit checks it is a valid JSON Schema;
+    importing a module in a Lambda handler does not load jsonschema)."""
+    return json.loads(path.read_text())
 
 
 @dataclass
@@ -540,6 +562,48 @@ class Module(ABC):
         """Module-specific readiness findings for one account (beyond permission probes)."""
         return []
 
+    def resource_readiness(
+        self,
+        ctx: AccountContext,
+        resources: Sequence[Resource],
+        params: Mapping[str, Any],
+    ) -> list[Finding]:
+        """Per-resource readiness probes (read-only) for the plan's resources of one group in
+        one account: at least one :func:`resource_finding` per resource, OK, WARNING or
+        BLOCKER, naming the call that showed it. ``ctx.operation`` says what the run would
+        do; ``params`` are the group's parameters. The default: discovery found the
+        resource in a state the module can recover (it excludes the others, and readiness
+        reports those exclusions itself). Steps and checks have nothing of their own to
+        probe unless they say so (none by default)."""
+        if self.kind != "resource":
+            return []
+        call = f"{self.type} discovery" + (
+            f" ({', '.join(self.resource_types)})" if self.resource_types else ""
+        )
+        return [
+            resource_finding(r, "exists", READY, "found in a recoverable state", call)
+            for r in resources
+        ]
+
+    def exclusion_readiness(
+        self, ctx: AccountContext, excluded: Sequence[Mapping[str, Any]]
+    ) -> list[Finding]:
+        """Findings for what discovery matched in this account but left out of the plan
+        (``excluded``: the discovery file's entries, with their ``reasons``). The default:
+        a WARNING each, with discovery's reasons (the run goes on without them)."""
+        call = f"{self.type} discovery"
+        return [
+            resource_finding(
+                Resource.from_dict(item, ctx.account_id),
+                "excluded from the plan",
+                WARNING,
+                "; ".join(item.get("reasons", [])) or "excluded by discovery",
+                call,
+                "fix its tags or state if it should be recovered; it is left out otherwise",
+            )
+            for item in excluded
+        ]
+
     def preconditions(
         self, ctx: AccountContext, operation: str, resources: Sequence[Resource]
     ) -> list[str]:
@@ -602,6 +666,17 @@ class Module(ABC):
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
         """Where a started phase is; the returned state replaces the old one."""
 
+    def finished_at_start(self, phase: str, state: Mapping[str, Any]) -> bool:
+        """Whether ``start`` did all of the phase (its state says ``finished: true``): the
+        executor then records the status at once and its state machine skips the poll."""
+        return state.get("finished") is True
+
+    def awaits(self, phase: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """What a running phase waits for that announces its end on EventBridge
+        (``{"key", "expect"}`` each, see :mod:`drorch.engine.waiters`): the executor then
+        waits for those events instead of polling. Empty (the default): it polls."""
+        return []
+
     # --- helpers every module shares -----------------------------------------------
     def is_disruptive(self, operation: str, params: Mapping[str, Any]) -> bool:
         predicate = self.disruptive_calls.get(operation)
@@ -632,7 +707,7 @@ class Module(ABC):
     def validate_parameters(self, params: Mapping[str, Any] | None, where: str = "$") -> dict:
         """The parameters checked against ``parameters_schema``, with defaults filled in."""
         data = dict(params or {})
-        validator = jsonschema.Draft202012Validator(self.parameters_schema)
+        validator = parameters_validator(self.parameters_schema)
         errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
             problems = []
@@ -648,7 +723,93 @@ class Module(ABC):
         return data
 
 
-REGISTRY: dict[str, Module] = {}
+_VALIDATORS: dict[str, Any] = {}
+
+
+def parameters_validator(schema: Mapping[str, Any]) -> Any:
+    """A JSON Schema validator for a parameters schema, built once per schema and process
+    (jsonschema is imported on the first validation, not with the module)."""
+    key = json.dumps(schema, sort_keys=True, default=str)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        import jsonschema
+
+        validator = _VALIDATORS[key] = jsonschema.Draft202012Validator(schema)
+    return validator
+
+
+class Registry(MutableMapping[str, Module]):
+    """The registered modules by ``type``; :data:`REGISTRY` is the one instance.
+
+    A built-in module is *declared* (:meth:`declare`: its type and package) and imported
+    the first time it is asked for by name, so a Lambda handler loads only the modules its
+    groups use. ``name in REGISTRY`` imports nothing; iterating (``items()``, ``sorted()``,
+    ``len()``) imports every declared module first. Otherwise a plain mapping.
+    """
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Module] = {}
+        self._packages: dict[str, str] = {}
+
+    def declare(self, name: str, package: str) -> None:
+        """``package`` (``drorch.modules.<name>``) holds the module of type ``name`` in its
+        ``MODULE``; it is imported on first use."""
+        self._packages[name] = package
+
+    def loaded(self, name: str) -> Module | None:
+        """The module of type ``name`` if it is imported already (never imports)."""
+        return self._loaded.get(name)
+
+    def _load(self, name: str) -> Module:
+        package = self._packages[name]
+        module = importlib.import_module(package).MODULE
+        if getattr(module, "type", None) != name:
+            raise ValueError(
+                f"{package}.MODULE has type {getattr(module, 'type', None)!r}; "
+                f"the registry declares it as {name!r}"
+            )
+        return register(module)
+
+    def load_all(self) -> None:
+        for name in list(self._packages):
+            if name not in self._loaded:
+                self._load(name)
+
+    def __getitem__(self, name: str) -> Module:
+        found = self._loaded.get(name)
+        if found is not None:
+            return found
+        if name in self._packages:
+            return self._load(name)
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._loaded or name in self._packages
+
+    def __setitem__(self, name: str, module: Module) -> None:
+        self._loaded[name] = module
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._loaded.pop(name, None)
+        self._packages.pop(name, None)
+
+    def _names(self) -> list[str]:
+        self.load_all()
+        return [*self._packages, *(n for n in self._loaded if n not in self._packages)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __repr__(self) -> str:
+        return f"Registry({sorted(self._loaded)} loaded, {len(self._packages)} declared)"
+
+
+REGISTRY = Registry()
 
 _TYPE = re.compile(r"^[a-z][a-z0-9-]*$")
 
@@ -657,7 +818,11 @@ def register(module: Module) -> Module:
     """Add a module instance to :data:`REGISTRY` under its ``type``."""
     if not _TYPE.match(getattr(module, "type", "") or ""):
         raise ValueError(f"module type {getattr(module, 'type', None)!r} is not a valid name")
-    existing = REGISTRY.get(module.type)
+    existing = REGISTRY.loaded(module.type)
+    package = REGISTRY._packages.get(module.type)
+    own = type(module).__module__
+    if existing is None and package and own != package and not own.startswith(package + "."):
+        existing = REGISTRY[module.type]  # a built-in declared under that name: load it to compare
     if existing is not None and type(existing) is not type(module):
         raise ValueError(
             f"module type {module.type!r} is already registered by {type(existing).__name__}"

@@ -1,52 +1,64 @@
 """The one list of modules: a module is added with one line here.
 
-Each entry is a package under ``drorch.modules`` whose ``MODULE`` is the module
-instance. Everything else — the Pulumi stacks (IAM), `accounts verify` (probes),
-`manifest convert` (aliases), validation (parameter schemas), planning, the CLI's
-`modules list/show` and the sandbox (extensions) — reads :data:`REGISTRY`.
+Each entry is a module type and the package under ``drorch.modules`` whose ``MODULE``
+is the module instance. Everything else — the Pulumi stacks (IAM), `accounts verify`
+(probes), `manifest convert` (aliases), validation (parameter schemas), planning, the
+CLI's `modules list/show` and the sandbox (extensions) — reads :data:`REGISTRY`. A
+package is imported the first time its module is asked for by name
+(``REGISTRY["drs"]``), so a Lambda handler loads only the modules it uses; iterating
+the registry imports them all.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
 
-from drorch.modules.base import REGISTRY, Module, register
+from drorch.modules.base import REGISTRY, Module
 
-PACKAGES: tuple[str, ...] = (
-    "drorch.modules.drs",
-    "drorch.modules.ssm_automation",
-    "drorch.modules.ssm_command",
-    "drorch.modules.lambda_invoke",
-    "drorch.modules.wait",
-    "drorch.modules.approval",
-    "drorch.modules.http_check",
-    "drorch.modules.route53_health_check",
-    "drorch.modules.arc_routing_control",
-    "drorch.modules.route53_record",
-    "drorch.modules.cloudwatch_alarm",
-    "drorch.modules.aurora_global",
-    "drorch.modules.rds_instance",
-    "drorch.modules.elasticache_global",
-    "drorch.modules.dynamodb_global",
-    "drorch.modules.efs_replication",
-    "drorch.modules.fsx_restore",
-    "drorch.modules.memorydb",
-    "drorch.modules.sqlserver_ag",
-    "drorch.modules.ecs_service",
-    "drorch.modules.auto_scaling",
-    "drorch.modules.ec2_instance",
-    "drorch.modules.opensearch_domain",
-    "drorch.modules.eks_nodegroup",
-    "drorch.modules.eventbridge_rule",
-    "drorch.modules.lambda_function",
-    "drorch.modules.eventbridge_archive",
-)
+# module type -> its package (whose ``MODULE`` is the module); imported on first use
+MODULES: dict[str, str] = {
+    "drs": "drorch.modules.drs",
+    "ssm-automation": "drorch.modules.ssm_automation",
+    "ssm-command": "drorch.modules.ssm_command",
+    "lambda-invoke": "drorch.modules.lambda_invoke",
+    "wait": "drorch.modules.wait",
+    "approval": "drorch.modules.approval",
+    "http-check": "drorch.modules.http_check",
+    "route53-health-check": "drorch.modules.route53_health_check",
+    "arc-routing-control": "drorch.modules.arc_routing_control",
+    "route53-record": "drorch.modules.route53_record",
+    "cloudwatch-alarm": "drorch.modules.cloudwatch_alarm",
+    "aurora-global": "drorch.modules.aurora_global",
+    "rds-instance": "drorch.modules.rds_instance",
+    "elasticache-global": "drorch.modules.elasticache_global",
+    "dynamodb-global": "drorch.modules.dynamodb_global",
+    "efs-replication": "drorch.modules.efs_replication",
+    "fsx": "drorch.modules.fsx_restore",
+    "memorydb": "drorch.modules.memorydb",
+    "sqlserver-ag": "drorch.modules.sqlserver_ag",
+    "ecs-service": "drorch.modules.ecs_service",
+    "auto-scaling": "drorch.modules.auto_scaling",
+    "ec2-instance": "drorch.modules.ec2_instance",
+    "opensearch-domain": "drorch.modules.opensearch_domain",
+    "eks-nodegroup": "drorch.modules.eks_nodegroup",
+    "eventbridge-rule": "drorch.modules.eventbridge_rule",
+    "lambda-function": "drorch.modules.lambda_function",
+    "eventbridge-archive": "drorch.modules.eventbridge_archive",
+}
+PACKAGES: tuple[str, ...] = tuple(MODULES.values())
 
 
-def load() -> dict[str, Module]:
+def declare() -> None:
+    """Declare every built-in module in :data:`REGISTRY` (imports none of them)."""
+    for name, package in MODULES.items():
+        if REGISTRY.loaded(name) is None:
+            REGISTRY.declare(name, package)
+
+
+def load() -> Mapping[str, Module]:
     """Import and register every module package (idempotent)."""
-    for package in PACKAGES:
-        register(importlib.import_module(package).MODULE)
+    declare()
+    REGISTRY.load_all()
     return REGISTRY
 
 

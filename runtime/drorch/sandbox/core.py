@@ -25,7 +25,15 @@ from moto import mock_aws
 
 from drorch import names
 from drorch.accounts import StagingAccount
-from drorch.sandbox import botocore_models, interceptor, registry, stepfunctions
+from drorch.sandbox import (
+    botocore_models,
+    dynamodb,
+    eventbridge,
+    interceptor,
+    registry,
+    stepfunctions,
+    timeline,
+)
 from drorch.sandbox.clock import SimClock
 from drorch.sandbox.faults import FaultPlan
 from drorch.sandbox.state import DrsQuotas, DrsTimings, reset_state
@@ -104,6 +112,13 @@ class Sandbox:
         )
         self._saved_env = {k: os.environ.get(k) for k in _CRED_ENV}
         stepfunctions.install()
+        dynamodb.install()
+        eventbridge.install()
+        eventbridge.reset()
+        timeline.reset()
+        from drorch.sandbox.drs.models import next_due, settle_all
+
+        timeline.add_source(next_due, settle_all)  # DRS steps are due at simulated moments
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         # a new default session picks up the sandbox's handlers (and shares its model loader)
@@ -160,8 +175,10 @@ class Sandbox:
         return self.clock.now()
 
     def advance(self, seconds: float) -> datetime:
-        """Move simulated time forward (DRS jobs progress on it)."""
-        return self.clock.advance(seconds)
+        """Move simulated time forward (DRS jobs progress on it, and send their events)."""
+        moment = self.clock.advance(seconds)
+        timeline.catch_up()
+        return moment
 
     # --- identities -----------------------------------------------------------
     def _session(self, region: str, **credentials: str) -> boto3.Session:

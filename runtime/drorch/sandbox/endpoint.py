@@ -42,7 +42,8 @@ HUB_COMMANDS = frozenset(
         "cancel",
         "report",
         "reconcile",
-        "plan",  # drorch plan edit (and manifest plan --predict: the history is the hub's)
+        "plan",  # drorch plan show|edit
+        "readiness",  # drorch readiness APP: the endpoint's uploaded manifest
     }
 )
 # subcommands of a group that talk to a hub too

@@ -62,6 +62,12 @@ class JobFailure(_Rule):
 
 
 @dataclass
+class DroppedEvents(_Rule):
+    source: str | None = None  # "aws.drs", "aws.rds"; None = every service
+    detail_type: str | None = None  # None = every event of the source
+
+
+@dataclass
 class SlowJobs(_Rule):
     factor: float = 10.0
 
@@ -185,6 +191,7 @@ class FaultPlan:
         self.launch_failures: list[LaunchFailure] = []
         self.job_failures: list[JobFailure] = []
         self.slow: list[SlowJobs] = []
+        self.dropped_events: list[DroppedEvents] = []
         self.automation_failures: list[AutomationFailure] = []
         self.slow_automations: list[SlowAutomation] = []
         self.command_failures: list[CommandFailure] = []
@@ -291,6 +298,24 @@ class FaultPlan:
         with self._lock:
             self.slow.append(rule)
         return rule
+
+    def drop_events(
+        self,
+        source: str | None = None,
+        detail_type: str | None = None,
+        *,
+        times: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> DroppedEvents:
+        """Lose the events a service sends to EventBridge (``source``: ``aws.drs``; all
+        when None) before any rule sees them: EventBridge delivers on a best-effort basis."""
+        return self._add(
+            self.dropped_events,
+            DroppedEvents(
+                source=source, detail_type=detail_type, times=times, account=account, region=region
+            ),
+        )
 
     def fail_automation(
         self,
@@ -419,6 +444,7 @@ class FaultPlan:
             self.launch_failures.clear()
             self.job_failures.clear()
             self.slow.clear()
+            self.dropped_events.clear()
             self.automation_failures.clear()
             self.slow_automations.clear()
             self.command_failures.clear()
@@ -497,6 +523,16 @@ class FaultPlan:
                     rule.hits += 1
                     return rule.reason
         return None
+
+    def event_dropped_for(self, account: str, region: str, source: str, detail_type: str) -> bool:
+        """Whether this service event is lost (consumes one hit)."""
+        rule = self._take(
+            self.dropped_events,
+            account,
+            region,
+            lambda r: r.source in (None, source) and r.detail_type in (None, detail_type),
+        )
+        return rule is not None
 
     def slowdown_for(self, account: str, region: str) -> float:
         """Multiplier for the duration of DRS work in this account/region."""

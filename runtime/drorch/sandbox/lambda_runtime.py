@@ -34,6 +34,7 @@ from drorch.sandbox import activity
 
 _in_flight = 0  # invocations whose handler has not returned yet
 _in_flight_lock = threading.Lock()
+_last_change = 0.0  # monotonic time an invocation last started or returned
 
 
 def in_flight() -> int:
@@ -41,10 +42,16 @@ def in_flight() -> int:
     return _in_flight
 
 
+def last_change() -> float:
+    """When (``time.monotonic()``) an in-process invocation last started or returned."""
+    return _last_change
+
+
 def _count(change: int) -> None:
-    global _in_flight
+    global _in_flight, _last_change
     with _in_flight_lock:
         _in_flight += change
+        _last_change = time.monotonic()
 
 
 @dataclass
@@ -54,6 +61,9 @@ class LambdaRuntime:
     handlers: dict[str, str] = field(default_factory=dict)  # function ARN -> "module:function"
     session: boto3.Session | None = None  # the orchestrator role in the hub
     invocations: dict[str, int] = field(default_factory=dict)  # function name -> count
+    # function name -> the most CPU one invocation used (its thread's, with the sandbox's
+    # answers to its AWS calls, which run on that thread): what grows toward a timeout
+    longest_cpu: dict[str, float] = field(default_factory=dict)
 
 
 class ThreadLocalDefaultSession:
@@ -115,6 +125,7 @@ def invoke_in_process(runtime: LambdaRuntime, request: Any) -> AWSResponse | Non
     if isinstance(default, ThreadLocalDefaultSession):
         default.use(runtime.session)
     _count(+1)
+    cpu = time.thread_time()
     try:
         result = handler(event, _Context(arn))
         payload = json.dumps(result).encode()
@@ -130,6 +141,8 @@ def invoke_in_process(runtime: LambdaRuntime, request: Any) -> AWSResponse | Non
     finally:
         if isinstance(default, ThreadLocalDefaultSession):
             default.use(None)
+        used = time.thread_time() - cpu
+        runtime.longest_cpu[name] = max(runtime.longest_cpu.get(name, 0.0), used)
         _drop_unpublished_metrics()
         _count(-1)
         activity.notify()

@@ -10,8 +10,11 @@ and this module supplies them:
 * **the service's identity**: moto's interpreter signs its own calls with the
   access key ``ak``, which moto maps to its default account; the interceptor
   re-signs them as the orchestrator role in the hub account;
-* **simulated time**: with a manual sandbox clock, a Wait state moves the
-  simulated clock to its end instead of sleeping, so polling loops cost
+* **simulated time per execution** (:mod:`drorch.sandbox.timeline`): with a manual
+  sandbox clock, a Wait state (and the executor's ``WaitForEvent``, whose timeout is
+  its fallback poll) ends when the simulated clock reaches its end on the
+  execution's own timeline, and the clock moves there when the sandbox is quiet;
+  parallel executions each wait their own interval, polling loops cost
   milliseconds and measured durations are simulated ones;
 * **waiting without sleeping**: an execution that ends wakes the callers of
   :func:`drorch.sandbox.activity.wait_for`;
@@ -44,7 +47,8 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from drorch.sandbox import activity, lambda_runtime
+from drorch.engine.asl import EVENT_WAIT_STATE
+from drorch.sandbox import activity, lambda_runtime, timeline
 from drorch.sandbox.lambda_runtime import (  # re-exported: the interceptor and core use them
     LambdaRuntime,
     invoke_in_process,
@@ -119,7 +123,9 @@ REAL_PAUSE_SECONDS = 0.01
 class SimulatedTimeEvent(threading.Event):
     """A ``threading.Event`` whose ``wait(timeout)`` counts the timeout in simulated
     time when the sandbox clock is manual: a state's ``TimeoutSeconds`` (an
-    approval gate that nobody answers) expires when the clock passes it."""
+    approval gate that nobody answers) expires when the clock passes it. It does not
+    move the clock (a person's gate waits until a test answers it or moves time);
+    the executor's ``WaitForEvent`` does (:func:`wait_for_event_token`)."""
 
     def wait(self, timeout: float | None = None) -> bool:
         clock = STATE.clock
@@ -132,13 +138,41 @@ class SimulatedTimeEvent(threading.Event):
         return True
 
 
-def wait_on_simulated_clock(clock: Any, seconds: float, interrupt: threading.Event) -> None:
-    """A Wait state when the sandbox's clock is manual: simulated time moves to the end
-    of the wait (once, however many executions wait in parallel), and real time
-    barely passes — so a 30-second polling loop costs milliseconds, DRS work
+def wait_on_simulated_clock(
+    clock: Any, seconds: float, interrupt: threading.Event, execution: str | None = None
+) -> None:
+    """A Wait state when the sandbox's clock is manual: it ends when simulated time
+    reaches ``seconds`` after the execution's previous wait ended (its own timeline),
+    and the clock moves there once the sandbox is quiet — so parallel executions each
+    poll at their own interval, a 30-second polling loop costs milliseconds, DRS work
     progresses, and measured durations are what AWS would show."""
-    clock.advance_to(clock.now() + timedelta(seconds=seconds))
-    interrupt.wait(REAL_PAUSE_SECONDS)
+    deadline = timeline.deadline_after(execution, clock, seconds)
+    if timeline.wait_until(clock, deadline, interrupt, execution):
+        timeline.ended(execution, deadline)
+
+
+def wait_for_event_token(
+    clock: Any, seconds: float, endpoint: Any, execution: str | None
+) -> Any | None:
+    """The executor's ``WaitForEvent`` (task token, ``TimeoutSeconds`` as its fallback
+    poll): it waits on the execution's own timeline like a Wait state (with a scaled
+    clock: from now, while the fakes catch up and send their events), and ends when
+    the token is answered or the timeout is reached (None)."""
+    if clock.speed > 0:
+        deadline = clock.now() + timedelta(seconds=seconds)
+    else:
+        deadline = timeline.deadline_after(execution, clock, seconds)
+    timeline.wait_until(clock, deadline, endpoint._notify_event, execution)
+    outcome = endpoint.get_outcome()
+    timeline.ended(execution, deadline if outcome is None else min(deadline, clock.now()))
+    return outcome
+
+
+def _execution_of(env: Any) -> str | None:
+    try:
+        return str(env.states.context_object.context_object_data["Execution"]["Id"])
+    except (AttributeError, KeyError, TypeError):
+        return None
 
 
 def install() -> None:
@@ -203,6 +237,9 @@ def install() -> None:
             try:
                 reflect(self)
             finally:
+                execution = getattr(getattr(self, "execution", None), "exec_arn", None)
+                if execution:
+                    timeline.forget(str(execution))
                 activity.notify()
 
         BaseExecutionWorkerCommunication.terminated = terminated
@@ -239,9 +276,60 @@ def install() -> None:
         def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
             if STATE.clock.speed > 0 or wait_seconds <= 0:
                 return real_wait(self, env, wait_seconds)
-            wait_on_simulated_clock(STATE.clock, wait_seconds, env.program_state_event)
+            wait_on_simulated_clock(
+                STATE.clock, wait_seconds, env.program_state_event, _execution_of(env)
+            )
 
         WaitFunction._wait_interval = wait_interval
+
+        # which state a timeout is evaluated for (SimulatedTimeEvent reads it); an
+        # execution that waited on a person or a child resumes at the clock's time
+        from moto.stepfunctions.parser.asl.component.state.exec.execute_state import (
+            ExecutionState,
+        )
+
+        evaluate_with_timeout = ExecutionState._evaluate_with_timeout
+
+        def evaluate_with_timeout_on_timeline(self: Any, env: Any) -> None:
+            execution = _execution_of(env)
+            condition = getattr(getattr(self, "resource", None), "condition", None)
+            if condition is None or self.name == EVENT_WAIT_STATE:
+                return evaluate_with_timeout(self, env)
+            try:  # a person's task token or a child execution: parked until it answers
+                with timeline.parked(execution):
+                    return evaluate_with_timeout(self, env)
+            finally:
+                timeline.ended(execution, None)
+
+        ExecutionState._evaluate_with_timeout = evaluate_with_timeout_on_timeline
+
+        # the executor's WaitForEvent: the token's wait on the execution's timeline
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+            StateTaskServiceCallback,
+        )
+        from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeTimedOut
+
+        eval_wait_for_task_token = StateTaskServiceCallback._eval_wait_for_task_token
+
+        def eval_wait_for_event_token(
+            self: Any,
+            env: Any,
+            timeout_seconds: int,
+            callback_endpoint: Any,
+            heartbeat_endpoint: Any,
+        ) -> Any:
+            if self.name != EVENT_WAIT_STATE or heartbeat_endpoint is not None:
+                return eval_wait_for_task_token(
+                    self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint
+                )
+            outcome = wait_for_event_token(
+                STATE.clock, timeout_seconds, callback_endpoint, _execution_of(env)
+            )
+            if outcome is None:
+                return CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
+            return outcome
+
+        StateTaskServiceCallback._eval_wait_for_task_token = eval_wait_for_event_token
 
         # State timeouts and task-token waits on the simulated clock too
         import types
@@ -365,6 +453,9 @@ def install_fidelity() -> None:
             raise NameTooLongException(name)
         elif (problem := execution_name_problem(name)) is not None:
             raise InvalidName(f"Invalid Name: '{name}' ({problem})")
+        # the execution's timeline starts now: its first wait counts from here
+        execution = state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        timeline.started(execution, STATE.clock.now())
         return start_execution(self, state_machine_arn, name, *args, **kwargs)
 
     StepFunctionsParserBackend.start_execution = start_named_execution

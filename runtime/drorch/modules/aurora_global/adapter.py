@@ -69,7 +69,13 @@ from drorch.modules.aurora_global import iam
 from drorch.modules.aurora_global.calls import page
 from drorch.modules.aurora_global.copies import DrillCopies
 from drorch.modules.aurora_global.failback import TAG_DETACHED_FROM, TAG_FORMER_PRIMARY, Failback
-from drorch.modules.aurora_global.probes import LAG_METRIC, PROBES, lag_dimensions, readiness
+from drorch.modules.aurora_global.probes import (
+    LAG_METRIC,
+    PROBES,
+    lag_dimensions,
+    readiness,
+    resource_findings,
+)
 from drorch.modules.base import (
     FAILED,
     RUNNING,
@@ -172,6 +178,12 @@ class AuroraGlobalModule(DrillCopies, Failback):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """The secondary available, with an instance to promote, its lag within limits."""
+        return resource_findings(ctx, resources, params)
 
     def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
         """Seed 004's AuroraMySQL: ``DBClusterIdentifier`` (the secondary) -> selector ids,

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from drorch.modules.base import AccountContext, Finding, Probe, error_code, error_message
+from drorch.modules.base import (
+    BLOCKER,
+    READY,
+    WARNING,
+    AccountContext,
+    Finding,
+    Probe,
+    Resource,
+    error_code,
+    error_message,
+    raise_if_fatal,
+    resource_finding,
+)
 from drorch.modules.rds_instance.common import latest_metric
+from drorch.names import TAG_RPO
 
 PROBES: tuple[Probe, ...] = (
     Probe("rds:DescribeDBClusters", "rds", "describe_db_clusters", {"MaxRecords": 20}),
@@ -62,41 +76,122 @@ def readiness(
     for global_cluster, member in here:
         name = member["DBClusterArn"].rsplit(":", 1)[-1]
         check = f"Aurora secondary {name} ({global_cluster['GlobalClusterIdentifier']})"
-        try:
-            [cluster] = rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"]
-        except ClientError as exc:
-            found.append(Finding(check, "FAIL", f"{error_code(exc)}: {error_message(exc)}"))
-            continue
-        if cluster["Status"] != "available":
-            found.append(Finding(check, "FAIL", f"status {cluster['Status']}"))
-            continue
-        if not cluster.get("DBClusterMembers"):
-            found.append(
-                Finding(
-                    check,
-                    "WARNING",
-                    "headless: no DB instance to promote",
-                    "run INSTANTIATE (readers.count) before a failover, or add an instance",
-                )
-            )
-            continue
-        sync = member.get("SynchronizationStatus", "connected")
-        writer = next(
-            (m for m in global_cluster.get("GlobalClusterMembers", []) if m.get("IsWriter")), None
+        result, detail, fix, _ = secondary_state(ctx, rds, cloudwatch, name, global_cluster, member)
+        found.append(Finding(check, result, detail, fix))
+    return found
+
+
+def secondary_state(
+    ctx: AccountContext,
+    rds: Any,
+    cloudwatch: Any,
+    name: str,
+    global_cluster: Mapping[str, Any],
+    member: Mapping[str, Any],
+) -> tuple[str, str, str, float | None]:
+    """(result OK/WARNING/FAIL, detail, fix, lag in seconds or None) of one secondary."""
+    try:
+        [cluster] = rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"]
+    except ClientError as exc:
+        return "FAIL", f"{error_code(exc)}: {error_message(exc)}", "", None
+    if cluster["Status"] != "available":
+        return "FAIL", f"status {cluster['Status']}", "wait until it is available", None
+    if not cluster.get("DBClusterMembers"):
+        return (
+            "WARNING",
+            "headless: no DB instance to promote",
+            "run INSTANTIATE (readers.count) before a failover, or add an instance",
+            None,
         )
-        source = writer["DBClusterArn"].split(":")[3] if writer else None
-        lag = latest_metric(ctx, cloudwatch, LAG_METRIC, lag_dimensions(name, source))
-        if lag is None:
-            found.append(Finding(check, "OK", f"available, {sync}; no lag datapoint"))
-        elif lag[0] / 1000.0 > LAG_WARNING_SECONDS:
+    sync = member.get("SynchronizationStatus", "connected")
+    writer = next(
+        (m for m in global_cluster.get("GlobalClusterMembers", []) if m.get("IsWriter")), None
+    )
+    source = writer["DBClusterArn"].split(":")[3] if writer else None
+    lag = latest_metric(ctx, cloudwatch, LAG_METRIC, lag_dimensions(name, source))
+    if lag is None:
+        return "OK", f"available, {sync}; no lag datapoint", "", None
+    seconds = lag[0] / 1000.0
+    if seconds > LAG_WARNING_SECONDS:
+        return (
+            "WARNING",
+            f"replication lag {seconds:.1f} s at {lag[1]}",
+            "a failover now would lose that much; find out why replication is behind",
+            seconds,
+        )
+    return "OK", f"available, {sync}, lag {lag[0]:.0f} ms", "", seconds
+
+
+def resource_findings(
+    ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+) -> list[Finding]:
+    """Each secondary of the plan: available (a BLOCKER if not), an instance to promote (a
+    WARNING: INSTANTIATE adds readers), and its lag against the group's
+    ``maxReplicationLagSeconds`` and the cluster's ``dr:rpo-target`` (minutes): over either is
+    a BLOCKER (the failover would refuse, or lose more than the RPO allows)."""
+    rds, cloudwatch = ctx.client("rds"), ctx.client("cloudwatch")
+    where = f"in {ctx.account_id} ({ctx.region})"
+    try:
+        globals_ = rds.describe_global_clusters().get("GlobalClusters", [])
+    except ClientError as exc:
+        raise_if_fatal(exc, ctx, "listing Aurora global databases for readiness")
+        raise
+    members = {
+        m["DBClusterArn"]: (g, m) for g in globals_ for m in g.get("GlobalClusterMembers", [])
+    }
+    found: list[Finding] = []
+    for resource in resources:
+        call = f"rds:DescribeDBClusters {resource.id} {where}"
+        pair = members.get(resource.arn)
+        if pair is None:
             found.append(
-                Finding(
-                    check,
-                    "WARNING",
-                    f"replication lag {lag[0] / 1000.0:.1f} s at {lag[1]}",
-                    "a failover now would lose that much; find out why replication is behind",
+                resource_finding(
+                    resource,
+                    "global database",
+                    WARNING,
+                    "not a member of a global database (rds:DescribeGlobalClusters): a "
+                    "standalone cluster drorch detached earlier",
+                    f"rds:DescribeGlobalClusters {where}",
                 )
             )
-        else:
-            found.append(Finding(check, "OK", f"available, {sync}, lag {lag[0]:.0f} ms"))
+            continue
+        global_cluster, member = pair
+        if member.get("IsWriter"):
+            found.append(
+                resource_finding(
+                    resource,
+                    "secondary",
+                    READY,
+                    f"already the writer of {global_cluster['GlobalClusterIdentifier']}",
+                    call,
+                )
+            )
+            continue
+        result, detail, fix, lag = secondary_state(
+            ctx, rds, cloudwatch, resource.id, global_cluster, member
+        )
+        found.append(
+            resource_finding(
+                resource, "secondary", {"FAIL": BLOCKER}.get(result, result), detail, call, fix
+            )
+        )
+        limits = []
+        if params.get("maxReplicationLagSeconds") is not None:
+            limits.append((float(params["maxReplicationLagSeconds"]), "maxReplicationLagSeconds"))
+        rpo = str(resource.tags.get(TAG_RPO, ""))
+        if rpo.isdigit():
+            limits.append((int(rpo) * 60.0, f"the RPO target ({rpo} min)"))
+        over = [(limit, what) for limit, what in limits if lag is not None and lag > limit]
+        if over:
+            found.append(
+                resource_finding(
+                    resource,
+                    "replication lag",
+                    BLOCKER,
+                    f"lag {lag:.1f} s exceeds "
+                    + " and ".join(f"{what} ({limit:.0f} s)" for limit, what in over),
+                    f"cloudwatch:GetMetricStatistics {LAG_METRIC} {where}",
+                    "find out why replication is behind before failing over",
+                )
+            )
     return found

@@ -65,7 +65,14 @@ from drorch.modules.base import (
     selector_scope_matches,
     tags_match,
 )
-from drorch.modules.capacity import MARK_BEFORE, MARK_BY
+from drorch.modules.capacity import (
+    EC2_STANDARD_VCPUS,
+    MARK_BEFORE,
+    MARK_BY,
+    headroom_finding,
+    quota_finding,
+    standard_vcpus,
+)
 from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "autoscaling:autoScalingGroup"
@@ -149,6 +156,32 @@ def wanted_sizes(
     }
 
 
+def launch_instance_type(ctx: AccountContext, group: Mapping[str, Any]) -> str | None:
+    """The instance type a group launches: its launch template's (or the first override of
+    a mixed instances policy), else its launch configuration's; None when it names none."""
+    policy = group.get("MixedInstancesPolicy") or {}
+    spec = group.get("LaunchTemplate") or (policy.get("LaunchTemplate") or {}).get(
+        "LaunchTemplateSpecification"
+    )
+    overrides = (policy.get("LaunchTemplate") or {}).get("Overrides") or []
+    if overrides and overrides[0].get("InstanceType"):
+        return str(overrides[0]["InstanceType"])
+    if spec:
+        template = {k: spec[k] for k in ("LaunchTemplateId", "LaunchTemplateName") if spec.get(k)}
+        versions = ctx.client("ec2").describe_launch_template_versions(
+            **template, Versions=[str(spec.get("Version") or "$Default")]
+        )["LaunchTemplateVersions"]
+        return (
+            (versions[0].get("LaunchTemplateData") or {}).get("InstanceType") if versions else None
+        )
+    if group.get("LaunchConfigurationName"):
+        configs = ctx.client("autoscaling").describe_launch_configurations(
+            LaunchConfigurationNames=[group["LaunchConfigurationName"]]
+        )["LaunchConfigurations"]
+        return configs[0].get("InstanceType") if configs else None
+    return None
+
+
 class AutoScalingModule(ResourceModule):
     type = "auto-scaling"
     service = "autoscaling"
@@ -178,6 +211,50 @@ class AutoScalingModule(ResourceModule):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """Headroom (the sizes the plan sets, against the group's) and the EC2 On-Demand vCPU
+        quota against the account's running vCPUs plus the instances the plan adds."""
+        client = ctx.client("autoscaling")
+        where = f"in {ctx.account_id} ({ctx.region})"
+        live = {
+            g["AutoScalingGroupName"]: g for g in self._groups(client, [r.id for r in resources])
+        }
+        found: list[Finding] = []
+        for resource in resources:
+            call = f"autoscaling:DescribeAutoScalingGroups {resource.id} {where}"
+            group = live.get(resource.id)
+            if group is None:
+                found.append(headroom_finding(resource, "", "", call, "the group no longer exists"))
+                continue
+            current = sizes(group)
+            target = wanted_sizes(params, resource.id, current)
+            if target is None or target["maxSize"] < target["desiredCapacity"]:
+                problem = (
+                    "the parameters give no desired capacity for the group"
+                    if target is None
+                    else f"maxSize {target['maxSize']} is below desiredCapacity "
+                    f"{target['desiredCapacity']}"
+                )
+                found.append(headroom_finding(resource, "", "", call, problem))
+                continue
+            found.append(headroom_finding(resource, mark_value(current), mark_value(target), call))
+            added = max(0, target["desiredCapacity"] - current["desiredCapacity"])
+            kind = launch_instance_type(ctx, group)
+            if added and kind:
+                extra, running = standard_vcpus(ctx, {kind: added})
+                found.append(
+                    quota_finding(
+                        ctx,
+                        resource,
+                        EC2_STANDARD_VCPUS,
+                        running + extra,
+                        f"{added} more {kind} ({extra} vCPUs) beside {running} running vCPUs",
+                    )
+                )
+        return found
 
     def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
         """``AutoScalingGroupName`` -> selector ids; ``MinSize``/``DesiredCapacity``/

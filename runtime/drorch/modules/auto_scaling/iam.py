@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from drorch.modules.base import ModuleIam, arns, in_regions, statement
+from drorch.modules.capacity import readiness_reads
 
 
 def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
@@ -23,6 +24,12 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
                 ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities"],
                 "*",
                 condition=in_regions(regions),
+            ),
+            readiness_reads(
+                "AutoScalingReadiness",
+                regions,
+                "autoscaling:DescribeLaunchConfigurations",
+                "ec2:DescribeLaunchTemplateVersions",
             ),
         ],
         drill_safe=[

@@ -3,15 +3,18 @@
 Phases (each ``start`` + ``status``; the executor calls ``status`` until done):
 
 * INSTANTIATE — apply the layered launch settings (``accounts/drs/``, see
-  :mod:`drorch.modules.drs.settings`) with ``UpdateLaunchConfiguration``;
-  finishes in ``start``. EC2 launch-template settings are out of scope.
+  :mod:`drorch.modules.drs.settings`): ``GetLaunchConfiguration``, then
+  ``UpdateLaunchConfiguration`` of only what differs (nothing when the settings
+  are in place), the replaced values recorded for CLEANUP; finishes in ``start``
+  (the executor skips its poll). EC2 launch-template settings are out of scope.
 * ACTIVATE — ``StartRecovery`` (``isDrill`` in a drill) in batches sized to
   the quotas; batches that do not fit yet stay queued and are started by later
   ``status`` calls as jobs finish. Each job is tagged
   ``drorch:idempotency-key=<key>-<batch>`` and a retried start reuses it.
   Optionally launches from a chosen point-in-time snapshot.
 * CLEANUP — ``TerminateRecoveryInstances`` of the group's *drill* instances
-  (recovery instances of a real failover are never touched).
+  (recovery instances of a real failover are never touched), after restoring the
+  launch settings the run it follows replaced.
 * REPLICATE (failback, never in a drill) — ``ReverseReplication`` per recovery
   instance whose source was in AWS (an on-premises source waits for its
   Failback Client), then, once the reversed replication is ready,
@@ -53,6 +56,7 @@ from drorch.modules.base import (
     tags_match,
 )
 from drorch.modules.drs import iam
+from drorch.modules.drs import readiness as readiness_of
 from drorch.modules.drs.jobs import (
     FAILBACK,
     LAUNCH,
@@ -61,6 +65,7 @@ from drorch.modules.drs.jobs import (
     Limits,
     add_batches,
     chunks,
+    launch_result_awaits,
     new_runner_state,
 )
 from drorch.modules.drs.probes import PROBES, readiness
@@ -68,6 +73,7 @@ from drorch.modules.drs.settings import (
     LaunchSettingsStore,
     default_settings_dir,
     launch_settings_schema,
+    settings_changes,
 )
 from drorch.modules.routing import not_mine
 
@@ -173,6 +179,19 @@ class DrsModule(Module):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """Replication healthy and within the RPO target, launch template valid."""
+        return readiness_of.server_findings(ctx, resources, params)
+
+    def exclusion_readiness(
+        self, ctx: AccountContext, excluded: Sequence[Mapping[str, Any]]
+    ) -> list[Finding]:
+        """A server left out for broken replication is a BLOCKER (failover, drill)."""
+        default = super().exclusion_readiness(ctx, excluded)
+        return readiness_of.exclusion_findings(ctx, excluded, default)
 
     def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
         from drorch.modules.drs.layers import from_layer
@@ -327,6 +346,12 @@ class DrsModule(Module):
             return self._status_cleanup(ctx, state)
         return self._status_replicate(ctx, state)
 
+    def awaits(self, phase: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """ACTIVATE's running launch jobs: their launch results end the executor's wait."""
+        if phase != "ACTIVATE" or not state.get("runner"):
+            return []
+        return launch_result_awaits(state["runner"], state.get("results") or {})
+
     # --- shared -------------------------------------------------------------------------
     def _raise(self, error: ClientError, ctx: AccountContext, doing: str) -> NoReturn:
         raise_if_fatal(error, ctx, doing)
@@ -359,6 +384,8 @@ class DrsModule(Module):
                 else:
                     result = {"status": RUNNING}
             detail = {k: v for k, v in result.items() if k not in ("status", "error")}
+            if state.get("restored", {}).get(server_id):
+                detail["launchSettingsRestored"] = state["restored"][server_id]
             resources.append(
                 ResourceResult(server_id, name, result["status"], detail, result.get("error"))
             )
@@ -392,6 +419,10 @@ class DrsModule(Module):
     def _instantiate(
         self, ctx: AccountContext, items: list[Resource], params: dict[str, Any], state: dict
     ) -> None:
+        """Each server's layered launch settings, written only where they differ from its
+        launch configuration (GetLaunchConfiguration first): a drill whose settings are in
+        place makes no UpdateLaunchConfiguration call. The values replaced are recorded
+        (``previousLaunchSettings``) for CLEANUP to restore. Finishes in ``start``."""
         store = self.settings_store()
         # resolve everything first: a bad settings file changes nothing
         resolved = {
@@ -411,22 +442,59 @@ class DrsModule(Module):
                 }
                 continue
             try:
-                applied = drs.update_launch_configuration(
-                    sourceServerID=resource.id, **layered.settings
-                )
+                result = self._apply_settings(drs, resource.id, layered.settings)
             except ClientError as error:
                 raise_if_fatal(error, ctx, "updating a DRS launch configuration")
                 state["results"][resource.id] = {
                     "status": FAILED,
                     "layers": list(layered.layers),
-                    "error": f"UpdateLaunchConfiguration: {error_message(error)}",
+                    "error": f"{error.operation_name}: {error_message(error)}",
                 }
                 continue
-            state["results"][resource.id] = {
-                "status": SUCCEEDED,
-                "layers": list(layered.layers),
-                "ec2LaunchTemplateId": applied.get("ec2LaunchTemplateID"),
-            }
+            state["results"][resource.id] = {"layers": list(layered.layers), **result}
+        state["finished"] = True
+
+    @staticmethod
+    def _apply_settings(
+        drs: Any, server_id: str, wanted: Mapping[str, Any], exact: bool = False
+    ) -> dict[str, Any]:
+        """Write what differs of ``wanted``; the result says what changed and what it was."""
+        current = drs.get_launch_configuration(sourceServerID=server_id)
+        changes = settings_changes(current, wanted, exact)
+        result: dict[str, Any] = {
+            "status": SUCCEEDED,
+            "ec2LaunchTemplateId": current.get("ec2LaunchTemplateID"),
+        }
+        if not changes:
+            result["note"] = "launch settings already as wanted"
+            return result
+        drs.update_launch_configuration(sourceServerID=server_id, **changes)
+        result["changed"] = sorted(changes)
+        previous = {k: current[k] for k in changes if current.get(k) is not None}
+        if previous:
+            result["previousLaunchSettings"] = previous
+        return result
+
+    def _restore_settings(self, ctx: AccountContext, drs: Any, state: dict[str, Any]) -> None:
+        """CLEANUP: put back the launch settings the run it follows replaced (recorded by its
+        INSTANTIATE), writing only what differs now."""
+        restored: dict[str, list[str]] = {}
+        for server_id in sorted(state["names"]):
+            previous = (ctx.recorded.get(server_id) or {}).get("previousLaunchSettings")
+            if not isinstance(previous, Mapping) or not previous:
+                continue
+            try:
+                result = self._apply_settings(drs, server_id, previous, exact=True)
+            except ClientError as error:
+                raise_if_fatal(error, ctx, "restoring a DRS launch configuration")
+                state["results"][server_id] = {
+                    "status": FAILED,
+                    "error": f"restoring the launch settings {ctx.recorded_from} replaced: "
+                    f"{error.operation_name}: {error_message(error)}",
+                }
+                continue
+            restored[server_id] = result.get("changed", [])
+        state["restored"] = restored
 
     # --- ACTIVATE -----------------------------------------------------------------------
     def _start_activate(
@@ -543,6 +611,7 @@ class DrsModule(Module):
     ) -> None:
         drs = self._client(ctx, state)
         limits = self._limits(params)
+        self._restore_settings(ctx, drs, state)
         try:
             instances = self._recovery_instances(drs, servers=[r.id for r in items])
         except ClientError as error:
@@ -558,7 +627,7 @@ class DrsModule(Module):
             elif instance.get("ec2InstanceState") not in GONE_EC2_STATES:
                 owner[instance_id] = server_id
         for server_id in state["names"]:
-            if server_id not in owner.values():
+            if server_id not in owner.values() and server_id not in state["results"]:
                 state["results"][server_id] = {
                     "status": SKIPPED,
                     "note": "no drill recovery instance to terminate",

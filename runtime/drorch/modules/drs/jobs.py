@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drorch.engine.waiters import drs_job_key
 from drorch.modules.base import (
     FAILED,
     RUNNING,
@@ -162,6 +163,26 @@ def add_batches(state: dict[str, Any], items: list[str]) -> None:
     for batch in chunks(items, limits.batch_size):
         state["pending"].append({"n": state["next"], "items": batch})
         state["next"] += 1
+
+
+def launch_result_awaits(
+    runner: dict[str, Any], results: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The launch jobs still to finish, as ``{"key", "expect"}`` for event-driven completion:
+    DRS sends one "DRS Source Server Launch Result" per participating server, so a job's
+    results are complete when each of its servers has one. Servers already finished
+    without a launch status (never taken into the job) send none and are not counted."""
+    if runner.get("kind") != LAUNCH.name:
+        return []
+    found = []
+    for job_id, entry in sorted((runner.get("active") or {}).items()):
+        items = entry.get("items") or []
+        unfinished = [item for item in items if item not in results]
+        if not unfinished:
+            continue  # its results are in: the job's COMPLETED status is a poll away
+        launched = [i for i in items if i in results and results[i].get("launchStatus")]
+        found.append({"key": drs_job_key(job_id), "expect": len(unfinished) + len(launched)})
+    return found
 
 
 def describe_jobs(drs: Any, job_ids: list[str] | None = None) -> list[dict[str, Any]]:

@@ -43,12 +43,10 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
-
 from drorch.manifest.problems import json_path
 from drorch.manifest.references import is_reference
 from drorch.modules.base import LayerMapping, Module
-from drorch.modules.drs.settings import launch_settings_schema
+from drorch.modules.drs.settings import launch_settings_schema, settings_validator
 from drorch.names import TAG_WAVE
 
 EC2_SETTING = (
@@ -181,8 +179,7 @@ class _Mapper:
                 self.unmapped(here, f"{source[name]} sets {name} already")
                 continue
             settings[name], source[name] = copy.deepcopy(item), here
-        validator = jsonschema.Draft202012Validator(schema)
-        for error in validator.iter_errors(settings):
+        for error in settings_validator().iter_errors(settings):
             name = next(iter(error.absolute_path), None)
             if name in settings:
                 self.unmapped(source[name], f"not a valid DRS {name}: {error.message}")

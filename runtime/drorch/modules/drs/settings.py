@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import botocore.session
-import jsonschema
-import yaml
 
 from drorch.errors import InputError
 
@@ -60,6 +58,25 @@ def merge_layers(layers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     for layer in layers:
         result = deep_merge(result, layer)
     return result
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    if isinstance(wanted, Mapping):
+        return isinstance(current, Mapping) and all(
+            _same(current.get(k), v) for k, v in wanted.items()
+        )
+    return current == wanted
+
+
+def settings_changes(
+    current: Mapping[str, Any], wanted: Mapping[str, Any], exact: bool = False
+) -> dict[str, Any]:
+    """The ``wanted`` settings that differ from a server's ``current`` launch configuration
+    (GetLaunchConfiguration): what UpdateLaunchConfiguration must write, nothing else. A
+    mapping (``licensing``) is the same when every key it gives is; ``exact`` (restoring
+    a recorded value): when it is equal."""
+    same = (lambda a, b: a == b) if exact else _same
+    return {k: copy.deepcopy(v) for k, v in wanted.items() if not same(current.get(k), v)}
 
 
 # --- the schema, from the botocore model -------------------------------------------
@@ -114,11 +131,20 @@ def launch_settings_schema() -> dict[str, Any]:
     return schema
 
 
+@cache
+def settings_validator() -> Any:
+    """The validator of :func:`launch_settings_schema`, built once (jsonschema is imported
+    on first use, not with the DRS module)."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(launch_settings_schema())
+
+
 def settings_errors(data: Any, source: str) -> list[str]:
     """Every problem with one layer, as ``<source>: <json path>: <what is wrong>``."""
     if not isinstance(data, Mapping):
         return [f"{source}: $: must be a mapping of launch settings, not {type(data).__name__}"]
-    validator = jsonschema.Draft202012Validator(launch_settings_schema())
+    validator = settings_validator()
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = "$"
@@ -186,6 +212,8 @@ class LaunchSettingsStore:
         path = self.directory / name if self.directory else None
         layer: dict[str, Any] | None = None
         if path is not None and path.is_file():
+            import yaml
+
             try:
                 data = yaml.safe_load(path.read_text())
             except yaml.YAMLError as exc:
@@ -234,6 +262,8 @@ class LaunchSettingsStore:
         """Every problem in the directory (file names, YAML, schema), for ``accounts verify``."""
         if self.directory is None or not self.directory.is_dir():
             return [f"{self.directory}: DRS settings directory not found"]
+        import yaml
+
         problems = []
         for path in sorted(self.directory.iterdir()):
             if path.is_dir() or path.name.startswith("."):

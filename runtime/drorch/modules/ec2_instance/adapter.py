@@ -127,6 +127,42 @@ class Ec2InstanceModule(ResourceModule):
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
 
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """Each instance still there and in a state the plan can act on, and (``start``) the
+        EC2 On-Demand vCPU quota against the running vCPUs plus the instances it starts."""
+        where = f"in {ctx.account_id} ({ctx.region})"
+        live = {
+            i["InstanceId"]: i
+            for i in self._instances(ctx.client("ec2"), [r.id for r in resources])
+        }
+        found: list[Finding] = []
+        starting: dict[str, int] = {}
+        for resource in resources:
+            call = f"ec2:DescribeInstances {resource.id} {where}"
+            instance = live.get(resource.id)
+            state = (instance or {}).get("State", {}).get("Name", "gone")
+            if state in ("gone", "terminated", "shutting-down"):
+                found.append(
+                    capacity.headroom_finding(resource, "", "", call, f"the instance is {state}")
+                )
+                continue
+            target = "running" if params.get("action", "start") == "start" else "stopped"
+            found.append(capacity.headroom_finding(resource, state, target, call))
+            if target == "running" and state in ("stopped", "stopping") and instance:
+                kind = instance.get("InstanceType", "")
+                starting[kind] = starting.get(kind, 0) + 1
+        if starting and resources:
+            extra, running = capacity.standard_vcpus(ctx, starting)
+            what = f"starting {sum(starting.values())} instance(s) ({extra} vCPUs) beside {running} running vCPUs"
+            found.append(
+                capacity.quota_finding(
+                    ctx, resources[0], capacity.EC2_STANDARD_VCPUS, extra + running, what
+                )
+            )
+        return found
+
     def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
         """``InstanceId``/``InstanceIds`` -> selector ids; ``Action`` start/stop; ``Tags``
         -> selector tags."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from drorch.modules.base import ModuleIam, arns, in_regions, statement
+from drorch.modules.capacity import readiness_reads
 
 
 def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
@@ -23,6 +24,7 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
                 "*",
                 condition=in_regions(regions),
             ),
+            readiness_reads("Ec2InstanceReadiness", regions),
         ],
         drill_safe=[
             statement("Ec2InstanceStart", ["ec2:StartInstances", "ec2:CreateTags"], instances),

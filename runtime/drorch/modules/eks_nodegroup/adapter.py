@@ -170,6 +170,46 @@ class EksNodegroupModule(ResourceModule):
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
 
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """Headroom (the scaling configuration the plan sets must hold min <= desired <= max)
+        and the EC2 On-Demand vCPU quota against the running vCPUs plus the nodes it adds."""
+        eks = ctx.client("eks")
+        where = f"in {ctx.account_id} ({ctx.region})"
+        found: list[Finding] = []
+        for resource in resources:
+            cluster, group = name_of(resource.id).split("/", 1)
+            call = f"eks:DescribeNodegroup {cluster}/{group} {where}"
+            described = self._describe(eks, cluster, group)
+            if described is None:
+                found.append(
+                    capacity.headroom_finding(resource, "", "", call, "the node group is gone")
+                )
+                continue
+            current = scaling_of(described)
+            target = target_of(params, current)
+            if not target["minSize"] <= target["desiredSize"] <= target["maxSize"]:
+                problem = f"the plan's {encode(target)} does not hold min <= desired <= max"
+                found.append(capacity.headroom_finding(resource, "", "", call, problem))
+                continue
+            found.append(capacity.headroom_finding(resource, encode(current), encode(target), call))
+            added = target["desiredSize"] - current["desiredSize"]
+            kinds = described.get("instanceTypes") or []
+            if added > 0 and kinds:
+                extra, running = capacity.standard_vcpus(ctx, {kinds[0]: added})
+                found.append(
+                    capacity.quota_finding(
+                        ctx,
+                        resource,
+                        capacity.EC2_STANDARD_VCPUS,
+                        running + extra,
+                        f"{added} more {kinds[0]} node(s) ({extra} vCPUs) beside {running} "
+                        "running vCPUs",
+                    )
+                )
+        return found
+
     def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
         """``ClusterName`` + ``NodegroupName`` (or ``NodegroupArn``) -> selector ids;
         ``DesiredSize``/``DesiredCapacity``, ``MinSize``, ``MaxSize`` -> the sizes."""

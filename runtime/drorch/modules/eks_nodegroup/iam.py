@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from drorch.modules.base import ModuleIam, arns, in_regions, statement
+from drorch.modules.capacity import readiness_reads
 
 BEFORE_TAG = "drorch:capacity-before"
 
@@ -32,6 +33,7 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
             statement(
                 "EksNodegroupListClusters", ["eks:ListClusters"], "*", condition=in_regions(regions)
             ),
+            readiness_reads("EksNodegroupReadiness", regions),
             statement(
                 "EksNodegroupReadAutoScaling",
                 ["autoscaling:DescribeAutoScalingGroups"],

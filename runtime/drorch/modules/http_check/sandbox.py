@@ -290,13 +290,25 @@ def _do_open(
 _ORIGINAL_DO_OPEN = urllib.request.AbstractHTTPHandler.do_open
 
 
+def resolve(host: str) -> list[Any]:
+    """A host name lookup (readiness): a declared host resolves, another is not known."""
+    if not ENDPOINTS.knows_host(f"https://{host}/"):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("198.51.100.10", 0))]
+
+
 def start(sandbox: Sandbox) -> Callable[[], None]:
-    """Intercept urllib for the sandbox's lifetime; the returned function undoes it."""
+    """Intercept urllib (and the checks' name lookups) for the sandbox's lifetime; the
+    returned function undoes it."""
+    from drorch.modules.http_check import adapter
+
     ENDPOINTS.clear()
     urllib.request.AbstractHTTPHandler.do_open = _do_open  # type: ignore[method-assign]
+    original_resolver, adapter.RESOLVER = adapter.RESOLVER, resolve
 
     def stop() -> None:
         urllib.request.AbstractHTTPHandler.do_open = _ORIGINAL_DO_OPEN  # type: ignore[method-assign]
+        adapter.RESOLVER = original_resolver
         ENDPOINTS.clear()
 
     return stop

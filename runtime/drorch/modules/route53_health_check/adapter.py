@@ -14,10 +14,26 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from drorch.modules.base import AccountContext, ModuleIam, Probe, load_schema, statement
+from drorch.modules.base import (
+    BLOCKER,
+    READY,
+    AccountContext,
+    Finding,
+    ModuleIam,
+    Probe,
+    Resource,
+    error_code,
+    error_message,
+    load_schema,
+    raise_if_fatal,
+    resource_finding,
+    statement,
+)
+from drorch.modules.http_check.adapter import target_finding
 from drorch.modules.steps import RETRY_PROPERTIES, CheckModule
 
 HEALTHY_SHARE = 0.18  # Route 53: healthy when more than 18 % of checkers say so
+NO_ENDPOINT = frozenset({"CALCULATED", "CLOUDWATCH_METRIC", "RECOVERY_CONTROL"})
 
 _schema = load_schema(Path(__file__).with_name("parameters.json"))
 _schema["properties"].update(RETRY_PROPERTIES)
@@ -40,12 +56,39 @@ class Route53HealthCheck(CheckModule):
             read=[
                 statement(
                     "Route53HealthCheckStatus",
-                    ["route53:GetHealthCheckStatus"],
+                    ["route53:GetHealthCheckStatus", "route53:GetHealthCheck"],
                     ["arn:aws:route53:::healthcheck/*"],
                 ),
                 statement("Route53ListHealthChecks", ["route53:ListHealthChecks"], "*"),
             ]
         )
+
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """The health check exists, and its target resolves (an IP address or a calculated /
+        alarm health check needs no lookup)."""
+        check_id = params["healthCheckId"]
+        call = f"route53:GetHealthCheck {check_id} in {ctx.account_id}"
+        try:
+            config = ctx.client("route53").get_health_check(HealthCheckId=check_id)["HealthCheck"][
+                "HealthCheckConfig"
+            ]
+        except ClientError as exc:
+            raise_if_fatal(exc, ctx, "reading a health check for readiness")
+            detail = f"{error_code(exc)}: {error_message(exc)}"
+            return [
+                resource_finding(r, "health check", BLOCKER, detail, call, "fix healthCheckId")
+                for r in resources
+            ]
+        host = config.get("FullyQualifiedDomainName") or ""
+        if config.get("IPAddress") or config.get("Type") in NO_ENDPOINT:
+            target = config.get("IPAddress") or config.get("Type")
+            return [
+                resource_finding(r, "target resolvable", READY, f"{target}: no lookup", call)
+                for r in resources
+            ]
+        return [target_finding(r, host, f"health check {check_id}") for r in resources]
 
     def attempt(
         self, ctx: AccountContext, params: Mapping[str, Any]

@@ -21,6 +21,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.utilities.utils import get_partition
 
 from drorch.sandbox.drs import ec2, snapshots
+from drorch.sandbox.drs import events as drs_events
 from drorch.sandbox.drs.exceptions import (
     QUOTA_CONCURRENT_JOBS,
     QUOTA_REPLICATING_SOURCE_SERVERS,
@@ -284,6 +285,7 @@ class DrsBackend(BaseBackend):
                 and server.last_launch.job_id == job.job_id
             ):
                 server.last_launch.status = status
+            drs_events.launch_result(self, job, participant.source_server_id, status, step.at)
 
         if action == "log":
             self._log(job, step, event, sourceServerID=server_id, rawError=raw_error)
@@ -622,6 +624,28 @@ class DrsBackend(BaseBackend):
         if server.windows and server.windows[-1].end is None:
             server.windows[-1].end = now
         server.stalled_since = now
+
+    def stall_replication(self, server: str) -> None:
+        """Fault injection: the replication agent of ``server`` (id or hostname) loses its
+        replication server; replication is STALLED from now and its lag grows with the clock
+        (``RetryDataReplication`` restarts it, as in DRS)."""
+        with LOCK:
+            found = [
+                s
+                for s in self.source_servers.values()
+                if server in (s.source_server_id, s.hostname)
+            ]
+            if not found:
+                raise ValueError(
+                    f"no source server {server!r} in {self.account_id} {self.region_name}"
+                )
+            now = self.now()
+            for item in found:
+                item.replication_state = "STALLED"
+                item.sync_started = item.sync_done = None
+                if item.windows and item.windows[-1].end is None:
+                    item.windows[-1].end = now
+                item.stalled_since = now
 
     def retry_data_replication(self, source_server_id: str) -> dict[str, Any]:
         server = self._server(source_server_id)
@@ -1565,6 +1589,19 @@ class _LaunchError(Exception):
     """A recovery instance could not be launched (the job logs LAUNCH_FAILED)."""
 
 
+def next_due() -> datetime | None:
+    """The earliest moment a DRS job step is due, in any account and region (None: none)."""
+    with LOCK:
+        moments = [
+            job.steps[0].at
+            for account_backends in list(drs_backends.values())
+            for backend in list(account_backends.values())
+            for job in list(backend.jobs.values())
+            if job.steps
+        ]
+    return min(moments) if moments else None
+
+
 def settle_all() -> None:
     """Advance every DRS backend to the current simulated time (for callers outside DRS)."""
     with LOCK:
@@ -1575,4 +1612,4 @@ def settle_all() -> None:
 
 drs_backends = BackendDict(DrsBackend, "drs")
 
-__all__ = ["LOCK", "DrsBackend", "ValidationException", "drs_backends", "settle_all"]
+__all__ = ["LOCK", "DrsBackend", "ValidationException", "drs_backends", "next_due", "settle_all"]

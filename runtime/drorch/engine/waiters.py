@@ -1,0 +1,164 @@
+"""Event-driven completion: an executor's task token, answered by the service's own event.
+
+An executor whose module waits on work that announces its end on EventBridge (a DRS
+launch job: one "DRS Source Server Launch Result" per server) does not poll at its
+interval. Its ``WaitForEvent`` state (``.waitForTaskToken``) hands the ``drorch-waiter``
+function its task token and what it waits for (:func:`register`); the hub bus's rule
+sends the forwarded events to the same function (:func:`record`), which answers the
+token once every result the executor waits for has arrived. The executor then runs
+its normal status check. The state's timeout (:data:`drorch.engine.asl.EVENT_FALLBACK_SECONDS`)
+is the fallback when events are lost: the status check runs anyway.
+
+One item per awaited thing in the history table (``pk = WAIT#<key>``, ``sk = WAIT``):
+``seen`` (the results that arrived, a string set), ``expect`` (how many the executor
+waits for), ``tokens`` (token id -> token). Both sides update the item atomically
+and read it back, so an event that arrives between the status check and the
+registration is not missed: the registration sees it in ``seen`` and answers at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from drorch import names
+from drorch.engine import aws, clock
+
+SK = "WAIT"
+RETENTION_DAYS = 8  # a little longer than an executor can wait (its gates' 7 days)
+DRS_LAUNCH_RESULT = "DRS Source Server Launch Result"
+# the events the hub's rule sends to drorch-waiter (stacks/hub.py)
+EVENT_PATTERN = {"source": ["aws.drs"], "detail-type": [DRS_LAUNCH_RESULT]}
+# SendTaskSuccess on a token whose task has ended (answered already, timed out, stopped)
+GONE = frozenset({"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"})
+
+
+def drs_job_key(job_id: str) -> str:
+    return f"drs-job/{job_id}"
+
+
+def pk(key: str) -> str:
+    return f"WAIT#{key}"
+
+
+def token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def results_of(event: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, result id) pairs an EventBridge event carries; empty for others.
+
+    A "DRS Source Server Launch Result" (``detail.job-id``, the source server's ARN in
+    ``resources``) is one server's result in that job.
+    """
+    detail = event.get("detail") or {}
+    if event.get("source") == "aws.drs" and event.get("detail-type") == DRS_LAUNCH_RESULT:
+        job_id = detail.get("job-id")
+        servers = [str(r).rsplit("/", 1)[-1] for r in event.get("resources") or []]
+        if job_id and servers:
+            return [(drs_job_key(str(job_id)), server) for server in servers]
+    return []
+
+
+class Waiters:
+    """The waiter items (``table``: a boto3 ``dynamodb.Table``) and the tokens they answer
+    (``sfn``: a boto3 ``stepfunctions`` client)."""
+
+    def __init__(self, table: Any, sfn: Any) -> None:
+        self.table = table
+        self.sfn = sfn
+
+    @classmethod
+    def from_env(cls) -> Waiters:
+        """The hub's history table and Step Functions, with the function's own credentials."""
+        return cls(aws.table(names.env_config().history_table), aws.client("stepfunctions"))
+
+    def _expiry(self) -> int:
+        return clock.epoch(clock.now() + timedelta(days=RETENTION_DAYS))
+
+    def register(self, token: str, awaits: Sequence[Mapping[str, Any]]) -> bool:
+        """Wait on ``awaits`` (``{"key", "expect"}`` each) with ``token``; answers the token
+        at once (returns True) when one of them has all its results already."""
+        if not awaits:
+            raise ValueError("register: nothing to wait for (awaits is empty)")
+        tid = token_id(token)
+        keys = [str(entry["key"]) for entry in awaits]
+        for key, entry in zip(keys, awaits, strict=True):
+            expect = int(entry["expect"])
+            if expect < 1:
+                raise ValueError(f"register: {key} expects {expect} results; at least 1")
+            self.table.update_item(
+                Key={"pk": pk(key), "sk": SK},
+                UpdateExpression="SET #tokens = if_not_exists(#tokens, :none), "
+                "expect = :expect, expiresAt = :expires",
+                ExpressionAttributeNames={"#tokens": "tokens"},
+                ExpressionAttributeValues={
+                    ":none": {},
+                    ":expect": expect,
+                    ":expires": self._expiry(),
+                },
+            )
+            # the token's write returns the item: a result recorded before it is seen here,
+            # one recorded after it sees the token (record reads the item back too)
+            item = self.table.update_item(
+                Key={"pk": pk(key), "sk": SK},
+                UpdateExpression="SET #tokens.#tid = :token",
+                ExpressionAttributeNames={"#tokens": "tokens", "#tid": tid},
+                ExpressionAttributeValues={":token": token},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+            if len(item.get("seen") or ()) >= expect:
+                self._answer({tid: token}, key, keys)
+                return True
+        return False
+
+    def record(self, results: Iterable[tuple[str, str]]) -> int:
+        """Record results (key, result id); answers the tokens of every key whose expected
+        results have all arrived. Returns how many tokens were answered."""
+        by_key: dict[str, set[str]] = {}
+        for key, result in results:
+            by_key.setdefault(key, set()).add(result)
+        answered = 0
+        for key, ids in by_key.items():
+            item = self.table.update_item(
+                Key={"pk": pk(key), "sk": SK},
+                UpdateExpression="ADD seen :ids SET expiresAt = :expires, lastEventAt = :now",
+                ExpressionAttributeValues={
+                    ":ids": ids,
+                    ":expires": self._expiry(),
+                    ":now": clock.iso(),
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+            expect = item.get("expect")
+            tokens = dict(item.get("tokens") or {})
+            if expect is None or not tokens or len(item.get("seen") or ()) < int(expect):
+                continue
+            answered += self._answer(tokens, key, [key])
+        return answered
+
+    def _answer(self, tokens: Mapping[str, str], key: str, keys: Sequence[str]) -> int:
+        """SendTaskSuccess to each token (one already answered or timed out is skipped),
+        then forget the tokens under ``keys``."""
+        sent = 0
+        output = json.dumps({"woken": key, "at": clock.iso()})
+        for token in tokens.values():
+            try:
+                self.sfn.send_task_success(taskToken=token, output=output)
+                sent += 1
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") not in GONE:
+                    raise
+        for other in keys:
+            for tid in tokens:
+                self.table.update_item(
+                    Key={"pk": pk(other), "sk": SK},
+                    UpdateExpression="REMOVE #tokens.#tid",
+                    ExpressionAttributeNames={"#tokens": "tokens", "#tid": tid},
+                )
+        return sent
