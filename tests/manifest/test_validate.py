@@ -38,7 +38,7 @@ CASES = [
     (("enviroment",), "x", "$.enviroment", "did you mean 'environment'"),
     (("application",), "claims app", "$.application", "is not valid"),
     (("pollSeconds",), 0, "$.pollSeconds", "minimum is 1"),
-    (("failurePolicy",), "abort", "$.failurePolicy", "use stop or continue"),
+    (("failurePolicy",), "abort", "$.failurePolicy", "use stop, fail, continue, ask or isolate"),
     (
         ("phases",),
         {"drll": ["ACTIVATE"]},
@@ -93,7 +93,12 @@ CASES = [
     ),
     (("waves", 1, "pauseBeforeWave"), "yes", "$.waves[1].pauseBeforeWave", "must be a boolean"),
     (("waves", 1, "timeoutMinutes"), 0, "$.waves[1].timeoutMinutes", "minimum is 1"),
-    (("waves", 1, "failurePolicy"), "retry", "$.waves[1].failurePolicy", "use stop or continue"),
+    (
+        ("waves", 1, "failurePolicy"),
+        "retry",
+        "$.waves[1].failurePolicy",
+        "use stop, fail, continue, ask or isolate",
+    ),
     (("waves", 1, "wave"), 2, "$.waves[1].wave", "unknown property"),
     (("waves", 1, "technologies"), [], "$.waves[1].technologies", "must not be empty"),
     (
