@@ -98,6 +98,20 @@ def _is_conditional_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def by_kind(items: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, list]]:
+    """An execution's history items as its ``EXEC`` item and the others by sort-key kind
+    (``WAVE``, ``MOD``, ``RES``, ``GATE``, ``EDIT``, ...)."""
+    execution: dict[str, Any] = {}
+    kinds: dict[str, list] = {}
+    for item in items:
+        sk = str(item.get("sk", ""))
+        if sk == "EXEC":
+            execution = dict(item)
+        else:
+            kinds.setdefault(sk.split("#", 1)[0], []).append(item)
+    return execution, kinds
+
+
 def wave_sk(phase: str, level: int, wave: str) -> str:
     return f"WAVE#{phase}#{level}#{wave}"
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drorch.engine.clock import parse, seconds_between
+from drorch.engine.history import by_kind
 from drorch.vocabulary import SUCCEEDED
 
 log = logging.getLogger(__name__)
@@ -66,18 +67,8 @@ class RunSample:
 
 def run_sample(items: Iterable[Mapping[str, Any]]) -> RunSample | None:
     """One execution's measures from its history items (None: it recovered nothing)."""
-    execution: Mapping[str, Any] = {}
-    waves, modules, resources = [], [], []
-    for item in items:
-        sk = str(item.get("sk", ""))
-        if sk == "EXEC":
-            execution = item
-        elif sk.startswith("WAVE#"):
-            waves.append(item)
-        elif sk.startswith("MOD#"):
-            modules.append(item)
-        elif sk.startswith("RES#"):
-            resources.append(item)
+    execution, kinds = by_kind(items)
+    waves, modules, resources = kinds.get("WAVE", []), kinds.get("MOD", []), kinds.get("RES", [])
     started = execution.get("startedAt")
     if not started:
         return None

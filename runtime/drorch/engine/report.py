@@ -19,6 +19,7 @@ from typing import Any
 from drorch import names
 from drorch.engine import rto as rtos
 from drorch.engine.clock import parse, seconds_between
+from drorch.engine.history import by_kind
 
 REPORT_FORMATS = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
 
@@ -39,22 +40,10 @@ def build_report(
     plan: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report (JSON-ready) from an execution's history items and its group files."""
-    execution: dict[str, Any] = {}
-    waves, modules, resources, gates, edits = [], [], [], [], []
-    for item in items:
-        sk = item.get("sk", "")
-        if sk == "EXEC":
-            execution = dict(item)
-        elif sk.startswith("WAVE#"):
-            waves.append(item)
-        elif sk.startswith("MOD#"):
-            modules.append(item)
-        elif sk.startswith("RES#"):
-            resources.append(item)
-        elif sk.startswith("GATE#"):
-            gates.append(item)
-        elif sk.startswith("EDIT#"):
-            edits.append(item)
+    execution, kinds = by_kind(items)
+    waves, modules, resources, gates, edits = (
+        kinds.get(kind, []) for kind in ("WAVE", "MOD", "RES", "GATE", "EDIT")
+    )
     if not execution:
         raise ValueError("the history items contain no execution item")
 
