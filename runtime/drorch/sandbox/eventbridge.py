@@ -14,6 +14,8 @@ account it rewrites the event as if that account had sent it. drorch relies on b
 * a Lambda target is invoked asynchronously (in order, on a delivery thread), as the
   function's resource policy allows EventBridge to; a failed delivery is recorded in
   :data:`failures` (EventBridge retries, then drops);
+* an SQS queue gets the event (or the target's input) as the message body (moto's own
+  delivery expects the ``time`` moto itself writes, epoch seconds, not an event's ISO time);
 * other targets are left to moto.
 
 While an event is on its way, simulated time does not move (:func:`drorch.sandbox.timeline.busy`).
@@ -107,12 +109,30 @@ def dispatch(rule: Any, event: dict[str, Any]) -> None:
         elif service == "events" and resource.startswith("event-bus/"):
             # the receiving bus's rules see the event as sent (its account, region, time)
             put_on_bus(parts[4], parts[3], resource.split("/", 1)[1], copy.deepcopy(event))
+        elif service == "sqs":
+            _send_to_queue(parts[4], parts[3], resource, target, event)
         else:
             others.append(target)
     if others:
         original = copy.copy(rule)
         original.targets = others
         _moto_send(original, event)
+
+
+def _send_to_queue(
+    account: str, region: str, queue: str, target: Mapping[str, Any], event: dict[str, Any]
+) -> None:
+    from moto.sqs import sqs_backends
+
+    from drorch.sandbox.triggers import target_input
+
+    group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+    try:
+        sqs_backends[account][region].send_message(
+            queue_name=queue, message_body=target_input(target, event), group_id=group
+        )
+    except Exception as error:  # noqa: BLE001 - EventBridge retries, then drops
+        failures.append(f"{target.get('Arn')}: {type(error).__name__}: {error}")
 
 
 def _ensure_worker() -> None:
