@@ -3,14 +3,12 @@ the executors, and polling takes over when the events are lost."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import yaml
 
-from drorch import names
 from drorch.cli.sandbox_run import sandbox_hub
 from drorch.engine import clock
 from drorch.engine.asl import EVENT_FALLBACK_SECONDS
@@ -18,6 +16,7 @@ from drorch.modules.aurora_global.sandbox import TIMINGS as AURORA_TIMINGS
 from drorch.sandbox import eventbridge
 from tests.conftest import ACCOUNTS_DIR
 from tests.e2e.conftest import drs_jobs, manifest_text
+from tests.e2e.inbox import bus_inbox
 
 STAGING = {"data": "333333333333", "app": "222222222222", "web": "111111111111"}
 
@@ -112,33 +111,13 @@ def aurora_hub() -> Iterator:
         assert running.sandbox.state.fidelity.violations == []
 
 
-def _observe_rds_events(hub):
-    """An SQS queue in the hub account that receives what the hub's bus gets from RDS
-    (forwarded by the staging accounts), as an operator's own rule would."""
-    session = hub.sandbox.admin_session(hub.deployment.account_id, hub.deployment.region)
-    sqs, events = session.client("sqs"), session.client("events")
-    queue = sqs.create_queue(QueueName="rds-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="observe-rds",
-        EventBusName=names.EVENT_BUS,
-        EventPattern=json.dumps({"source": ["aws.rds"]}),
-    )
-    events.put_targets(
-        Rule="observe-rds", EventBusName=names.EVENT_BUS, Targets=[{"Id": "q", "Arn": arn}]
-    )
-
-    def received() -> list[dict]:
-        found = []
-        while True:
-            batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages")
-            if not batch:
-                return found
-            found += [json.loads(m["Body"]) for m in batch]
-
-    return received
+@pytest.fixture
+def rds_events(aurora_hub) -> Iterator:
+    """What the hub's bus gets from RDS (forwarded by the staging accounts)."""
+    hub = aurora_hub.deployment
+    session = aurora_hub.sandbox.admin_session(hub.account_id, hub.region)
+    with bus_inbox(session, "rds-events", {"source": ["aws.rds"]}) as drain:
+        yield drain
 
 
 def _aurora_failover(hub):
@@ -151,14 +130,13 @@ def _aurora_failover(hub):
     return activated
 
 
-def test_the_global_failover_event_ends_the_wait_within_two_seconds(aurora_hub):
+def test_the_global_failover_event_ends_the_wait_within_two_seconds(aurora_hub, rds_events):
     hub = aurora_hub
-    received = _observe_rds_events(hub)
     runtime = hub.sandbox.state.lambda_runtime
     before = runtime.invocations.get("drorch-waiter", 0)
     activated = _aurora_failover(hub)
     # RDS sent "Global failover ... completed" for the target cluster, in AWS's shape
-    (event,) = [e for e in received() if e["detail"]["EventID"] == "RDS-EVENT-0238"]
+    (event,) = [e for e in rds_events() if e["detail"]["EventID"] == "RDS-EVENT-0238"]
     assert event["detail-type"] == "RDS DB Cluster Event" and event["account"] == DATA
     detail = event["detail"]
     assert detail["SourceType"] == "CLUSTER" and detail["EventCategories"] == ["global-failover"]
@@ -174,12 +152,11 @@ def test_the_global_failover_event_ends_the_wait_within_two_seconds(aurora_hub):
     assert eventbridge.failures == []
 
 
-def test_polling_takes_over_when_the_rds_events_are_lost(aurora_hub):
+def test_polling_takes_over_when_the_rds_events_are_lost(aurora_hub, rds_events):
     hub = aurora_hub
     hub.sandbox.faults.drop_events("aws.rds")
-    received = _observe_rds_events(hub)
     activated = _aurora_failover(hub)
-    assert received() == []  # no RDS event reached the hub
+    assert rds_events() == []  # no RDS event reached the hub
     started = clock.parse(activated["startedAt"])
     ended = started + timedelta(seconds=AURORA_TIMINGS.failover_seconds)
     lag = (clock.parse(activated["finishedAt"]) - ended).total_seconds()
