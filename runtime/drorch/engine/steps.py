@@ -506,10 +506,20 @@ def _plan_or_none(engine: Engine, execution_id: str) -> dict[str, Any] | None:
 
 
 def write_report(engine: Engine, execution_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The report; past ``reporting.RESOURCES_LISTED`` resources, built without reading the
+    module groups' resource items (their counts come from the module items)."""
     full = _plan_or_none(engine, execution_id)
-    built = reporting.build_report(
-        engine.history.items(execution_id), _groups(engine, execution_id, full), full
-    )
+    listed = engine.history.resource_total(execution_id) <= reporting.RESOURCES_LISTED
+    if listed:
+        items = engine.history.items(execution_id)
+    else:
+        steps = [
+            group_id
+            for group_id, kind in (full or {}).get("groups", {}).items()
+            if kind.get("role", "module") != "module"
+        ]
+        items = engine.history.report_items(execution_id, steps)
+    built = reporting.build_report(items, _groups(engine, execution_id, full), full, listed=listed)
     keys = reporting.write_report(engine.s3, engine.bucket, built)
     # the verdict (met, by how much) in the history too: `drorch status --json` shows it
     engine.history.update_execution(execution_id, report=keys, rto=built["rto"])
