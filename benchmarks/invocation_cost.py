@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine_scale import MANIFEST, generated_estate  # noqa: E402
+from engine_scale import MANIFEST, estate_quotas, generated_estate  # noqa: E402
 
 FUNCTIONS = (
     "initialise",
@@ -125,12 +125,8 @@ class Probe:
 
 def run(servers: int, accounts: int, poll_seconds: int, probe_of: Any) -> dict[str, Any]:
     from drorch.cli.sandbox_run import sandbox_hub
-    from drorch.sandbox import DrsQuotas
 
-    per_account = -(-servers // accounts)
-    quotas = DrsQuotas()
-    quotas.max_replicating_source_servers = max(quotas.max_replicating_source_servers, per_account)
-    quotas.max_source_servers = max(quotas.max_source_servers, per_account)
+    quotas = estate_quotas(servers, accounts)
     with tempfile.TemporaryDirectory(prefix="drorch-probe-") as folder:
         scenario, account_dir = generated_estate(Path(folder), servers, accounts)
         with sandbox_hub(str(scenario), account_dir, drs_quotas=quotas) as hub:
