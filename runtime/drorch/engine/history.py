@@ -459,6 +459,16 @@ class History:
                 found += self._query(execution_id, f"RES#{phase}#{group_id}#")
         return found
 
+    def resources_of_running_modules(self, execution_id: str) -> list[dict[str, Any]]:
+        """The resource items of the module groups still RUNNING in an account (a query
+        each): what the end of a failed run closes, without reading every resource."""
+        found: list[dict[str, Any]] = []
+        for module in self.modules(execution_id):
+            if module.get("status") == RUNNING:
+                prefix = module_sk(module["phase"], module["groupId"], module["accountId"])
+                found += self._query(execution_id, "RES#" + prefix.removeprefix("MOD#") + "#")
+        return found
+
     def resource_total(self, execution_id: str) -> int:
         """How many resources the execution's phases counted (the progress items)."""
         return sum(int(p["counts"].get("total", 0)) for p in self.progress(execution_id).values())

@@ -576,7 +576,7 @@ def close_running_resources(engine: Engine, execution_id: str, status: str, why:
     """Resources still RUNNING when the execution ends: recorded with its end status, and
     their job / work ids kept as orphaned (nothing is left RUNNING in the history)."""
     closed = []
-    for item in engine.history.resources(execution_id):
+    for item in engine.history.resources_of_running_modules(execution_id):
         if item.get("status") != RUNNING:
             continue
         detail = item.get("detail") if isinstance(item.get("detail"), dict) else {}
