@@ -44,6 +44,7 @@ from drorch.modules.base import (
     Module,
     Resource,
 )
+from drorch.tags import OPTIONAL
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,22 @@ def group_findings(
         except (ClientError, BotoCoreError, DrorchError) as exc:
             rows.append(_failed(group_id, module.type, account_id, "readiness probes", exc))
             continue
-        rows += [row(f, group_id, module.type, account_id) for f in findings]
+        optional = {e["id"] for e in entries if e.get("impact") == OPTIONAL}
+        rows += [
+            as_optional(r) if r["resource"] in optional else r
+            for r in (row(f, group_id, module.type, account_id) for f in findings)
+        ]
     return rows
+
+
+def as_optional(finding: dict[str, str]) -> dict[str, str]:
+    """A finding on a resource tagged ``dr:impact=optional``: its failure would not fail its
+    wave, so what would be a BLOCKER is a WARNING (and says why)."""
+    finding["impact"] = OPTIONAL
+    if finding["result"] == BLOCKER:
+        finding["result"] = WARNING
+        finding["detail"] += " (a BLOCKER, but the resource is dr:impact=optional)"
+    return finding
 
 
 def ordered(rows: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
