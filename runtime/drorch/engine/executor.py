@@ -351,7 +351,7 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
 
 
 # what a finished attempt recorded on the module item, cleared when an operator retries it
-FINISHED_FIELDS = ("finishedAt", "summary", "reason", "counts")
+FINISHED_FIELDS = ("finishedAt", "summary", "reason", "counts", "optionalFailed")
 
 
 def _not_run(
