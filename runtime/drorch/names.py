@@ -57,6 +57,7 @@ TAG_PRIORITY = "dr:priority"
 TAG_STRATEGY = "dr:recovery-strategy"
 TAG_RTO = "dr:rto-target"
 TAG_RPO = "dr:rpo-target"
+TAG_IMPACT = "dr:impact"  # critical (default) | optional: its failure does not fail its wave
 TAG_CUSTOMER = "Customer"
 TAG_ENVIRONMENT = "Environment"
 

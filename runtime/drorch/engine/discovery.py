@@ -30,7 +30,7 @@ from drorch.manifest.model import DEFAULT_APPROVAL_TIMEOUT_MINUTES, END_OF_RUN
 from drorch.modules.base import AccountContext, Module, Resource
 from drorch.modules.routing import split_by_strategy
 from drorch.modules.steps import STEP_RESOURCE_TYPE
-from drorch.tags import check_tags
+from drorch.tags import OPTIONAL, check_tags, impact_of
 
 
 class DiscoveryFailed(DrorchError):
@@ -136,7 +136,8 @@ class DiscoverySummary:
 def sort_resources(
     resources: list[Resource], account_id: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(kept, excluded, skipped) after checking each resource's DR tags."""
+    """(kept, excluded, skipped) after checking each resource's DR tags; a kept resource
+    tagged ``dr:impact=optional`` says so (``impact``: its failure only warns)."""
     kept, excluded, skipped = [], [], []
     for resource in resources:
         check = check_tags(resource.tags)
@@ -158,6 +159,8 @@ def sort_resources(
                 {"id": resource.id, "arn": resource.arn, "accountId": entry["accountId"]}
             )
         else:
+            if impact_of(resource.tags) == OPTIONAL:  # dr:impact (absent: critical)
+                entry["impact"] = OPTIONAL
             kept.append(entry)
     return kept, excluded, skipped
 

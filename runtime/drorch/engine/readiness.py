@@ -44,6 +44,7 @@ from drorch.modules.base import (
     Module,
     Resource,
 )
+from drorch.tags import OPTIONAL
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,21 @@ def group_account_findings(
         findings += module.exclusion_readiness(ctx, excluded) if excluded is not None else []
     except (ClientError, BotoCoreError, DrorchError) as exc:
         return [_failed(group_id, module.type, account_id, "readiness probes", exc)]
-    return [row(f, group_id, module.type, account_id) for f in findings]
+    optional = {e["id"] for e in entries if e.get("impact") == OPTIONAL}
+    return [
+        as_optional(r) if r["resource"] in optional else r
+        for r in (row(f, group_id, module.type, account_id) for f in findings)
+    ]
+
+
+def as_optional(finding: dict[str, str]) -> dict[str, str]:
+    """A finding on a resource tagged ``dr:impact=optional``: its failure would not fail its
+    wave, so what would be a BLOCKER is a WARNING (and says why)."""
+    finding["impact"] = OPTIONAL
+    if finding["result"] == BLOCKER:
+        finding["result"] = WARNING
+        finding["detail"] += " (a BLOCKER, but the resource is dr:impact=optional)"
+    return finding
 
 
 def ordered(rows: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:

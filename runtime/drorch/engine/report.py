@@ -20,6 +20,7 @@ from drorch import names
 from drorch.engine import rto as rtos
 from drorch.engine.clock import parse, seconds_between
 from drorch.engine.history import by_kind
+from drorch.tags import CRITICAL, OPTIONAL
 
 REPORT_FORMATS = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
 
@@ -219,6 +220,7 @@ def build_report(
                     "resourceId": r["resourceId"],
                     "name": r.get("name", ""),
                     "status": r.get("status"),
+                    "impact": r.get("impact") or CRITICAL,  # dr:impact
                     "error": r.get("error"),
                     "startedAt": r.get("startedAt"),
                     "finishedAt": r.get("finishedAt"),
@@ -360,6 +362,13 @@ def _steps(
             x["name"] or "",
         ),
     )
+
+
+def resource_status(resource: Mapping[str, Any]) -> str:
+    """A resource's status, and when it was tagged ``dr:impact=optional``, that it was: an
+    optional resource's failure did not fail its group (``FAILED (optional)``)."""
+    status = str(resource.get("status") or "")
+    return f"{status} ({OPTIONAL})" if resource.get("impact") == OPTIONAL else status
 
 
 def resource_note(resource: Mapping[str, Any]) -> str:
@@ -616,7 +625,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             took = duration(seconds_between(res.get("startedAt"), res.get("finishedAt")))
             lines.append(
                 f"| {res['phase']} | {_md(res['groupId'])} | {res['accountId']} | {_md(label)} | "
-                f"{res['status']} | {took} | {_md(recovery_instance(res)) or '-'} | "
+                f"{resource_status(res)} | {took} | {_md(recovery_instance(res)) or '-'} | "
                 f"{_md(resource_note(res))} | {_md(res.get('error'))} |"
             )
     if not report.get("resourcesListed", True):
@@ -912,7 +921,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                         _e(r["groupId"]),
                         _e(r["accountId"]),
                         _e(f"{r['name']} ({r['resourceId']})" if r["name"] else r["resourceId"]),
-                        f'<span class="{_e(r["status"])}">{_e(r["status"])}</span>',
+                        f'<span class="{_e(r["status"])}">{_e(resource_status(r))}</span>',
                         _e(duration(seconds_between(r.get("startedAt"), r.get("finishedAt")))),
                         _e(recovery_instance(r) or "-"),
                         _e(resource_note(r)),

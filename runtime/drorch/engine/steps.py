@@ -431,7 +431,12 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> contracts.AfterLeve
                     if why.startswith(f"{status}: "):  # the summary starts with the status
                         why = why[len(status) + 2 :]
                     problem = f"{label} in {account_id}: {status} {why}".strip()
-                else:
+                else:  # succeeded; resources tagged dr:impact=optional may have failed
+                    if result.get("optionalFailed"):
+                        failed = "; ".join(result["optionalFailed"])
+                        warnings.append(
+                            f"{label} in {account_id}: optional resource(s) FAILED: {failed}"
+                        )
                     continue
                 if kind.get("failurePolicy") == "continue":
                     warnings.append(problem)
