@@ -89,6 +89,36 @@ def test_status_summary_and_report_show_the_verdict_blockers_and_who_forced_it()
     assert readiness_lines(None) == [] and _readiness_html(None) == []
 
 
+def test_shards_page_each_account_and_merge_to_the_same_verdict():
+    """The master's Readiness Map: a shard per page of an account's resources (page 0 also
+    for an account with exclusions only); the heads merged give the counts and the worst."""
+    page = readiness.SHARD_RESOURCES
+    groups = {
+        "a": {"resources": {"1": [{}] * (page + 1), "2": [{}] * 3}, "excluded": []},
+        "b": {"resources": {"1": [{}] * (page - 1)}, "excluded": [{"accountId": "3"}]},
+    }
+    assert readiness.shards(groups) == [
+        {"accountId": "1", "page": 0},
+        {"accountId": "1", "page": 1},
+        {"accountId": "2", "page": 0},
+        {"accountId": "3", "page": 0},
+    ]
+    heads = [
+        readiness.summary(
+            readiness.ordered([finding("BLOCKER", f"s{i}"), finding("OK", f"t{i}")]),
+            "failover",
+            "now",
+        )
+        for i in range(2)
+    ]
+    heads.append(readiness.summary([], "failover", "now"))
+    merged = readiness.merge(heads, "failover")
+    assert merged["verdict"] == "BLOCKED"
+    assert merged["counts"] == {"OK": 2, "WARNING": 0, "BLOCKER": 2}
+    assert [f["result"] for f in merged["findings"]] == ["BLOCKER", "BLOCKER", "OK", "OK"]
+    assert merged["resources"] == 4
+
+
 class StalledModule:
     """A module whose probe finds every resource's replication stalled (a BLOCKER)."""
 
