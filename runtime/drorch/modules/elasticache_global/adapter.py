@@ -71,6 +71,7 @@ from drorch.modules.base import (
     load_schema,
     raise_if_fatal,
     resource_finding,
+    rpo_exceeded,
     selector_field,
     selector_scope_matches,
     tags_match,
@@ -78,7 +79,6 @@ from drorch.modules.base import (
 from drorch.modules.elasticache_global import iam
 from drorch.modules.elasticache_global.probes import PROBES, readiness
 from drorch.modules.resource import ResourceModule
-from drorch.names import TAG_RPO
 
 RESOURCE_TYPE = "elasticache:replicationgroup"
 STATE_VERSION = 1
@@ -179,8 +179,8 @@ def member_finding(resource: Resource, item: Mapping[str, Any], call: str) -> Fi
     text = f"an available SECONDARY of {result.get('globalDatastore')}; " + (
         "no lag reported" if lag is None else f"{lag:g} s behind"
     )
-    rpo = str(resource.tags.get(TAG_RPO, ""))
-    if lag is not None and rpo.isdigit() and lag > int(rpo) * 60:
+    rpo = rpo_exceeded(resource, lag)
+    if rpo is not None:
         return resource_finding(
             resource, "replication lag", BLOCKER, f"{text}: over the RPO target of {rpo} min",
             call, "find why replication falls behind before failing over",
