@@ -72,6 +72,7 @@ from drorch.modules.base import (
     load_schema,
     raise_if_fatal,
     resource_finding,
+    rpo_exceeded,
     selector_field,
     selector_scope_matches,
     tags_match,
@@ -80,7 +81,6 @@ from drorch.modules.dynamodb_global import iam
 from drorch.modules.dynamodb_global.iam import DRILL_PREFIX
 from drorch.modules.dynamodb_global.probes import PROBES, readiness
 from drorch.modules.resource import ResourceModule
-from drorch.names import TAG_RPO
 
 RESOURCE_TYPE = "dynamodb:table"
 STATE_VERSION = 1
@@ -175,9 +175,8 @@ def replica_finding(
     text = "replicas " + ", ".join(f"{r} {s}" for r, s in sorted(checked["replicas"].items()))
     text += "".join(f"; {r} {s:g} s behind" for r, s in sorted(latency.items()))
     text += "".join(f"; {note}" for note in checked.get("notes") or ())
-    rpo = str(resource.tags.get(TAG_RPO, ""))
-    behind = {r: s for r, s in latency.items() if rpo.isdigit() and s > int(rpo) * 60}
-    if behind:
+    rpo = rpo_exceeded(resource, max(latency.values(), default=None))
+    if rpo is not None:
         return resource_finding(
             resource, "replication latency", BLOCKER,
             f"{text}: over the RPO target of {rpo} min", call,
