@@ -51,6 +51,7 @@ RDS_ENDINGS = {
     "RDS-EVENT-0239": "global failover failed",
     "RDS-EVENT-0006": "DB instance restarted (a promoted replica, a reboot)",
     "RDS-EVENT-0049": "Multi-AZ instance failover completed",
+    "RDS-EVENT-0005": "DB instance created (a reader added to a cluster)",
 }
 # the events the hub's rule sends to drorch-waiter (stacks/hub.py)
 EVENT_PATTERN = {

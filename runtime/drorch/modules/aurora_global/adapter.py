@@ -10,7 +10,8 @@ Phases (each ``start`` + ``status``; the status is read from RDS, never a timer)
 
 * INSTANTIATE (not drill-safe) — adds ``readers.count`` reader instances
   (``<cluster>-drorch-<n>``, class ``readers.instanceClass``) to the secondary; done
-  when they are ``available``. A retried start finds them by name.
+  when they are ``available`` (the executor waits for each one's RDS-EVENT-0005 "DB
+  instance created" rather than polling). A retried start finds them by name.
 * ACTIVATE by ``mode``:
 
   - ``switchover`` (default): ``SwitchoverGlobalCluster``, planned and without data loss.
@@ -337,16 +338,25 @@ class AuroraGlobalModule(DrillCopies, Failback):
         return rds_result(state)
 
     def awaits(self, phase: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """ACTIVATE's switchovers and failovers under way: RDS's event about the target
-        cluster (it finished, or was cancelled) ends the executor's wait."""
+        """What RDS announces the end of: INSTANTIATE's readers still being created (each
+        one's "DB instance created"); ACTIVATE's switchovers and failovers under way (RDS's
+        event about the target cluster: it finished, or was cancelled). Its event ends the
+        executor's wait."""
+        running = {r: i for r, i in state["items"].items() if i["status"] == RUNNING}
+        if phase == "INSTANTIATE":
+            arns = [
+                f"{state['arns'][resource_id].rsplit(':', 2)[0]}:db:{name}"
+                for resource_id, item in running.items()
+                for name in item.get("readers") or ()
+                if (item.get("readerStatus") or {}).get(name) != "available"
+            ]
+            return event_awaits(arns, state.get("checkedAt"))
         if phase != "ACTIVATE" or state.get("drill"):
             return []
         targets = [
             item["target"]
-            for item in state["items"].values()
-            if item["status"] == RUNNING
-            and item.get("mode") in ("switchover", "failover")
-            and item.get("target")
+            for item in running.values()
+            if item.get("mode") in ("switchover", "failover") and item.get("target")
         ]
         return event_awaits(targets, state.get("checkedAt"))
 

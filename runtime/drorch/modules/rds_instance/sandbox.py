@@ -36,7 +36,8 @@ Events (:func:`send_event`): RDS sends its events to the default bus of the reso
 account and region (``source: aws.rds``, ``detail-type`` "RDS DB Instance Event" or
 "RDS DB Cluster Event", the ``detail`` of AWS's samples: ``EventCategories``,
 ``SourceType``, ``SourceArn``, ``SourceIdentifier``, ``Date``, ``Message``, ``EventID``),
-at the simulated moment the transition falls due. Here: a promotion ends with
+at the simulated moment the transition falls due. Here: a new DB instance or read
+replica ends its creation with RDS-EVENT-0005 "DB instance created"; a promotion ends with
 RDS-EVENT-0006 "DB instance restarted" (AWS documents no event of its own for the end of
 a promotion; the instance restarts as a standalone one); a reboot with RDS-EVENT-0006,
 after a failover to the standby also RDS-EVENT-0049 "Multi-AZ instance failover
@@ -48,8 +49,8 @@ Availability Zone; ``lag_rds_replication(replica, seconds)`` sets its ReplicaLag
 ``slow_rds(factor)`` stretches every duration; throttling and access denied are the
 generic wire faults.
 
-A seeded estate is ready at once: the seeders call :func:`complete_pending` after they
-create RDS resources. Not simulated: ``deleting`` (moto deletes at once), storage
+A seeded estate is ready at once, and silent (its creation ended long ago): the seeders
+call :func:`complete_pending` after they create RDS resources, which sends no event. Not simulated: ``deleting`` (moto deletes at once), storage
 autoscaling, maintenance, the events of other operations (creation, backups, restores).
 """
 
@@ -118,6 +119,7 @@ _LOCK = threading.RLock()
 _TIMELINE: list[_Transition] = []
 _SEQ = itertools.count()
 _APPLYING: list[datetime] = []  # the due moment of the transition being applied
+_SILENT: list[bool] = []  # complete_pending is applying: a seeded estate sends no event
 
 
 def now() -> datetime:
@@ -162,8 +164,12 @@ def _apply(transition: _Transition) -> None:
 def complete_pending() -> None:
     """Apply every scheduled transition now (a seeded estate is ready at once)."""
     with _LOCK:
-        while _TIMELINE:
-            _apply(heapq.heappop(_TIMELINE))
+        _SILENT.append(True)
+        try:
+            while _TIMELINE:
+                _apply(heapq.heappop(_TIMELINE))
+        finally:
+            _SILENT.pop()
 
 
 def pending() -> int:
@@ -194,7 +200,7 @@ def send_event(
     detail_type = DETAIL_TYPES[source_type]
     parts = arn.split(":")
     region, account, identifier = parts[3], parts[4], parts[-1]
-    if STATE.faults.event_dropped_for(account, region, EVENT_SOURCE, detail_type):
+    if _SILENT or STATE.faults.event_dropped_for(account, region, EVENT_SOURCE, detail_type):
         return False
     at = moment()
     event = eventbridge.service_event(
@@ -310,9 +316,17 @@ def _instance(response: Any, identifier: str) -> Any:
     return instance
 
 
-def _available(instance: Any) -> Callable[[], None]:
+def _available(instance: Any, created: bool) -> Callable[[], None]:
     def apply() -> None:
         instance.status = "available"
+        if created:
+            send_event(
+                instance.db_instance_arn,
+                "DB_INSTANCE",
+                "RDS-EVENT-0005",
+                ["creation"],
+                "DB instance created",
+            )
 
     return apply
 
@@ -331,10 +345,13 @@ def _zones(instance: Any) -> None:
         instance.secondary_availability_zone = None
 
 
-def _creating(response: Any, instance: Any, seconds: float) -> None:
+def _creating(response: Any, instance: Any, seconds: float, created: bool = True) -> None:
+    """``creating`` for ``seconds``, then available (``created``: with RDS-EVENT-0005; a
+    restore sends its own events, not simulated)."""
     instance.status = "creating"
     _zones(instance)
-    schedule(seconds * slowdown(response.current_account, response.region), _available(instance))
+    factor = slowdown(response.current_account, response.region)
+    schedule(seconds * factor, _available(instance, created))
 
 
 def create_db_instance(self: Any) -> ActionResult:
@@ -378,7 +395,7 @@ def _standalone_copy(self: Any, identifier: str) -> None:
     restored.multi_az = bool(_param(self, "MultiAZ"))
     restored.tags = copy.deepcopy(_param(self, "Tags") or [])
     restored.availability_zone = _param(self, "AvailabilityZone") or f"{self.region}a"
-    _creating(self, restored, TIMINGS.restore_instance_seconds)
+    _creating(self, restored, TIMINGS.restore_instance_seconds, created=False)
 
 
 def restore_db_instance_to_point_in_time(self: Any) -> ActionResult:
