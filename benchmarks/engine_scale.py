@@ -138,10 +138,8 @@ class ClientCalls:
         self.faults.record_call = self.record
 
 
-def measure(servers: int, accounts: int, poll_seconds: int) -> dict[str, Any]:
-    """One drill of a generated estate; its figures."""
-    from drorch.cli.sandbox_run import sandbox_hub
-    from drorch.engine import clock
+def estate_quotas(servers: int, accounts: int) -> Any:
+    """The sandbox's DRS quotas for an even share of ``servers`` per account."""
     from drorch.sandbox import DrsQuotas
 
     per_account = -(-servers // accounts)
@@ -150,6 +148,15 @@ def measure(servers: int, accounts: int, poll_seconds: int) -> dict[str, Any]:
     # account is a sandbox-only allowance (in AWS, spread the estate over more accounts)
     quotas.max_replicating_source_servers = max(quotas.max_replicating_source_servers, per_account)
     quotas.max_source_servers = max(quotas.max_source_servers, per_account)
+    return quotas
+
+
+def measure(servers: int, accounts: int, poll_seconds: int) -> dict[str, Any]:
+    """One drill of a generated estate; its figures."""
+    from drorch.cli.sandbox_run import sandbox_hub
+    from drorch.engine import clock
+
+    quotas = estate_quotas(servers, accounts)
     with tempfile.TemporaryDirectory(prefix="drorch-bench-") as folder:
         scenario, account_dir = generated_estate(Path(folder), servers, accounts)
         set_up = time.perf_counter()

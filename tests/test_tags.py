@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drorch.tags import PRIORITIES, STRATEGIES, WAVES, check_tags
+from drorch.tags import PRIORITIES, STRATEGIES, WAVES, check_tags, impact_of
 
 VALID = {
     "dr:enabled": "true",
@@ -65,3 +65,11 @@ def test_every_allowed_combination_is_valid(wave, priority, strategy, rto):
 @given(value=st.text(min_size=0, max_size=8).filter(lambda v: v not in WAVES))
 def test_any_other_wave_is_rejected(value):
     assert not check_tags(VALID | {"dr:wave": value}).valid
+
+
+def test_impact_is_optional_and_checked():
+    assert check_tags(VALID).valid and impact_of(VALID) == "critical"
+    optional = VALID | {"dr:impact": "optional"}
+    assert check_tags(optional).valid and impact_of(optional) == "optional"
+    check = check_tags(VALID | {"dr:impact": "nice-to-have"})
+    assert check.errors == ("dr:impact='nice-to-have' must be one of critical, optional",)

@@ -57,6 +57,7 @@ TAG_PRIORITY = "dr:priority"
 TAG_STRATEGY = "dr:recovery-strategy"
 TAG_RTO = "dr:rto-target"
 TAG_RPO = "dr:rpo-target"
+TAG_IMPACT = "dr:impact"  # critical (default) | optional: its failure does not fail its wave
 TAG_CUSTOMER = "Customer"
 TAG_ENVIRONMENT = "Environment"
 
@@ -191,6 +192,11 @@ def edited_manifest_key(execution_id: str, revision: int) -> str:
 def group_key(execution_id: str, group_id: str) -> str:
     """One module group's discovered resources."""
     return f"{ARTIFACTS_PREFIX}{execution_id}/groups/{group_id}.json"
+
+
+def group_part_key(execution_id: str, group_id: str, account_id: str) -> str:
+    """What one account's discovery found for one module group (merged by the plan step)."""
+    return f"{ARTIFACTS_PREFIX}{execution_id}/groups/{group_id}/{account_id}.json"
 
 
 def state_key(execution_id: str, group_id: str, account_id: str, phase: str) -> str:

@@ -15,6 +15,10 @@ from drorch import names
 PRIORITIES = ("critical", "high", "medium", "low")
 STRATEGIES = ("drs", "eks-dns", "sql-ag", "managed-service")
 WAVES = tuple(str(n) for n in range(1, 6))
+# dr:impact: a critical resource's failure fails its module group; an optional one's is a
+# warning (the group and its wave succeed when every critical resource did)
+CRITICAL, OPTIONAL = "critical", "optional"
+IMPACTS = (CRITICAL, OPTIONAL)
 # Default RTO (minutes) and wave for each priority.
 PRIORITY_DEFAULTS = {"critical": (15, 1), "high": (30, 2), "medium": (60, 3), "low": (240, 4)}
 
@@ -68,9 +72,19 @@ def check_tags(tags: Mapping[str, str]) -> TagCheck:
             errors.append(f"{key} is missing")
         elif tags[key] not in allowed:
             errors.append(f"{key}={tags[key]!r} must be one of {', '.join(allowed)}")
+    impact = tags.get(names.TAG_IMPACT)  # optional: critical when missing
+    if impact is not None and impact not in IMPACTS:
+        errors.append(f"{names.TAG_IMPACT}={impact!r} must be one of {', '.join(IMPACTS)}")
     _positive_minutes(tags, names.TAG_RTO, errors)
     _positive_minutes(tags, names.TAG_RPO, errors)
     for key in (names.TAG_CUSTOMER, names.TAG_ENVIRONMENT):
         if key not in tags:
             warnings.append(f"{key} is missing")
     return TagCheck(True, tuple(errors), tuple(warnings), dict(tags))
+
+
+def impact_of(tags: Mapping[str, str]) -> str:
+    """A resource's ``dr:impact`` (critical when the tag is missing or invalid: an invalid
+    one excludes the resource, :func:`check_tags`)."""
+    value = tags.get(names.TAG_IMPACT, CRITICAL)
+    return value if value in IMPACTS else CRITICAL

@@ -14,6 +14,7 @@ import yaml
 from drorch.cli import engine_cmd
 from drorch.cli.live import render
 from drorch.cli.main import main
+from drorch.cli.output import console
 from tests.e2e.conftest import EXAMPLE, wait_until
 
 APP = "222222222222"
@@ -136,6 +137,15 @@ def test_a_failed_step_is_retried_then_skipped_and_the_run_succeeds(hub, monkeyp
     assert failed["name"] == "acme-app-02"  # the server did not recover: said, not hidden
 
 
+def failure_gate(client, execution_id: str) -> dict[str, Any] | None:
+    """The open gate of a failed step (approving the approval and pause gates before it)."""
+    for gate in client.open_gates(execution_id):
+        if gate["kind"] == "failure":
+            return gate
+        client.approve(execution_id, int(gate["gate"]))
+    return None
+
+
 def test_cancel_while_a_failed_step_waits_ends_the_run_cancelled(hub):
     document = example()
     document["failurePolicy"] = "ask"
@@ -143,20 +153,48 @@ def test_cancel_while_a_failed_step_waits_ends_the_run_cancelled(hub):
     hub.sandbox.faults.fail_launch("acme-app-02")
     client = hub.client
     execution_id = client.start_execution("claims", "drill", poll_seconds=30)
-
-    def waiting() -> bool:
-        for gate in client.open_gates(execution_id):
-            if gate["kind"] == "failure":
-                return True
-            client.approve(execution_id, int(gate["gate"]))
-        return False
-
-    wait_until(waiting, timeout=WAIT)
+    wait_until(lambda: failure_gate(client, execution_id), timeout=WAIT)
     client.cancel(execution_id, "abandon the drill")
     final = client.wait(execution_id, timeout=WAIT)
     assert final["execution"]["status"] == "CANCELLED", final["execution"]
     (gate,) = [g for g in final["gates"] if g["kind"] == "failure"]
     assert gate["decision"] == "cancelled"
+    assert app_wave(final)["status"] == "FAILED"
+    (web,) = [w for w in final["waves"] if w["phase"] == "ACTIVATE" and w["wave"] == "web"]
+    assert web["status"] == "PENDING"  # no later wave started
+    assert client.lock.holder("claims") is None
+
+
+def test_a_failed_step_nobody_decides_ends_the_run_failed_saying_why(hub):
+    """failurePolicy ask, and no retry or skip within the manifest's decision timeout
+    (approvalWorkflow.timeoutMinutes, here 30): the run ends FAILED, the history says that
+    nobody decided, and the lock is released."""
+    document = example()
+    document["approvalWorkflow"]["timeoutMinutes"] = 30
+    wave(document, "app")["failurePolicy"] = "ask"
+    upload(hub, document)
+    hub.sandbox.faults.fail_launch("acme-app-02", reason="capacity: no m5.xlarge in the AZ")
+    client = hub.client
+    execution_id = client.start_execution("claims", "drill", poll_seconds=30)
+    gate = wait_until(lambda: failure_gate(client, execution_id), timeout=WAIT)
+    hub.sandbox.advance(29 * 60)  # within the timeout: the step still waits
+    assert client.machine_status(execution_id)["status"] == "RUNNING"
+    assert failure_gate(client, execution_id)["gate"] == gate["gate"]
+    hub.sandbox.advance(2 * 60)
+    final = client.wait(execution_id, timeout=WAIT)
+
+    execution = final["execution"]
+    assert (execution["status"], execution["error"]) == ("FAILED", "WaveFailed")
+    assert "acme-app-02: capacity" in execution["cause"]
+    assert "no retry or skip within 30 min" in execution["cause"]
+    (expired,) = [g for g in final["gates"] if g["kind"] == "failure"]
+    assert (expired["decision"], expired["decidedBy"]) == ("expired", "drorch")
+    assert expired["comment"].startswith("no decision: timed out")
+    (module,) = [
+        m for m in client.history.modules(execution_id, "ACTIVATE") if m["groupId"] == "app-servers"
+    ]
+    assert (module["status"], module["reason"]) == ("FAILED", "undecided")
+    assert module["summary"].endswith("; no retry or skip within 30 min")
     assert app_wave(final)["status"] == "FAILED"
     (web,) = [w for w in final["waves"] if w["phase"] == "ACTIVATE" and w["wave"] == "web"]
     assert web["status"] == "PENDING"  # no later wave started
@@ -239,3 +277,97 @@ def test_an_isolated_failure_blocks_only_the_waves_that_depend_on_it(hub):
     assert "Blocked (ACTIVATE, wave sftp): depends on wave 'app' failed in ACTIVATE" in markdown
     assert "Not run (ACTIVATE, wave app): post-wave action 'smoke-test'" in markdown
     assert hub.client.lock.holder("claims") is None
+
+
+def tag_optional(hub, account: str, hostname: str) -> None:
+    """Tag a source server ``dr:impact=optional``, as its owner would in DRS."""
+    drs = hub.sandbox.execution_session(account).client("drs")
+    (server,) = [
+        s
+        for s in drs.describe_source_servers(filters={})["items"]
+        if s["sourceProperties"]["identificationHints"]["hostname"] == hostname
+    ]
+    drs.tag_resource(resourceArn=server["arn"], tags={"dr:impact": "optional"})
+
+
+def test_an_optional_resource_failure_leaves_its_group_and_wave_succeeded(
+    hub, monkeypatch, capsys, tmp_path
+):
+    """One server tagged dr:impact=optional in the app wave's one DRS group: its launch
+    fails, the four critical servers launch, and the group, the wave and the run succeed,
+    through the CLI (execute, status, status --resources, report)."""
+    tag_optional(hub, APP, "acme-sftp-01")
+    hub.sandbox.faults.fail_launch("acme-sftp-01", reason="sftp volume snapshot missing")
+    monkeypatch.setattr(engine_cmd, "aws_client", lambda profile, region: hub.client)
+    target = ["--region", "us-east-2"]
+    command = ["execute", "--application", "claims", "--operation", "drill", "--approve"]
+    assert main([*command, "--json", "--report-dir", str(tmp_path), *target]) == 0
+    final = json.loads(capsys.readouterr().out)
+    execution_id = final["execution"]["executionId"]
+    assert final["execution"]["status"] == "SUCCEEDED", final["execution"]
+
+    # the group succeeded, naming the optional failure; the server is FAILED in the history
+    (module,) = [
+        m
+        for m in hub.client.history.modules(execution_id, "ACTIVATE")
+        if m["groupId"] == "app-servers"
+    ]
+    assert module["status"] == "SUCCEEDED" and module["counts"]["failed"] == 1
+    assert module["optionalFailed"] == ["acme-sftp-01: sftp volume snapshot missing"]
+    wave_item = app_wave(final)
+    assert wave_item["status"] == "SUCCEEDED"
+    (warning,) = wave_item["warnings"]
+    assert warning == (
+        f"app-servers in {APP}: optional resource(s) FAILED: "
+        "acme-sftp-01: sftp volume snapshot missing"
+    )
+    # the post-wave action and the later wave still ran
+    modules = {m["groupId"]: m for m in hub.client.history.modules(execution_id, "ACTIVATE")}
+    assert modules["app-post-smoke-test"]["status"] == "SUCCEEDED"
+    assert modules["web-servers"]["status"] == "SUCCEEDED"
+    sftp = server_id(hub, APP, "acme-sftp-01")
+    (failed,) = [r for r in final["resources"] if r["status"] == "FAILED"]
+    assert (failed["resourceId"], failed["impact"]) == (sftp, "optional")
+
+    # status: the wave's warning; status --resources: the server FAILED (optional)
+    monkeypatch.setattr(console, "width", 300)
+    assert main(["status", execution_id, *target]) == 0
+    assert "ACTIVATE wave app warning: app-servers in" in capsys.readouterr().out
+    assert main(["status", execution_id, "--resources", "--page-size", "1000", *target]) == 0
+    shown = [line for line in capsys.readouterr().out.splitlines() if "acme-sftp-01" in line]
+    assert sorted(("ACTIVATE" in line, "FAILED (optional)" in line) for line in shown) == [
+        (False, False),  # INSTANTIATE: launch settings written (SUCCEEDED (optional))
+        (True, True),
+    ]
+    # the report (HTML and JSON) shows it as an optional failure
+    out = tmp_path / "report.html"
+    assert main(["report", execution_id, "--format", "html", "--out-file", str(out), *target]) == 0
+    assert "FAILED (optional)</span>" in out.read_text()
+    (row,) = [
+        r
+        for r in report(hub, execution_id)["resources"]
+        if r["resourceId"] == sftp and r["phase"] == "ACTIVATE"
+    ]
+    assert (row["status"], row["impact"]) == ("FAILED", "optional")
+    assert hub.client.lock.holder("claims") is None
+
+
+def test_a_critical_failure_beside_an_optional_one_fails_the_wave(hub):
+    tag_optional(hub, APP, "acme-sftp-01")
+    hub.sandbox.faults.fail_launch("acme-sftp-01", reason="sftp volume snapshot missing")
+    hub.sandbox.faults.fail_launch("acme-app-02", reason="capacity: no m5.xlarge in the AZ")
+    execution_id = hub.client.start_execution("claims", "drill", poll_seconds=30)
+    final = hub.client.wait(execution_id, on_gate=approve_all, timeout=WAIT)
+
+    assert final["execution"]["status"] == "FAILED", final["execution"]
+    wave_item = app_wave(final)
+    assert wave_item["status"] == "FAILED" and not wave_item.get("warnings")
+    failure = wave_item["failures"][0]  # (then: the post-wave action did not run)
+    assert failure.startswith(f"app-servers in {APP}: FAILED")
+    assert "acme-app-02: capacity" in failure and "acme-sftp-01" in failure
+    (module,) = [
+        m
+        for m in hub.client.history.modules(execution_id, "ACTIVATE")
+        if m["groupId"] == "app-servers"
+    ]
+    assert module["status"] == "FAILED" and "optionalFailed" not in module

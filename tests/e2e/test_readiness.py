@@ -156,3 +156,56 @@ def test_the_scheduled_run_writes_the_blockers_metric_per_application(hub):
     assert every["applications"]["claims"]["verdict"] == "BLOCKED"
     assert blockers_metric(hub, "claims") == 1
     assert blockers_metric(hub, "ALL") == 1
+
+
+def test_replication_lag_over_the_rpo_is_a_blocker_that_stops_a_failover(
+    hub, monkeypatch, capsys, tmp_path
+):
+    """acme-app-03 replicates (CONTINUOUS) but 45 minutes behind, against its dr:rpo-target
+    of 30: `drorch readiness` names it, and `drorch execute` refuses the failover."""
+    from drorch.cli import engine_cmd, readiness_cmd
+    from drorch.cli.main import main
+
+    for command in (engine_cmd, readiness_cmd):
+        monkeypatch.setattr(command, "aws_client", lambda profile, region: hub.client)
+    hub.sandbox.faults.lag_replication("acme-app-03", 45 * 60, account=APP)
+    target = ["--region", REGION]
+    assert main(["readiness", "claims", "--output", "json", *target]) == 1
+    found = json.loads(capsys.readouterr().out)
+    assert found["verdict"] == "BLOCKED"
+    [blocker] = [f for f in found["findings"] if f["result"] == "BLOCKER"]
+    assert (blocker["name"], blocker["check"]) == ("acme-app-03", "replication lag")
+    assert blocker["detail"] == ("CONTINUOUS, lag PT45M (2700 s) exceeds the RPO target of 30 min")
+    assert blocker["call"] == f"drs:DescribeSourceServers in {APP} ({REGION})"
+    others = by_check(found["findings"], "acme-app-02")
+    assert others["replication"]["detail"] == "CONTINUOUS, lag PT0S within the RPO target of 30 min"
+
+    command = ["execute", "--application", "claims", "--operation", "failover", "--approve"]
+    assert main([*command, "--json", "--report-dir", str(tmp_path), *target]) == 1
+    final = json.loads(capsys.readouterr().out)
+    execution = final["execution"]
+    assert (execution["status"], execution["error"]) == ("FAILED", "ReadinessBlocked")
+    assert "acme-app-03" in execution["cause"] and "PT45M" in execution["cause"]
+    assert final["resources"] == [] and final["gates"] == []  # no phase began
+    assert all(drs_jobs(hub, account) == [] for account in STAGING)
+    assert hub.client.lock.holder("claims") is None
+
+    # the same server tagged dr:impact=optional: its failure would not fail its wave, so
+    # the lag is a WARNING and nothing blocks
+    drs = hub.sandbox.execution_session(APP).client("drs")
+    drs.tag_resource(
+        resourceArn=server_arn(drs, blocker["resource"]), tags={"dr:impact": "optional"}
+    )
+    assert main(["readiness", "claims", "--output", "json", *target]) == 0
+    found = json.loads(capsys.readouterr().out)
+    [warning] = [f for f in found["findings"] if f["check"] == "replication lag"]
+    assert (warning["name"], warning["result"], warning["impact"]) == (
+        "acme-app-03",
+        "WARNING",
+        "optional",
+    )
+    assert warning["detail"].endswith("(a BLOCKER, but the resource is dr:impact=optional)")
+
+
+def server_arn(drs, server_id: str) -> str:
+    return drs.describe_source_servers(filters={"sourceServerIDs": [server_id]})["items"][0]["arn"]

@@ -40,9 +40,17 @@ def start_input(hub, manifest_text: str, execution_id: str, **extra) -> dict[str
     }
 
 
+def discover_accounts(context: dict[str, Any]) -> list[dict[str, int]]:
+    """What the master's Discover Map does: each account discovered by its own invocation."""
+    return [
+        invoke("discover", {"executionId": context["executionId"], "accountId": account})
+        for account in context["accounts"]
+    ]
+
+
 def prepared(hub, manifest_text, execution_id) -> tuple[dict, dict]:
     context = invoke("initialise", start_input(hub, manifest_text, execution_id))
-    invoke("discover", context)
+    context["discovery"] = discover_accounts(context)
     return context, invoke("plan", context)
 
 
@@ -93,10 +101,26 @@ def test_a_drill_runs_through_every_handler_and_reports(engine, hub, manifest_te
         "phases": ["INSTANTIATE", "ACTIVATE"],
         "pollSeconds": 0,
         "startedAt": context["startedAt"],
+        "accounts": sorted(a.account_id for a in hub.accounts.values()),
     }
+    # the master's Discover Map: one account each, the plan merges their parts
+    context["discovery"] = discover_accounts(context)
     # acme-sqldw-01 is tagged sql-ag: excluded by the DRS module (sqlserver-ag recovers it)
-    assert invoke("discover", context) == {"discovered": 10, "excluded": 1, "skipped": 0}
+    assert {
+        key: sum(part[key] for part in context["discovery"])
+        for key in ("discovered", "excluded", "skipped")
+    } == {"discovered": 10, "excluded": 1, "skipped": 0}
     plan = invoke("plan", context)
+    execution = engine.history.require_execution(execution_id)
+    assert (execution["discovered"], execution["excluded"]) == (10, 1)
+    # the master's Readiness Map: a shard per page of an account's resources, then the verdict
+    assert {s["accountId"] for s in plan["readiness"]} == set(context["accounts"])
+    for shard in plan["readiness"]:
+        invoke("readiness", {"executionId": execution_id, **shard})
+    verdict = invoke("readiness", {"executionId": execution_id, "action": "verdict"})
+    assert verdict["blockers"] == 0 and verdict["forced"] is False
+    recorded = engine.history.require_execution(execution_id)["readiness"]
+    assert recorded["resources"] >= 10 and recorded["counts"]["BLOCKER"] == 0
     answers = Gates(engine.history, RecordingStepFunctions(), engine.publisher)
 
     for phase in plan["phases"]:

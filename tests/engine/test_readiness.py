@@ -87,3 +87,70 @@ def test_status_summary_and_report_show_the_verdict_blockers_and_who_forced_it()
     assert html.count("<tr>") == 4  # the header and one row per finding
     assert '<span class="BLOCKER">BLOCKER</span>' in html
     assert readiness_lines(None) == [] and _readiness_html(None) == []
+
+
+def test_shards_page_each_account_and_merge_to_the_same_verdict():
+    """The master's Readiness Map: a shard per page of an account's resources (page 0 also
+    for an account with exclusions only); the heads merged give the counts and the worst."""
+    page = readiness.SHARD_RESOURCES
+    groups = {
+        "a": {"resources": {"1": [{}] * (page + 1), "2": [{}] * 3}, "excluded": []},
+        "b": {"resources": {"1": [{}] * (page - 1)}, "excluded": [{"accountId": "3"}]},
+    }
+    assert readiness.shards(groups) == [
+        {"accountId": "1", "page": 0},
+        {"accountId": "1", "page": 1},
+        {"accountId": "2", "page": 0},
+        {"accountId": "3", "page": 0},
+    ]
+    heads = [
+        readiness.summary(
+            readiness.ordered([finding("BLOCKER", f"s{i}"), finding("OK", f"t{i}")]),
+            "failover",
+            "now",
+        )
+        for i in range(2)
+    ]
+    heads.append(readiness.summary([], "failover", "now"))
+    merged = readiness.merge(heads, "failover")
+    assert merged["verdict"] == "BLOCKED"
+    assert merged["counts"] == {"OK": 2, "WARNING": 0, "BLOCKER": 2}
+    assert [f["result"] for f in merged["findings"]] == ["BLOCKER", "BLOCKER", "OK", "OK"]
+    assert merged["resources"] == 4
+
+
+class StalledModule:
+    """A module whose probe finds every resource's replication stalled (a BLOCKER)."""
+
+    type = "drs"
+
+    def resource_readiness(self, ctx, resources, params):
+        return [
+            resource_finding(r, "replication", "BLOCKER", "STALLED", "drs:DescribeSourceServers")
+            for r in resources
+        ]
+
+    def exclusion_readiness(self, ctx, excluded):
+        return []
+
+
+def test_a_blocker_on_a_resource_tagged_optional_is_a_warning():
+    found = {
+        "resources": {
+            "222222222222": [
+                {"id": "s-1", "name": "app-01", "tags": {}},
+                {"id": "s-2", "name": "sftp-01", "tags": {}, "impact": "optional"},
+            ]
+        }
+    }
+    rows = readiness.group_findings("app-servers", found, StalledModule(), lambda account: None)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["app-01"]["result"] == "BLOCKER" and "impact" not in by_name["app-01"]
+    sftp = by_name["sftp-01"]
+    assert (sftp["result"], sftp["impact"]) == ("WARNING", "optional")
+    assert sftp["detail"] == "STALLED (a BLOCKER, but the resource is dr:impact=optional)"
+    done = readiness.summary(readiness.ordered(rows), "failover", "2026-01-01T00:00:00+00:00")
+    assert done["counts"] == {"OK": 0, "WARNING": 1, "BLOCKER": 1}
+    # the CLI's lines, the status and the report name it optional
+    assert readiness.finding_line(sftp).startswith("WARNING sftp-01 (optional) [app-servers")
+    assert "| WARNING | sftp-01 (optional) |" in _readiness_markdown(done)[-1]

@@ -170,3 +170,36 @@ def test_reports_are_written_in_three_formats(finished, engine, hub, execution_i
     assert keys == {e: f"executions/{execution_id}/report.{e}" for e in ("json", "md", "html")}
     head = engine.s3.head_object(Bucket=hub.artifacts_bucket, Key=keys["html"])
     assert head["ContentType"] == "text/html; charset=utf-8"
+
+
+def test_a_large_estate_is_reported_from_the_module_counts_without_its_resource_items(
+    engine, execution_id, finished
+):
+    """Past RESOURCES_LISTED resources the report is built without the per-resource items:
+    the same counts, from the module items, and where each group's resources are."""
+    history = engine.history
+    for group, account, counts in (
+        ("db-servers", "333333333333", {"total": 2, "succeeded": 2}),
+        ("web-servers", "111111111111", {"total": 1, "failed": 1}),
+    ):
+        full = {"running": 0, "succeeded": 0, "failed": 0, "skipped": 0, **counts}
+        history.put_module(
+            execution_id, "ACTIVATE", group, account, status="SUCCEEDED", counts=full
+        )
+    items = history.report_items(execution_id)
+    assert not [i for i in items if i["sk"].startswith("RES#")]
+    large = reporting.build_report(items, GROUPS, listed=False)
+    assert large["summary"]["resources"] == finished["summary"]["resources"]
+    db, web = large["phases"][0]["waves"]
+    assert db["resources"] == finished["phases"][0]["waves"][0]["resources"]
+    assert web["resources"]["failed"] == 1
+    assert large["resources"] == [] and large["resourcesListed"] is False
+    assert large["resourceStates"] == [
+        f"executions/{execution_id}/state/db-servers/333333333333/ACTIVATE.json",
+        f"executions/{execution_id}/state/web-servers/111111111111/ACTIVATE.json",
+    ]
+    text = reporting.render_markdown(large)
+    assert "3 resources, more than the 1000 a report lists" in text
+    assert "| ACTIVATE | web-servers | 111111111111 | SUCCEEDED | 1 | 0 | 1 | 0 |" in text
+    assert "acme-ora-01" not in text
+    assert "<h2>Resources</h2>" in reporting.render_html(large)

@@ -400,3 +400,32 @@ def test_recovery_instances_disconnect_delete_and_filters(env: Env) -> None:
     with pytest.raises(ClientError) as excinfo:
         drs.disconnect_recovery_instance(recoveryInstanceID=recovery_id)
     assert code_of(excinfo) == "ResourceNotFoundException"
+
+
+def test_an_injected_replication_lag_is_the_servers_lag_duration(env: Env) -> None:
+    sandbox, drs = env.sandbox, env.drs
+    slow, other = env.seed("slow-1"), env.seed("fast-1", ip="172.31.4.11")
+
+    def lags() -> dict[str, tuple[str, str]]:
+        return {
+            s["sourceServerID"]: (
+                s["dataReplicationInfo"]["dataReplicationState"],
+                s["dataReplicationInfo"]["lagDuration"],
+            )
+            for s in drs.describe_source_servers(filters={})["items"]
+        }
+
+    rule = sandbox.faults.lag_replication("slow-1", 45 * 60 + 30)  # by hostname
+    assert lags() == {
+        slow.source_server_id: ("CONTINUOUS", "PT45M30S"),
+        other.source_server_id: ("CONTINUOUS", "PT0S"),
+    }
+    assert rule.hits == 0  # read, not consumed: it lags until cleared
+    sandbox.faults.clear()
+    assert lags()[slow.source_server_id] == ("CONTINUOUS", "PT0S")
+    sandbox.faults.lag_replication(slow.source_server_id, 2 * 3600, region="eu-west-1")
+    assert lags()[slow.source_server_id] == ("CONTINUOUS", "PT0S")  # another region's rule
+    sandbox.faults.lag_replication(slow.source_server_id, 2 * 3600, account=env.account)
+    assert lags()[slow.source_server_id] == ("CONTINUOUS", "PT2H")
+    with pytest.raises(ValueError, match="lag_replication"):
+        sandbox.faults.lag_replication("slow-1", 0)

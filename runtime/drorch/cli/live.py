@@ -293,6 +293,8 @@ def events(
 
 def render_resources(page: Mapping[str, Any], target: str = "") -> Group:
     """One page of ``drorch status ID --resources``, and the command for the next."""
+    from drorch.engine.report import resource_status  # FAILED (optional): dr:impact
+
     table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
     for column in ("phase", "wave", "group", "account", "resource", "status", "error"):
         table.add_column(column, no_wrap=column != "error")
@@ -303,7 +305,7 @@ def render_resources(page: Mapping[str, Any], target: str = "") -> Group:
             resource.get("groupId", ""),
             resource.get("accountId", ""),
             str(resource.get("name") or resource.get("resourceId", "")),
-            styled(resource.get("status", "?")),
+            Text(resource_status(resource) or "?", style=STYLE.get(resource.get("status"), "")),
             str(resource.get("error") or ""),
         )
     parts: list[Any] = [table]

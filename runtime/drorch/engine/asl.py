@@ -4,8 +4,10 @@ One definition serves everywhere: the Pulumi stacks deploy it, the sandbox runs
 it on moto's interpreter, the tests inspect it. Payloads stay small: the plan
 and results live in S3 and DynamoDB, and the states carry keys and counts.
 
-* **master** (one per execution): initialise → discover → plan → readiness (the module
-  probes, before anything changes) → for each phase
+* **master** (one per execution): initialise → discover (a Map, one account each) →
+  plan (merges the accounts' parts) → readiness (the module
+  probes before anything changes: a Map of shards, a page of one account's resources each,
+  then the verdict) → for each phase
   (approval gate) → for each wave level (pause/cancel check, wave gate, module
   groups in parallel, each a lifecycle execution) → finalise; every failure
   goes through the ``fail`` handler.
@@ -423,9 +425,27 @@ def master_definition(targets: Targets) -> dict[str, Any]:
             **_lambda(targets, "initialise", next_state="Discover", output_payload=True),
             "Catch": catch_all,
         },
+        # each staging account discovered by an invocation of its own (a part per group to
+        # S3); the plan step merges the parts
         "Discover": {
-            **_lambda(targets, "discover", next_state="Plan", result_path="$.discovery"),
+            "Type": "Map",
+            "ItemsPath": "$.accounts",
+            "MaxConcurrency": ACCOUNT_CONCURRENCY,
+            "ItemSelector": {
+                "executionId.$": "$.executionId",
+                "accountId.$": "$$.Map.Item.Value",
+            },
+            "Iterator": {
+                "StartAt": "DiscoverAccount",
+                "States": {
+                    "DiscoverAccount": _lambda(
+                        targets, "discover", output_payload=True, next_state=None
+                    )
+                },
+            },
+            "ResultPath": "$.discovery",
             "Catch": catch_all,
+            "Next": "Plan",
         },
         "Plan": {
             **_lambda(
@@ -433,13 +453,45 @@ def master_definition(targets: Targets) -> dict[str, Any]:
                 "plan",
                 next_state="Readiness",
                 result_path="$.plan",
-                result_selector={"phases.$": "$.Payload.phases"},
+                result_selector={
+                    "phases.$": "$.Payload.phases",
+                    "readiness.$": "$.Payload.readiness",
+                },
             ),
             "Catch": catch_all,
         },
-        # the module probes before anything changes: a BLOCKER ends the run (unless forced)
+        # the module probes before anything changes, a page of one account's resources per
+        # shard (each writes its findings to S3); then the verdict: a BLOCKER ends the run
+        # (unless forced)
         "Readiness": {
-            **_lambda(targets, "readiness", next_state="Phases", result_path="$.readiness"),
+            "Type": "Map",
+            "ItemsPath": "$.plan.readiness",
+            "MaxConcurrency": ACCOUNT_CONCURRENCY,
+            "ItemSelector": {
+                "executionId.$": "$.executionId",
+                "accountId.$": "$$.Map.Item.Value.accountId",
+                "page.$": "$$.Map.Item.Value.page",
+            },
+            "Iterator": {
+                "StartAt": "ReadinessShard",
+                "States": {
+                    "ReadinessShard": _lambda(
+                        targets, "readiness", result_path=None, next_state=None
+                    )
+                },
+            },
+            "ResultPath": None,
+            "Catch": catch_all,
+            "Next": "ReadinessVerdict",
+        },
+        "ReadinessVerdict": {
+            **_lambda(
+                targets,
+                "readiness",
+                {"executionId.$": "$.executionId", "action": "verdict"},
+                next_state="Phases",
+                result_path="$.readiness",
+            ),
             "Catch": catch_all,
         },
         "Phases": {

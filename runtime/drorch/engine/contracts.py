@@ -46,6 +46,7 @@ class InitialiseAnswer(TypedDict):
     phases: list[Phase]
     pollSeconds: int
     startedAt: str
+    accounts: list[str]  # the staging accounts the Discover Map discovers in, one each
 
 
 class ReadinessAnswer(TypedDict):
@@ -89,8 +90,16 @@ class PlanPhase(TypedDict):
     levels: list[PlanLevel]
 
 
+class ReadinessShard(TypedDict):
+    """One page of one account's resources the readiness evaluation probes."""
+
+    accountId: str
+    page: int
+
+
 class PlanAnswer(TypedDict):
     phases: list[PlanPhase]
+    readiness: list[ReadinessShard]  # the master's Readiness Map (drorch.engine.readiness)
 
 
 class GateRequest(TypedDict):

@@ -30,7 +30,7 @@ from drorch.manifest.model import DEFAULT_APPROVAL_TIMEOUT_MINUTES, END_OF_RUN
 from drorch.modules.base import AccountContext, Module, Resource
 from drorch.modules.routing import split_by_strategy
 from drorch.modules.steps import STEP_RESOURCE_TYPE
-from drorch.tags import check_tags
+from drorch.tags import OPTIONAL, check_tags, impact_of
 
 
 class DiscoveryFailed(DrorchError):
@@ -136,7 +136,8 @@ class DiscoverySummary:
 def sort_resources(
     resources: list[Resource], account_id: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(kept, excluded, skipped) after checking each resource's DR tags."""
+    """(kept, excluded, skipped) after checking each resource's DR tags; a kept resource
+    tagged ``dr:impact=optional`` says so (``impact``: its failure only warns)."""
     kept, excluded, skipped = [], [], []
     for resource in resources:
         check = check_tags(resource.tags)
@@ -158,7 +159,35 @@ def sort_resources(
                 {"id": resource.id, "arn": resource.arn, "accountId": entry["accountId"]}
             )
         else:
+            if impact_of(resource.tags) == OPTIONAL:  # dr:impact (absent: critical)
+                entry["impact"] = OPTIONAL
             kept.append(entry)
+    return kept, excluded, skipped
+
+
+Found = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
+# what one account holds for one group: (kept, excluded, skipped), see discovered_in
+FoundIn = Callable[[ModuleGroup, aws.AccountAccess], Found]
+
+
+def discovered_in(
+    group: ModuleGroup, module: Module, access: aws.AccountAccess, session: Any
+) -> Found:
+    """(kept, excluded, skipped): what the group's module discovers in one account, sorted
+    by the resources' DR tags (a TRS category's group keeps only its module's strategies)."""
+    ctx = AccountContext(
+        session=session,
+        account_id=access.account_id,
+        region=access.recovery_region,
+        account_name=access.name,
+    )
+    resources = module.discover(ctx, group.selector)
+    kept, excluded, skipped = sort_resources(list(resources), access.account_id)
+    if group.routed_from:  # a TRS category's group: only its module's strategies
+        kept, strayed = split_by_strategy(kept, module)
+        excluded += strayed
+    for exclusion in getattr(resources, "excluded", []):  # the module's own exclusions
+        excluded.append(exclusion.to_dict())
     return kept, excluded, skipped
 
 
@@ -168,7 +197,10 @@ def discover_group(
     accounts: Mapping[str, aws.AccountAccess],
     module: Module,
     session_for: Callable[[aws.AccountAccess], Any],
+    found_in: FoundIn | None = None,
 ) -> GroupDiscovery:
+    """One group in every staging account its selector allows; ``found_in`` gives what an
+    account holds (default: the module discovers it now)."""
     found = GroupDiscovery(
         group_id=group.id,
         wave=wave.name,
@@ -181,19 +213,10 @@ def discover_group(
     for access in accounts.values():
         if not in_scope(group, access):
             continue
-        ctx = AccountContext(
-            session=session_for(access),
-            account_id=access.account_id,
-            region=access.recovery_region,
-            account_name=access.name,
-        )
-        resources = module.discover(ctx, group.selector)
-        kept, excluded, skipped = sort_resources(list(resources), access.account_id)
-        if group.routed_from:  # a TRS category's group: only its module's strategies
-            kept, strayed = split_by_strategy(kept, module)
-            excluded += strayed
-        for exclusion in getattr(resources, "excluded", []):  # the module's own exclusions
-            excluded.append(exclusion.to_dict())
+        if found_in is None:
+            kept, excluded, skipped = discovered_in(group, module, access, session_for(access))
+        else:
+            kept, excluded, skipped = found_in(group, access)
         found.resources[access.account_id] = kept
         found.excluded.extend({**e, "groupId": group.id} for e in excluded)
         found.skipped.extend({**s, "groupId": group.id} for s in skipped)
@@ -289,6 +312,62 @@ def assume_for_discovery(access: aws.AccountAccess) -> Any:
         ) from exc
 
 
+def _module_of(modules: Mapping[str, Module], group: ModuleGroup) -> Module:
+    module = modules.get(group.type)
+    if module is None:
+        raise DiscoveryFailed(
+            f"group {group.id}: no module of type {group.type!r} is registered",
+            hint=f"registered: {', '.join(sorted(modules)) or 'none'}",
+        )
+    return module
+
+
+def _module_groups(manifest: Manifest) -> list[ModuleGroup]:
+    """The groups discovery asks their module about (wave actions and checks are not)."""
+    return [group for wave in manifest.waves for group in wave.groups]
+
+
+def accounts_in_scope(manifest: Manifest, accounts: Mapping[str, aws.AccountAccess]) -> list[str]:
+    """The staging accounts some module group of the manifest may discover in."""
+    return sorted(
+        access.account_id
+        for access in accounts.values()
+        if any(in_scope(group, access) for group in _module_groups(manifest))
+    )
+
+
+def discover_account(
+    execution_id: str,
+    manifest: Manifest,
+    access: aws.AccountAccess,
+    modules: Mapping[str, Module],
+    s3: Any,
+    bucket: str,
+    session_for: Callable[[aws.AccountAccess], Any] = assume_for_discovery,
+) -> dict[str, int]:
+    """Discover every module group in one staging account (one role assumption), each
+    group's part to S3 (:func:`drorch.names.group_part_key`, merged by :func:`discover`
+    with ``from_parts``); returns the account's counts (discovered, excluded, skipped)."""
+    session = None
+    totals = {"discovered": 0, "excluded": 0, "skipped": 0}
+    for group in _module_groups(manifest):
+        if not in_scope(group, access):
+            continue
+        module = _module_of(modules, group)
+        session = session or session_for(access)
+        kept, excluded, skipped = discovered_in(group, module, access, session)
+        s3.put_object(
+            Bucket=bucket,
+            Key=names.group_part_key(execution_id, group.id, access.account_id),
+            Body=json.dumps({"resources": kept, "excluded": excluded, "skipped": skipped}).encode(),
+            ContentType="application/json",
+        )
+        totals["discovered"] += len(kept)
+        totals["excluded"] += len(excluded)
+        totals["skipped"] += len(skipped)
+    return totals
+
+
 def discover(
     execution_id: str,
     manifest: Manifest,
@@ -297,19 +376,24 @@ def discover(
     s3: Any,
     bucket: str,
     session_for: Callable[[aws.AccountAccess], Any] = assume_for_discovery,
+    *,
+    from_parts: bool = False,
 ) -> DiscoverySummary:
-    """Discover every group in every allowed account and write the group files to S3."""
+    """Discover every group in every allowed account and write the group files to S3;
+    ``from_parts``: what :func:`discover_account` wrote for each account, merged."""
     groups: dict[str, GroupDiscovery] = {}
     isolating = any(w.failure_policy == "isolate" for w in manifest.waves)
+    sessions: dict[str, Any] = {}
 
-    def module_of(group: ModuleGroup) -> Module:
-        module = modules.get(group.type)
-        if module is None:
-            raise DiscoveryFailed(
-                f"group {group.id}: no module of type {group.type!r} is registered",
-                hint=f"registered: {', '.join(sorted(modules)) or 'none'}",
-            )
-        return module
+    def session_once(access: aws.AccountAccess) -> Any:  # one role assumption per account
+        if access.account_id not in sessions:
+            sessions[access.account_id] = session_for(access)
+        return sessions[access.account_id]
+
+    def read_part(group: ModuleGroup, access: aws.AccountAccess) -> Found:
+        key = names.group_part_key(execution_id, group.id, access.account_id)
+        part = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return part["resources"], part["excluded"], part["skipped"]
 
     def save(found: GroupDiscovery) -> None:
         found.decision_timeout_minutes = manifest.approval.timeout_minutes
@@ -326,7 +410,14 @@ def discover(
     for wave in manifest.waves:
         used: set[str] = set()
         for group in wave.groups:
-            found = discover_group(wave, group, accounts, module_of(group), session_for)
+            found = discover_group(
+                wave,
+                group,
+                accounts,
+                _module_of(modules, group),
+                session_once,
+                read_part if from_parts else None,
+            )
             used |= set(found.counts())
             save(found)
         everywhere |= used
@@ -335,7 +426,7 @@ def discover(
                 discover_step(
                     wave.name,
                     group,
-                    module_of(group),
+                    _module_of(modules, group),
                     accounts,
                     sorted(used),
                     wave.timeout_minutes,
@@ -343,7 +434,11 @@ def discover(
                 )
             )
     for group in manifest.health_checks:
-        save(discover_step(END_OF_RUN, group, module_of(group), accounts, sorted(everywhere), 30))
+        save(
+            discover_step(
+                END_OF_RUN, group, _module_of(modules, group), accounts, sorted(everywhere), 30
+            )
+        )
     return DiscoverySummary(groups)
 
 

@@ -23,8 +23,10 @@ from drorch.engine.discovery import load_group
 from drorch.engine.runtime import Engine
 from drorch.errors import DrorchError
 from drorch.manifest import is_reference, resolve_parameters
+from drorch.manifest.model import DEFAULT_APPROVAL_TIMEOUT_MINUTES
 from drorch.manifest.references import walk
 from drorch.modules.base import AccountContext, Resource, StatusResult, classify
+from drorch.tags import OPTIONAL
 from drorch.vocabulary import (
     BLOCKED,
     CLEANUP,
@@ -37,6 +39,8 @@ from drorch.vocabulary import (
 )
 
 SUMMARY_MAX = 2000
+# how long a failed step (failurePolicy ask) or an approval step waits when nothing says
+DECISION_TIMEOUT_MINUTES = DEFAULT_APPROVAL_TIMEOUT_MINUTES
 
 
 def state_key(execution_id: str, group_id: str, account_id: str, phase: str) -> str:
@@ -225,7 +229,7 @@ def _answer(
         "counts": counts(saved["resources"]),
         "waitSeconds": int(asked) if asked else max(0, int(poll_seconds or 0)),
         "gate": waiting,
-        "gateTimeoutSeconds": max(1, int(minutes or 60) * 60),
+        "gateTimeoutSeconds": max(1, int(minutes or DECISION_TIMEOUT_MINUTES) * 60),
         "ask": ask,
         "attempt": int(saved.get("attempt") or 1),
         "awaits": [],
@@ -270,6 +274,7 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
             "arn": entry.get("arn", ""),
             "status": RUNNING,
             "startedAt": started_at,
+            **({"impact": OPTIONAL} if entry.get("impact") == OPTIONAL else {}),
         }
         for entry in entries
     }
@@ -346,7 +351,7 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
 
 
 # what a finished attempt recorded on the module item, cleared when an operator retries it
-FINISHED_FIELDS = ("finishedAt", "summary", "reason", "counts")
+FINISHED_FIELDS = ("finishedAt", "summary", "reason", "counts", "optionalFailed")
 
 
 def _not_run(
@@ -434,6 +439,27 @@ def _apply(saved: dict[str, Any], result: StatusResult, now: str) -> dict[str, s
     return changed
 
 
+OPTIONAL_LISTED = 20  # optional failures named on the module item (then a count)
+
+
+def optional_failures(resources: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The rule for resources tagged ``dr:impact=optional``, the same for every module: when
+    a finished group failed only because optional resources failed (every critical one
+    succeeded or was skipped), each of those as ``name: error``; otherwise (a critical
+    resource failed or is unfinished, or no resource failed: the module's own failure) []."""
+    failed = []
+    for resource_id, entry in resources.items():
+        status = entry.get("status")
+        if status in (SUCCEEDED, SKIPPED):
+            continue
+        if status != FAILED or entry.get("impact") != OPTIONAL:
+            return []
+        failed.append(f"{entry.get('name') or resource_id}: {entry.get('error') or 'failed'}")
+    if len(failed) > OPTIONAL_LISTED:
+        failed[OPTIONAL_LISTED:] = [f"... and {len(failed) - OPTIONAL_LISTED} more"]
+    return failed
+
+
 def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.ModuleAnswer:
     """Where the phase is: RUNNING, SUCCEEDED or FAILED (``reason: timeout`` past the deadline)."""
     execution_id, group_id = request["executionId"], request["groupId"]
@@ -489,6 +515,10 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
             awaits = module.awaits(phase, result.state)
         changed = _apply(saved, result, now)
         status, summary = result.status, result.summary()
+    optional = optional_failures(saved["resources"]) if status == FAILED else []
+    if optional:  # only dr:impact=optional resources failed: the group succeeds, with a warning
+        status, reason = SUCCEEDED, None
+        summary = f"{SUCCEEDED}: {summary.removeprefix(f'{FAILED}: ')} (failed: optional only)"
     summary = summary[:SUMMARY_MAX]
     if status != RUNNING:
         saved.update(finished=status, summary=summary, reason=reason, finishedAt=now)
@@ -517,7 +547,7 @@ def module_status(engine: Engine, request: Mapping[str, Any]) -> contracts.Modul
         engine.history.put_module(
             execution_id, phase, group_id, account_id,
             status=status, finishedAt=now, summary=summary, reason=reason,
-            counts=counts(saved["resources"]),
+            counts=counts(saved["resources"]), optionalFailed=optional or None,
         )  # fmt: skip
     return _answer(saved, status, poll, summary=summary, reason=reason, awaits=awaits)
 
@@ -537,12 +567,23 @@ def _failure_decided(
     execution_id, phase = request["executionId"], request["phase"]
     group_id, account_id = request["groupId"], request["accountId"]
     poll = request.get("pollSeconds")
-    if "Error" in decision:  # no decision in time, or cancelled
+    if "Error" in decision:  # no decision in time, or cancelled: the history says which
         why = gate_decision(decision)
-        saved["decided"] = why["decision"]
+        waited = int(saved.get("decisionTimeoutMinutes") or DECISION_TIMEOUT_MINUTES)
+        undecided = (
+            f"no retry or skip within {waited} min"
+            if why["decision"] == "timed out"
+            else f"no retry or skip ({why['decision']})"
+        )
+        summary = f"{saved.get('summary') or FAILED}; {undecided}"[:SUMMARY_MAX]
+        saved.update(decided=why["decision"], summary=summary, reason="undecided")
         _save(engine, key, saved)
         engine.gates().expire_failure(execution_id, group_id, account_id, attempt, why)
-        return _answer(saved, FAILED, poll, summary=saved.get("summary"), reason="undecided")
+        engine.history.put_module(
+            execution_id, phase, group_id, account_id,
+            status=FAILED, summary=summary, reason="undecided",
+        )  # fmt: skip
+        return _answer(saved, FAILED, poll, summary=summary, reason="undecided")
     if decision.get("decision") != "skip" or int(decision.get("attempt") or 0) != attempt:
         return None  # a retry's decision, still in the state: it was for an earlier attempt
     who, reason = str(decision.get("decidedBy") or "unknown"), str(decision.get("reason") or "")

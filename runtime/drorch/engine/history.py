@@ -441,6 +441,38 @@ class History:
         """Every item of the execution (for the report)."""
         return list(self._query(execution_id, ""))
 
+    def report_items(
+        self, execution_id: str, resource_groups: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
+        """The items a report of a large estate reads: the execution, its waves, module
+        groups, gates and plan edits, and only the resources of ``resource_groups`` (its
+        wave actions and checks), a query each: nothing that grows with the estate."""
+        found = [
+            item
+            for prefix in ("EXEC", "WAVE#", "MOD#", "GATE#", "EDIT#")
+            for item in self._query(execution_id, prefix)
+            if prefix != "EXEC" or item["sk"] == "EXEC"
+        ]
+        wanted = set(resource_groups)
+        for phase in {str(item["phase"]) for item in found if str(item["sk"]).startswith("MOD#")}:
+            for group_id in sorted(wanted):
+                found += self._query(execution_id, f"RES#{phase}#{group_id}#")
+        return found
+
+    def resources_of_running_modules(self, execution_id: str) -> list[dict[str, Any]]:
+        """The resource items of the module groups still RUNNING in an account (a query
+        each): what the end of a failed run closes, without reading every resource."""
+        found: list[dict[str, Any]] = []
+        for module in self.modules(execution_id):
+            if module.get("status") == RUNNING:
+                prefix = module_sk(module["phase"], module["groupId"], module["accountId"])
+                found += self._query(execution_id, "RES#" + prefix.removeprefix("MOD#") + "#")
+        return found
+
+    def resource_total(self, execution_id: str) -> int:
+        """How many resources the execution's phases counted (the progress items)."""
+        return sum(int(p["counts"].get("total", 0)) for p in self.progress(execution_id).values())
+
     # --- waves --------------------------------------------------------------------
     def plan_wave(
         self,

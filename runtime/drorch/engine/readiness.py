@@ -44,6 +44,7 @@ from drorch.modules.base import (
     Module,
     Resource,
 )
+from drorch.tags import OPTIONAL
 
 log = logging.getLogger(__name__)
 
@@ -138,23 +139,58 @@ def group_findings(
     group_id: str, found: Mapping[str, Any], module: Module, context_for: ContextFor
 ) -> list[dict[str, str]]:
     """One module group's findings in each account it has resources or exclusions in."""
-    params = dict(found.get("parameters") or {})
-    excluded: dict[str, list[dict[str, Any]]] = {}
-    for item in found.get("excluded", []):
-        excluded.setdefault(item.get("accountId", ""), []).append(item)
+    excluded = _excluded_by_account(found)
     rows: list[dict[str, str]] = []
     for account_id in sorted(set(found.get("resources", {})) | set(excluded)):
         entries = found.get("resources", {}).get(account_id, [])
-        resources = [Resource.from_dict(e, account_id) for e in entries]
-        try:
-            ctx = context_for(account_id)
-            findings = module.resource_readiness(ctx, resources, params) if resources else []
-            findings += module.exclusion_readiness(ctx, excluded.get(account_id, []))
-        except (ClientError, BotoCoreError, DrorchError) as exc:
-            rows.append(_failed(group_id, module.type, account_id, "readiness probes", exc))
-            continue
-        rows += [row(f, group_id, module.type, account_id) for f in findings]
+        rows += group_account_findings(
+            group_id, found, module, account_id, context_for, entries, excluded.get(account_id, [])
+        )
     return rows
+
+
+def _excluded_by_account(found: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    excluded: dict[str, list[dict[str, Any]]] = {}
+    for item in found.get("excluded", []):
+        excluded.setdefault(item.get("accountId", ""), []).append(item)
+    return excluded
+
+
+def group_account_findings(
+    group_id: str,
+    found: Mapping[str, Any],
+    module: Module,
+    account_id: str,
+    context_for: ContextFor,
+    entries: list[Mapping[str, Any]],
+    excluded: list[dict[str, Any]] | None,
+) -> list[dict[str, str]]:
+    """The findings of ``entries`` (some of a group's resources in one account) and of
+    ``excluded`` (what discovery left out there; None: not evaluated here); a probe that
+    cannot run is a BLOCKER."""
+    params = dict(found.get("parameters") or {})
+    resources = [Resource.from_dict(e, account_id) for e in entries]
+    try:
+        ctx = context_for(account_id)
+        findings = module.resource_readiness(ctx, resources, params) if resources else []
+        findings += module.exclusion_readiness(ctx, excluded) if excluded is not None else []
+    except (ClientError, BotoCoreError, DrorchError) as exc:
+        return [_failed(group_id, module.type, account_id, "readiness probes", exc)]
+    optional = {e["id"] for e in entries if e.get("impact") == OPTIONAL}
+    return [
+        as_optional(r) if r["resource"] in optional else r
+        for r in (row(f, group_id, module.type, account_id) for f in findings)
+    ]
+
+
+def as_optional(finding: dict[str, str]) -> dict[str, str]:
+    """A finding on a resource tagged ``dr:impact=optional``: its failure would not fail its
+    wave, so what would be a BLOCKER is a WARNING (and says why)."""
+    finding["impact"] = OPTIONAL
+    if finding["result"] == BLOCKER:
+        finding["result"] = WARNING
+        finding["detail"] += " (a BLOCKER, but the resource is dr:impact=optional)"
+    return finding
 
 
 def ordered(rows: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
@@ -253,33 +289,187 @@ def blockers_text(result: Mapping[str, Any], limit: int = CAUSE_BLOCKERS) -> str
         where = f"{r['groupId']} in {r['accountId']}" if r["groupId"] else r["accountId"]
         call = f" [{r['call']}]" if r["call"] else ""
         lines.append(f"{r['name'] or r['check']} ({where or r['module']}): {r['detail']}{call}")
-    more = len(lines) - limit
+    # (an execution's result lists the worst findings only: its counts say how many more)
+    more = max(len(lines), (result.get("counts") or {}).get(BLOCKER, 0)) - limit
     return "; ".join(lines[:limit]) + (f"; and {more} more" if more > 0 else "")
 
 
 # --- the first state of every execution -----------------------------------------------------
-def check_execution(engine: Any, event: Mapping[str, Any]) -> dict[str, Any]:
-    """Evaluate the execution's plan before its first change; record it in the history (and
-    in full in S3); refuse a gated operation with a BLOCKER unless it was started forced."""
-    from drorch.engine.executor import account_context
+# The master runs it sharded (``Readiness``: a Map over :func:`shards`, each shard one page of
+# one account's resources, :func:`check_shard`), then decides (``ReadinessVerdict``,
+# :func:`verdict`) from each shard's worst findings and counts: no invocation probes or
+# reads more than a page of the estate. :func:`check_execution` does it all in one.
+SHARD_RESOURCES = 200  # resources one readiness shard probes (a page of one account's)
 
-    execution_id = event["executionId"]
-    execution = engine.history.require_execution(execution_id)
-    operation = execution["operation"]
+
+def shards_prefix(run_id: str) -> str:
+    return f"{names.ARTIFACTS_PREFIX}{run_id}/readiness/"
+
+
+def shard_key(run_id: str, account_id: str, page: int, kind: str) -> str:
+    """A shard's findings (``kind`` ``findings``: all of them; ``head``: its counts and its
+    :data:`HISTORY_FINDINGS` worst)."""
+    return f"{shards_prefix(run_id)}{kind}/{account_id}-{page:05d}.json"
+
+
+def shards(groups: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The readiness shards of a plan's groups (group id -> discovery file):
+    ``{"accountId", "page"}`` for each page of :data:`SHARD_RESOURCES` resources of each
+    account the groups have resources or exclusions in (page 0 also evaluates the
+    exclusions and the account's own checks)."""
+    sizes: dict[str, int] = {}
+    for found in groups.values():
+        for account_id, entries in found.get("resources", {}).items():
+            sizes[account_id] = sizes.get(account_id, 0) + len(entries)
+        for account_id in _excluded_by_account(found):
+            sizes.setdefault(account_id, 0)
+    return [
+        {"accountId": account_id, "page": page}
+        for account_id in sorted(sizes)
+        for page in range(max(1, -(-sizes[account_id] // SHARD_RESOURCES)))
+    ]
+
+
+def shard_findings(
+    groups: Mapping[str, Mapping[str, Any]],
+    account_id: str,
+    page: int,
+    modules: Mapping[str, Module],
+    context_for: ContextFor,
+) -> list[dict[str, str]]:
+    """The findings of one shard: resources ``page * SHARD_RESOURCES`` on of ``account_id``
+    (the groups' resources there, in group order), and on page 0 its exclusions."""
+    first, last = page * SHARD_RESOURCES, (page + 1) * SHARD_RESOURCES
+    offset = 0
+    rows: list[dict[str, str]] = []
+    for group_id in sorted(groups):
+        found = groups[group_id]
+        entries = found.get("resources", {}).get(account_id, [])
+        part = entries[max(0, first - offset) : max(0, last - offset)]
+        offset += len(entries)
+        module = modules.get(found.get("module", ""))
+        if module is None:
+            continue  # the manifest names only registered modules (validated before)
+        excluded = None
+        if page == 0:
+            left_out = _excluded_by_account(found).get(account_id, [])
+            if left_out or account_id in found.get("resources", {}):
+                excluded = left_out
+        if part or excluded is not None:
+            rows += group_account_findings(
+                group_id, found, module, account_id, context_for, part, excluded
+            )
+    return rows
+
+
+def _plan_groups(engine: Any, execution_id: str) -> dict[str, dict[str, Any]]:
     full = planning.read_plan(engine.s3, engine.bucket, execution_id)
-    groups = {
+    return {
         group_id: discovery.load_group(engine.s3, engine.bucket, execution_id, group_id)
         for group_id in full.get("groups", {})
     }
+
+
+def _context_for(engine: Any, execution: Mapping[str, Any]) -> ContextFor:
+    from drorch.engine.executor import account_context
+
+    operation, execution_id = execution["operation"], execution["executionId"]
     drill = operation == planning.DRILL
 
     def context_for(account_id: str) -> AccountContext:
         return account_context(engine, account_id, drill, execution_id, operation=operation)
 
+    return context_for
+
+
+def _put(s3: Any, bucket: str, key: str, document: Mapping[str, Any]) -> None:
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(document, default=str).encode(),
+        ContentType="application/json",
+    )
+
+
+def check_shard(engine: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+    """One shard of an execution's readiness (``accountId`` and ``page`` in the event): its
+    findings to S3, in full and as a head (counts and the worst); returns its counts."""
+    execution_id, account_id = event["executionId"], event["accountId"]
+    page = int(event.get("page") or 0)
+    execution = engine.history.require_execution(execution_id)
+    groups = _plan_groups(engine, execution_id)
+    rows = shard_findings(groups, account_id, page, engine.modules, _context_for(engine, execution))
+    used = any(
+        account_id in found.get("resources", {})
+        for found in groups.values()
+        if found.get("module", "") in engine.modules
+    )
+    if page == 0 and used and account_id in engine.accounts:
+        rows += account_findings(aws.hub_session(), engine.accounts[account_id])
+    result = summary(ordered(rows), execution["operation"], clock.now().isoformat())
+    _put(engine.s3, engine.bucket, shard_key(execution_id, account_id, page, "findings"), result)
+    head = {**result, "findings": result["findings"][:HISTORY_FINDINGS]}
+    _put(engine.s3, engine.bucket, shard_key(execution_id, account_id, page, "head"), head)
+    return {"accountId": account_id, "page": page, **result["counts"]}
+
+
+def merge(heads: Iterable[Mapping[str, Any]], operation: str) -> dict[str, Any]:
+    """The shards' heads as one result: counts and resources summed, the worst findings."""
+    heads = list(heads)
+    rows = ordered(f for head in heads for f in head["findings"])[:HISTORY_FINDINGS]
+    result = summary(rows, operation, clock.now().isoformat())
+    result["counts"] = {
+        kind: sum(int(head["counts"].get(kind, 0)) for head in heads) for kind in READINESS_RESULTS
+    }
+    blockers, warnings = result["counts"][BLOCKER], result["counts"][WARNING]
+    result["verdict"] = "BLOCKED" if blockers else ("WARNINGS" if warnings else "READY")
+    result["resources"] = sum(int(head.get("resources", 0)) for head in heads)
+    return result
+
+
+def verdict(engine: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+    """After the shards: their heads merged into the history; a BLOCKER refuses a gated
+    operation unless forced (as :func:`check_execution`)."""
+    execution_id = event["executionId"]
+    execution = engine.history.require_execution(execution_id)
+    prefix = f"{shards_prefix(execution_id)}head/"
+    heads = []
+    for page in engine.s3.get_paginator("list_objects_v2").paginate(
+        Bucket=engine.bucket, Prefix=prefix
+    ):
+        for item in page.get("Contents", []):
+            body = engine.s3.get_object(Bucket=engine.bucket, Key=item["Key"])["Body"].read()
+            heads.append(json.loads(body))
+    result = merge(heads, execution["operation"])
+    return _decide(engine, execution, result, shards_prefix(execution_id) + "findings/")
+
+
+def check_execution(engine: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Evaluate the execution's plan before its first change, in one invocation; record it
+    in the history (and in full in S3); refuse a gated operation with a BLOCKER unless it
+    was started forced."""
+    execution_id = event["executionId"]
+    execution = engine.history.require_execution(execution_id)
+    groups = _plan_groups(engine, execution_id)
     result = evaluate(
-        groups, operation, engine.accounts, engine.modules, aws.hub_session(), context_for
+        groups,
+        execution["operation"],
+        engine.accounts,
+        engine.modules,
+        aws.hub_session(),
+        _context_for(engine, execution),
     )
     key = write(engine.s3, engine.bucket, execution_id, result)
+    return _decide(engine, execution, result, key)
+
+
+def _decide(
+    engine: Any, execution: Mapping[str, Any], result: Mapping[str, Any], key: str
+) -> dict[str, Any]:
+    """Record ``result`` (its worst findings) in the history, with where all of them are
+    (``key``); raise :class:`ReadinessBlocked` for a gated operation's BLOCKERs unless the
+    execution was started with ``--force``."""
+    execution_id, operation = execution["executionId"], execution["operation"]
     blockers = result["counts"][BLOCKER]
     gated = operation in GATED_OPERATIONS
     forced = bool(execution.get("force")) and gated and blockers > 0
@@ -423,10 +613,17 @@ def where(finding: Mapping[str, Any]) -> str:
     return finding.get("accountId") or finding.get("module", "")
 
 
+def named(finding: Mapping[str, Any]) -> str:
+    """The resource a finding is about, for people: its name, ``(optional)`` when it is
+    tagged ``dr:impact=optional``."""
+    name = finding.get("name") or "-"
+    return f"{name} ({OPTIONAL})" if finding.get("impact") == OPTIONAL else name
+
+
 def finding_line(finding: Mapping[str, Any]) -> str:
     """One finding in one line: result, resource, where, check, detail, the call, the fix."""
     line = (
-        f"{finding['result']} {finding.get('name') or '-'} [{where(finding)}] "
+        f"{finding['result']} {named(finding)} [{where(finding)}] "
         f"{finding['check']}: {finding['detail']}"
     )
     if finding.get("call"):

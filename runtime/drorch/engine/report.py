@@ -20,6 +20,7 @@ from drorch import names
 from drorch.engine import rto as rtos
 from drorch.engine.clock import parse, seconds_between
 from drorch.engine.history import by_kind
+from drorch.tags import CRITICAL, OPTIONAL
 
 REPORT_FORMATS = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
 
@@ -34,12 +35,42 @@ def _recovery_phase(phases: list[str]) -> str | None:
     return phases[-1] if phases else None
 
 
+# up to this many resources the report lists each one; beyond, it gives the counts of each
+# module group in each account (their resources are in the executor's state files), so
+# finalising reads no per-resource item of a large estate
+RESOURCES_LISTED = 1000
+
+
+def _module_counts(
+    modules: Iterable[Mapping[str, Any]],
+    kinds: Mapping[str, Mapping[str, Any]],
+    wave_of_group: Mapping[str, Any],
+) -> dict[tuple[str, str], dict[str, int]]:
+    """(phase, wave) -> resources by status, summed from the module items' counts."""
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    for module in modules:
+        if kinds.get(module.get("groupId"), {}).get("role", "module") != "module":
+            continue
+        where = (module["phase"], wave_of_group.get(module.get("groupId"), ""))
+        counts = found.setdefault(where, _counts(()))
+        for key, value in (module.get("counts") or {}).items():
+            if key in counts:
+                counts[key] += int(value)
+    return found
+
+
 def build_report(
     items: Iterable[Mapping[str, Any]],
     groups: Iterable[Mapping[str, Any]] = (),
     plan: Mapping[str, Any] | None = None,
+    *,
+    listed: bool = True,
 ) -> dict[str, Any]:
-    """The report (JSON-ready) from an execution's history items and its group files."""
+    """The report (JSON-ready) from an execution's history items and its group files.
+
+    ``listed`` False: ``items`` hold no module group's resource items (more than
+    :data:`RESOURCES_LISTED`); the counts come from the module items, and the report
+    names the state files that hold each group's resources instead of listing them."""
     execution, kinds = by_kind(items)
     waves, modules, resources, gates, edits = (
         kinds.get(kind, []) for kind in ("WAVE", "MOD", "RES", "GATE", "EDIT")
@@ -73,6 +104,15 @@ def build_report(
         wave = wave_of_group.get(resource.get("groupId"), "")
         by_phase_wave.setdefault((resource["phase"], wave), []).append(resource)
 
+    if listed:
+        outcomes = {where: _counts(found) for where, found in by_phase_wave.items()}
+        totals = _counts(resources)
+    else:
+        outcomes = _module_counts(modules, kinds, wave_of_group)
+        totals = _counts(())
+        for counts in outcomes.values():
+            for key, value in counts.items():
+                totals[key] += value
     prediction = (plan or {}).get("prediction")
     phase_entries = []
     for phase in phases:
@@ -81,7 +121,7 @@ def build_report(
         )
         entries = []
         for wave in phase_waves:
-            outcome = _counts(by_phase_wave.get((phase, wave["wave"]), []))
+            outcome = outcomes.get((phase, wave["wave"])) or _counts(())
             target = wave.get("rtoTargetMinutes")
             recovered_after = (
                 seconds_between(started, wave.get("finishedAt"))
@@ -145,7 +185,7 @@ def build_report(
             "discovered": execution.get("discovered"),
             "excluded": len(excluded),
             "skipped": sum(len(g.get("skipped", [])) for g in groups),
-            "resources": _counts(resources),
+            "resources": totals,
             "wavesFailed": sum(1 for w in waves if w.get("status") == "FAILED"),
         },
         "phases": phase_entries,
@@ -160,6 +200,8 @@ def build_report(
                     "finishedAt": m.get("finishedAt"),
                     "summary": m.get("summary"),
                     "reason": m.get("reason"),
+                    "counts": m.get("counts"),
+                    "role": kinds.get(m["groupId"], {}).get("role", "module"),
                 }
                 for m in modules
             ),
@@ -178,6 +220,7 @@ def build_report(
                     "resourceId": r["resourceId"],
                     "name": r.get("name", ""),
                     "status": r.get("status"),
+                    "impact": r.get("impact") or CRITICAL,  # dr:impact
                     "error": r.get("error"),
                     "startedAt": r.get("startedAt"),
                     "finishedAt": r.get("finishedAt"),
@@ -191,6 +234,17 @@ def build_report(
                 r["accountId"],
                 r["name"] or r["resourceId"],
             ),
+        ),
+        # more resources than the report lists: where each group's are (the executor's state)
+        "resourcesListed": listed,
+        "resourceStates": []
+        if listed
+        else sorted(
+            names.state_key(
+                str(execution.get("executionId")), m["groupId"], m["accountId"], m["phase"]
+            )
+            for m in modules
+            if kinds.get(m["groupId"], {}).get("role", "module") == "module"
         ),
         "excluded": excluded,
         # the plan's warnings: a technology that selected nothing under allowEmpty, ...
@@ -310,6 +364,13 @@ def _steps(
     )
 
 
+def resource_status(resource: Mapping[str, Any]) -> str:
+    """A resource's status, and when it was tagged ``dr:impact=optional``, that it was: an
+    optional resource's failure did not fail its group (``FAILED (optional)``)."""
+    status = str(resource.get("status") or "")
+    return f"{status} ({OPTIONAL})" if resource.get("impact") == OPTIONAL else status
+
+
 def resource_note(resource: Mapping[str, Any]) -> str:
     """The measures a module recorded that a DR report must show: replication lag, latency,
     RPO, the mode and the writer or role after the change."""
@@ -334,6 +395,40 @@ def step_outcome(step: Mapping[str, Any]) -> str:
         if key in detail:
             return f"{key}: {json.dumps(detail[key], default=str)[:200]}"
     return ""
+
+
+def _unlisted(report: Mapping[str, Any]) -> str:
+    total = report["summary"]["resources"]["total"]
+    return (
+        f"{total} resources, more than the {RESOURCES_LISTED} a report lists: each module "
+        "group's resources in each account and phase (status, times, errors, recovery "
+        f"instances) are in its state file, executions/{report['executionId']}/state/"
+        "<group>/<account>/<phase>.json; their counts:"
+    )
+
+
+def _unlisted_rows(report: Mapping[str, Any]) -> list[list[str]]:
+    """Phase, group, account, status and counts of each module group in each account."""
+    rows = []
+    for module in report["modules"]:
+        if module.get("role", "module") != "module":
+            continue
+        counts = module.get("counts") or {}
+        rows.append(
+            [
+                str(module["phase"]),
+                str(module["groupId"]),
+                str(module["accountId"]),
+                str(module.get("status")),
+                *(str(counts.get(k, 0)) for k in ("total", "succeeded", "failed", "skipped")),
+            ]
+        )
+    return rows
+
+
+UNLISTED_HEADERS = [
+    "Phase", "Group", "Account", "Status", "Resources", "Succeeded", "Failed", "Skipped",
+]  # fmt: skip
 
 
 def _counts(resources: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -530,9 +625,14 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             took = duration(seconds_between(res.get("startedAt"), res.get("finishedAt")))
             lines.append(
                 f"| {res['phase']} | {_md(res['groupId'])} | {res['accountId']} | {_md(label)} | "
-                f"{res['status']} | {took} | {_md(recovery_instance(res)) or '-'} | "
+                f"{resource_status(res)} | {took} | {_md(recovery_instance(res)) or '-'} | "
                 f"{_md(resource_note(res))} | {_md(res.get('error'))} |"
             )
+    if not report.get("resourcesListed", True):
+        lines += ["", "## Resources", "", _unlisted(report), ""]
+        lines.append("| " + " | ".join(UNLISTED_HEADERS) + " |")
+        lines.append("|" + " --- |" * len(UNLISTED_HEADERS))
+        lines += ["| " + " | ".join(_md(c) for c in r) + " |" for r in _unlisted_rows(report)]
     if report["excluded"]:
         lines += [
             "",
@@ -821,7 +921,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                         _e(r["groupId"]),
                         _e(r["accountId"]),
                         _e(f"{r['name']} ({r['resourceId']})" if r["name"] else r["resourceId"]),
-                        f'<span class="{_e(r["status"])}">{_e(r["status"])}</span>',
+                        f'<span class="{_e(r["status"])}">{_e(resource_status(r))}</span>',
                         _e(duration(seconds_between(r.get("startedAt"), r.get("finishedAt")))),
                         _e(recovery_instance(r) or "-"),
                         _e(resource_note(r)),
@@ -831,6 +931,10 @@ def render_html(report: Mapping[str, Any]) -> str:
                 ],
             )
         )
+    if not report.get("resourcesListed", True):
+        parts.append(f"<h2>Resources</h2><p>{_e(_unlisted(report))}</p>")
+        rows = [[_e(c) for c in r] for r in _unlisted_rows(report)]
+        parts.append(_table(UNLISTED_HEADERS, rows))
     if report["excluded"]:
         parts.append("<h2>Excluded resources</h2>")
         parts.append(
@@ -855,10 +959,10 @@ READINESS_COLUMNS = ["Result", "Resource", "Where", "Check", "Detail", "Call", "
 
 
 def _readiness_rows(readiness: Mapping[str, Any]) -> list[list[str]]:
-    from drorch.engine.readiness import where
+    from drorch.engine.readiness import named, where
 
     return [
-        [f["result"], f.get("name") or "-", where(f), f["check"], f["detail"], f.get("call") or "-"]
+        [f["result"], named(f), where(f), f["check"], f["detail"], f.get("call") or "-"]
         + [f.get("fix") or "-"]
         for f in readiness.get("findings", [])
     ]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drorch import names
-from drorch.engine import clock, contracts, discovery, isolation, preconditions
+from drorch.engine import clock, contracts, discovery, isolation, preconditions, readiness
 from drorch.engine import events as ev
 from drorch.engine import plan as planning
 from drorch.engine import predict as predicting
@@ -107,18 +107,38 @@ def initialise(engine: Engine, event: Mapping[str, Any]) -> contracts.Initialise
         "phases": phases,
         "pollSeconds": poll_seconds,
         "startedAt": execution["startedAt"],
+        # where the Discover Map discovers, one account each
+        "accounts": discovery.accounts_in_scope(manifest, engine.accounts),
     }
 
 
 # --- 2. discover ------------------------------------------------------------------------------
 def discover(engine: Engine, event: Mapping[str, Any]) -> contracts.DiscoverAnswer:
+    """With ``accountId`` (the master's Discover Map, one account each): that account's
+    discovery, a part per group to S3, merged by the plan step. Without: every account."""
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
     manifest = engine.manifest(execution["manifest"], validated=True)
+    if event.get("accountId"):
+        access = engine.accounts.get(event["accountId"])
+        if access is None:
+            raise InputError(
+                f"discover: staging account {event['accountId']} is not configured in this hub",
+                hint=f"configured: {', '.join(sorted(engine.accounts)) or 'none'}",
+            )
+        return discovery.discover_account(  # type: ignore[return-value]
+            execution_id, manifest, access, engine.modules, engine.s3, engine.bucket
+        )
     summary = discovery.discover(
         execution_id, manifest, engine.accounts, engine.modules, engine.s3, engine.bucket
     )
-    result = {
+    return _discovered(engine, execution_id, summary)
+
+
+def _discovered(
+    engine: Engine, execution_id: str, summary: discovery.DiscoverySummary
+) -> contracts.DiscoverAnswer:
+    result: contracts.DiscoverAnswer = {
         "discovered": summary.discovered,
         "excluded": summary.excluded,
         "skipped": summary.skipped,
@@ -132,10 +152,23 @@ def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
     execution_id = event["executionId"]
     execution = engine.history.require_execution(execution_id)
     manifest = engine.manifest(execution["manifest"], validated=True)
-    found = {
-        group.id: discovery.load_group(engine.s3, engine.bucket, execution_id, group.id)
-        for group in manifest.groups
-    }
+    if isinstance(event.get("discovery"), list):  # the Discover Map's parts: merged here
+        summary = discovery.discover(
+            execution_id,
+            manifest,
+            engine.accounts,
+            engine.modules,
+            engine.s3,
+            engine.bucket,
+            from_parts=True,
+        )
+        _discovered(engine, execution_id, summary)
+        found = {group_id: g.to_dict() for group_id, g in summary.groups.items()}
+    else:
+        found = {
+            group.id: discovery.load_group(engine.s3, engine.bucket, execution_id, group.id)
+            for group in manifest.groups
+        }
     full = planning.build_plan(
         manifest,
         execution["operation"],
@@ -161,7 +194,9 @@ def plan(engine: Engine, event: Mapping[str, Any]) -> contracts.PlanAnswer:
                     wave,
                     full["waves"][wave]["rtoTargetMinutes"],
                 )
-    return planning.payload(full)
+    # the readiness shards (pages of each account's resources): the master's Readiness Map
+    shards = readiness.shards({g: found[g] for g in full["groups"] if g in found})
+    return {**planning.payload(full), "readiness": shards}
 
 
 # --- 4. gates ---------------------------------------------------------------------------------
@@ -396,7 +431,12 @@ def after_level(engine: Engine, event: Mapping[str, Any]) -> contracts.AfterLeve
                     if why.startswith(f"{status}: "):  # the summary starts with the status
                         why = why[len(status) + 2 :]
                     problem = f"{label} in {account_id}: {status} {why}".strip()
-                else:
+                else:  # succeeded; resources tagged dr:impact=optional may have failed
+                    if result.get("optionalFailed"):
+                        failed = "; ".join(result["optionalFailed"])
+                        warnings.append(
+                            f"{label} in {account_id}: optional resource(s) FAILED: {failed}"
+                        )
                     continue
                 if kind.get("failurePolicy") == "continue":
                     warnings.append(problem)
@@ -471,10 +511,20 @@ def _plan_or_none(engine: Engine, execution_id: str) -> dict[str, Any] | None:
 
 
 def write_report(engine: Engine, execution_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The report; past ``reporting.RESOURCES_LISTED`` resources, built without reading the
+    module groups' resource items (their counts come from the module items)."""
     full = _plan_or_none(engine, execution_id)
-    built = reporting.build_report(
-        engine.history.items(execution_id), _groups(engine, execution_id, full), full
-    )
+    listed = engine.history.resource_total(execution_id) <= reporting.RESOURCES_LISTED
+    if listed:
+        items = engine.history.items(execution_id)
+    else:
+        steps = [
+            group_id
+            for group_id, kind in (full or {}).get("groups", {}).items()
+            if kind.get("role", "module") != "module"
+        ]
+        items = engine.history.report_items(execution_id, steps)
+    built = reporting.build_report(items, _groups(engine, execution_id, full), full, listed=listed)
     keys = reporting.write_report(engine.s3, engine.bucket, built)
     # the verdict (met, by how much) in the history too: `drorch status --json` shows it
     engine.history.update_execution(execution_id, report=keys, rto=built["rto"])
@@ -531,7 +581,7 @@ def close_running_resources(engine: Engine, execution_id: str, status: str, why:
     """Resources still RUNNING when the execution ends: recorded with its end status, and
     their job / work ids kept as orphaned (nothing is left RUNNING in the history)."""
     closed = []
-    for item in engine.history.resources(execution_id):
+    for item in engine.history.resources_of_running_modules(execution_id):
         if item.get("status") != RUNNING:
             continue
         detail = item.get("detail") if isinstance(item.get("detail"), dict) else {}

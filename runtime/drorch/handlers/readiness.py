@@ -1,8 +1,11 @@
 """``drorch-readiness``: the readiness evaluation.
 
-In an execution (the master's ``Readiness`` state, ``executionId`` in the event): the plan's
-findings into the history; a BLOCKER ends a failover, failback or drill here, before any
-change, unless it was started with ``--force``. On a schedule (no ``executionId``; the
+In an execution (``executionId`` in the event): the master's ``Readiness`` Map runs one
+shard per page of one account's resources (``accountId`` and ``page`` in the event), each
+writing its findings to S3; then ``ReadinessVerdict`` (``action: verdict``) puts the
+shards' worst findings and counts into the history, and a BLOCKER ends a failover,
+failback or drill there, before any change, unless it was started with ``--force``
+(without ``accountId`` or ``action``: all of it in one invocation). On a schedule (no ``executionId``; the
 event may name an ``application``, else every one with a manifest): the findings to S3 and
 the Blockers/Warnings metrics per application (namespace ``drorch/Readiness``).
 """
@@ -24,7 +27,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info("scheduled readiness", extra=result)
         return result
     logger.append_keys(executionId=event["executionId"])
-    result = readiness.check_execution(engine(), event)
+    if event.get("accountId"):
+        shard = readiness.check_shard(engine(), event)
+        logger.info("readiness shard", extra=shard)
+        return shard
+    if event.get("action") == "verdict":
+        result = readiness.verdict(engine(), event)
+    else:
+        result = readiness.check_execution(engine(), event)
     count("ReadinessBlockers", result["blockers"])
     count("ReadinessWarnings", result["warnings"])
     if result["forced"]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drorch.errors import InputError
+from drorch.tags import CRITICAL as CRITICAL  # the impact values the dr:impact tag takes too
+from drorch.tags import OPTIONAL as OPTIONAL
 from drorch.vocabulary import DEFAULT_PHASES as DEFAULT_PHASES
 from drorch.vocabulary import OPERATIONS
 from drorch.vocabulary import PHASES as PHASES
@@ -55,7 +57,6 @@ class Selector:
 ROLES: tuple[str, ...] = ("module", "pre", "post", "check")
 # a member's (module group, action, check): fail its wave, only warn, or ask an operator
 STEP_FAILURE_POLICIES: tuple[str, ...] = ("fail", "continue", "ask")
-OPTIONAL, CRITICAL = "optional", "critical"
 END_OF_RUN = "end-of-run"  # the pseudo-wave of the manifest's top-level health checks
 
 

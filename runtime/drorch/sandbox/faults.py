@@ -56,6 +56,15 @@ class LaunchFailure(_Rule):
 
 
 @dataclass
+class ReplicationLag(_Rule):
+    """A DRS source server whose continuous replication falls behind (a slow link, a write
+    burst): ``dataReplicationInfo.lagDuration`` reports ``seconds``; its state is unchanged."""
+
+    server: str = ""  # source server id or hostname
+    seconds: float = 0.0
+
+
+@dataclass
 class JobFailure(_Rule):
     job_type: str | None = None  # LAUNCH | TERMINATE | CREATE_CONVERTED_SNAPSHOT; None = any
     reason: str = "Job failed: simulated failure"
@@ -189,6 +198,7 @@ class FaultPlan:
         self._lock = threading.Lock()
         self.wire: list[WireFault] = []
         self.launch_failures: list[LaunchFailure] = []
+        self.replication_lags: list[ReplicationLag] = []
         self.job_failures: list[JobFailure] = []
         self.slow: list[SlowJobs] = []
         self.dropped_events: list[DroppedEvents] = []
@@ -270,6 +280,20 @@ class FaultPlan:
         with self._lock:
             self.launch_failures.append(rule)
         return rule
+
+    def lag_replication(
+        self,
+        server: str,
+        seconds: float,
+        *,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> ReplicationLag:
+        """Make one DRS source server (id or hostname) that replicates continuously report
+        its data ``seconds`` behind (``lagDuration``, an ISO 8601 duration), until cleared."""
+        _positive(seconds, "lag_replication")
+        rule = ReplicationLag(server=server, seconds=seconds, account=account, region=region)
+        return self._add(self.replication_lags, rule)
 
     def fail_job(
         self,
@@ -442,6 +466,7 @@ class FaultPlan:
         with self._lock:
             self.wire.clear()
             self.launch_failures.clear()
+            self.replication_lags.clear()
             self.job_failures.clear()
             self.slow.clear()
             self.dropped_events.clear()
@@ -512,6 +537,19 @@ class FaultPlan:
                     rule.hits += 1
                     return rule.reason
         return None
+
+    def replication_lag_for(
+        self, account: str, region: str, source_server_id: str, hostname: str | None
+    ) -> float | None:
+        """The injected replication lag (seconds) of this server, or None (nothing consumed)."""
+        rule = self._take(
+            self.replication_lags,
+            account,
+            region,
+            lambda r: r.server in (source_server_id, hostname),
+            False,
+        )
+        return rule.seconds if rule is not None else None
 
     def job_failure_for(self, account: str, region: str, job_type: str) -> str | None:
         """Reason a new job of this type must fail, or None (consumes one hit)."""

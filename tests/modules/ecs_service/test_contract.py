@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from drorch.cli.manifest_cmd import app
 from drorch.manifest import load_manifest_file
 from drorch.modules import REGISTRY
+from drorch.modules.base import Resource
 from drorch.sandbox.seeders import SeedContext, seed_resource
 from tests.modules.contract import (
     SKIPPED_BY_PLAN,
@@ -24,6 +25,7 @@ from tests.modules.contract import (
     Phase,
     Run,
     Staging,
+    check_iam,
     discover,
     idempotency_key,
     staging,
@@ -290,3 +292,37 @@ def test_readiness_reports_the_services_of_each_cluster() -> None:
         ("ECS claims", "OK", "1 service(s), 1 at 0 tasks (pilot light)")
     ]
     assert [f.result for f in denied] == ["FAIL"]
+
+
+def test_readiness_checks_the_cluster_the_service_and_its_task_definition() -> None:
+    module = REGISTRY["ecs-service"]
+    case = Case("readiness", (Phase(),), seed=service_at(0), selector=SELECTOR)
+    with staging(case) as world:
+        [service] = discover(module, world, case)
+        elsewhere = [
+            Resource(f"{cluster}/{name}", "", world.account_id, world.region, name)
+            for cluster, name in (("nowhere", SERVICE), (CLUSTER, "claims-gone"))
+        ]
+        with world.recorder.window("readiness"):
+            ready = module.resource_readiness(world.ctx(), [service, *elsewhere], {})
+        check_iam(module, Run(case, calls=list(world.recorder.calls)), ("read",))
+        definition = described(world)["taskDefinition"]
+        world.admin("ecs").deregister_task_definition(taskDefinition=definition)
+        deregistered = module.resource_readiness(world.ctx(), [service], {})
+    revision = definition.rsplit("/", 1)[-1]
+    where = f"in {world.account_id} ({world.region})"
+    assert [(f.resource, f.check, f.result, f.detail, f.call) for f in ready] == [
+        (SID, "service", "OK", "ACTIVE; desired 0, running 0, pending 0",
+         f"ecs:DescribeServices {SID} {where}"),
+        (SID, "task definition", "OK", f"{revision} ACTIVE",
+         f"ecs:DescribeTaskDefinition {revision} {where}"),
+        (f"{CLUSTER}/claims-gone", "service", "BLOCKER", "the service is missing",
+         f"ecs:DescribeServices {CLUSTER}/claims-gone {where}"),
+        (f"nowhere/{SERVICE}", "cluster", "BLOCKER", "cluster nowhere is missing",
+         f"ecs:DescribeClusters nowhere {where}"),
+    ]  # fmt: skip
+    assert [(f.check, f.result, f.detail) for f in deregistered][1] == (
+        "task definition",
+        "WARNING",
+        f"{revision} is INACTIVE (deregistered)",
+    )

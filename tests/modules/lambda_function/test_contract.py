@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from drorch.modules import REGISTRY
+from drorch.modules.base import Resource
 from drorch.modules.lambda_function.sandbox import provisioned_requested
 from drorch.sandbox.seeders import SeedContext, seed_resource
 from tests.modules.contract import (
@@ -22,6 +23,7 @@ from tests.modules.contract import (
     Phase,
     Run,
     Staging,
+    check_iam,
     discover,
     staging,
 )
@@ -237,3 +239,29 @@ def test_the_drill_guard_refuses_every_capacity_and_mapping_change() -> None:
     for operation in ("PutFunctionConcurrency", "UpdateEventSourceMapping"):
         assert module.is_disruptive(operation, {})
     assert not module.is_disruptive("GetFunctionConcurrency", {})
+
+
+def test_readiness_blocks_a_throttled_standby_the_plan_does_not_raise() -> None:
+    module = REGISTRY["lambda-function"]
+    case = Case("readiness", (Phase(),), seed=standby, selector={"ids": [NAME]})
+    with staging(case) as world:
+        [function] = discover(module, world, case)
+        gone = Resource("claims-gone", "", world.account_id, world.region, "claims-gone")
+        with world.recorder.window("readiness"):
+            kept = module.resource_readiness(world.ctx(), [function, gone], {})
+            raised = module.resource_readiness(world.ctx(), [function], FAILOVER)
+        check_iam(module, Run(case, calls=list(world.recorder.calls)), ("read",))
+    where = f"in {world.account_id} ({world.region})"
+    assert [(f.name, f.check, f.result, f.detail, f.call) for f in kept] == [
+        (NAME, "function", "OK", "Active, last update Successful",
+         f"lambda:GetFunction {NAME} {where}"),
+        (NAME, "concurrency", "BLOCKER",
+         "reserved 0 (throttled) and the plan does not raise it: the function would run "
+         "nothing after a failover", f"lambda:GetFunctionConcurrency {NAME} {where}"),
+        ("claims-gone", "function", "BLOCKER", "no such function in the recovery region",
+         f"lambda:GetFunction claims-gone {where}"),
+    ]  # fmt: skip
+    assert [(f.check, f.result, f.detail) for f in raised] == [
+        ("function", "OK", "Active, last update Successful"),
+        ("concurrency", "OK", "reserved 0 -> 50"),
+    ]

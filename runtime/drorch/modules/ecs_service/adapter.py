@@ -67,13 +67,17 @@ from drorch.modules.base import (
 )
 from drorch.modules.capacity import MARK_BEFORE, MARK_BY
 from drorch.modules.ecs_service import iam
-from drorch.modules.ecs_service.probes import PROBES, readiness
+from drorch.modules.ecs_service.probes import (
+    DESCRIBE_BATCH,
+    PROBES,
+    readiness,
+    service_findings,
+)
 from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "ecs:service"
 STATE_VERSION = 1
 WAIT_SECONDS = 30
-DESCRIBE_BATCH = 10  # DescribeServices takes 10 services at most
 SCALE_KEYS = frozenset({"cluster", "service", "desiredCount"})
 
 
@@ -153,6 +157,13 @@ class EcsServiceModule(ResourceModule):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """The cluster and the service ACTIVE and steady, and the task definition the
+        service runs registered in the recovery region (:func:`probes.service_findings`)."""
+        return service_findings(ctx, resources)
 
     def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
         """Seed 004 ``EcsService``: its parameters are a list (or one) of

@@ -69,12 +69,11 @@ from drorch.modules.base import (
     tags_match,
 )
 from drorch.modules.lambda_function import iam
-from drorch.modules.lambda_function.probes import PROBES, readiness
+from drorch.modules.lambda_function.probes import NOT_FOUND, PROBES, function_findings, readiness
 from drorch.modules.resource import ResourceModule
 
 RESOURCE_TYPE = "lambda:function"
 STATE_VERSION = 1
-NOT_FOUND = "ResourceNotFoundException"
 NO_PROVISIONED = "ProvisionedConcurrencyConfigNotFoundException"
 SETTLED = {"Enabled": True, "Disabled": False}
 ACTIVATE_ORDER = ("reserved", "provisioned", "mappings")
@@ -140,6 +139,13 @@ class LambdaFunctionModule(ResourceModule):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """The function Active in the recovery region, and its reserved concurrency against
+        what the plan sets (:func:`probes.function_findings`)."""
+        return function_findings(ctx, resources, params)
 
     def from_layer(self, resource: Mapping[str, Any], where: str) -> LayerMapping:
         """``FunctionName`` -> selector ids, ``Tags`` -> selector tags,

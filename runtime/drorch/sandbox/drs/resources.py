@@ -163,8 +163,11 @@ class SourceServer:
         if state != "DISCONNECTED":
             info["dataReplicationInitiation"] = self._initiation(state, now)
             info["stagingAvailabilityZone"] = f"{self.region}a"
-        if state in FLOWING:
-            info["lagDuration"] = "PT0S"
+        if state in FLOWING:  # caught up, unless a fault says it lags (faults.lag_replication)
+            lag = STATE.faults.replication_lag_for(
+                self.account_id, self.region, self.source_server_id, self.hostname
+            )
+            info["lagDuration"] = iso_duration(lag or 0)
         elif state in ("STALLED", "STOPPED", "PAUSED") and self.windows:
             last = self.windows[-1].end or self.stalled_since or now
             info["lagDuration"] = iso_duration((now - last).total_seconds())
