@@ -929,13 +929,13 @@ class HubStack(pulumi.ComponentResource):
         return rule
 
     def _completion_rule(self) -> aws.cloudwatch.EventRule:
-        """The services' events forwarded to the hub bus (DRS launch results) go to
-        ``drorch-waiter``, which answers the task tokens of the executors waiting on them
+        """The services' events forwarded to the hub bus (DRS launch results, the RDS events
+        that end a role change) go to ``drorch-waiter``, which answers the task tokens of the executors waiting on them
         (:mod:`drorch.engine.waiters`)."""
         rule = aws.cloudwatch.EventRule(
             "completion-rule",
             name=COMPLETION_RULE,
-            description="drorch: DRS launch results end the executors' waits (event-driven)",
+            description="drorch: DRS launch results and RDS role-change events end the executors' waits",
             event_bus_name=self.event_bus.name,
             event_pattern=json.dumps(waiters.EVENT_PATTERN, sort_keys=True),
             state="ENABLED",

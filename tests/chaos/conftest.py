@@ -4,18 +4,17 @@ the hub, and :func:`end_state` that every scenario asserts on."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from drorch import names
 from drorch.cli import engine_cmd
 from drorch.cli.main import main
 from drorch.engine import events as ev
 from tests.e2e.conftest import _SHARED, EXAMPLE, drs_jobs, manifest_text, restore_hub, wait_until
+from tests.e2e.inbox import bus_inbox
 
 HERE = Path(__file__).resolve().parent
 APP = "claims"
@@ -51,35 +50,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
 @pytest.fixture
 def inbox(hub) -> Any:
     """What a subscriber of the event bus receives: a queue behind a rule on ``source: drorch``."""
-    session = hub.client.session
-    sqs, events = session.client("sqs"), session.client("events")
-    url = sqs.create_queue(QueueName="chaos-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="chaos-inbox",
-        EventBusName=names.EVENT_BUS,
-        EventPattern=json.dumps({"source": ["drorch"]}),
-    )
-    events.put_targets(
-        Rule="chaos-inbox", EventBusName=names.EVENT_BUS, Targets=[{"Id": "q", "Arn": queue_arn}]
-    )
-    received: list[dict[str, Any]] = []
-
-    def drain() -> list[dict[str, Any]]:
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            received.extend(json.loads(m["Body"]) for m in batch)
-            for m in batch:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        return received
-
-    yield drain
-    events.remove_targets(Rule="chaos-inbox", EventBusName=names.EVENT_BUS, Ids=["q"])
-    events.delete_rule(Name="chaos-inbox", EventBusName=names.EVENT_BUS)
-    sqs.delete_queue(QueueUrl=url)
+    with bus_inbox(hub.client.session, "chaos-inbox", {"source": ["drorch"]}) as drain:
+        yield drain
 
 
 @pytest.fixture

@@ -189,3 +189,23 @@ def test_replication_lag_over_the_rpo_is_a_blocker_that_stops_a_failover(
     assert final["resources"] == [] and final["gates"] == []  # no phase began
     assert all(drs_jobs(hub, account) == [] for account in STAGING)
     assert hub.client.lock.holder("claims") is None
+
+    # the same server tagged dr:impact=optional: its failure would not fail its wave, so
+    # the lag is a WARNING and nothing blocks
+    drs = hub.sandbox.execution_session(APP).client("drs")
+    drs.tag_resource(
+        resourceArn=server_arn(drs, blocker["resource"]), tags={"dr:impact": "optional"}
+    )
+    assert main(["readiness", "claims", "--output", "json", *target]) == 0
+    found = json.loads(capsys.readouterr().out)
+    [warning] = [f for f in found["findings"] if f["check"] == "replication lag"]
+    assert (warning["name"], warning["result"], warning["impact"]) == (
+        "acme-app-03",
+        "WARNING",
+        "optional",
+    )
+    assert warning["detail"].endswith("(a BLOCKER, but the resource is dr:impact=optional)")
+
+
+def server_arn(drs, server_id: str) -> str:
+    return drs.describe_source_servers(filters={"sourceServerIDs": [server_id]})["items"][0]["arn"]

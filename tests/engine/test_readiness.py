@@ -151,3 +151,6 @@ def test_a_blocker_on_a_resource_tagged_optional_is_a_warning():
     assert sftp["detail"] == "STALLED (a BLOCKER, but the resource is dr:impact=optional)"
     done = readiness.summary(readiness.ordered(rows), "failover", "2026-01-01T00:00:00+00:00")
     assert done["counts"] == {"OK": 0, "WARNING": 1, "BLOCKER": 1}
+    # the CLI's lines, the status and the report name it optional
+    assert readiness.finding_line(sftp).startswith("WARNING sftp-01 (optional) [app-servers")
+    assert "| WARNING | sftp-01 (optional) |" in _readiness_markdown(done)[-1]

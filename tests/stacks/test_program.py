@@ -598,16 +598,19 @@ def test_the_master_s_end_drives_the_reconciler(deployed):
     assert permission.inputs["sourceArn"] == rule.state["arn"]
 
 
-def test_forwarded_drs_launch_results_reach_the_waiter(deployed):
+def test_forwarded_drs_launch_results_and_rds_endings_reach_the_waiter(deployed):
     """Event-driven completion: on the hub's bus (where the staging accounts forward DRS
-    events), DRS launch results go to drorch-waiter, which EventBridge may invoke and which
-    may answer task tokens and write its items in the history table, nothing more."""
+    and RDS events), DRS launch results and the RDS events that end a role change go to
+    drorch-waiter, which EventBridge may invoke and which may answer task tokens and write
+    its items in the history table, nothing more."""
     rule = deployed.named("aws:cloudwatch/eventRule:EventRule", "drorch-event-driven-completion")
     assert rule.inputs["eventBusName"] == names.EVENT_BUS
-    assert json.loads(rule.inputs["eventPattern"]) == {
-        "source": ["aws.drs"],
-        "detail-type": ["DRS Source Server Launch Result"],
-    }
+    drs, rds = json.loads(rule.inputs["eventPattern"])["$or"]
+    assert drs == {"source": ["aws.drs"], "detail-type": ["DRS Source Server Launch Result"]}
+    assert rds["source"] == ["aws.rds"]
+    assert rds["detail-type"] == ["RDS DB Cluster Event", "RDS DB Instance Event"]
+    # global switchover finished / failover completed, a promoted replica's restart
+    assert {"RDS-EVENT-0185", "RDS-EVENT-0238", "RDS-EVENT-0006"} <= set(rds["detail"]["EventID"])
     (target,) = [
         t
         for t in deployed.of_type("aws:cloudwatch/eventTarget:EventTarget")
@@ -622,14 +625,15 @@ def test_forwarded_drs_launch_results_reach_the_waiter(deployed):
     ]
     assert permission.inputs["principal"] == "events.amazonaws.com"
     assert permission.inputs["sourceArn"] == rule.state["arn"]
-    # the forwarding rules of the staging accounts send DRS events to that bus
+    # the forwarding rules of the staging accounts send DRS and RDS events to that bus
     forwards = [
         r
         for r in deployed.of_type("aws:cloudwatch/eventRule:EventRule")
         if r.inputs["name"] == "drorch-forward-dr-events"
     ]
     assert forwards and all(
-        "aws.drs" in json.loads(r.inputs["eventPattern"])["source"] for r in forwards
+        {"aws.drs", "aws.rds"} <= set(json.loads(r.inputs["eventPattern"])["source"])
+        for r in forwards
     )
     policy = deployed.named(ROLE_POLICY, "drorch-waiter-least-privilege")
     statements = json.loads(policy.inputs["policy"])["Statement"]

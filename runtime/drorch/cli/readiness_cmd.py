@@ -19,7 +19,7 @@ from rich.table import Table
 from drorch.cli.engine_cmd import Plain, aws_client, check_operation, checked_manifest
 from drorch.cli.options import DEFAULT_ACCOUNTS_DIR, AccountsDir, Json, Profile, Region
 from drorch.cli.output import console, print_json
-from drorch.engine.readiness import finding_line, headline, where
+from drorch.engine.readiness import finding_line, headline, named, where
 from drorch.errors import InputError
 
 STYLE = {"OK": "green", "WARNING": "yellow", "BLOCKER": "bold red"}
@@ -37,7 +37,7 @@ def render_table(result: Mapping[str, Any]) -> None:
     for f in result["findings"]:
         table.add_row(
             f"[{STYLE[f['result']]}]{f['result']}[/]",
-            escape(f["name"] or "-"),
+            escape(named(f)),
             escape(where(f)),
             escape(f["check"]),
             escape(f["detail"]),

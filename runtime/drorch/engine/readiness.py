@@ -619,10 +619,17 @@ def where(finding: Mapping[str, Any]) -> str:
     return finding.get("accountId") or finding.get("module", "")
 
 
+def named(finding: Mapping[str, Any]) -> str:
+    """The resource a finding is about, for people: its name, ``(optional)`` when it is
+    tagged ``dr:impact=optional``."""
+    name = finding.get("name") or "-"
+    return f"{name} ({OPTIONAL})" if finding.get("impact") == OPTIONAL else name
+
+
 def finding_line(finding: Mapping[str, Any]) -> str:
     """One finding in one line: result, resource, where, check, detail, the call, the fix."""
     line = (
-        f"{finding['result']} {finding.get('name') or '-'} [{where(finding)}] "
+        f"{finding['result']} {named(finding)} [{where(finding)}] "
         f"{finding['check']}: {finding['detail']}"
     )
     if finding.get("call"):

@@ -959,10 +959,10 @@ READINESS_COLUMNS = ["Result", "Resource", "Where", "Check", "Detail", "Call", "
 
 
 def _readiness_rows(readiness: Mapping[str, Any]) -> list[list[str]]:
-    from drorch.engine.readiness import where
+    from drorch.engine.readiness import named, where
 
     return [
-        [f["result"], f.get("name") or "-", where(f), f["check"], f["detail"], f.get("call") or "-"]
+        [f["result"], named(f), where(f), f["check"], f["detail"], f.get("call") or "-"]
         + [f.get("fix") or "-"]
         for f in readiness.get("findings", [])
     ]

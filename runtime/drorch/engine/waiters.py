@@ -1,8 +1,9 @@
 """Event-driven completion: an executor's task token, answered by the service's own event.
 
 An executor whose module waits on work that announces its end on EventBridge (a DRS
-launch job: one "DRS Source Server Launch Result" per server) does not poll at its
-interval. Its ``WaitForEvent`` state (``.waitForTaskToken``) hands the ``drorch-waiter``
+launch job: one "DRS Source Server Launch Result" per server; an RDS role change,
+promotion or reboot: the RDS event that ends it, :data:`RDS_ENDINGS`) does not poll at
+its interval. Its ``WaitForEvent`` state (``.waitForTaskToken``) hands the ``drorch-waiter``
 function its task token and what it waits for (:func:`register`); the hub bus's rule
 sends the forwarded events to the same function (:func:`record`), which answers the
 token once every result the executor waits for has arrived. The executor then runs
@@ -14,6 +15,12 @@ One item per awaited thing in the history table (``pk = WAIT#<key>``, ``sk = WAI
 waits for), ``tokens`` (token id -> token). Both sides update the item atomically
 and read it back, so an event that arrives between the status check and the
 registration is not missed: the registration sees it in ``seen`` and answers at once.
+
+An RDS resource's key (:func:`rds_key`) outlives one operation: the next drill of the same
+cluster waits on it again, with the earlier events still in ``seen``. Such a wait says
+``after`` (the moment of the status check that asked for it): an event counts for it only
+if it happened after that (``eventAt``, the newest event's own time), so an old event
+never answers a new wait.
 """
 
 from __future__ import annotations
@@ -32,14 +39,41 @@ from drorch.engine import aws, clock
 SK = "WAIT"
 RETENTION_DAYS = 8  # a little longer than an executor can wait (its gates' 7 days)
 DRS_LAUNCH_RESULT = "DRS Source Server Launch Result"
+RDS_SOURCE = "aws.rds"
+RDS_DETAIL_TYPES = ("RDS DB Cluster Event", "RDS DB Instance Event")
+# the RDS events (AWS's "event categories and event messages") that end, or abort, an
+# operation a module waits on; each wakes the waits on its source (``detail.SourceArn``)
+RDS_ENDINGS = {
+    "RDS-EVENT-0185": "global switchover finished",
+    "RDS-EVENT-0186": "global switchover cancelled",
+    "RDS-EVENT-0187": "global switchover failed",
+    "RDS-EVENT-0238": "global failover completed",
+    "RDS-EVENT-0239": "global failover failed",
+    "RDS-EVENT-0006": "DB instance restarted (a promoted replica, a reboot)",
+    "RDS-EVENT-0049": "Multi-AZ instance failover completed",
+}
 # the events the hub's rule sends to drorch-waiter (stacks/hub.py)
-EVENT_PATTERN = {"source": ["aws.drs"], "detail-type": [DRS_LAUNCH_RESULT]}
+EVENT_PATTERN = {
+    "$or": [
+        {"source": ["aws.drs"], "detail-type": [DRS_LAUNCH_RESULT]},
+        {
+            "source": [RDS_SOURCE],
+            "detail-type": list(RDS_DETAIL_TYPES),
+            "detail": {"EventID": sorted(RDS_ENDINGS)},
+        },
+    ]
+}
 # SendTaskSuccess on a token whose task has ended (answered already, timed out, stopped)
 GONE = frozenset({"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"})
 
 
 def drs_job_key(job_id: str) -> str:
     return f"drs-job/{job_id}"
+
+
+def rds_key(arn: str) -> str:
+    """The key of the waits on an RDS DB cluster or instance (its ARN)."""
+    return f"rds/{arn}"
 
 
 def pk(key: str) -> str:
@@ -50,19 +84,36 @@ def token_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
-def results_of(event: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(key, result id) pairs an EventBridge event carries; empty for others.
+def results_of(event: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(key, result id, when it happened) of each result an EventBridge event carries;
+    empty for others.
 
     A "DRS Source Server Launch Result" (``detail.job-id``, the source server's ARN in
-    ``resources``) is one server's result in that job.
+    ``resources``) is one server's result in that job. An RDS event in
+    :data:`RDS_ENDINGS` is one result (its event id) for its source's key, at
+    ``detail.Date``.
     """
     detail = event.get("detail") or {}
-    if event.get("source") == "aws.drs" and event.get("detail-type") == DRS_LAUNCH_RESULT:
+    source, detail_type = event.get("source"), event.get("detail-type")
+    if source == "aws.drs" and detail_type == DRS_LAUNCH_RESULT:
         job_id = detail.get("job-id")
         servers = [str(r).rsplit("/", 1)[-1] for r in event.get("resources") or []]
+        at = str(event.get("time") or clock.iso())
         if job_id and servers:
-            return [(drs_job_key(str(job_id)), server) for server in servers]
+            return [(drs_job_key(str(job_id)), server, at) for server in servers]
+    if source == RDS_SOURCE and detail_type in RDS_DETAIL_TYPES:
+        arn = detail.get("SourceArn")
+        if detail.get("EventID") in RDS_ENDINGS and arn and event.get("id"):
+            at = str(detail.get("Date") or event.get("time") or clock.iso())
+            return [(rds_key(str(arn)), str(event["id"]), at)]
     return []
+
+
+def _happened(at: str | None, after: str | None) -> bool:
+    """Whether an event at ``at`` counts for a wait that began at ``after`` (ISO times)."""
+    if after is None:
+        return True
+    return at is not None and clock.parse(at) >= clock.parse(after)
 
 
 class Waiters:
@@ -82,8 +133,9 @@ class Waiters:
         return clock.epoch(clock.now() + timedelta(days=RETENTION_DAYS))
 
     def register(self, token: str, awaits: Sequence[Mapping[str, Any]]) -> bool:
-        """Wait on ``awaits`` (``{"key", "expect"}`` each) with ``token``; answers the token
-        at once (returns True) when one of them has all its results already."""
+        """Wait on ``awaits`` (``{"key", "expect"}`` each, and ``after`` where old events
+        must not count) with ``token``; answers the token at once (returns True) when one
+        of them has all its results already."""
         if not awaits:
             raise ValueError("register: nothing to wait for (awaits is empty)")
         tid = token_id(token)
@@ -112,26 +164,33 @@ class Waiters:
                 ExpressionAttributeValues={":token": token},
                 ReturnValues="ALL_NEW",
             )["Attributes"]
-            if len(item.get("seen") or ()) >= expect:
+            if len(item.get("seen") or ()) >= expect and _happened(
+                item.get("eventAt"), entry.get("after")
+            ):
                 self._answer({tid: token}, key, keys)
                 return True
         return False
 
-    def record(self, results: Iterable[tuple[str, str]]) -> int:
-        """Record results (key, result id); answers the tokens of every key whose expected
-        results have all arrived. Returns how many tokens were answered."""
+    def record(self, results: Iterable[tuple[str, str, str]]) -> int:
+        """Record results (key, result id, when it happened); answers the tokens of every
+        key whose expected results have all arrived. Returns how many tokens were answered."""
         by_key: dict[str, set[str]] = {}
-        for key, result in results:
+        latest: dict[str, str] = {}
+        for key, result, at in results:
             by_key.setdefault(key, set()).add(result)
+            if key not in latest or clock.parse(at) > clock.parse(latest[key]):
+                latest[key] = at
         answered = 0
         for key, ids in by_key.items():
             item = self.table.update_item(
                 Key={"pk": pk(key), "sk": SK},
-                UpdateExpression="ADD seen :ids SET expiresAt = :expires, lastEventAt = :now",
+                UpdateExpression="ADD seen :ids SET expiresAt = :expires, lastEventAt = :now, "
+                "eventAt = :at",
                 ExpressionAttributeValues={
                     ":ids": ids,
                     ":expires": self._expiry(),
                     ":now": clock.iso(),
+                    ":at": latest[key],
                 },
                 ReturnValues="ALL_NEW",
             )["Attributes"]

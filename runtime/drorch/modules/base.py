@@ -418,6 +418,17 @@ def resource_finding(
     return Finding(check, result, detail, fix, resource.id, resource.name or resource.id, call)
 
 
+def rpo_exceeded(resource: Resource, lag_seconds: float | None) -> int | None:
+    """The resource's ``dr:rpo-target`` (minutes) when ``lag_seconds`` of replication lag
+    exceed it; None when within it, or either is unknown."""
+    from drorch.names import TAG_RPO
+
+    target = str(resource.tags.get(TAG_RPO, ""))
+    if lag_seconds is None or not target.isdigit():
+        return None
+    return int(target) if lag_seconds > int(target) * 60 else None
+
+
 @dataclass(frozen=True)
 class ModuleIam:
     """A module's IAM statements in one account, by what they are for.

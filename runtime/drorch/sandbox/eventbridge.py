@@ -14,6 +14,9 @@ account it rewrites the event as if that account had sent it. drorch relies on b
 * a Lambda target is invoked asynchronously (in order, on a delivery thread), as the
   function's resource policy allows EventBridge to; a failed delivery is recorded in
   :data:`failures` (EventBridge retries, then drops);
+* an SQS queue gets the event (or the target's input) as the message body, its ``time``
+  in ISO 8601 (moto keeps epoch seconds for the events it takes in, and its own delivery
+  fails on a service event's ISO time);
 * other targets are left to moto.
 
 While an event is on its way, simulated time does not move (:func:`drorch.sandbox.timeline.busy`).
@@ -27,11 +30,13 @@ import queue
 import threading
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from drorch.sandbox import timeline
 
+ISO = "%Y-%m-%dT%H:%M:%SZ"
 _installed = False
 _install_lock = threading.Lock()
 _queue: queue.Queue[tuple[Any, dict[str, Any], dict[str, Any]]] = queue.Queue()
@@ -107,12 +112,35 @@ def dispatch(rule: Any, event: dict[str, Any]) -> None:
         elif service == "events" and resource.startswith("event-bus/"):
             # the receiving bus's rules see the event as sent (its account, region, time)
             put_on_bus(parts[4], parts[3], resource.split("/", 1)[1], copy.deepcopy(event))
+        elif service == "sqs":
+            _send_to_queue(parts[4], parts[3], resource, target, event)
         else:
             others.append(target)
     if others:
         original = copy.copy(rule)
         original.targets = others
         _moto_send(original, event)
+
+
+def _send_to_queue(
+    account: str, region: str, queue: str, target: Mapping[str, Any], event: dict[str, Any]
+) -> None:
+    from moto.sqs import sqs_backends
+
+    from drorch.sandbox.triggers import target_input
+
+    group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+    body = dict(event)
+    try:
+        body["time"] = datetime.fromtimestamp(float(body["time"]), UTC).strftime(ISO)
+    except (KeyError, TypeError, ValueError):
+        pass  # a service event's time: ISO already
+    try:
+        sqs_backends[account][region].send_message(
+            queue_name=queue, message_body=target_input(target, body), group_id=group
+        )
+    except Exception as error:  # noqa: BLE001 - EventBridge retries, then drops
+        failures.append(f"{target.get('Arn')}: {type(error).__name__}: {error}")
 
 
 def _ensure_worker() -> None:

@@ -7,10 +7,13 @@ point-in-time recovery, and a few items.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from botocore.exceptions import ClientError
 
 from drorch.modules import REGISTRY
+from drorch.modules.base import Resource
 from drorch.sandbox.seeders import SeedContext, seed_resource
 from tests.modules.contract import (
     Case,
@@ -18,6 +21,7 @@ from tests.modules.contract import (
     Phase,
     Run,
     Staging,
+    check_iam,
     discover,
     idempotency_key,
     staging,
@@ -189,3 +193,22 @@ def test_a_table_without_replicas_is_excluded_and_said_so() -> None:
     assert [e.reasons for e in found.excluded] == [
         ("not a global table: it has no replicas in other regions",)
     ]
+
+
+def test_readiness_checks_the_replicas_and_the_latency_against_the_rpo() -> None:
+    module = REGISTRY["dynamodb-global"]
+    case = Case("readiness", (Phase(),), seed=lagging, selector=SELECTOR)
+    with staging(case) as world:
+        [table] = discover(module, world, case)
+        tight = replace(table, tags={**table.tags, "dr:rpo-target": "1"})  # 60 s < 95 s
+        gone = Resource("claims-gone", "", world.account_id, world.region, "claims-gone")
+        with world.recorder.window("readiness"):
+            found = module.resource_readiness(world.ctx(), [table, tight, gone], {})
+        check_iam(module, Run(case, calls=list(world.recorder.calls)), ("read",))
+    assert [(f.resource, f.check, f.result, f.detail) for f in found] == [
+        ("claims", "replication latency", "OK", f"replicas {SOURCE} ACTIVE; {SOURCE} 95 s behind"),
+        ("claims", "replication latency", "BLOCKER",
+         f"replicas {SOURCE} ACTIVE; {SOURCE} 95 s behind: over the RPO target of 1 min"),
+        ("claims-gone", "replica", "BLOCKER", f"no table claims-gone in {world.region}"),
+    ]  # fmt: skip
+    assert found[0].call.startswith("dynamodb:DescribeTable, cloudwatch:GetMetricStatistics")

@@ -7,10 +7,13 @@ recovery region, where every case runs).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from botocore.exceptions import ClientError
 
 from drorch.modules import REGISTRY
+from drorch.modules.base import Resource
 from drorch.sandbox.seeders import SeedContext, seed_resource
 from tests.modules.contract import (
     Case,
@@ -18,6 +21,7 @@ from tests.modules.contract import (
     Phase,
     Run,
     Staging,
+    check_iam,
     discover,
     idempotency_key,
     run_in,
@@ -213,3 +217,24 @@ def test_a_group_outside_any_global_datastore_is_excluded_and_said_so() -> None:
         found = module.discover(world.ctx(), {"ids": ["plain"]})
     assert list(found) == []
     assert [e.reasons for e in found.excluded] == [("not a member of a global datastore",)]
+
+
+def test_readiness_checks_the_secondary_and_its_lag_against_the_rpo() -> None:
+    module = REGISTRY["elasticache-global"]
+    case = Case("readiness", (Phase(),), seed=lagging, selector=SELECTOR)
+    with staging(case) as world:
+        [group] = discover(module, world, case)
+        tight = replace(group, tags={**group.tags, "dr:rpo-target": "5"})  # 300 s < 420 s
+        gone = Resource("sessions-gone", "", world.account_id, world.region, "sessions-gone")
+        with world.recorder.window("readiness"):
+            found = module.resource_readiness(world.ctx(), [group, tight, gone], {})
+        check_iam(module, Run(case, calls=list(world.recorder.calls)), ("read",))
+    assert [(f.resource, f.check, f.result) for f in found] == [
+        ("sessions-dr", "replication lag", "OK"),
+        ("sessions-dr", "replication lag", "BLOCKER"),
+        ("sessions-gone", "global datastore", "BLOCKER"),
+    ]
+    assert found[0].detail.startswith("an available SECONDARY of ")
+    assert found[0].detail.endswith("sessions; 420 s behind")
+    assert found[1].detail.endswith("420 s behind: over the RPO target of 5 min")
+    assert found[2].detail == "replication group sessions-gone is not in a global datastore"

@@ -24,7 +24,10 @@ Phases (each ``start`` + ``status``; the status is read from RDS, never a timer)
     (``drorch:detached-from``, ``drorch:former-primary``) so that REPLICATE can rebuild.
 
   Done when the target is the writer (a switchover/failover: ``IsWriter`` and no
-  ``FailoverState``; a detach: standalone) and ``available``; a ``FailoverState`` that
+  ``FailoverState``; a detach: standalone) and ``available``. While a switchover or
+  failover runs, the executor waits for RDS's event about the target cluster
+  (RDS-EVENT-0185/0186/0187 for a switchover, 0238/0239 for a failover; :meth:`awaits`)
+  instead of polling, and polls at the long fallback interval if it never comes; a ``FailoverState`` that
   disappears with the old writer still writing is a FAILED (cancelled) role change. The
   lag and the duration are in each resource's detail. ``targetRegion`` names another
   member's Region (a failback towards the original primary).
@@ -103,6 +106,7 @@ from drorch.modules.rds_instance.common import (
     TAG_COPY_OF,
     TAG_MANAGED,
     elapsed,
+    event_awaits,
     fail,
     is_copy_name,
     latest_metric,
@@ -292,6 +296,7 @@ class AuroraGlobalModule(DrillCopies, Failback):
             "names": {r.id: r.name for r in items},
             "arns": {r.id: r.arn for r in items},
             "items": {},
+            "checkedAt": ctx.now,
         }
         rds = self._rds(ctx, state)
         for resource in items:
@@ -312,6 +317,7 @@ class AuroraGlobalModule(DrillCopies, Failback):
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
         self.check_state(phase, state)
         rds = self._rds(ctx, state)
+        state["checkedAt"] = ctx.now
         for resource_id, item in sorted(state["items"].items()):
             if item["status"] != RUNNING:
                 continue
@@ -330,7 +336,20 @@ class AuroraGlobalModule(DrillCopies, Failback):
                 item["durationSeconds"] = elapsed(item.get("startedAt"), ctx)
         return rds_result(state)
 
-    # --- shared -------------------------------------------------------------------------
+    def awaits(self, phase: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """ACTIVATE's switchovers and failovers under way: RDS's event about the target
+        cluster (it finished, or was cancelled) ends the executor's wait."""
+        if phase != "ACTIVATE" or state.get("drill"):
+            return []
+        targets = [
+            item["target"]
+            for item in state["items"].values()
+            if item["status"] == RUNNING
+            and item.get("mode") in ("switchover", "failover")
+            and item.get("target")
+        ]
+        return event_awaits(targets, state.get("checkedAt"))
+
     # --- INSTANTIATE: readers in the secondary ------------------------------------------
     def _start_readers(
         self, ctx: AccountContext, rds: Any, resource: Resource, params: dict, item: dict

@@ -20,7 +20,12 @@ extension (``drorch.modules.rds_instance.sandbox``, installed with it):
   after a switchover it is ``connected`` at once. The global cluster's ``Status`` is
   ``switching-over`` / ``failing-over`` meanwhile. (The model's FailoverState enum has no
   ``switching-over``, although the API reference names it: a switchover shows
-  ``failing-over``.)
+  ``failing-over``.) When the writer has flipped, RDS sends the target cluster's event
+  to the default bus of its account and region (:func:`~drorch.modules.rds_instance.sandbox.send_event`,
+  category ``global-failover``): RDS-EVENT-0185 "Global switchover to DB cluster <name>
+  in Region <region> finished." or RDS-EVENT-0238 "Global failover ... completed."; a
+  cancelled one ends with RDS-EVENT-0186 "... is cancelled." (switchover) or
+  RDS-EVENT-0239 "... failed." (failover).
 * ``RemoveFromGlobalCluster`` from any region: the member leaves at once; a secondary is
   ``promoting`` for :attr:`~AuroraTimings.detach_seconds`, then a standalone writer. The
   primary cannot leave while secondaries remain (``InvalidGlobalClusterStateFault``).
@@ -55,7 +60,13 @@ from moto.cloudwatch.models import MetricDatum
 from moto.core.responses import ActionResult
 
 from drorch.modules.rds_instance import sandbox as rds_sim
-from drorch.modules.rds_instance.sandbox import RdsError, arn_region, schedule, slowdown
+from drorch.modules.rds_instance.sandbox import (
+    RdsError,
+    arn_region,
+    schedule,
+    send_event,
+    slowdown,
+)
 from drorch.sandbox.extensions import SandboxExtension
 from drorch.sandbox.state import STATE
 
@@ -292,6 +303,28 @@ def _start_role_change(self: Any, data_loss: bool) -> ActionResult:
         if global_cluster.failover_state:
             global_cluster.failover_state["Status"] = "cancelling"
 
+    def announce(ended: bool) -> None:
+        """RDS's event for the target cluster: the role change ended, or did not."""
+        kind = "failover" if data_loss else "switchover"
+        event_id, outcome = {
+            (False, True): ("RDS-EVENT-0185", "finished"),
+            (False, False): ("RDS-EVENT-0186", "is cancelled"),
+            (True, True): ("RDS-EVENT-0238", "completed"),
+            (True, False): ("RDS-EVENT-0239", "failed"),
+        }[(data_loss, ended)]
+        send_event(
+            target.db_cluster_arn,
+            "CLUSTER",
+            event_id,
+            ["global-failover"],
+            f"Global {kind} to DB cluster {target.db_cluster_identifier} in Region "
+            f"{target_region} {outcome}.",
+        )
+
+    def cancelled() -> None:
+        done()
+        announce(False)
+
     def finish() -> None:
         done()
         old = _writer(global_cluster)
@@ -306,13 +339,14 @@ def _start_role_change(self: Any, data_loss: bool) -> ActionResult:
                 schedule(TIMINGS.resync_seconds * factor, resynced)
         target.is_writer = True
         target.drorch_sync = None
+        announce(True)
 
     pending = TIMINGS.pending_seconds * factor
     schedule(pending, failing_over)
     took = (TIMINGS.failover_seconds if data_loss else TIMINGS.switchover_seconds) * factor
     if failure is not None:
         schedule(pending + took / 2, cancelling)
-        schedule(pending + took / 2 + TIMINGS.cancel_seconds * factor, done)
+        schedule(pending + took / 2 + TIMINGS.cancel_seconds * factor, cancelled)
     else:
         schedule(took, finish)
     return ActionResult({"GlobalCluster": global_cluster})

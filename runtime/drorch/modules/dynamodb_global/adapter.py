@@ -52,9 +52,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from drorch.modules.base import (
+    BLOCKER,
     FAILED,
+    READY,
     SKIPPED,
     SUCCEEDED,
+    WARNING,
     AccountContext,
     Discovered,
     Exclusion,
@@ -68,6 +71,8 @@ from drorch.modules.base import (
     error_message,
     load_schema,
     raise_if_fatal,
+    resource_finding,
+    rpo_exceeded,
     selector_field,
     selector_scope_matches,
     tags_match,
@@ -150,6 +155,37 @@ def replication_latency(
     return float(points[-1]["Average"]) / 1000.0, ""
 
 
+def replica_finding(
+    resource: Resource, checked: Mapping[str, Any] | None, item: Mapping[str, Any], call: str
+) -> Finding:
+    """A replica's check (:meth:`DynamoDbGlobalModule._replica_state`) as a readiness finding,
+    with the latency against the table's ``dr:rpo-target``."""
+    if checked is None:  # CREATING or UPDATING: ACTIVATE would wait for it
+        live = item.get("live") or {}
+        return resource_finding(
+            resource, "replica", WARNING, f"the replica is {live.get('tableStatus')}", call,
+            "wait for it: a failover waits for it too",
+        )  # fmt: skip
+    if checked["status"] == FAILED:
+        return resource_finding(
+            resource, "replica", BLOCKER, str(checked.get("error")), call,
+            "repair the global table's replicas (UpdateTable ReplicaUpdates)",
+        )  # fmt: skip
+    latency = checked.get("latencySeconds") or {}
+    text = "replicas " + ", ".join(f"{r} {s}" for r, s in sorted(checked["replicas"].items()))
+    text += "".join(f"; {r} {s:g} s behind" for r, s in sorted(latency.items()))
+    text += "".join(f"; {note}" for note in checked.get("notes") or ())
+    rpo = rpo_exceeded(resource, max(latency.values(), default=None))
+    if rpo is not None:
+        return resource_finding(
+            resource, "replication latency", BLOCKER,
+            f"{text}: over the RPO target of {rpo} min", call,
+            "find why replication falls behind (write throttling, a region's health) before "
+            "failing over",
+        )  # fmt: skip
+    return resource_finding(resource, "replication latency", READY, text, call)
+
+
 class DynamoDbGlobalModule(ResourceModule):
     type = "dynamodb-global"
     service = "dynamodb"
@@ -178,6 +214,24 @@ class DynamoDbGlobalModule(ResourceModule):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """What ACTIVATE would check, read-only: the recovery-region replica and the other
+        replicas ACTIVE, and the replication latency (CloudWatch ``ReplicationLatency``)
+        within ``maxReplicationLatencySeconds`` and the table's ``dr:rpo-target``."""
+        client = ctx.client("dynamodb")
+        found = []
+        for resource in resources:
+            call = (
+                f"dynamodb:DescribeTable, cloudwatch:GetMetricStatistics {LATENCY_METRIC} "
+                f"{resource.id} in {ctx.account_id} ({ctx.region})"
+            )
+            item: dict[str, Any] = {}
+            checked = self._replica_state(ctx, client, resource.id, item, params)
+            found.append(replica_finding(resource, checked, item, call))
+        return found
 
     # --- discovery ------------------------------------------------------------------------
     def discover(self, ctx: AccountContext, selector: Any) -> Discovered:

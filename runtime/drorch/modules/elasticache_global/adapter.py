@@ -52,9 +52,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from drorch.modules.base import (
+    BLOCKER,
     FAILED,
+    READY,
     SKIPPED,
     SUCCEEDED,
+    WARNING,
     AccountContext,
     Discovered,
     Exclusion,
@@ -67,6 +70,8 @@ from drorch.modules.base import (
     error_message,
     load_schema,
     raise_if_fatal,
+    resource_finding,
+    rpo_exceeded,
     selector_field,
     selector_scope_matches,
     tags_match,
@@ -150,6 +155,39 @@ def replication_lag(ctx: AccountContext, group: Mapping[str, Any]) -> float | No
     return float(points[-1]["Maximum"]) if points else None
 
 
+def member_finding(resource: Resource, item: Mapping[str, Any], call: str) -> Finding:
+    """A member's read-only check (``_check_drill``) as a readiness finding, with the lag
+    against the group's ``dr:rpo-target``."""
+    result = item.get("result")
+    if result is None:  # the datastore or the member is changing: a failover waits for it
+        live = item.get("live") or {}
+        return resource_finding(
+            resource, "global datastore", WARNING,
+            f"datastore {live.get('datastoreStatus')}, member {live.get('memberStatus')}", call,
+            "wait for it: a failover waits for it too",
+        )  # fmt: skip
+    if result["status"] == FAILED and result.get("role") == PRIMARY:
+        return resource_finding(
+            resource, "global datastore", READY, "already the datastore's PRIMARY", call
+        )
+    if result["status"] == FAILED:
+        return resource_finding(
+            resource, "global datastore", BLOCKER, str(result.get("error")), call,
+            "repair the global datastore (or fix the selector)",
+        )  # fmt: skip
+    lag = result.get("lagSeconds")
+    text = f"an available SECONDARY of {result.get('globalDatastore')}; " + (
+        "no lag reported" if lag is None else f"{lag:g} s behind"
+    )
+    rpo = rpo_exceeded(resource, lag)
+    if rpo is not None:
+        return resource_finding(
+            resource, "replication lag", BLOCKER, f"{text}: over the RPO target of {rpo} min",
+            call, "find why replication falls behind before failing over",
+        )  # fmt: skip
+    return resource_finding(resource, "replication lag", READY, text, call)
+
+
 class ElastiCacheGlobalModule(ResourceModule):
     type = "elasticache-global"
     service = "elasticache"
@@ -179,6 +217,25 @@ class ElastiCacheGlobalModule(ResourceModule):
 
     def readiness(self, session: Any, account_id: str, region: str) -> list[Finding]:
         return readiness(session, account_id, region)
+
+    def resource_readiness(
+        self, ctx: AccountContext, resources: Sequence[Resource], params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """What a drill's ACTIVATE checks, read-only: the datastore available, the group an
+        available SECONDARY (or already the PRIMARY), its replication lag
+        (``GlobalDatastoreReplicationLag``) within ``maxReplicationLagSeconds`` and the
+        group's ``dr:rpo-target``."""
+        client = ctx.client("elasticache")
+        found = []
+        for resource in resources:
+            call = (
+                f"elasticache:DescribeGlobalReplicationGroups, cloudwatch:GetMetricStatistics "
+                f"{LAG_METRIC} {resource.id} in {ctx.account_id} ({ctx.region})"
+            )
+            item: dict[str, Any] = {}
+            self._check_drill(ctx, client, resource.id, item, params)
+            found.append(member_finding(resource, item, call))
+        return found
 
     # --- discovery ------------------------------------------------------------------------
     def discover(self, ctx: AccountContext, selector: Any) -> Discovered:

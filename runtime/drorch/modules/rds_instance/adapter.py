@@ -20,6 +20,11 @@ Phases (each ``start`` + ``status``; the status is read from RDS, never a timer)
     tagging the Availability Zone it leaves; done when it is ``available`` in another
     Availability Zone.
 
+  While either runs, the executor waits for RDS's event about the instance (RDS-EVENT-0006
+  "DB instance restarted", RDS-EVENT-0049 "Multi-AZ instance failover completed";
+  :meth:`awaits`) instead of polling, and polls at the long fallback interval if it never
+  comes.
+
 * CLEANUP — deletes the drill copies of the resources: instances named
   ``drorch-drill-*`` *and* tagged ``drorch:drill-copy-of=<resource>``; nothing else.
 * REPLICATE (not drill-safe) — a new cross-region read replica of the promoted instance
@@ -71,6 +76,7 @@ from drorch.modules.rds_instance.common import (
     copy_identifier,
     copy_tags,
     elapsed,
+    event_awaits,
     fail,
     is_copy_name,
     is_drill_copy,
@@ -209,6 +215,7 @@ class RdsInstanceModule(ResourceModule):
             "key": idempotency_key,
             "names": {r.id: r.name for r in items},
             "items": {},
+            "checkedAt": ctx.now,
         }
         rds = self._rds(ctx, state)
         for resource in items:
@@ -237,6 +244,7 @@ class RdsInstanceModule(ResourceModule):
     def status(self, ctx: AccountContext, phase: str, state: dict[str, Any]) -> StatusResult:
         self.check_state(phase, state)
         rds = self._rds(ctx, state)
+        state["checkedAt"] = ctx.now
         for resource_id, item in sorted(state["items"].items()):
             if item["status"] != RUNNING:
                 continue
@@ -254,6 +262,18 @@ class RdsInstanceModule(ResourceModule):
                 item["finishedAt"] = ctx.now
                 item["durationSeconds"] = elapsed(item.get("startedAt"), ctx)
         return rds_result(state)
+
+    def awaits(self, phase: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """ACTIVATE's promotions and reboots under way: RDS's event about the instance (it
+        restarted, or failed over) ends the executor's wait."""
+        if phase != "ACTIVATE" or state.get("drill"):
+            return []
+        arns = [
+            item["arn"]
+            for item in state["items"].values()
+            if item["status"] == RUNNING and item.get("arn")
+        ]
+        return event_awaits(arns, state.get("checkedAt"))
 
     # --- shared -------------------------------------------------------------------------
     def _rds(self, ctx: AccountContext, state: Mapping[str, Any], region: str | None = None) -> Any:
@@ -282,6 +302,7 @@ class RdsInstanceModule(ResourceModule):
         if instance is None:
             item.update(status=FAILED, error=f"DB instance {resource.id} no longer exists")
             return
+        item["arn"] = instance["DBInstanceArn"]
         tags = tags_of(instance.get("TagList"))
         source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
         item["formerSource"] = source or tags.get(TAG_FORMER_SOURCE)
@@ -373,6 +394,7 @@ class RdsInstanceModule(ResourceModule):
         if instance is None:
             item.update(status=FAILED, error=f"DB instance {resource.id} no longer exists")
             return
+        item["arn"] = instance["DBInstanceArn"]
         tags = tags_of(instance.get("TagList"))
         if tags.get(TAG_FAILOVER_KEY) == state["key"][:256] and not (
             instance["DBInstanceStatus"] == "available"

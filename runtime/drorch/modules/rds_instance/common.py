@@ -4,7 +4,8 @@
   tags it ``drorch:drill-copy-of=<source>``; CLEANUP deletes only clusters and instances
   with both, and the drill guard refuses deleting (or adding to) anything else;
 * RDS errors by kind (not found, throttling, access denied);
-* the replication lag RDS publishes to CloudWatch, read just before a role change.
+* the replication lag RDS publishes to CloudWatch, read just before a role change;
+* what a running role change waits for on EventBridge (:func:`event_awaits`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drorch.engine.waiters import rds_key
 from drorch.modules.base import (
     AccountContext,
     ResourceResult,
@@ -194,6 +196,18 @@ def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_awaits(arns: Iterable[str], checked_at: float | None) -> list[dict[str, Any]]:
+    """The waits on the RDS events that end the work under way on ``arns`` (see
+    :data:`drorch.engine.waiters.RDS_ENDINGS`): one event each, after the status check
+    at ``checked_at`` (epoch seconds; None: unknown, so the executor polls, since an
+    earlier operation's event must not end this wait)."""
+    if checked_at is None:
+        return []
+    moment = datetime.fromtimestamp(checked_at, UTC)
+    after = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return [{"key": rds_key(arn), "expect": 1, "after": after} for arn in sorted(set(arns))]
 
 
 def rds_result(state: dict[str, Any]) -> StatusResult:

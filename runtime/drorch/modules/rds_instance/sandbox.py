@@ -28,7 +28,19 @@ against the botocore model by the interceptor):
 
 The same clock core (:func:`schedule`, :func:`settle`) drives the Aurora extension
 (``drorch.modules.aurora_global.sandbox``): due transitions are applied before every RDS
-request and every CloudWatch read, in the order they fall due.
+request and every CloudWatch read, in the order they fall due, and when the sandbox's
+timeline moves simulated time to the moment they fall due (a source of
+:mod:`drorch.sandbox.timeline`, as DRS jobs are).
+
+Events (:func:`send_event`): RDS sends its events to the default bus of the resource's
+account and region (``source: aws.rds``, ``detail-type`` "RDS DB Instance Event" or
+"RDS DB Cluster Event", the ``detail`` of AWS's samples: ``EventCategories``,
+``SourceType``, ``SourceArn``, ``SourceIdentifier``, ``Date``, ``Message``, ``EventID``),
+at the simulated moment the transition falls due. Here: a promotion ends with
+RDS-EVENT-0006 "DB instance restarted" (AWS documents no event of its own for the end of
+a promotion; the instance restarts as a standalone one); a reboot with RDS-EVENT-0006,
+after a failover to the standby also RDS-EVENT-0049 "Multi-AZ instance failover
+completed". ``faults.drop_events("aws.rds")`` loses them, as a best-effort delivery can.
 
 Faults (``sandbox.faults``): ``fail_rds_failover(instance)`` makes a promotion end with
 the instance still a read replica, or a reboot with failover come back in the same
@@ -38,7 +50,7 @@ generic wire faults.
 
 A seeded estate is ready at once: the seeders call :func:`complete_pending` after they
 create RDS resources. Not simulated: ``deleting`` (moto deletes at once), storage
-autoscaling, maintenance, events.
+autoscaling, maintenance, the events of other operations (creation, backups, restores).
 """
 
 from __future__ import annotations
@@ -57,6 +69,7 @@ from moto.core.common_models import CloudWatchMetricProvider
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 
+from drorch.sandbox import eventbridge, timeline
 from drorch.sandbox.extensions import SandboxExtension
 from drorch.sandbox.state import STATE
 
@@ -104,10 +117,18 @@ class _Transition:
 _LOCK = threading.RLock()
 _TIMELINE: list[_Transition] = []
 _SEQ = itertools.count()
+_APPLYING: list[datetime] = []  # the due moment of the transition being applied
 
 
 def now() -> datetime:
     return STATE.clock.now()
+
+
+def moment() -> datetime:
+    """When what is being applied happened: its due moment (a transition applied late,
+    at a later request, still happened then), else now."""
+    with _LOCK:
+        return _APPLYING[-1] if _APPLYING else now()
 
 
 def slowdown(account_id: str, region: str) -> float:
@@ -127,19 +148,84 @@ def settle(until: datetime | None = None) -> None:
     limit = until or now()
     with _LOCK:
         while _TIMELINE and _TIMELINE[0].due <= limit:
-            heapq.heappop(_TIMELINE).apply()
+            _apply(heapq.heappop(_TIMELINE))
+
+
+def _apply(transition: _Transition) -> None:
+    _APPLYING.append(transition.due)
+    try:
+        transition.apply()
+    finally:
+        _APPLYING.pop()
 
 
 def complete_pending() -> None:
     """Apply every scheduled transition now (a seeded estate is ready at once)."""
     with _LOCK:
         while _TIMELINE:
-            heapq.heappop(_TIMELINE).apply()
+            _apply(heapq.heappop(_TIMELINE))
 
 
 def pending() -> int:
     with _LOCK:
         return len(_TIMELINE)
+
+
+def next_due() -> datetime | None:
+    """When the next transition falls due (None: nothing is scheduled). Read without the
+    lock: the timeline asks while holding its own, and a transition being applied (under
+    this lock) may send an event that takes the timeline's."""
+    try:
+        return _TIMELINE[0].due
+    except IndexError:
+        return None
+
+
+# --- events -------------------------------------------------------------------------------
+EVENT_SOURCE = "aws.rds"
+DETAIL_TYPES = {"CLUSTER": "RDS DB Cluster Event", "DB_INSTANCE": "RDS DB Instance Event"}
+
+
+def send_event(
+    arn: str, source_type: str, event_id: str, categories: Iterable[str], message: str
+) -> bool:
+    """Send an RDS event about the cluster or instance ``arn`` to its account's default bus
+    in its region, at :func:`moment`; False when a fault dropped it."""
+    detail_type = DETAIL_TYPES[source_type]
+    parts = arn.split(":")
+    region, account, identifier = parts[3], parts[4], parts[-1]
+    if STATE.faults.event_dropped_for(account, region, EVENT_SOURCE, detail_type):
+        return False
+    at = moment()
+    event = eventbridge.service_event(
+        source=EVENT_SOURCE,
+        detail_type=detail_type,
+        detail={
+            "EventCategories": list(categories),
+            "SourceType": source_type,
+            "SourceArn": arn,
+            "Date": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
+            "Message": message,
+            "SourceIdentifier": identifier,
+            "EventID": event_id,
+        },
+        account=account,
+        region=region,
+        time=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        resources=[arn],
+    )
+    eventbridge.put_service_event(event)
+    return True
+
+
+def restarted(instance: Any) -> None:
+    send_event(
+        instance.db_instance_arn,
+        "DB_INSTANCE",
+        "RDS-EVENT-0006",
+        ["availability"],
+        "DB instance restarted",
+    )
 
 
 def _reset() -> None:
@@ -334,6 +420,7 @@ def promote_read_replica(self: Any) -> ActionResult:
     def finish() -> None:
         instance.status = "available"
         if failure is not None:
+            restarted(instance)
             return  # the promotion did not happen: still a read replica
         source_id = instance.source_db_instance_identifier
         kwargs: dict[str, Any] = {"db_instance_identifier": identifier}
@@ -351,6 +438,7 @@ def promote_read_replica(self: Any) -> ActionResult:
             for name in (instance.db_instance_arn, identifier):
                 if name in source.replicas:
                     source.replicas.remove(name)
+        restarted(instance)
 
     schedule(TIMINGS.promote_modifying_seconds * factor, rebooting)
     schedule(TIMINGS.promote_seconds * factor, finish)
@@ -388,6 +476,14 @@ def reboot_db_instance(self: Any) -> ActionResult:
         if failover and failure is None:
             primary, secondary = instance.availability_zone, instance.secondary_availability_zone
             instance.availability_zone, instance.secondary_availability_zone = secondary, primary
+            send_event(
+                instance.db_instance_arn,
+                "DB_INSTANCE",
+                "RDS-EVENT-0049",
+                ["failover"],
+                "Multi-AZ instance failover completed.",
+            )
+        restarted(instance)
 
     seconds = TIMINGS.reboot_failover_seconds if failover else TIMINGS.reboot_seconds
     schedule(seconds * slowdown(account, region), finish)
@@ -462,6 +558,7 @@ def install() -> None:
 
 def start(sandbox: Sandbox) -> Callable[[], None]:
     _reset()
+    timeline.add_source(next_due, settle)  # transitions fall due at simulated moments
     return _reset
 
 
