@@ -10,6 +10,12 @@ AWS calls of its longest invocation by operation, and, for the functions asked f
 
     python benchmarks/invocation_cost.py --servers 400 --accounts 8
     python benchmarks/invocation_cost.py --servers 1000 --accounts 8 --profile readiness finalise
+    python benchmarks/invocation_cost.py --servers 1000 --accounts 8 --front   # no drill
+
+``--front`` runs only the master's first steps, through the sandbox's Lambda API, twice:
+each in one invocation (discover every account, readiness of the whole plan), then
+sharded as the master runs them (a discover per account, a readiness shard per page of
+an account's resources, the verdict), and prints both.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ FUNCTIONS = (
     "module_status",
     "waiter",
     "finalise",
+    "fail",
 )
 
 
@@ -149,6 +156,66 @@ def run(servers: int, accounts: int, poll_seconds: int, probe_of: Any) -> dict[s
             }
 
 
+def front(servers: int, accounts: int, probe_of: Any) -> dict[str, Any]:
+    """The master's first steps invoked through the sandbox's Lambda API, both ways: each
+    in one invocation (discover every account, readiness of the whole plan) and sharded as
+    the master runs them (a discover per account, a readiness shard per page of an
+    account, then the verdict). No drill: a minute, not an hour."""
+    from drorch import names
+    from drorch.cli.sandbox_run import sandbox_hub
+    from drorch.client import new_execution_id
+
+    with tempfile.TemporaryDirectory(prefix="drorch-probe-") as folder:
+        scenario, account_dir = generated_estate(Path(folder), servers, accounts)
+        quotas = estate_quotas(servers, accounts)
+        with sandbox_hub(str(scenario), account_dir, drs_quotas=quotas) as hub:
+            client = hub.client
+            application = client.upload_manifest(MANIFEST).application
+            lam = hub.sandbox.operator_session().client("lambda")
+
+            def invoke(key: str, event: dict[str, Any]) -> Any:
+                answer = lam.invoke(FunctionName=names.FUNCTIONS[key], Payload=json.dumps(event))
+                body = json.loads(answer["Payload"].read())
+                if answer.get("FunctionError"):
+                    raise RuntimeError(f"{key}: {body}")
+                return body
+
+            found = {}
+            for way in ("one invocation", "sharded"):
+                master = {
+                    "executionId": new_execution_id("drill"),
+                    "application": application,
+                    "operation": "drill",
+                    "manifest": client.manifest_location(application),
+                    "pollSeconds": 30,
+                    "requestedBy": "invocation-cost",
+                }
+                with probe_of(hub.sandbox.faults) as probe:
+                    context = invoke("initialise", master)
+                    run = {"executionId": context["executionId"]}
+                    if way == "sharded":
+                        context["discovery"] = [
+                            invoke("discover", {**run, "accountId": a}) for a in context["accounts"]
+                        ]
+                        plan = invoke("plan", context)
+                        for shard in plan["readiness"]:
+                            invoke("readiness", {**run, **shard})
+                        invoke("readiness", {**run, "action": "verdict"})
+                    else:
+                        invoke("discover", context)
+                        invoke("plan", context)
+                        invoke("readiness", run)
+                    invoke("fail", {**run, "error": {"Error": "Cancelled", "Cause": "probe"}})
+                found[way] = probe.figures()
+            return {
+                "servers": hub.seeded.server_count,
+                "accounts": len(hub.seeded.accounts),
+                "status": "front steps only",
+                "wallSeconds": 0,
+                "ways": found,
+            }
+
+
 def main() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     parser = argparse.ArgumentParser(
@@ -162,10 +229,29 @@ def main() -> None:
     )
     parser.add_argument("--top", type=int, default=25, help="profile entries shown")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
+    parser.add_argument(
+        "--front",
+        action="store_true",
+        help="no drill: initialise, discover, plan and readiness in one invocation each, "
+        "then sharded as the master runs them, side by side",
+    )
     args = parser.parse_args()
     if args.servers < 5 * args.accounts:
         parser.error("--servers needs at least 5 servers per account (one per wave)")
     profiled = set(args.profile)
+    if args.front:
+        result = front(args.servers, args.accounts, lambda f: Probe(f, profiled))
+        print(f"{result['servers']} servers in {result['accounts']} accounts, the first steps")
+        print(f"{'function':<12}{'way':<16}{'calls':>6}{'longest CPU s':>15}{'total CPU s':>13}")
+        for way, figures in result["ways"].items():
+            for name, fig in figures.items():
+                print(
+                    f"{name:<12}{way:<16}{fig['invocations']:>6}"
+                    f"{fig['longestCpuSeconds']:>15.2f}{fig['totalCpuSeconds']:>13.2f}"
+                )
+        if args.out:
+            args.out.write_text(json.dumps(result, indent=2))
+        return
     result = run(args.servers, args.accounts, args.poll_seconds, lambda f: Probe(f, profiled))
     profiles = result.pop("profiles")
     print(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,18 @@ os.environ["DRORCH_SANDBOX_ENDPOINT"] = "off"
 
 REPO = Path(__file__).resolve().parents[1]
 ACCOUNTS_DIR = REPO / "accounts"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One deployment of each scenario per test run: the first ``sandbox_hub`` deploys and
+    seeds it and stores it in a cache folder this run's processes share (the xdist workers
+    inherit it), the others restore it in a fraction of a second
+    (``DRORCH_SANDBOX_CACHE``, :mod:`drorch.sandbox.persistence`)."""
+    if hasattr(config, "workerinput") or os.environ.get("DRORCH_SANDBOX_CACHE"):
+        return
+    cache = tempfile.mkdtemp(prefix="drorch-test-sandboxes-")
+    os.environ["DRORCH_SANDBOX_CACHE"] = cache
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
 @pytest.fixture

@@ -194,6 +194,11 @@ def group_key(execution_id: str, group_id: str) -> str:
     return f"{ARTIFACTS_PREFIX}{execution_id}/groups/{group_id}.json"
 
 
+def group_head_key(execution_id: str, group_id: str) -> str:
+    """A module group's file without its resources (their counts per account instead)."""
+    return f"{ARTIFACTS_PREFIX}{execution_id}/groups/{group_id}.head.json"
+
+
 def group_part_key(execution_id: str, group_id: str, account_id: str) -> str:
     """What one account's discovery found for one module group (merged by the plan step)."""
     return f"{ARTIFACTS_PREFIX}{execution_id}/groups/{group_id}/{account_id}.json"

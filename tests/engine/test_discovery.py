@@ -153,3 +153,35 @@ def test_a_selector_outside_every_account_finds_nothing(engine, execution_id):
     )
     assert summary.counts() == {"none-servers": {}}
     assert summary.discovered == 0
+
+
+def test_accounts_discovered_one_by_one_merge_to_the_same_groups_and_read_back_per_account(
+    engine, hub, manifest_text, execution_id
+):
+    """The master's Discover Map: each account's parts, merged by the plan step, give the
+    group files one discovery of every account gives; one account's work (an executor, a
+    readiness shard) reads the group's head and its own part only."""
+    manifest = load_manifest(manifest_text, "three-tier-claims.yaml")
+    args = (engine.accounts, engine.modules, engine.s3, engine.bucket)
+    whole = discovery.discover(execution_id, manifest, *args)
+    expected = {g: found.to_dict() for g, found in whole.groups.items()}
+    sharded = f"{execution_id}-map"
+    in_scope = discovery.accounts_in_scope(manifest, engine.accounts)
+    assert in_scope == sorted(a.account_id for a in hub.accounts.values())
+    counts = [
+        discovery.discover_account(sharded, manifest, engine.accounts[a], *args[1:])
+        for a in in_scope
+    ]
+    assert sum(c["discovered"] for c in counts) == 10  # the DRS servers (no steps)
+    merged = discovery.discover(sharded, manifest, *args, from_parts=True)
+    assert {g: found.to_dict() for g, found in merged.groups.items()} == expected
+    app = hub.accounts["staging-app"].account_id
+    for group_id, full in expected.items():
+        mine = discovery.load_group_in(engine.s3, engine.bucket, sharded, group_id, app)
+        assert mine["resources"] == (
+            {app: full["resources"][app]} if app in full["resources"] else {}
+        )
+        assert mine["excluded"] == [e for e in full["excluded"] if e["accountId"] == app]
+        assert {k: v for k, v in mine.items() if k not in ("resources", "excluded")} == {
+            k: v for k, v in full.items() if k not in ("resources", "excluded")
+        }

@@ -4,7 +4,7 @@ resource unfinished, leaves it failed."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drorch.engine.discovery import sort_resources
@@ -49,6 +49,7 @@ def test_a_critical_failure_or_an_unfinished_resource_keeps_the_group_failed():
     assert optional_failures(tracked(a=("SUCCEEDED", "critical"))) == []
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded machine
 @given(
     st.lists(
         st.tuples(

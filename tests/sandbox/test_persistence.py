@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from drorch import names
+from drorch.engine import aws
 from drorch.sandbox import Sandbox, SimClock, persistence
 from drorch.sandbox.drs.models import drs_backends
 
@@ -88,6 +89,36 @@ def test_a_saved_sandbox_comes_back_whole(tmp_path: Path, staging_accounts) -> N
         drs = second.execution_session(account.account_id).client("drs")
         assert drs.describe_launch_configuration_templates()["items"] == templates
         assert second.state.fidelity.violations == []
+
+
+def test_a_snapshot_restored_twice_in_one_process_reaches_the_staging_accounts(
+    tmp_path: Path, staging_accounts
+) -> None:
+    """The engine caches the sessions it assumes, by the caller's key. Restored twice, one
+    snapshot gives the same operator key, but a session assumed after the snapshot was
+    taken does not exist in the second restore: it must be assumed afresh, not answered
+    by moto as its default account (where DRS is not initialised)."""
+    account = staging_accounts["staging-data"]
+    access = aws.AccountAccess(
+        account_id=account.account_id,
+        name=account.name,
+        recovery_region=account.recovery_region,
+        source_region=account.source_region,
+        execution_role_arn=account.execution_role_arn,
+        external_id=account.external_id,
+    )
+    with Sandbox(strict=True) as first:
+        first.provision_account(account)
+        path = persistence.save(
+            lambda: persistence.capture(first), tmp_path / persistence.SNAPSHOT_FILE
+        )
+    for _ in range(2):
+        snapshot = persistence.load(path)
+        with Sandbox(hub=snapshot.hub, clock=SimClock(start=snapshot.clock_start)) as restored:
+            persistence.restore(restored, snapshot)
+            session = aws.assume(access, source=restored.operator_session())
+            assert session.client("sts").get_caller_identity()["Account"] == account.account_id
+            assert session.client("drs").describe_source_servers()["items"] == []
 
 
 def test_a_snapshot_of_another_version_is_refused(tmp_path: Path, monkeypatch) -> None:

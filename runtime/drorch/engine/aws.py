@@ -47,6 +47,16 @@ def hub_session() -> boto3.Session:
     return boto3.DEFAULT_SESSION
 
 
+def forget() -> None:
+    """Drop every cached client, assumed session and caller identity: the credentials
+    they hold are no longer valid (a simulated AWS whose state was replaced, in the
+    sandbox); the next call assumes the roles afresh."""
+    with _lock:
+        _clients.clear()
+        _assumed.clear()
+        _identities.clear()
+
+
 def identity(session: boto3.Session) -> str:
     """What tells sessions apart for caching: their access key (the default session may be a
     proxy that stands for different credentials in different threads)."""

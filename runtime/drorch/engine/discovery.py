@@ -398,12 +398,22 @@ def discover(
     def save(found: GroupDiscovery) -> None:
         found.decision_timeout_minutes = manifest.approval.timeout_minutes
         found.isolation = isolating
+        whole = found.to_dict()
         s3.put_object(
             Bucket=bucket,
             Key=group_key(execution_id, found.group_id),
-            Body=json.dumps(found.to_dict()).encode(),
+            Body=json.dumps(whole).encode(),
             ContentType="application/json",
         )
+        if from_parts and not found.step:  # one account's work reads the head and its part
+            head = {k: v for k, v in whole.items() if k not in ("resources", "excluded", "skipped")}
+            head["accounts"] = sorted(found.resources)
+            s3.put_object(
+                Bucket=bucket,
+                Key=names.group_head_key(execution_id, found.group_id),
+                Body=json.dumps(head).encode(),
+                ContentType="application/json",
+            )
         groups[found.group_id] = found
 
     everywhere: set[str] = set()
@@ -456,3 +466,37 @@ def plan_inputs(found: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, A
 def load_group(s3: Any, bucket: str, execution_id: str, group_id: str) -> dict[str, Any]:
     body = s3.get_object(Bucket=bucket, Key=group_key(execution_id, group_id))["Body"].read()
     return json.loads(body)
+
+
+def load_group_in(
+    s3: Any, bucket: str, execution_id: str, group_id: str, account_id: str
+) -> dict[str, Any]:
+    """A group file with only ``account_id``'s resources, exclusions and skips: from the
+    group's head and that account's part when the Discover Map left them (nothing of the
+    other accounts is read), else from the whole file."""
+    try:
+        head = _read(s3, bucket, names.group_head_key(execution_id, group_id))
+    except s3.exceptions.NoSuchKey:
+        whole = load_group(s3, bucket, execution_id, group_id)
+        resources = whole.get("resources", {})
+        mine = {account_id: resources[account_id]} if account_id in resources else {}
+        return {
+            **whole,
+            "resources": mine,
+            "excluded": [e for e in whole.get("excluded", []) if e.get("accountId") == account_id],
+            "skipped": [e for e in whole.get("skipped", []) if e.get("accountId") == account_id],
+        }
+    accounts = head.pop("accounts")
+    if account_id not in accounts:
+        return {**head, "resources": {}, "excluded": [], "skipped": []}
+    part = _read(s3, bucket, names.group_part_key(execution_id, group_id, account_id))
+    return {
+        **head,
+        "resources": {account_id: part["resources"]},
+        "excluded": [{**e, "groupId": group_id} for e in part["excluded"]],
+        "skipped": [{**e, "groupId": group_id} for e in part["skipped"]],
+    }
+
+
+def _read(s3: Any, bucket: str, key: str) -> Any:
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())

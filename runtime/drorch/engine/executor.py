@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from drorch import names
 from drorch.engine import aws, clock, contracts, isolation
 from drorch.engine import events as ev
-from drorch.engine.discovery import load_group
+from drorch.engine.discovery import load_group_in
 from drorch.engine.runtime import Engine
 from drorch.errors import DrorchError
 from drorch.manifest import is_reference, resolve_parameters
@@ -253,7 +253,7 @@ def module_start(engine: Engine, request: Mapping[str, Any]) -> contracts.Module
     account_id, phase = request["accountId"], request["phase"]
     execution = engine.history.require_execution(execution_id)
     drill = execution["operation"] == "drill"
-    group = load_group(engine.s3, engine.bucket, execution_id, group_id)
+    group = load_group_in(engine.s3, engine.bucket, execution_id, group_id, account_id)
     module = engine.modules[group["module"]]
     entries = group["resources"].get(account_id, [])
     attempt = attempt_of(request)

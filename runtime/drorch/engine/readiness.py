@@ -362,10 +362,16 @@ def shard_findings(
     return rows
 
 
-def _plan_groups(engine: Any, execution_id: str) -> dict[str, dict[str, Any]]:
+def _plan_groups(
+    engine: Any, execution_id: str, account_id: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """The plan's group files (``account_id``: with that account's resources only)."""
     full = planning.read_plan(engine.s3, engine.bucket, execution_id)
+    s3, bucket = engine.s3, engine.bucket
     return {
-        group_id: discovery.load_group(engine.s3, engine.bucket, execution_id, group_id)
+        group_id: discovery.load_group(s3, bucket, execution_id, group_id)
+        if account_id is None
+        else discovery.load_group_in(s3, bucket, execution_id, group_id, account_id)
         for group_id in full.get("groups", {})
     }
 
@@ -397,7 +403,7 @@ def check_shard(engine: Any, event: Mapping[str, Any]) -> dict[str, Any]:
     execution_id, account_id = event["executionId"], event["accountId"]
     page = int(event.get("page") or 0)
     execution = engine.history.require_execution(execution_id)
-    groups = _plan_groups(engine, execution_id)
+    groups = _plan_groups(engine, execution_id, account_id)
     rows = shard_findings(groups, account_id, page, engine.modules, _context_for(engine, execution))
     used = any(
         account_id in found.get("resources", {})

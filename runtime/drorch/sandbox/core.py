@@ -25,6 +25,7 @@ from moto import mock_aws
 
 from drorch import names
 from drorch.accounts import StagingAccount
+from drorch.engine import aws as engine_aws
 from drorch.sandbox import (
     botocore_models,
     dynamodb,
@@ -107,6 +108,7 @@ class Sandbox:
             raise RuntimeError("this sandbox is already running")
         registry.install()
         interceptor.install()
+        engine_aws.forget()  # sessions a previous sandbox in this process assumed
         self.state = reset_state(
             self.clock, self._drs_quotas, self._drs_timings, strict=self._strict
         )
@@ -153,6 +155,7 @@ class Sandbox:
             else:
                 os.environ[key] = value
         boto3.DEFAULT_SESSION = None
+        engine_aws.forget()
         self.accounts.clear()
         self._sessions.clear()
 

@@ -23,6 +23,9 @@ What is not kept: a Step Functions execution's interpreter thread. The endpoint 
 the executions still running before it saves (they end ``ABORTED``), and after a
 restore the engine's histories and locks are reconciled with Step Functions, as
 ``drorch reconcile`` does. Simulated time does not move while the endpoint is down.
+Neither is what the process cached from the state it replaces: the engine's clients and
+assumed sessions (:func:`drorch.engine.aws.forget`) are dropped by :func:`restore`, since
+credentials issued after the snapshot do not exist in it.
 
 A snapshot is read only by the drorch and moto versions and the code of the fakes
 that wrote it (anything else refuses it, naming both).
@@ -48,6 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from moto.core.base_backend import BackendDict
+
+from drorch.engine import aws as engine_aws
 
 SNAPSHOT_FILE = "sandbox-state.pickle"
 FORMAT = 1
@@ -237,6 +242,17 @@ def cache_key(*inputs: str) -> str:
     """A digest of what a deployed sandbox depends on: ``inputs`` (the scenario and the
     accounts, as text), the drorch package's and the stacks' code, and the versions of
     drorch, moto, boto3, botocore and Pulumi."""
+    digest = hashlib.sha256(_code_digest().encode())
+    for text in inputs:
+        digest.update(text.encode())
+    return digest.hexdigest()[:24]
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The code and versions part of :func:`cache_key`, read once per process (hashing
+    the package and the stacks takes seconds on a loaded machine; the code a process
+    runs does not change under it)."""
     from importlib.metadata import PackageNotFoundError, version
 
     package = Path(__file__).resolve().parents[1]  # drorch/
@@ -251,9 +267,7 @@ def cache_key(*inputs: str) -> str:
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(path.relative_to(root).as_posix().encode())
                 digest.update(path.read_bytes())
-    for text in inputs:
-        digest.update(text.encode())
-    return digest.hexdigest()[:24]
+    return digest.hexdigest()
 
 
 class CacheEntry:
@@ -320,6 +334,9 @@ def restore(sandbox: Any, snapshot: Snapshot, scheduler: Any = None) -> None:
             loaded = vars(importlib.import_module(module))
             for name, value in values.items():
                 _refill(loaded[name], value)
+    # what this process cached from the state replaced: sessions assumed since the snapshot
+    # was taken (their keys are not in it, so moto would answer them as another account)
+    engine_aws.forget()
     state = sandbox.state
     state.drs_quotas = snapshot.drs_quotas
     state.drs_timings = snapshot.drs_timings

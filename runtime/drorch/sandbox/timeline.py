@@ -187,10 +187,15 @@ def _step(clock: Any) -> None:
     with _lock:
         if not quiet():
             return
-        now = clock.now()
-        target = next_moment(now)
-        if target is None:
-            return
+        now, seen = clock.now(), (_changed_at, lambda_runtime.last_change())
+    # the sources take their own locks (DRS's), which a fake holds while it sends an event
+    # that takes ours: asked under ours, the two threads would wait on each other forever
+    target = next_moment(now)
+    if target is None:
+        return
+    with _lock:
+        if (_changed_at, lambda_runtime.last_change()) != seen or clock.now() != now:
+            return  # something ran meanwhile: the next step looks again
         clock.advance_to(target)
         _touch()
     catch_up()
