@@ -1,7 +1,8 @@
 """What the ecs-service module may call in a staging account.
 
-Reads: list clusters and services, and for readiness describe clusters and task
-definitions (``*`` limited to the account's regions), and describe services. Drill-safe writes: ``UpdateService`` (the drill
+Reads: list clusters and services and, for readiness, describe task definitions (``*``
+limited to the account's regions: those actions take no resource), describe the clusters
+(cluster ARNs) and the services. Drill-safe writes: ``UpdateService`` (the drill
 client lets only a scale-up through) and tagging the service with the count before the
 change. Write: removing those tags once CLEANUP has put the count back. Everything is
 scoped to ECS service ARNs of the account's regions.
@@ -20,15 +21,16 @@ def statements(account_id: str, regions: Sequence[str]) -> ModuleIam:
         read=[
             statement(
                 "EcsServiceList",
-                # readiness: the cluster and the task definition the service runs
-                [
-                    "ecs:ListClusters",
-                    "ecs:ListServices",
-                    "ecs:DescribeClusters",
-                    "ecs:DescribeTaskDefinition",
-                ],
+                # readiness: the task definition the service runs
+                ["ecs:ListClusters", "ecs:ListServices", "ecs:DescribeTaskDefinition"],
                 "*",
                 condition=in_regions(regions),
+            ),
+            # readiness: the cluster the service runs in
+            statement(
+                "EcsClusterDescribe",
+                ["ecs:DescribeClusters"],
+                arns("ecs", account_id, regions, "cluster/*"),
             ),
             statement("EcsServiceDescribe", ["ecs:DescribeServices"], services),
         ],
