@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from drorch.accounts import load_accounts
 from drorch.sandbox import Sandbox
@@ -15,6 +16,12 @@ from drorch.sandbox import Sandbox
 # a developer's own `drorch sandbox up` endpoint never receives the tests' commands (the
 # endpoint tests turn this off for themselves)
 os.environ["DRORCH_SANDBOX_ENDPOINT"] = "off"
+
+# the suite runs on 2 shared cores (CI, xdist): an example's time says nothing about the
+# property, so no per-example deadline and no too-slow health check (`--hypothesis-profile`
+# still picks another, e.g. fuzz)
+settings.register_profile("drorch", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("drorch")
 
 REPO = Path(__file__).resolve().parents[1]
 ACCOUNTS_DIR = REPO / "accounts"
