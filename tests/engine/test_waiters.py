@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,10 +51,12 @@ class Answers:
 
 @pytest.fixture
 def waiters() -> Iterator[Waiters]:
+    # a table of its own: inside the package's running sandbox (same xdist worker) this
+    # mock_aws() does not reset moto, whose tables outlive the test
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name="us-east-2")
         table = dynamodb.create_table(
-            TableName="history",
+            TableName=f"waiters-{uuid.uuid4().hex[:12]}",
             KeySchema=[
                 {"AttributeName": "pk", "KeyType": "HASH"},
                 {"AttributeName": "sk", "KeyType": "RANGE"},

@@ -22,9 +22,22 @@ def _record(name: str, event: dict[str, Any]) -> None:
     AT.append((name, event.get("accountId"), clock.now()))  # simulated time of the call
 
 
+def _accounts() -> list[str]:
+    """The staging accounts the scripted plan's groups run in (discovery's Map items)."""
+    return sorted(
+        {
+            account
+            for phase in SCRIPT.get("phases", [])
+            for level in phase["levels"]
+            for group in level["groups"]
+            for account in group["accounts"]
+        }
+    )
+
+
 def initialise(event, context):
     _record("initialise", event)
-    return {**event, "startedAt": "now"}
+    return {**event, "startedAt": "now", "accounts": _accounts()}
 
 
 def discover(event, context):
@@ -34,7 +47,11 @@ def discover(event, context):
 
 def plan(event, context):
     _record("plan", event)
-    return {"phases": SCRIPT["phases"]}
+    # one readiness shard per account (a page of its resources each)
+    return {
+        "phases": SCRIPT["phases"],
+        "readiness": [{"accountId": account, "page": 0} for account in _accounts()],
+    }
 
 
 class ReadinessBlocked(Exception):
@@ -42,7 +59,10 @@ class ReadinessBlocked(Exception):
 
 
 def readiness(event, context):
+    """A shard (accountId, page) records its findings; the verdict decides."""
     _record("readiness", event)
+    if event.get("action") != "verdict":
+        return {"accountId": event["accountId"], "page": event["page"]}
     if SCRIPT.get("blocked"):
         raise ReadinessBlocked("readiness found 1 BLOCKER(s)")
     return {"verdict": "READY", "blockers": 0, "warnings": 0, "forced": False}

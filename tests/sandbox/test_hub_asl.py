@@ -179,8 +179,18 @@ def test_readiness_runs_after_the_plan_and_a_blocker_stops_before_any_phase(hub)
     result = run(deployment, approve=lambda token: True)
     assert result["status"] == "FAILED"
     names = [name for name, _ in asl_doubles.CALLS]
-    assert names == ["initialise", "discover", "plan", "readiness", "fail"]
-    assert calls("readiness")[0]["executionId"] == calls("plan")[0]["executionId"]
+    # discovery and readiness are Maps: an invocation per account, then the verdict
+    assert names == ["initialise", "discover", "plan", "readiness", "readiness", "fail"]
+    assert calls("discover") == [
+        {"executionId": calls("plan")[0]["executionId"], "accountId": "111111111111"}
+    ]
+    shard, verdict = calls("readiness")
+    assert shard == {
+        "executionId": calls("plan")[0]["executionId"],
+        "accountId": "111111111111",
+        "page": 0,
+    }
+    assert verdict == {"executionId": shard["executionId"], "action": "verdict"}
     assert calls("fail")[0]["error"]["Error"] == "ReadinessBlocked"
 
 
