@@ -39,9 +39,11 @@ MANIFEST = ROOT / "manifests" / "examples" / "three-tier-claims.yaml"
 T = TypeVar("T")
 
 
-def _until(condition: Callable[[], T], what: str, timeout: float = 30) -> T:
+def _until(condition: Callable[[], T], what: str, timeout: float = 120) -> T:
     """The first truthy ``condition()``, re-checked as the engine changes things
-    (:func:`drorch.sandbox.activity.wait_for`), naming what was awaited on a timeout."""
+    (:func:`drorch.sandbox.activity.wait_for`), naming what was awaited on a timeout. Up to
+    120 s of real time: discovery and readiness run as Maps before the first gate, and CI
+    runs two workers on two cores."""
     try:
         return wait_for(condition, timeout=timeout)
     except TimeoutError:
