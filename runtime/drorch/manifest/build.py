@@ -100,6 +100,8 @@ HTTP_CHECK = "http-check"
 def step_type(raw: Mapping[str, Any], modules: Mapping[str, Any] | None) -> str:
     """The module type an action or check names (an alias resolved; ``url`` alone: HTTP)."""
     kind = raw.get("type") or (HTTP_CHECK if "url" in raw else "")
+    if not isinstance(kind, str):
+        return kind  # not a name: the schema's problem to report, not an alias to look up
     if modules and kind not in modules:
         for name, module in modules.items():
             aliases = getattr(module, "aliases", ())
