@@ -31,6 +31,7 @@ from drorch.sandbox import (
     dynamodb,
     eventbridge,
     interceptor,
+    moto_memory,
     registry,
     stepfunctions,
     timeline,
@@ -108,6 +109,7 @@ class Sandbox:
             raise RuntimeError("this sandbox is already running")
         registry.install()
         interceptor.install()
+        moto_memory.install()
         engine_aws.forget()  # sessions a previous sandbox in this process assumed
         self.state = reset_state(
             self.clock, self._drs_quotas, self._drs_timings, strict=self._strict

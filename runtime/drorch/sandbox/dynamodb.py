@@ -1,4 +1,4 @@
-"""moto's DynamoDB Query, made to cost what DynamoDB's does.
+"""moto's DynamoDB Query and TransactWriteItems, made to cost what DynamoDB's do.
 
 moto answers a Query on a table's key by sorting every item of the table and
 comparing each one's partition key (and sizing each, for the 1 MB page), so in the
@@ -7,10 +7,19 @@ DynamoDB reads the items its key condition selects. :func:`install` makes such a
 query start from the items of its partition that match the sort key condition, in
 the same order; what moto then does with them (the condition again, filter, limit,
 pages, consumed capacity) is unchanged. Queries on an index, and scans, are as moto has them.
+
+moto's TransactWriteItems backs up every table a transaction names, whole, with
+``copy.deepcopy``, to put it back if the transaction is cancelled: each transaction
+costs the size of the table, and every copy stays in memory for good (moto keeps a
+reference to each model object it ever creates; see :mod:`drorch.sandbox.moto_memory`).
+:func:`install` makes the backup the items the transaction names and nothing else:
+on a cancelled transaction those items, and the table's stream, are put back as they
+were, which is all a whole-table copy would have restored.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
@@ -62,4 +71,92 @@ def install() -> None:
 
         Table.all_items = all_items  # type: ignore[method-assign]
         Table.query = query_one_partition  # type: ignore[method-assign]
+        _install_item_backups()
         _installed = True
+
+
+class _TableCopies:
+    """Stands in for the ``copy`` module inside ``moto.dynamodb.models``: during a
+    transaction a deep copy of a table is the table itself (the items the transaction
+    touches are backed up by :func:`_install_item_backups`); any other copy is a copy."""
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if isinstance(value, Table) and getattr(_local, "transaction", False):
+            return value
+        return copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _install_item_backups() -> None:
+    import moto.dynamodb.models as backend_module
+    from moto.dynamodb.models import DynamoDBBackend
+
+    backend_module.copy = _TableCopies()  # type: ignore[assignment]
+    transact = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backups = _back_up(self, transact_items)
+        _local.transaction = True
+        try:
+            transact(self, transact_items)
+        except BaseException:
+            _restore(backups)
+            raise
+        finally:
+            _local.transaction = False
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _back_up(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """(table, partition key, sort key, a copy of the item or None, stream length) for
+    each item the transaction names; what cannot be read is left to moto to refuse."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    backups = []
+    for entry in transact_items[:101]:  # moto refuses more than 100
+        try:
+            operation = next(iter(entry.values()))
+            table = backend.tables.get(operation.get("TableName"))
+            if table is None:
+                continue
+            key = operation.get("Key") or operation.get("Item") or {}
+            partition = DynamoType(key[table.hash_key_attr])
+            sort = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            item = table.get_item(partition, sort)
+        except Exception:  # noqa: BLE001, S112 - malformed: moto answers with the error
+            continue
+        shard = table.stream_shard
+        backups.append(
+            (
+                table,
+                partition,
+                sort,
+                copy.deepcopy(item),
+                len(shard.items) if shard is not None else None,
+            )
+        )
+    return backups
+
+
+def _restore(backups: list[tuple[Any, ...]]) -> None:
+    for table, partition, sort, item, stream_length in reversed(backups):
+        if sort is None:
+            if item is None:
+                table.items.pop(partition, None)
+            else:
+                table.items[partition] = item
+        else:
+            rows = table.items[partition]
+            if item is None:
+                rows.pop(sort, None)
+                if not rows:
+                    table.items.pop(partition, None)
+            else:
+                rows[sort] = item
+        if stream_length is not None and table.stream_shard is not None:
+            del table.stream_shard.items[stream_length:]
