@@ -33,6 +33,7 @@ from drorch.sandbox import (
     interceptor,
     moto_memory,
     registry,
+    serialization,
     stepfunctions,
     timeline,
 )
@@ -110,6 +111,7 @@ class Sandbox:
         registry.install()
         interceptor.install()
         moto_memory.install()
+        serialization.install()
         engine_aws.forget()  # sessions a previous sandbox in this process assumed
         self.state = reset_state(
             self.clock, self._drs_quotas, self._drs_timings, strict=self._strict
