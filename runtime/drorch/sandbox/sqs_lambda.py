@@ -17,7 +17,10 @@ same here:
   batch goes to the function through the Lambda API (``Invoke``, ``RequestResponse``),
   as the event Lambda builds (``Records`` with ``eventSource: aws:sqs``);
 * a function error, or ``batchItemFailures`` where the mapping reports them, leaves
-  those messages on the queue, visible again after the queue's visibility timeout.
+  those messages on the queue, and the queue is polled again after its visibility
+  timeout. (One difference: moto counts visibility in real time, so a failed message
+  is made visible at once and the next poll takes it; a new message arriving sooner
+  brings that poll forward, where Lambda would still see the failed one hidden.)
 """
 
 from __future__ import annotations
