@@ -1241,6 +1241,16 @@ class HubStack(pulumi.ComponentResource):
                     {"FunctionName": names.FUNCTIONS[key]},
                     f"drorch function {names.FUNCTIONS[key]}: {metric}",
                 )
+        # completion events drorch-waiter could not record: the executors fell back to polling
+        alarm(
+            "completion-dead-letters",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": names.COMPLETION_DEAD_LETTERS},
+            "drorch: completion events set aside after 3 failed deliveries to drorch-waiter "
+            f"(queue {names.COMPLETION_DEAD_LETTERS}); executors poll every "
+            f"{asl.EVENT_FALLBACK_SECONDS} s instead",
+        )
         return alarms
 
     def _dashboard(self) -> aws.cloudwatch.Dashboard:

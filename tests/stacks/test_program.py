@@ -136,7 +136,8 @@ def test_inventory_of_the_hub_and_four_staging_accounts(deployed, config):
         "aws:sqs/queue:Queue": 2,
         "aws:sqs/queuePolicy:QueuePolicy": 1,
         # failed + timed out per machine, errors + throttles per function
-        "aws:cloudwatch/metricAlarm:MetricAlarm": 3 * 2 + n_functions * 2,
+        # + the completion queue's dead letters
+        "aws:cloudwatch/metricAlarm:MetricAlarm": 3 * 2 + n_functions * 2 + 1,
         "aws:cloudwatch/dashboard:Dashboard": 1,
         "aws:ssm/document:Document": 1,
         "aws:resourceexplorer/index:Index": 4 * 2,
@@ -551,8 +552,11 @@ def test_alarms_notify_the_topic(deployed):
         "ExecutionsTimedOut",
         "Errors",
         "Throttles",
+        "ApproximateNumberOfMessagesVisible",
     }
     assert all(a.inputs["alarmActions"] == [topic.state["arn"]] for a in alarms)
+    (dead,) = [a for a in alarms if a.inputs["namespace"] == "AWS/SQS"]
+    assert dead.inputs["dimensions"] == {"QueueName": names.COMPLETION_DEAD_LETTERS}
 
 
 # --- an existing orchestrator role (TRS §6.1) -------------------------------------------------------
