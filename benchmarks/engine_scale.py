@@ -16,6 +16,7 @@ measured.
 
     python benchmarks/engine_scale.py                                # 1k and 3k, 4 accounts
     python benchmarks/engine_scale.py --servers 10000 --accounts 8   # 1k, 3k and 10k
+    python benchmarks/engine_scale.py --table --accounts 8           # the table of what --out holds
 """
 
 from __future__ import annotations
@@ -176,6 +177,8 @@ def measure(servers: int, accounts: int, poll_seconds: int) -> dict[str, Any]:
                 final = client.wait(execution_id, on_gate=lambda gate: True, interval=1.0)
             client_cpu = time.thread_time() - cpu
             wall = time.perf_counter() - started
+            # the drill's peak (paging every execution history below takes more)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             client_calls = Counter(counter.calls)
             every_call: Counter[str] = Counter()
             for (service, _operation, _a, _r), n in hub.sandbox.faults.calls.items():
@@ -216,7 +219,7 @@ def measure(servers: int, accounts: int, poll_seconds: int) -> dict[str, Any]:
                 "clientCalls": dict(client_calls),
                 "clientPolls": counter.polls,
                 "drsCalls": dict(drs),
-                "peakMemoryMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peakMemoryMiB": peak,
             }
 
 
@@ -312,6 +315,15 @@ def rows(results: list[dict[str, Any]]) -> list[tuple[str, list[str], list[float
             "{:.1f}",
         ),
     ]
+    invoked = sorted({f for r in results for f in r.get("lambdaByFunction", {})})
+    position = next(i for i, entry in enumerate(table) if entry[0] == "Lambda invocations") + 1
+    table[position:position] = [
+        row(
+            f"  {function.removeprefix('drorch-')}",
+            [float(r.get("lambdaByFunction", {}).get(function, 0)) for r in results],
+        )
+        for function in invoked
+    ]
     functions = sorted({f for r in results for f in r.get("longestCpuByFunction", {})})
     for function in functions:
         table.append(
@@ -380,6 +392,11 @@ def main() -> None:
     )
     parser.add_argument("--poll-seconds", type=int, default=30)
     parser.add_argument("--out", type=Path, default=Path("benchmark-results"))
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="print the table of the sizes already measured in --out (runs nothing)",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size, in this process
     args = parser.parse_args()
     if not 1 <= args.accounts <= 50:
@@ -389,6 +406,12 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / f"engine-scale-{args.one}-{args.accounts}.json"
         path.write_text(json.dumps(result, indent=2))
+        return
+    if args.table:
+        found = sorted(args.out.glob(f"engine-scale-*-{args.accounts}.json"))
+        if not found:
+            parser.error(f"no results for {args.accounts} accounts in {args.out}")
+        print_table([json.loads(path.read_text()) for path in found])
         return
     sizes = args.sizes or sorted({s for s in LADDER if s < args.servers} | {args.servers})
     if any(s < 5 * args.accounts for s in sizes):

@@ -54,6 +54,8 @@ RECONCILE_RULE = f"{names.PREFIX}-reconcile-on-master-end"
 COMPLETION_RULE = f"{names.PREFIX}-event-driven-completion"
 SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 LONG_RUNNING = frozenset({"discover", "plan", "readiness"})
+FUNCTION_TIMEOUT_SECONDS = 300
+LONG_TIMEOUT_SECONDS = 900  # the long-running functions'
 
 
 def function_role_name(key: str) -> str:
@@ -607,7 +609,7 @@ class HubStack(pulumi.ComponentResource):
             role=role_arn,
             code=code,
             layers=[self.layer.arn] if self.layer else None,
-            timeout=900 if key in LONG_RUNNING else 300,
+            timeout=LONG_TIMEOUT_SECONDS if key in LONG_RUNNING else FUNCTION_TIMEOUT_SECONDS,
             memory_size=512,
             environment={"variables": self.environment},
             kms_key_arn=self.key.arn,
@@ -930,8 +932,32 @@ class HubStack(pulumi.ComponentResource):
 
     def _completion_rule(self) -> aws.cloudwatch.EventRule:
         """The services' events forwarded to the hub bus (DRS launch results, the RDS events
-        that end a role change) go to ``drorch-waiter``, which answers the task tokens of the executors waiting on them
-        (:mod:`drorch.engine.waiters`)."""
+        that end a role change) are queued for ``drorch-waiter``, which Lambda's poller
+        invokes with batches of them; it answers the task tokens of the executors waiting
+        on them (:mod:`drorch.engine.waiters`). One invocation per event would be one per
+        server launched."""
+        dead_letters = aws.sqs.Queue(
+            "completion-dead-letters",
+            name=names.COMPLETION_DEAD_LETTERS,
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=14 * 24 * 3600,  # for an operator to look at
+            tags=self.tags,
+            opts=self._child,
+        )
+        queue = aws.sqs.Queue(
+            "completion-queue",
+            name=names.COMPLETION_QUEUE,
+            sqs_managed_sse_enabled=True,
+            # a late event is worthless: the executor's fallback poll has run by then
+            message_retention_seconds=600,
+            # at least the function's timeout (Lambda refuses the mapping otherwise)
+            visibility_timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
+            redrive_policy=dead_letters.arn.apply(
+                lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})
+            ),
+            tags=self.tags,
+            opts=self._child,
+        )
         rule = aws.cloudwatch.EventRule(
             "completion-rule",
             name=COMPLETION_RULE,
@@ -942,23 +968,42 @@ class HubStack(pulumi.ComponentResource):
             tags=self.tags,
             opts=self._child,
         )
+        aws.sqs.QueuePolicy(
+            "completion-queue-policy",
+            queue_url=queue.url,
+            policy=to_json(
+                document(
+                    [
+                        statement(
+                            "FromTheCompletionRule",
+                            ["sqs:SendMessage"],
+                            [queue.arn],
+                            principal={"Service": "events.amazonaws.com"},
+                            condition={"ArnEquals": {"aws:SourceArn": rule.arn}},
+                        )
+                    ]
+                )
+            ),
+            opts=self._child,
+        )
         aws.cloudwatch.EventTarget(
             "completion-target",
             rule=rule.name,
             event_bus_name=self.event_bus.name,
-            arn=self.functions["waiter"].arn,
-            # a late event is worthless: the executor's fallback poll has run by then
+            arn=queue.arn,
             retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 600},
             opts=self._child,
         )
-        aws.lambda_.Permission(
-            "completion-invoke",
-            action="lambda:InvokeFunction",
-            function=self.functions["waiter"].name,
-            principal="events.amazonaws.com",
-            source_arn=rule.arn,
+        aws.lambda_.EventSourceMapping(
+            "completion-batches",
+            event_source_arn=queue.arn,
+            function_name=self.functions["waiter"].arn,
+            batch_size=waiters.QUEUE_BATCH_SIZE,
+            maximum_batching_window_in_seconds=waiters.QUEUE_BATCH_WINDOW_SECONDS,
+            enabled=True,
             opts=self._child,
         )
+        self.completion_queue = queue
         return rule
 
     def _start_execution_document(self, external: str | None) -> aws.ssm.Document:
@@ -1196,6 +1241,16 @@ class HubStack(pulumi.ComponentResource):
                     {"FunctionName": names.FUNCTIONS[key]},
                     f"drorch function {names.FUNCTIONS[key]}: {metric}",
                 )
+        # completion events drorch-waiter could not record: the executors fell back to polling
+        alarm(
+            "completion-dead-letters",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": names.COMPLETION_DEAD_LETTERS},
+            "drorch: completion events set aside after 3 failed deliveries to drorch-waiter "
+            f"(queue {names.COMPLETION_DEAD_LETTERS}); executors poll every "
+            f"{asl.EVENT_FALLBACK_SECONDS} s instead",
+        )
         return alarms
 
     def _dashboard(self) -> aws.cloudwatch.Dashboard:

@@ -34,7 +34,7 @@ FUNCTION_NEEDS: dict[str, frozenset[str]] = {
     "finalise": frozenset({"history", "artifacts", "lock", "events", "notify"}),
     "fail": frozenset({"history", "artifacts", "lock", "events", "notify"}),
     "reconcile": frozenset({"history", "lock", "events", "notify"}),
-    "waiter": frozenset({"history", "tokens"}),
+    "waiter": frozenset({"history", "tokens", "completion-queue"}),
 }
 STAGING_FUNCTIONS = tuple(k for k, needs in FUNCTION_NEEDS.items() if "staging" in needs)
 
@@ -52,6 +52,8 @@ IDEMPOTENCY_ACTIONS = (
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
 )
+# what Lambda's SQS poller does with the function's role (the completion queue's batches)
+QUEUE_CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 # answer a gate's task token: these accept only Resource "*" (no resource types)
 TASK_TOKEN_ACTIONS = (
     "states:SendTaskSuccess",
@@ -157,6 +159,14 @@ def function_statements(
         )
     if "tokens" in needs:
         found.append(statement("AnswerGates", TASK_TOKEN_ACTIONS, "*"))
+    if "completion-queue" in needs:  # SQS-managed encryption: no KMS key to name
+        found.append(
+            statement(
+                "CompletionQueue",
+                QUEUE_CONSUMER_ACTIONS,
+                [hub.queue(names.COMPLETION_QUEUE)],
+            )
+        )
     if "staging" in needs and staging_role_arns:
         found.append(
             statement("StagingAccounts", ["sts:AssumeRole"], sorted(set(staging_role_arns)))

@@ -201,6 +201,9 @@ class Arns:
     def event_bus(self, name: str = names.EVENT_BUS) -> str:
         return f"arn:{self.partition}:events:{self.region}:{self.account}:event-bus/{name}"
 
+    def queue(self, name: str) -> str:
+        return f"arn:{self.partition}:sqs:{self.region}:{self.account}:{name}"
+
     def rule(self, name: str) -> str:
         return f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{name}"
 

@@ -101,6 +101,9 @@ STATE_MACHINES = {
 READINESS_NAMESPACE = f"{PREFIX}/Readiness"
 READINESS_ALL = "ALL"  # the Application dimension of the sum over every application
 EVENT_BUS = f"{PREFIX}-events"
+# the forwarded service events that end executors' waits, queued for drorch-waiter in batches
+COMPLETION_QUEUE = f"{PREFIX}-completion-events"
+COMPLETION_DEAD_LETTERS = f"{PREFIX}-completion-events-dead-letters"
 EVENT_SOURCE = PREFIX
 NOTIFICATION_TOPIC = f"{PREFIX}-notifications"
 

@@ -181,3 +181,44 @@ def test_a_polled_duration_is_known_to_a_poll_interval():
         if w["phase"] == "ACTIVATE" and w["wave"] == "data"
     )
     assert (data["lowSeconds"], data["highSeconds"]) == (420, 540)  # +-60, not +-24
+
+
+class _History:
+    """The history's reads, counted: a large sample is read by kind of item, not whole."""
+
+    def __init__(self, runs):
+        self.runs = runs  # execution id -> (its EXEC item as listed, its items)
+        self.whole, self.by_kind = [], []
+
+    def list_executions(self, application, limit):
+        return [listed for listed, _items in self.runs.values()]
+
+    def items(self, execution_id):
+        self.whole.append(execution_id)
+        return self.runs[execution_id][1]
+
+    def report_items(self, execution_id):
+        self.by_kind.append(execution_id)
+        return [i for i in self.runs[execution_id][1] if not i["sk"].startswith("RES#")]
+
+
+def test_a_large_sample_is_read_without_its_resource_items():
+    runs = {}
+    for n, discovered in enumerate((40, predict.RESOURCES_READ + 1)):
+        execution_id = f"drill-{n}"
+        items = history_items(execution_id, 300, {"data": 600, "app": 200, "web": 300})
+        listed = {**items[0], "operation": "drill", "status": "SUCCEEDED"}
+        listed["startedAt"] = at(n)  # the large one is the newer
+        listed["discovered"] = discovered
+        runs[execution_id] = (listed, items)
+    history = _History(runs)
+    found = predict.samples_from_history(history, "claims", "drill")
+    assert [s.execution_id for s in found] == ["drill-1", "drill-0"]
+    assert history.whole == ["drill-0"] and history.by_kind == ["drill-1"]
+    large, small = found
+    assert large.waves == small.waves and large.groups == small.groups
+    assert large.resources == {} and small.resources  # the large one's are left out
+    prediction = predict.predict(PLAN, found)
+    data = next(w for w in prediction["waves"] if w["wave"] == "data" and w["phase"] == "ACTIVATE")
+    (group,) = data["groups"]
+    assert group["samples"] == 2 and group["resourceP50Seconds"] == 400

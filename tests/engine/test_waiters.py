@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -10,7 +11,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from drorch.engine.waiters import RDS_ENDINGS, Waiters, rds_key, results_of
+from drorch.engine.waiters import (
+    RDS_ENDINGS,
+    Waiters,
+    drs_job_key,
+    queued_events,
+    rds_key,
+    results_of,
+)
 
 ARN = "arn:aws:rds:us-east-2:333333333333:cluster:acme-claims-db-dr"
 
@@ -110,3 +118,46 @@ def test_waits_without_after_count_every_result_as_before(waiters):
     }
     waiters.record(results_of(launch))
     assert waiters.register("token-1", [{"key": "drs-job/drsjob-1", "expect": 1}]) is True
+
+
+def _drs_result(job: str, server: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": f"evt-{server}",
+        "detail-type": "DRS Source Server Launch Result",
+        "source": "aws.drs",
+        "account": "111111111111",
+        "time": "2026-12-03T07:00:00Z",
+        "region": "us-east-2",
+        "resources": [f"arn:aws:drs:us-east-2:111111111111:source-server/{server}"],
+        "detail": {"state": "LAUNCH_SUCCEEDED", "job-id": job},
+    }
+
+
+def test_a_queued_batch_is_every_event_in_it_and_names_the_unreadable():
+    batch = {
+        "Records": [
+            {"messageId": "m1", "body": json.dumps(_drs_result("drsjob-1", "s-1"))},
+            {"messageId": "m2", "body": "not json"},
+            {"messageId": "m3", "body": json.dumps(_drs_result("drsjob-1", "s-2"))},
+            {"messageId": "m4", "body": "[1, 2]"},
+        ]
+    }
+    events, unreadable = queued_events(batch)
+    assert [e["id"] for e in events] == ["evt-s-1", "evt-s-2"]
+    assert unreadable == ["m2", "m4"]
+    assert queued_events({}) == ([], [])
+
+
+def test_a_batch_answers_a_job_wait_once_with_one_write_per_key(waiters):
+    token = "token-job-1"
+    assert not waiters.register(token, [{"key": drs_job_key("drsjob-1"), "expect": 3}])
+    writes = []
+    update = waiters.table.update_item
+    waiters.table.update_item = lambda **kw: writes.append(kw) or update(**kw)
+    results = [
+        r for server in ("s-1", "s-2", "s-3") for r in results_of(_drs_result("drsjob-1", server))
+    ]
+    assert waiters.record(results) == 1
+    assert waiters.sfn.tokens == [token]
+    assert sum("ADD seen" in w["UpdateExpression"] for w in writes) == 1

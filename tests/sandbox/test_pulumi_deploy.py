@@ -22,16 +22,18 @@ EXAMPLE = REPO / "manifests" / "examples" / "three-tier-claims.yaml"
 # These two start sandboxes of their own: they run before the module's shared sandbox starts.
 def test_an_unsupported_resource_type_is_named_not_faked():
     def build(config):
-        aws.sqs.Queue("work-queue", name="drorch-work")
+        aws.apigateway.RestApi("work-api", name="drorch-work")
         return {"environment": config.environment}
 
     with Sandbox(strict=True) as sandbox:
         config = program_config(sandbox, [])
-        with pytest.raises(SandboxDeployError, match=r"aws:sqs/queue:Queue \(work-queue\)"):
+        with pytest.raises(
+            SandboxDeployError, match=r"aws:apigateway/restApi:RestApi \(work-api\)"
+        ):
             deploy_program(sandbox, config, build=build)
         # nothing pretended to exist
-        sqs = sandbox.admin_session(sandbox.hub.account_id).client("sqs")
-        assert sqs.list_queues().get("QueueUrls", []) == []
+        apis = sandbox.admin_session(sandbox.hub.account_id).client("apigateway")
+        assert apis.get_rest_apis().get("items", []) == []
 
 
 def test_staging_resources_go_to_the_account_their_provider_assumes():

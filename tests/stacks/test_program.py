@@ -129,10 +129,15 @@ def test_inventory_of_the_hub_and_four_staging_accounts(deployed, config):
         # forwarding rule per account
         "aws:cloudwatch/eventRule:EventRule": 1 + 1 + 1 + 4,
         "aws:cloudwatch/eventTarget:EventTarget": 1 + 1 + 1 + 4,
-        # EventBridge invokes the reconciler and the waiter
-        "aws:lambda/permission:Permission": 2,
+        # EventBridge invokes the reconciler; the waiter takes the completion queue's batches
+        "aws:lambda/permission:Permission": 1,
+        "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
+        # the completion queue and its dead letters; the rule may send to the queue
+        "aws:sqs/queue:Queue": 2,
+        "aws:sqs/queuePolicy:QueuePolicy": 1,
         # failed + timed out per machine, errors + throttles per function
-        "aws:cloudwatch/metricAlarm:MetricAlarm": 3 * 2 + n_functions * 2,
+        # + the completion queue's dead letters
+        "aws:cloudwatch/metricAlarm:MetricAlarm": 3 * 2 + n_functions * 2 + 1,
         "aws:cloudwatch/dashboard:Dashboard": 1,
         "aws:ssm/document:Document": 1,
         "aws:resourceexplorer/index:Index": 4 * 2,
@@ -547,8 +552,11 @@ def test_alarms_notify_the_topic(deployed):
         "ExecutionsTimedOut",
         "Errors",
         "Throttles",
+        "ApproximateNumberOfMessagesVisible",
     }
     assert all(a.inputs["alarmActions"] == [topic.state["arn"]] for a in alarms)
+    (dead,) = [a for a in alarms if a.inputs["namespace"] == "AWS/SQS"]
+    assert dead.inputs["dimensions"] == {"QueueName": names.COMPLETION_DEAD_LETTERS}
 
 
 # --- an existing orchestrator role (TRS §6.1) -------------------------------------------------------
@@ -600,9 +608,10 @@ def test_the_master_s_end_drives_the_reconciler(deployed):
 
 def test_forwarded_drs_launch_results_and_rds_endings_reach_the_waiter(deployed):
     """Event-driven completion: on the hub's bus (where the staging accounts forward DRS
-    and RDS events), DRS launch results and the RDS events that end a role change go to
-    drorch-waiter, which EventBridge may invoke and which may answer task tokens and write
-    its items in the history table, nothing more."""
+    and RDS events), DRS launch results and the RDS events that end a role change are
+    queued (only that rule may send to the queue) and reach drorch-waiter in batches;
+    the waiter may take the queue's messages, answer task tokens and write its items in
+    the history table, nothing more."""
     rule = deployed.named("aws:cloudwatch/eventRule:EventRule", "drorch-event-driven-completion")
     assert rule.inputs["eventBusName"] == names.EVENT_BUS
     drs, rds = json.loads(rule.inputs["eventPattern"])["$or"]
@@ -617,14 +626,31 @@ def test_forwarded_drs_launch_results_and_rds_endings_reach_the_waiter(deployed)
         if t.inputs["rule"] == "drorch-event-driven-completion"
     ]
     assert target.inputs["eventBusName"] == names.EVENT_BUS
-    assert target.inputs["arn"].endswith(":function:drorch-waiter")
-    (permission,) = [
+    queue = deployed.named("aws:sqs/queue:Queue", names.COMPLETION_QUEUE)
+    assert target.inputs["arn"] == queue.state["arn"]
+    assert queue.inputs["sqsManagedSseEnabled"] is True
+    redrive = json.loads(queue.inputs["redrivePolicy"])
+    dead_letters = deployed.named("aws:sqs/queue:Queue", names.COMPLETION_DEAD_LETTERS)
+    assert redrive == {"deadLetterTargetArn": dead_letters.state["arn"], "maxReceiveCount": 3}
+    # Lambda refuses a mapping whose queue hides a message for less than the function's timeout
+    waiter = deployed.named(FUNCTION, "drorch-waiter")
+    assert queue.inputs["visibilityTimeoutSeconds"] >= waiter.inputs["timeout"]
+    (sender,) = json.loads(deployed.of_type("aws:sqs/queuePolicy:QueuePolicy")[0].inputs["policy"])[
+        "Statement"
+    ]
+    assert sender["Principal"] == {"Service": "events.amazonaws.com"}
+    assert sender["Action"] == ["sqs:SendMessage"]
+    assert sender["Condition"] == {"ArnEquals": {"aws:SourceArn": rule.state["arn"]}}
+    (mapping,) = deployed.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert mapping.inputs["eventSourceArn"] == queue.state["arn"]
+    assert mapping.inputs["functionName"].endswith(":function:drorch-waiter")
+    assert mapping.inputs["batchSize"] == 100
+    assert mapping.inputs["maximumBatchingWindowInSeconds"] == 1
+    assert not [
         p
         for p in deployed.of_type("aws:lambda/permission:Permission")
         if p.inputs["function"] == "drorch-waiter"
-    ]
-    assert permission.inputs["principal"] == "events.amazonaws.com"
-    assert permission.inputs["sourceArn"] == rule.state["arn"]
+    ]  # nothing invokes it directly but the executors
     # the forwarding rules of the staging accounts send DRS and RDS events to that bus
     forwards = [
         r
@@ -643,7 +669,10 @@ def test_forwarded_drs_launch_results_and_rds_endings_reach_the_waiter(deployed)
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     assert "states:SendTaskSuccess" in actions and "dynamodb:UpdateItem" in actions
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} <= actions
     assert not any(a.startswith(("sts:", "s3:", "sns:", "events:")) for a in actions)
+    (consume,) = [s for s in statements if any(a.startswith("sqs:") for a in s["Action"])]
+    assert consume["Resource"] == [queue.state["arn"]]
 
 
 def test_every_policy_is_within_iam_size_limits(deployed):

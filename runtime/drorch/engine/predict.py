@@ -3,7 +3,10 @@
 The samples are the application's earlier SUCCEEDED executions of the same operation
 (the newest :data:`MAX_SAMPLES`), read from the history: each wave's duration per phase,
 each module group's (the slowest account) and each resource's (a DRS server's launch),
-and the parts of the recovery time between the waves.
+and the parts of the recovery time between the waves. A sample of more than
+:data:`RESOURCES_READ` resources is read without its resource items (what it costs
+stays that of its waves and groups, whatever the estate): its per-resource times are
+left out, and a group's ``resourceP50Seconds`` comes from the smaller samples, if any.
 
 The run's recovery time is measured as the report measures it: from the execution's
 start to the end of the last wave of the recovery phase (ACTIVATE, or the operation's
@@ -41,6 +44,9 @@ MAX_SAMPLES = 10
 SINGLE_SAMPLE_MARGIN = 0.25
 MIN_MARGIN = 0.05
 LOOKBACK = 50  # executions of the application read to find the samples
+# a sample with more resources is read without its resource items (a query per kind of
+# item, not one read per resource): its per-resource launch times are left out
+RESOURCES_READ = 1000
 
 
 def recovery_phase(phases: Sequence[str]) -> str | None:
@@ -134,7 +140,11 @@ def samples_from_history(
     found.sort(key=lambda e: str(e.get("startedAt", "")), reverse=True)
     samples = []
     for execution in found[:MAX_SAMPLES]:
-        sample = run_sample(history.items(execution["executionId"]))
+        if int(execution.get("discovered") or 0) > RESOURCES_READ:
+            items = history.report_items(execution["executionId"])
+        else:
+            items = history.items(execution["executionId"])
+        sample = run_sample(items)
         if sample is not None and sample.rto_seconds is not None:
             samples.append(sample)
     return samples

@@ -10,6 +10,13 @@ token once every result the executor waits for has arrived. The executor then ru
 its normal status check. The state's timeout (:data:`drorch.engine.asl.EVENT_FALLBACK_SECONDS`)
 is the fallback when events are lost: the status check runs anyway.
 
+The hub's rule does not invoke the function once per event: at 10,000 servers a drill
+sends 10,000 launch results. It queues them (:data:`drorch.names.COMPLETION_QUEUE`), and
+Lambda's SQS poller hands the function up to :data:`QUEUE_BATCH_SIZE` events at a time,
+gathered for at most :data:`QUEUE_BATCH_WINDOW_SECONDS` (:func:`queued_events`): the
+invocations follow the bursts of events (a job's launches end together), not the servers,
+and each key's results are written once per batch.
+
 One item per awaited thing in the history table (``pk = WAIT#<key>``, ``sk = WAIT``):
 ``seen`` (the results that arrived, a string set), ``expect`` (how many the executor
 waits for), ``tokens`` (token id -> token). Both sides update the item atomically
@@ -64,6 +71,10 @@ EVENT_PATTERN = {
         },
     ]
 }
+# Lambda's SQS poller: events per invocation, and how long it gathers them (the detection
+# lag it adds; the events of one job's launches arrive within moments of each other)
+QUEUE_BATCH_SIZE = 100
+QUEUE_BATCH_WINDOW_SECONDS = 1
 # SendTaskSuccess on a token whose task has ended (answered already, timed out, stopped)
 GONE = frozenset({"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"})
 
@@ -108,6 +119,23 @@ def results_of(event: Mapping[str, Any]) -> list[tuple[str, str, str]]:
             at = str(detail.get("Date") or event.get("time") or clock.iso())
             return [(rds_key(str(arn)), str(event["id"]), at)]
     return []
+
+
+def queued_events(batch: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The EventBridge events in an SQS batch (each record's body), and the message ids of
+    records whose body is not an event (a poison message: retrying cannot help it)."""
+    events: list[dict[str, Any]] = []
+    unreadable: list[str] = []
+    for record in batch.get("Records") or []:
+        try:
+            event = json.loads(record.get("body") or "")
+        except (TypeError, ValueError):
+            event = None
+        if isinstance(event, dict):
+            events.append(event)
+        else:
+            unreadable.append(str(record.get("messageId")))
+    return events, unreadable
 
 
 def _happened(at: str | None, after: str | None) -> bool:

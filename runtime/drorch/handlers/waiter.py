@@ -1,15 +1,18 @@
 """``drorch-waiter``: event-driven completion (see :mod:`drorch.engine.waiters`).
 
 Two callers: an executor's ``WaitForEvent`` state (``.waitForTaskToken``) registers its
-task token and what it waits for; the hub bus's rule delivers the services' events
-(forwarded from the staging accounts), whose results answer the waiting tokens.
+task token and what it waits for; Lambda's poller of the completion queue delivers the
+services' events (forwarded from the staging accounts to the hub bus, whose rule queues
+them) in batches, whose results answer the waiting tokens. A batch whose recording fails
+is retried whole (recording is idempotent: results are a set); after three receipts the
+queue sets it aside in its dead-letter queue, and the executors' fallback polls carry on.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from drorch.engine.waiters import Waiters, results_of
+from drorch.engine.waiters import Waiters, queued_events, results_of
 from drorch.handlers.common import count, logger, metrics, tracer
 
 
@@ -25,8 +28,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if answered:
             count("EventWaitsAnsweredAtOnce")
         return {"registered": [a["key"] for a in awaits], "answered": answered}
-    results = results_of(event)  # from EventBridge: a service's event
-    logger.append_keys(detailType=event.get("detail-type"), eventId=event.get("id"))
+    if "Records" in event:  # from the completion queue: a batch of forwarded events
+        events, unreadable = queued_events(event)
+        if unreadable:
+            logger.warning("queued messages that are not events", extra={"ids": unreadable})
+    else:  # an EventBridge event delivered to the function itself
+        events = [event]
+        logger.append_keys(detailType=event.get("detail-type"), eventId=event.get("id"))
+    results = [result for one in events for result in results_of(one)]
     answered = waiters.record(results) if results else 0
     count("EventWaitsAnswered", answered)
-    return {"results": len(results), "answered": answered}
+    return {"events": len(events), "results": len(results), "answered": answered}

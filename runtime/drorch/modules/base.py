@@ -297,6 +297,11 @@ class AccountContext:
     recorded: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     recorded_from: str = ""
     operation: str = ""  # drill, failover, failback or cleanup ("" when not known)
+    # clients made so far, by (service, region): making one costs tens of milliseconds,
+    # and a module may ask for one per resource (boto3 clients are safe to share)
+    _clients: dict[tuple[str, str], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def client(
         self,
@@ -305,17 +310,20 @@ class AccountContext:
         guard: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> Any:
         """A client in this account; ``guard(operation, params)`` runs before every
-        call is built and may raise to stop it (drill safety)."""
-        client = self.session.client(
-            service, region_name=region or self.region, config=CLIENT_CONFIG
-        )
-        if guard is not None:
+        call is built and may raise to stop it (drill safety). Without a guard, the same
+        client for the same service and region."""
+        key = (service, region or self.region)
+        if guard is None and key in self._clients:
+            return self._clients[key]
+        client = self.session.client(service, region_name=key[1], config=CLIENT_CONFIG)
+        if guard is None:
+            return self._clients.setdefault(key, client)
 
-            def check(params: dict[str, Any], model: Any, **_: Any) -> None:
-                guard(model.name, params)
+        def check(params: dict[str, Any], model: Any, **_: Any) -> None:
+            guard(model.name, params)
 
-            prefix = client.meta.service_model.service_id.hyphenize()
-            client.meta.events.register(f"before-parameter-build.{prefix}", check)
+        prefix = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"before-parameter-build.{prefix}", check)
         return client
 
 

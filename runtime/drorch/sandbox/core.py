@@ -34,6 +34,7 @@ from drorch.sandbox import (
     moto_memory,
     registry,
     serialization,
+    sqs_lambda,
     stepfunctions,
     timeline,
 )
@@ -125,6 +126,8 @@ class Sandbox:
         from drorch.sandbox.drs.models import next_due, settle_all
 
         timeline.add_source(next_due, settle_all)  # DRS steps are due at simulated moments
+        sqs_lambda.install(self.clock)
+        timeline.add_source(sqs_lambda.next_due, sqs_lambda.deliver_due)  # Lambda's SQS polls
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         # a new default session picks up the sandbox's handlers (and shares its model loader)

@@ -29,7 +29,7 @@ import json
 import queue
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -39,7 +39,7 @@ from drorch.sandbox import timeline
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 _installed = False
 _install_lock = threading.Lock()
-_queue: queue.Queue[tuple[Any, dict[str, Any], dict[str, Any]]] = queue.Queue()
+_queue: queue.Queue[tuple[str, Callable[[], None]]] = queue.Queue()
 _worker: threading.Thread | None = None
 delivered: list[tuple[str, str]] = []  # (rule ARN, target ARN) of each Lambda delivery
 failures: list[str] = []
@@ -106,9 +106,7 @@ def dispatch(rule: Any, event: dict[str, Any]) -> None:
         parts = arn.split(":")
         service, resource = (parts[2], parts[5]) if len(parts) >= 6 else ("", "")
         if service == "lambda":
-            timeline.begin()  # until the function has run
-            _queue.put((rule, target, event))
-            _ensure_worker()
+            later(f"{rule.arn} -> {arn}", lambda t=target: _invoke(rule, t, event))
         elif service == "events" and resource.startswith("event-bus/"):
             # the receiving bus's rules see the event as sent (its account, region, time)
             put_on_bus(parts[4], parts[3], resource.split("/", 1)[1], copy.deepcopy(event))
@@ -143,6 +141,14 @@ def _send_to_queue(
         failures.append(f"{target.get('Arn')}: {type(error).__name__}: {error}")
 
 
+def later(what: str, work: Callable[[], None]) -> None:
+    """Run ``work`` on the delivery thread, in order; simulated time does not move until it
+    has run. A failure is recorded in :data:`failures` as ``what: error``."""
+    timeline.begin()  # until the work has run
+    _queue.put((what, work))
+    _ensure_worker()
+
+
 def _ensure_worker() -> None:
     global _worker
     with _install_lock:
@@ -153,17 +159,18 @@ def _ensure_worker() -> None:
 
 def _deliver_forever() -> None:
     while True:
-        rule, target, event = _queue.get()
+        what, work = _queue.get()
         try:
-            _invoke(rule, target, event)
+            work()
         except Exception as error:  # noqa: BLE001 - EventBridge retries, then drops
-            failures.append(f"{rule.arn} -> {target.get('Arn')}: {type(error).__name__}: {error}")
+            failures.append(f"{what}: {type(error).__name__}: {error}")
         finally:
             timeline.end()
 
 
 @lru_cache(maxsize=64)
-def _lambda_client(account: str, region: str) -> Any:
+def lambda_client(account: str, region: str) -> Any:
+    """A Lambda client of the account's own (how a service invokes a function there)."""
     from drorch.sandbox.triggers import _assume
 
     role = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
@@ -175,7 +182,7 @@ def _invoke(rule: Any, target: Mapping[str, Any], event: dict[str, Any]) -> None
 
     arn = str(target["Arn"])
     region = arn.split(":")[3]
-    answer = _lambda_client(rule.account_id, region).invoke(
+    answer = lambda_client(rule.account_id, region).invoke(
         FunctionName=arn, InvocationType="Event", Payload=target_input(target, event).encode()
     )
     if answer.get("FunctionError"):
@@ -208,4 +215,4 @@ def reset() -> None:
     """Forget what a previous sandbox delivered (its sessions too)."""
     delivered.clear()
     failures.clear()
-    _lambda_client.cache_clear()
+    lambda_client.cache_clear()

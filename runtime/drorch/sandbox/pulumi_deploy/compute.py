@@ -70,6 +70,22 @@ def lambda_permission(d: Record, s: Clients, t: Target, name: str, i: dict) -> t
     return f"{i['function']}-{statement_id}", {"statementId": statement_id}
 
 
+def event_source_mapping(d: Record, s: Clients, t: Target, name: str, i: dict) -> tuple[str, dict]:
+    kwargs: dict[str, Any] = {
+        "EventSourceArn": i["eventSourceArn"],
+        "FunctionName": i["functionName"],
+        "Enabled": bool(i.get("enabled", True)),
+    }
+    if i.get("batchSize"):
+        kwargs["BatchSize"] = as_int(i["batchSize"])
+    if i.get("maximumBatchingWindowInSeconds") is not None:
+        kwargs["MaximumBatchingWindowInSeconds"] = as_int(i["maximumBatchingWindowInSeconds"])
+    if i.get("functionResponseTypes"):
+        kwargs["FunctionResponseTypes"] = list(i["functionResponseTypes"])
+    answer = s.client("lambda").create_event_source_mapping(**kwargs)
+    return answer["UUID"], {"uuid": answer["UUID"], "arn": answer.get("EventSourceMappingArn", "")}
+
+
 # --- Step Functions -----------------------------------------------------------------------
 
 
@@ -115,6 +131,7 @@ def document(d: Record, s: Clients, t: Target, name: str, i: dict) -> tuple[str,
 CREATORS: dict[str, Creator] = {
     "aws:lambda/function:Function": lambda_function,
     "aws:lambda/permission:Permission": lambda_permission,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": event_source_mapping,
     "aws:sfn/stateMachine:StateMachine": state_machine,
     "aws:ssm/document:Document": document,
 }

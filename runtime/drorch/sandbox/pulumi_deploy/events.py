@@ -1,4 +1,4 @@
-"""Creators for notifications and observability: SNS, EventBridge, CloudWatch Logs,
+"""Creators for notifications and observability: SNS, SQS, EventBridge, CloudWatch Logs,
 alarms and dashboards."""
 
 from __future__ import annotations
@@ -25,6 +25,45 @@ def subscription(d: Record, s: Clients, t: Target, name: str, i: dict) -> tuple[
         TopicArn=i["topic"], Protocol=i["protocol"], Endpoint=i["endpoint"]
     )["SubscriptionArn"]
     return arn, {"arn": arn}
+
+
+# --- SQS --------------------------------------------------------------------------------
+
+_QUEUE_ATTRIBUTES = {
+    "messageRetentionSeconds": "MessageRetentionPeriod",
+    "visibilityTimeoutSeconds": "VisibilityTimeout",
+    "redrivePolicy": "RedrivePolicy",
+    "sqsManagedSseEnabled": "SqsManagedSseEnabled",
+    "kmsMasterKeyId": "KmsMasterKeyId",
+    "delaySeconds": "DelaySeconds",
+}
+
+
+def _attribute(value: Any) -> str:
+    """A queue attribute as SQS takes it: booleans in lower case, numbers whole."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def queue(d: Record, s: Clients, t: Target, name: str, i: dict) -> tuple[str, dict]:
+    attributes = {
+        api: _attribute(i[key])
+        for key, api in _QUEUE_ATTRIBUTES.items()
+        if i.get(key) not in (None, "")
+    }
+    url = s.client("sqs").create_queue(
+        QueueName=i["name"], Attributes=attributes, tags=dict(i.get("tags") or {})
+    )["QueueUrl"]
+    arn = f"arn:aws:sqs:{t.region}:{t.account_id}:{i['name']}"
+    return url, {"arn": arn, "url": url}
+
+
+def queue_policy(d: Record, s: Clients, t: Target, name: str, i: dict) -> tuple[str, dict]:
+    s.client("sqs").set_queue_attributes(QueueUrl=i["queueUrl"], Attributes={"Policy": i["policy"]})
+    return i["queueUrl"], {}
 
 
 # --- EventBridge --------------------------------------------------------------------------
@@ -130,6 +169,8 @@ def dashboard(d: Record, s: Clients, t: Target, name: str, i: dict) -> tuple[str
 CREATORS: dict[str, Creator] = {
     "aws:sns/topic:Topic": topic,
     "aws:sns/topicSubscription:TopicSubscription": subscription,
+    "aws:sqs/queue:Queue": queue,
+    "aws:sqs/queuePolicy:QueuePolicy": queue_policy,
     "aws:cloudwatch/eventBus:EventBus": event_bus,
     "aws:cloudwatch/eventBusPolicy:EventBusPolicy": event_bus_policy,
     "aws:cloudwatch/eventRule:EventRule": event_rule,
