@@ -376,3 +376,22 @@ def test_install_is_once_and_uninstall_puts_moto_back(shared_sandbox: Any) -> No
         serialization.install()
     assert ResponseSerializer.get_value is not moto[0]
     assert _write(Identity("7"), False) == _write(Identity("7"), True)
+
+
+def test_sqs(env: Any, twin: Twin) -> None:
+    sqs = env.sandbox.admin_session(env.account, REGION).client("sqs")
+    url = sqs.create_queue(QueueName="serial", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody='{"a": "<b & c>"}',
+        MessageAttributes={
+            "s": {"DataType": "String", "StringValue": "x"},
+            "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        },
+    )
+    received = sqs.receive_message(
+        QueueUrl=url, MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"]
+    )["Messages"]
+    assert received[0]["MessageAttributes"]["b"]["BinaryValue"] == b"\x00\x01"
+    sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert "sqs.ReceiveMessage" in twin.compared
