@@ -183,13 +183,10 @@ def measure(servers: int, accounts: int, poll_seconds: int) -> dict[str, Any]:
             every_call: Counter[str] = Counter()
             for (service, _operation, _a, _r), n in hub.sandbox.faults.calls.items():
                 every_call[service] += n
-            drs = Counter(
-                {
-                    operation: n
-                    for (service, operation, _a, _r), n in hub.sandbox.faults.calls.items()
-                    if service == "drs"
-                }
-            )
+            drs: Counter[str] = Counter()  # every account's
+            for (service, operation, _a, _r), n in hub.sandbox.faults.calls.items():
+                if service == "drs":
+                    drs[operation] += n
             executions, transitions, largest = _machine_figures(hub)
             instantiate_polls = _instantiate_polls(hub)
             invocations = dict(hub.sandbox.state.lambda_runtime.invocations)
