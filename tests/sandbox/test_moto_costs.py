@@ -118,3 +118,59 @@ def test_transactions_and_updates_leave_no_copies_behind(env):
     # every update copied its item, all kept for good by moto's record of its objects
     assert sum(type(t) is Table for t in gc.get_objects()) == tables
     assert len(Item.instances_tracked) <= items + 5
+
+
+def _keys(client, condition, values):
+    pages = client.get_paginator("query").paginate(
+        TableName="ledger",
+        KeyConditionExpression=condition,
+        ExpressionAttributeValues=values,
+        PaginationConfig={"PageSize": 7},
+    )
+    return [item["sk"]["S"] for page in pages for item in page["Items"]]
+
+
+def test_key_ranges_follow_puts_deletes_and_cancelled_transactions(env):
+    client = _table(env)
+    keys = [f"{kind}#{n:03d}" for kind in ("CHG", "MOD", "RES") for n in range(0, 40, 3)]
+    for sk in reversed(keys):
+        client.put_item(TableName="ledger", Item={"pk": {"S": "p"}, "sk": {"S": sk}})
+    p = {":p": {"S": "p"}}
+    assert _keys(client, "pk = :p", p) == sorted(keys)
+    assert _keys(client, "pk = :p AND begins_with(sk, :s)", {**p, ":s": {"S": "MOD#"}}) == [
+        k for k in sorted(keys) if k.startswith("MOD#")
+    ]
+    # the partition's keys change after it was read: new ones, deleted ones
+    client.put_item(TableName="ledger", Item={"pk": {"S": "p"}, "sk": {"S": "MOD#001"}})
+    client.delete_item(TableName="ledger", Key={"pk": {"S": "p"}, "sk": {"S": "MOD#003"}})
+    client.delete_item(TableName="ledger", Key={"pk": {"S": "p"}, "sk": {"S": "MOD#404"}})
+    keys = sorted((set(keys) | {"MOD#001"}) - {"MOD#003"})
+    assert _keys(client, "pk = :p AND begins_with(sk, :s)", {**p, ":s": {"S": "MOD#"}}) == [
+        k for k in keys if k.startswith("MOD#")
+    ]
+    between = {**p, ":a": {"S": "CHG#010"}, ":b": {"S": "MOD#006"}}
+    assert _keys(client, "pk = :p AND sk BETWEEN :a AND :b", between) == [
+        k for k in keys if "CHG#010" <= k <= "MOD#006"
+    ]
+    assert _keys(client, "pk = :p AND sk > :a", {**p, ":a": {"S": "RES#030"}}) == [
+        "RES#033",
+        "RES#036",
+        "RES#039",
+    ]
+    # a cancelled transaction that added one key and deleted another in the partition
+    with pytest.raises(ClientError):
+        client.transact_write_items(
+            TransactItems=[
+                _put("ledger", "MOD#002", 1),
+                {
+                    "Delete": {
+                        "TableName": "ledger",
+                        "Key": {"pk": {"S": "p"}, "sk": {"S": "MOD#006"}},
+                    }
+                },
+                _put("ledger", "MOD#999", 1, condition="attribute_exists(pk)"),
+            ]
+        )
+    assert _keys(client, "pk = :p AND begins_with(sk, :s)", {**p, ":s": {"S": "MOD#"}}) == [
+        k for k in keys if k.startswith("MOD#")
+    ]

@@ -5,7 +5,9 @@ comparing each one's partition key (and sizing each, for the 1 MB page), so in t
 sandbox a query's cost grows with the whole table (every execution's history), where
 DynamoDB reads the items its key condition selects. :func:`install` makes such a
 query start from the items of its partition that match the sort key condition, in
-the same order; what moto then does with them (the condition again, filter, limit,
+the same order, found by bisection in the partition's sort keys (kept sorted as items
+come and go: a query costs what it selects, not the partition's size); what moto then
+does with them (the condition again, filter, limit,
 pages, consumed capacity) is unchanged. Queries on an index, and scans, are as moto has them.
 
 moto's TransactWriteItems backs up every table a transaction names, whole, with
@@ -19,6 +21,7 @@ were, which is all a whole-table copy would have restored.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import threading
 from typing import Any
@@ -46,11 +49,8 @@ def install() -> None:
             found = self.items.get(partition[1])  # (a defaultdict: get adds nothing)
             if not found:
                 return []
-            items = found.values()
-            comparison, values = partition[2], partition[3]
-            if comparison:  # the key condition on the sort key, as moto applies it after
-                items = [i for i in items if i.range_key.compare(comparison, values)]
-            return sorted(items, key=lambda item: item.range_key)
+            keys = _sorted_keys(self, partition[1], found)
+            return [found[key] for key in _matching(keys, partition[2], partition[3])]
 
         def query_one_partition(self: Any, *args: Any, **kwargs: Any) -> Any:
             index_name = kwargs.get("index_name")
@@ -71,8 +71,71 @@ def install() -> None:
 
         Table.all_items = all_items  # type: ignore[method-assign]
         Table.query = query_one_partition  # type: ignore[method-assign]
+        _keep_keys_sorted(Table)
         _install_item_backups()
         _installed = True
+
+
+# --- a partition's sort keys, kept in order ----------------------------------------------
+# DynamoDB reads a key range of a partition from its index; moto compares every item of
+# the partition. Each queried partition keeps its sort keys sorted (on the table object,
+# by partition key): a put of a new key inserts it, a delete removes it, and a query
+# finds its range by bisection. A partition whose dict was replaced, or whose size
+# no longer matches, is sorted again.
+_SORTED = "_drorch_sorted_keys"
+
+
+def _sorted_keys(table: Any, partition: Any, rows: dict[Any, Any]) -> list[Any]:
+    index = table.__dict__.setdefault(_SORTED, {})
+    entry = index.get(partition)
+    if entry is None or entry[0] is not rows or len(entry[1]) != len(rows):
+        entry = (rows, sorted(rows))
+        index[partition] = entry
+    return entry[1]
+
+
+def _matching(keys: list[Any], comparison: str | None, values: Any) -> list[Any]:
+    """The sort keys, in order, that the key condition on the sort key selects."""
+    if not comparison:
+        return list(keys)
+    kind = comparison.upper()
+    if kind == "BEGINS_WITH" and values and isinstance(values[0].cast_value, str):
+        prefix = values[0].cast_value
+        start = bisect.bisect_left(keys, values[0])
+        end = start
+        while end < len(keys) and keys[end].cast_value.startswith(prefix):
+            end += 1
+        return keys[start:end]
+    if kind == "BETWEEN" and len(values) == 2:
+        return keys[bisect.bisect_left(keys, values[0]) : bisect.bisect_right(keys, values[1])]
+    return [key for key in keys if key.compare(comparison, values)]
+
+
+def _keep_keys_sorted(table_class: Any) -> None:
+    put, delete = table_class.put_item, table_class.delete_item
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = put(self, *args, **kwargs)
+        entry = self.__dict__.get(_SORTED, {}).get(item.hash_key)
+        if entry is not None and item.range_key is not None:
+            keys = entry[1]
+            at = bisect.bisect_left(keys, item.range_key)
+            if at == len(keys) or keys[at] != item.range_key:
+                keys.insert(at, item.range_key)
+        return item
+
+    def delete_item(self: Any, hash_key: Any, range_key: Any = None) -> Any:
+        item = delete(self, hash_key, range_key)
+        entry = self.__dict__.get(_SORTED, {}).get(hash_key)
+        if entry is not None and item is not None and range_key is not None:
+            keys = entry[1]
+            at = bisect.bisect_left(keys, range_key)
+            if at < len(keys) and keys[at] == range_key:
+                del keys[at]
+        return item
+
+    table_class.put_item = put_item
+    table_class.delete_item = delete_item
 
 
 class _TableCopies:
@@ -145,6 +208,7 @@ def _back_up(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[A
 
 def _restore(backups: list[tuple[Any, ...]]) -> None:
     for table, partition, sort, item, stream_length in reversed(backups):
+        table.__dict__.get(_SORTED, {}).pop(partition, None)  # sorted again when next read
         if sort is None:
             if item is None:
                 table.items.pop(partition, None)
