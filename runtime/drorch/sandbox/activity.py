@@ -19,6 +19,7 @@ T = TypeVar("T")
 
 _changed = threading.Condition()
 _generation = 0
+_paused = threading.local()  # the generation each thread's last pause ended at
 # A change nobody announced (none is known) is still seen within this many real seconds.
 RECHECK_SECONDS = 0.5
 
@@ -49,3 +50,14 @@ def wait_for(condition: Callable[[], T], timeout: float = 60.0) -> T:
         with _changed:
             if _generation == seen:
                 _changed.wait(min(remaining, RECHECK_SECONDS))
+
+
+def pause(seconds: float) -> None:
+    """Sleep up to ``seconds`` of real time, less when something changes meanwhile; not at
+    all when something changed since this thread's last pause ended (the caller's check
+    between two pauses may have missed it)."""
+    with _changed:
+        last = getattr(_paused, "generation", None)
+        if last is None or last == _generation:
+            _changed.wait(seconds)
+        _paused.generation = _generation

@@ -43,6 +43,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -168,6 +169,20 @@ def wait_for_event_token(
     return outcome
 
 
+SYNC_RECHECK_SECONDS = 0.5
+
+
+class _SyncPause:
+    """Stands in for ``time`` in moto's callback module: its sleep between two checks on a
+    child execution lasts until the sandbox changes (see install)."""
+
+    def sleep(self, seconds: float) -> None:
+        activity.pause(SYNC_RECHECK_SECONDS)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
 def _execution_of(env: Any) -> str | None:
     try:
         return str(env.states.context_object.context_object_data["Execution"]["Id"])
@@ -260,11 +275,15 @@ def install() -> None:
 
         ParserExecution.stop = stop_and_interrupt
 
-        # How often the interpreter checks on a child execution (.sync): a moto polling
-        # detail, not AWS behaviour; 0.5 s per nesting level makes every wave slow.
+        # How often the interpreter checks on a child execution (.sync): moto sleeps 0.5 s
+        # between DescribeExecution calls (a polling detail, not AWS behaviour: every
+        # nesting level then costs half a second). Here the check runs again when
+        # something in the sandbox changes (a Lambda invocation, an execution's end;
+        # activity.notify), and at least every SYNC_RECHECK_SECONDS: no missed end, and
+        # no stream of calls while nothing happens.
         import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback as callback
 
-        callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.05
+        callback.time = _SyncPause()  # type: ignore[attr-defined]
 
         # Wait states on the simulated clock (see wait_on_simulated_clock)
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
