@@ -19,6 +19,7 @@ from drorch.engine.waiters import (
     rds_key,
     results_of,
 )
+from tests.tables import pk_sk
 
 ARN = "arn:aws:rds:us-east-2:333333333333:cluster:acme-claims-db-dr"
 
@@ -63,18 +64,7 @@ def waiters() -> Iterator[Waiters]:
     # mock_aws() does not reset moto, whose tables outlive the test
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name="us-east-2")
-        table = dynamodb.create_table(
-            TableName=f"waiters-{uuid.uuid4().hex[:12]}",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        table = dynamodb.create_table(TableName=f"waiters-{uuid.uuid4().hex[:12]}", **pk_sk())
         yield Waiters(table, Answers())
 
 

@@ -10,6 +10,8 @@ from botocore.exceptions import ClientError
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 
+from tests.tables import pk_sk
+
 
 def _table(env, name="ledger", stream=False):
     client = env.sandbox.admin_session(env.account, "us-east-2").client("dynamodb")
@@ -18,19 +20,7 @@ def _table(env, name="ledger", stream=False):
         if stream
         else {}
     )
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        **extra,
-    )
+    client.create_table(TableName=name, **pk_sk(), **extra)
     return client
 
 

@@ -23,6 +23,7 @@ from moto.core.serialize import (
 from moto.core.utils import get_service_model
 
 from drorch.sandbox import serialization
+from tests.tables import pk_sk
 
 REGION = "us-east-2"
 
@@ -108,18 +109,7 @@ NESTED = {
 
 def _table(env: Any) -> Any:
     client = env.sandbox.admin_session(env.account, REGION).client("dynamodb")
-    client.create_table(
-        TableName="items",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(TableName="items", **pk_sk("N"))
     return client
 
 
