@@ -17,6 +17,7 @@ The runner's state is a small JSON dict kept inside the module state.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,10 @@ IDEMPOTENCY_TAG = "drorch:idempotency-key"
 MAX_KEY_IN_TAG = 200
 API_MAX_IDS = 200  # StartRecovery / TerminateRecoveryInstances / StartFailbackLaunch list limit
 DESCRIBE_JOBS_MAX_IDS = 1000
+# the account's jobs a runner lists to start its batches (the quotas count the jobs still
+# running; an interrupted start of its own is adopted): those created in this many days,
+# not the account's whole job history (no DRS job runs this long)
+JOB_LOOKBACK_SECONDS = 7 * 24 * 3600
 FAILURE_EVENTS = {
     "SERVER_SKIPPED",
     "SNAPSHOT_FAIL",
@@ -185,11 +190,19 @@ def launch_result_awaits(
     return found
 
 
-def describe_jobs(drs: Any, job_ids: list[str] | None = None) -> list[dict[str, Any]]:
-    """All jobs of the account (``job_ids`` None) or the given ones, every page."""
+def describe_jobs(
+    drs: Any, job_ids: list[str] | None = None, since: float | None = None
+) -> list[dict[str, Any]]:
+    """The account's jobs (``job_ids`` None; created at or after ``since``, epoch seconds,
+    when given) or the given ones, every page."""
     paginator = drs.get_paginator("describe_jobs")
     if job_ids is None:
-        return [job for page in paginator.paginate() for job in page.get("items", [])]
+        filters = {}
+        if since is not None:
+            filters["fromDate"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since))
+        return [
+            job for page in paginator.paginate(filters=filters) for job in page.get("items", [])
+        ]
     found: list[dict[str, Any]] = []
     for part in chunks(job_ids, DESCRIBE_JOBS_MAX_IDS):
         for page in paginator.paginate(filters={"jobIDs": part}):
@@ -230,7 +243,8 @@ class JobRunner:
         listing: list[dict[str, Any]] | None = None
         try:
             if self.state["pending"]:
-                listing = describe_jobs(self.drs)
+                since = self.ctx.now - JOB_LOOKBACK_SECONDS if self.ctx.now is not None else None
+                listing = describe_jobs(self.drs, since=since)
                 jobs = {job["jobID"]: job for job in listing}
             else:
                 jobs = {
