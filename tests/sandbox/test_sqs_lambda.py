@@ -4,15 +4,18 @@ it fails, set aside in the dead-letter queue after maxReceiveCount receipts."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 
-from drorch.sandbox import eventbridge, sqs_lambda, timeline
+from drorch.sandbox import activity, eventbridge, timeline
 from drorch.sandbox.pulumi_deploy.base import zip_files
 
 CALLS: list[dict] = []
+_QUEUES = itertools.count()
 FAIL = {"on": False}
 
 
@@ -31,11 +34,11 @@ def world(shared_sandbox):
     session = sandbox.admin_session(sandbox.hub.account_id, "us-east-2")
     sqs, lam = session.client("sqs"), session.client("lambda")
     iam = session.client("iam")
+    name = f"batches-{next(_QUEUES)}"
     role = iam.create_role(
-        RoleName=f"poller-{len(sqs_lambda.invocations)}-{id(CALLS) % 1000}",
+        RoleName=f"{name}-poller",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
-    name = f"batches-{timeline._next_id}"
     dead = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
@@ -66,14 +69,9 @@ def world(shared_sandbox):
 
 def _run_until(sandbox, seconds):
     """Let simulated time pass (a wait of ``seconds``) and the deliveries finish."""
-    import threading
-
     clock = sandbox.clock
     timeline.wait_until(clock, clock.now() + timedelta(seconds=seconds), threading.Event())
-    for _ in range(200):
-        if eventbridge._queue.empty() and not timeline._busy:
-            return
-        threading.Event().wait(0.01)
+    activity.wait_for(eventbridge.delivered_all, timeout=20)
 
 
 def test_messages_sent_together_arrive_in_batches_after_the_window(world):

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from drorch.sandbox import timeline
+from drorch.sandbox import activity, timeline
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 _installed = False
@@ -166,6 +166,13 @@ def _deliver_forever() -> None:
             failures.append(f"{what}: {type(error).__name__}: {error}")
         finally:
             timeline.end()
+            _queue.task_done()
+            activity.notify()
+
+
+def delivered_all() -> bool:
+    """Nothing is waiting for, or being handled by, the delivery thread."""
+    return _queue.unfinished_tasks == 0
 
 
 @lru_cache(maxsize=64)
