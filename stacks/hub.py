@@ -1003,7 +1003,6 @@ class HubStack(pulumi.ComponentResource):
             enabled=True,
             opts=self._child,
         )
-        self.completion_queue = queue
         return rule
 
     def _start_execution_document(self, external: str | None) -> aws.ssm.Document:
